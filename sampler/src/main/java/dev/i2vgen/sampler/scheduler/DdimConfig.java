@@ -1,0 +1,158 @@
+package dev.i2vgen.sampler.scheduler;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+
+/**
+ * The options of diffusers' DDIMScheduler as stored in {@code scheduler/scheduler_config.json}; absent keys take
+ * diffusers' constructor defaults. Unknown keys (for example {@code _class_name}) are ignored, as diffusers does.
+ *
+ * @param trainedBetas explicit betas (overrides the schedule), or null
+ */
+public record DdimConfig(
+        int numTrainTimesteps,
+        double betaStart,
+        double betaEnd,
+        BetaSchedule betaSchedule,
+        double[] trainedBetas,
+        boolean clipSample,
+        boolean setAlphaToOne,
+        int stepsOffset,
+        PredictionType predictionType,
+        boolean thresholding,
+        double dynamicThresholdingRatio,
+        double clipSampleRange,
+        double sampleMaxValue,
+        TimestepSpacing timestepSpacing,
+        boolean rescaleBetasZeroSnr) {
+
+    public DdimConfig {
+        if (numTrainTimesteps < 1) throw new IllegalArgumentException("num_train_timesteps must be ≥ 1, got " + numTrainTimesteps);
+        if (trainedBetas != null) {
+            if (trainedBetas.length != numTrainTimesteps) throw new IllegalArgumentException("trained_betas has "
+                    + trainedBetas.length + " values but num_train_timesteps is " + numTrainTimesteps);
+            trainedBetas = trainedBetas.clone();
+        }
+        if (betaSchedule == null || predictionType == null || timestepSpacing == null) throw new NullPointerException("DdimConfig enums must not be null");
+    }
+
+    /** diffusers' DDIMScheduler() defaults. */
+    public static DdimConfig defaults() {
+        return new DdimConfig(1000, 0.0001, 0.02, BetaSchedule.LINEAR, null, true, true, 0,
+                PredictionType.EPSILON, false, 0.995, 1.0, 1.0, TimestepSpacing.LEADING, false);
+    }
+
+    public static DdimConfig read(Path schedulerConfigJson) {
+        try {
+            return fromJson(new ObjectMapper().readTree(schedulerConfigJson.toFile()), schedulerConfigJson.toString());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read scheduler config " + schedulerConfigJson, e);
+        }
+    }
+
+    public static DdimConfig fromJson(JsonNode json) {
+        return fromJson(json, "scheduler config");
+    }
+
+    /** @param source named in error messages (usually the file) */
+    public static DdimConfig fromJson(JsonNode json, String source) {
+        if (json == null || !json.isObject()) throw new IllegalArgumentException(source + ": expected a JSON object");
+        DdimConfig d = defaults();
+        Reader r = new Reader(json, source);
+        return new DdimConfig(
+                r.integer("num_train_timesteps", d.numTrainTimesteps),
+                r.number("beta_start", d.betaStart),
+                r.number("beta_end", d.betaEnd),
+                BetaSchedule.fromConfig(r.string("beta_schedule", d.betaSchedule.configName())),
+                r.numbers("trained_betas"),
+                r.bool("clip_sample", d.clipSample),
+                r.bool("set_alpha_to_one", d.setAlphaToOne),
+                r.integer("steps_offset", d.stepsOffset),
+                PredictionType.fromConfig(r.string("prediction_type", d.predictionType.configName())),
+                r.bool("thresholding", d.thresholding),
+                r.number("dynamic_thresholding_ratio", d.dynamicThresholdingRatio),
+                r.number("clip_sample_range", d.clipSampleRange),
+                r.number("sample_max_value", d.sampleMaxValue),
+                TimestepSpacing.fromConfig(r.string("timestep_spacing", d.timestepSpacing.configName())),
+                r.bool("rescale_betas_zero_snr", d.rescaleBetasZeroSnr));
+    }
+
+    /** Typed access to optional keys; null counts as absent, a wrong type is an error naming the key. */
+    private record Reader(JsonNode json, String source) {
+        private JsonNode get(String key) {
+            JsonNode n = json.get(key);
+            return n == null || n.isNull() ? null : n;
+        }
+
+        private IllegalArgumentException wrong(String key, String expected, JsonNode n) {
+            return new IllegalArgumentException(source + ": '" + key + "' must be " + expected + ", got " + n);
+        }
+
+        int integer(String key, int dflt) {
+            JsonNode n = get(key);
+            if (n == null) return dflt;
+            if (!n.canConvertToInt() || !n.isIntegralNumber()) throw wrong(key, "an integer", n);
+            return n.intValue();
+        }
+
+        double number(String key, double dflt) {
+            JsonNode n = get(key);
+            if (n == null) return dflt;
+            if (!n.isNumber()) throw wrong(key, "a number", n);
+            return n.doubleValue();
+        }
+
+        boolean bool(String key, boolean dflt) {
+            JsonNode n = get(key);
+            if (n == null) return dflt;
+            if (!n.isBoolean()) throw wrong(key, "true or false", n);
+            return n.booleanValue();
+        }
+
+        String string(String key, String dflt) {
+            JsonNode n = get(key);
+            if (n == null) return dflt;
+            if (!n.isTextual()) throw wrong(key, "a string", n);
+            return n.textValue();
+        }
+
+        double[] numbers(String key) {
+            JsonNode n = get(key);
+            if (n == null) return null;
+            if (!n.isArray()) throw wrong(key, "an array of numbers or null", n);
+            double[] out = new double[n.size()];
+            for (int i = 0; i < out.length; i++) {
+                if (!n.get(i).isNumber()) throw wrong(key + "[" + i + "]", "a number", n.get(i));
+                out[i] = n.get(i).doubleValue();
+            }
+            return out;
+        }
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof DdimConfig c && numTrainTimesteps == c.numTrainTimesteps && betaStart == c.betaStart
+                && betaEnd == c.betaEnd && betaSchedule == c.betaSchedule && Arrays.equals(trainedBetas, c.trainedBetas)
+                && clipSample == c.clipSample && setAlphaToOne == c.setAlphaToOne && stepsOffset == c.stepsOffset
+                && predictionType == c.predictionType && thresholding == c.thresholding
+                && dynamicThresholdingRatio == c.dynamicThresholdingRatio && clipSampleRange == c.clipSampleRange
+                && sampleMaxValue == c.sampleMaxValue && timestepSpacing == c.timestepSpacing
+                && rescaleBetasZeroSnr == c.rescaleBetasZeroSnr;
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * java.util.Objects.hash(numTrainTimesteps, betaStart, betaEnd, betaSchedule, clipSample, setAlphaToOne,
+                stepsOffset, predictionType, thresholding, dynamicThresholdingRatio, clipSampleRange, sampleMaxValue,
+                timestepSpacing, rescaleBetasZeroSnr) + Arrays.hashCode(trainedBetas);
+    }
+
+    /** The explicit betas, or null (a copy: the record stays immutable). */
+    @Override
+    public double[] trainedBetas() { return trainedBetas == null ? null : trainedBetas.clone(); }
+}
