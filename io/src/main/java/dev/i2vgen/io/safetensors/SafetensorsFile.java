@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.i2vgen.tensor.DType;
 import dev.i2vgen.tensor.Tensor;
-import dev.i2vgen.tensor.TensorSource;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -16,8 +15,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Collections;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -25,7 +24,7 @@ import java.util.Set;
  * A memory-mapped safetensors file. Tensors are zero-copy views of the mapping, valid while the file
  * is open (the mapping lives in a shared arena closed by {@link #close()}).
  */
-public final class SafetensorsFile implements TensorSource, AutoCloseable {
+public final class SafetensorsFile implements SafetensorsSource {
     /** One header entry. */
     public record Entry(String name, DType dtype, int[] shape, long begin, long end) {}
 
@@ -66,17 +65,25 @@ public final class SafetensorsFile implements TensorSource, AutoCloseable {
 
     public Path path() { return path; }
 
+    @Override
+    public List<Path> files() { return List.of(path); }
+
+    /** The header entry of {@code name} (dtype, shape, offsets within the data section). */
+    public Entry entry(String name) {
+        Entry e = entries.get(name);
+        if (e == null) throw new SafetensorsFormatException(path, name, "no such tensor" + nearby(name));
+        return e;
+    }
+
     public Map<String, Entry> entries() { return Collections.unmodifiableMap(entries); }
 
     /** The {@code __metadata__} string map (empty when absent). */
+    @Override
     public Map<String, String> metadata() { return metadata; }
 
     @Override
     public Tensor get(String name) {
-        Entry e = entries.get(name);
-        if (e == null) {
-            throw new IllegalArgumentException(path + ": no tensor '" + name + "'" + nearby(name));
-        }
+        Entry e = entry(name);
         MemorySegment slice = mapping.asSlice(dataStart + e.begin(), e.end() - e.begin());
         return Tensor.wrap(slice, e.dtype(), e.shape());
     }
@@ -102,7 +109,11 @@ public final class SafetensorsFile implements TensorSource, AutoCloseable {
     /** Header parsing and validation, kept apart from the mapping logic. */
     record SafetensorsHeader(Map<String, Entry> entries, Map<String, String> metadata) {
         static final long MAX_HEADER = 100L * 1024 * 1024;
-        private static final ObjectMapper JSON = new ObjectMapper();
+        /** Strict: trailing garbage after the JSON value and duplicate keys are errors, not silently ignored. */
+        private static final ObjectMapper JSON = com.fasterxml.jackson.databind.json.JsonMapper.builder()
+                .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                .build();
 
         static SafetensorsHeader parse(Path path, MemorySegment map, long headerLen, long fileSize) {
             if (headerLen <= 0 || headerLen > MAX_HEADER) {
@@ -122,11 +133,10 @@ public final class SafetensorsFile implements TensorSource, AutoCloseable {
             long dataSize = fileSize - 8 - headerLen;
             Map<String, Entry> entries = new LinkedHashMap<>();
             Map<String, String> metadata = new LinkedHashMap<>();
-            for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> f = it.next();
+            for (Map.Entry<String, JsonNode> f : root.properties()) {
                 if (f.getKey().equals("__metadata__")) {
                     if (!f.getValue().isObject()) throw new SafetensorsFormatException(path, null, "__metadata__ is not an object");
-                    f.getValue().fields().forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
+                    f.getValue().properties().forEach(m -> metadata.put(m.getKey(), m.getValue().asText()));
                     continue;
                 }
                 entries.put(f.getKey(), entry(path, f.getKey(), f.getValue(), dataSize));

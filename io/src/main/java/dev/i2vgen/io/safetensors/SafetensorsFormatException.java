@@ -6,14 +6,20 @@ import java.nio.file.Path;
 public final class SafetensorsFormatException extends RuntimeException {
     private final Path file;
     private final String tensor;
+    private final String problem;
 
     public SafetensorsFormatException(Path file, String tensor, String problem) {
         super(file + (tensor == null ? "" : ", tensor '" + tensor + "'") + ": " + problem);
         this.file = file;
         this.tensor = tensor;
+        this.problem = problem;
     }
 
     public Path file() { return file; }
 
+    /** The tensor concerned, or null for file-level problems. */
     public String tensor() { return tensor; }
+
+    /** What is wrong, without the file name. */
+    public String problem() { return problem; }
 }

@@ -1,0 +1,135 @@
+package dev.i2vgen.io.checkpoint;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A diffusers pipeline checkpoint folder (e.g. a download of {@code ali-vilab/i2vgen-xl}):
+ * {@code model_index.json} names the pipeline class and, per component, its library and class;
+ * each component lives in the sub-folder of the same name.
+ *
+ * <pre>{@code
+ * CheckpointFolder ckpt = CheckpointFolder.open(dir);
+ * ckpt.validate();                                   // all problems at once, or nothing
+ * try (var w = ckpt.component("unet").weights(Variant.FP16)) { ... }
+ * }</pre>
+ */
+public final class CheckpointFolder {
+    /** The components I2VGenXLPipeline needs; {@link #validate()} reports any that model_index.json lacks. */
+    public static final List<String> I2VGEN_XL_COMPONENTS =
+            List.of("vae", "text_encoder", "tokenizer", "unet", "scheduler", "image_encoder", "feature_extractor");
+
+    private final Path dir;
+    private final Path modelIndex;
+    private final String pipelineClass;
+    private final Map<String, ComponentFolder> components;
+
+    private CheckpointFolder(Path dir, Path modelIndex, String pipelineClass, Map<String, ComponentFolder> components) {
+        this.dir = dir;
+        this.modelIndex = modelIndex;
+        this.pipelineClass = pipelineClass;
+        this.components = components;
+    }
+
+    /** Reads {@code dir/model_index.json}; throws {@link CheckpointException} naming the file when it is unusable. */
+    public static CheckpointFolder open(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            throw new CheckpointException(dir, Files.exists(dir) ? "is not a folder (expected a diffusers checkpoint folder)" : "checkpoint folder not found");
+        }
+        Path index = dir.resolve("model_index.json");
+        if (!Files.isRegularFile(index)) {
+            throw new CheckpointException(index, "missing: a diffusers checkpoint folder needs model_index.json listing its components");
+        }
+        JsonNode root = ComponentFolder.readJsonObject(index);
+        String pipelineClass = root.path("_class_name").asText(null);
+        Map<String, ComponentFolder> components = new LinkedHashMap<>();
+        List<CheckpointProblem> problems = new ArrayList<>();
+        for (Map.Entry<String, JsonNode> f : root.properties()) {
+            if (f.getKey().startsWith("_")) continue; // _class_name, _diffusers_version, _name_or_path
+            JsonNode v = f.getValue();
+            if (!v.isArray()) continue; // other pipeline config values (e.g. booleans), not components
+            if (v.size() != 2) {
+                problems.add(new CheckpointProblem(index, "component '" + f.getKey() + "' must be [library, class], found " + v));
+                continue;
+            }
+            // diffusers writes [null, null] for an optional component that is absent.
+            if (v.get(0).isNull() && v.get(1).isNull()) continue;
+            if (!v.get(0).isTextual() || !v.get(1).isTextual()) {
+                problems.add(new CheckpointProblem(index, "component '" + f.getKey() + "' must be [library, class] strings, found " + v));
+                continue;
+            }
+            String key = f.getKey();
+            // The key becomes a folder name: refuse anything that would leave the checkpoint folder.
+            if (key.isEmpty() || key.equals(".") || key.equals("..") || key.contains("/") || key.contains("\\")) {
+                problems.add(new CheckpointProblem(index, "component name '" + f.getKey() + "' is not a plain folder name"));
+                continue;
+            }
+            components.put(key, new ComponentFolder(key, v.get(0).asText(), v.get(1).asText(), dir.resolve(key)));
+        }
+        if (!problems.isEmpty()) throw new CheckpointException(problems);
+        return new CheckpointFolder(dir, index, pipelineClass, Collections.unmodifiableMap(components));
+    }
+
+    public Path dir() { return dir; }
+
+    public Path modelIndexFile() { return modelIndex; }
+
+    /** {@code _class_name} of model_index.json, e.g. "I2VGenXLPipeline" (null when absent). */
+    public String pipelineClass() { return pipelineClass; }
+
+    /** The components by name, in model_index.json order. */
+    public Map<String, ComponentFolder> components() { return components; }
+
+    public boolean has(String name) { return components.containsKey(name); }
+
+    /** The component {@code name}; throws naming model_index.json and the components it lists when absent. */
+    public ComponentFolder component(String name) {
+        ComponentFolder c = components.get(name);
+        if (c == null) {
+            throw new CheckpointException(modelIndex, "no component '" + name + "' (it lists " + components.keySet() + ")");
+        }
+        return c;
+    }
+
+    /** The typed {@code feature_extractor/preprocessor_config.json}. */
+    public FeatureExtractorConfig featureExtractorConfig() {
+        ComponentFolder fe = component("feature_extractor");
+        return FeatureExtractorConfig.from(fe.config(), fe.configFile());
+    }
+
+    /**
+     * Every problem of the folder: components I2VGenXLPipeline needs that model_index.json lacks, and
+     * for each listed component its folder, config (parsed), safetensors headers (every file and shard
+     * index, fully validated) and tokenizer files. Empty when the checkpoint is usable.
+     */
+    public List<CheckpointProblem> problems() {
+        List<CheckpointProblem> out = new ArrayList<>();
+        if ("I2VGenXLPipeline".equals(pipelineClass)) {
+            for (String required : I2VGEN_XL_COMPONENTS) {
+                if (!components.containsKey(required)) {
+                    out.add(new CheckpointProblem(modelIndex, "component '" + required + "' is missing; I2VGenXLPipeline needs "
+                            + I2VGEN_XL_COMPONENTS));
+                }
+            }
+        }
+        for (ComponentFolder c : components.values()) out.addAll(c.problems());
+        return out;
+    }
+
+    /** Throws one {@link CheckpointException} listing every problem of {@link #problems()}, if there are any. */
+    public CheckpointFolder validate() {
+        List<CheckpointProblem> problems = problems();
+        if (!problems.isEmpty()) throw new CheckpointException(problems);
+        return this;
+    }
+
+    @Override
+    public String toString() { return "CheckpointFolder[" + dir + ", " + pipelineClass + ", " + components.keySet() + "]"; }
+}

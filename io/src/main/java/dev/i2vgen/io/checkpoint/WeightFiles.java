@@ -1,0 +1,134 @@
+package dev.i2vgen.io.checkpoint;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * Chooses the safetensors weights file of a component folder, following diffusers' naming
+ * ({@code diffusers.utils.hub_utils._add_variant}, {@code models.model_loading_utils._fetch_index_file}):
+ * <ol>
+ *   <li>with a variant V requested: the shard index {@code B.safetensors.index.V.json}, the legacy index
+ *       {@code B.V.safetensors.index.json}, then the single file {@code B.V.safetensors};</li>
+ *   <li>then (also when V was requested but this folder lacks it, as the pipeline loader does per
+ *       component in {@code _identify_model_variants}) the plain {@code B.safetensors.index.json}, then
+ *       {@code B.safetensors};</li>
+ *   <li>with no variant requested and no plain file, the one variant present, if there is exactly one.
+ *       <b>diffusers differs here</b>: it raises "no file named B.safetensors"; we accept the variant so
+ *       that fp16-only downloads load without the caller knowing the tag. Several variants → error.</li>
+ * </ol>
+ * B is {@code diffusion_pytorch_model} for diffusers models and {@code model} for transformers models.
+ * Index files are preferred to single files, as in diffusers. PyTorch pickles ({@code .bin}) are never loaded.
+ */
+final class WeightFiles {
+    private WeightFiles() {}
+
+    static List<String> baseNames(String library) {
+        if ("diffusers".equals(library)) return List.of("diffusion_pytorch_model");
+        if ("transformers".equals(library)) return List.of("model");
+        return List.of("diffusion_pytorch_model", "model");
+    }
+
+    /** File names tried, in order, for {@code variant} (plain names for {@link Variant#NONE}). */
+    static List<String> candidates(List<String> bases, Variant variant) {
+        List<String> out = new ArrayList<>();
+        for (String b : bases) {
+            if (variant.isNone()) {
+                out.add(b + ".safetensors.index.json");
+                out.add(b + ".safetensors");
+            } else {
+                String v = variant.tag();
+                out.add(b + ".safetensors.index." + v + ".json");
+                out.add(b + "." + v + ".safetensors.index.json");
+                out.add(b + "." + v + ".safetensors");
+            }
+        }
+        return out;
+    }
+
+    /** The weights file (single or index) to load for {@code requested}; throws listing what was looked for. */
+    static Path resolve(Path dir, String library, Variant requested) {
+        List<String> bases = baseNames(library);
+        List<String> tried = new ArrayList<>();
+        if (!requested.isNone()) {
+            Path p = firstExisting(dir, candidates(bases, requested), tried);
+            if (p != null) return p;
+        }
+        Path plain = firstExisting(dir, candidates(bases, Variant.NONE), tried);
+        if (plain != null) return plain;
+        if (requested.isNone()) {
+            TreeSet<String> present = variantsPresent(dir, bases);
+            if (present.size() == 1) {
+                Path p = firstExisting(dir, candidates(bases, new Variant(present.first())), tried);
+                if (p != null) return p;
+            } else if (present.size() > 1) {
+                throw new CheckpointException(dir, "no plain weights file and several variants " + present
+                        + ": request one of them (looked for " + tried + ")");
+            }
+        }
+        String pickles = hasPickles(dir) ? "; only PyTorch .bin weights are present, which are not supported (convert them to safetensors)" : "";
+        throw new CheckpointException(dir, "no safetensors weights for variant " + requested + ": expected one of " + tried + pickles);
+    }
+
+    /** Every safetensors file and shard index in {@code dir}, for validation. */
+    static List<Path> allWeightFiles(Path dir) {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(Files::isRegularFile)
+                    .filter(p -> isWeightFile(p.getFileName().toString()))
+                    .sorted().toList();
+        } catch (IOException e) {
+            throw new CheckpointException(dir, "cannot list folder: " + e.getMessage(), e);
+        }
+    }
+
+    /** A shard index ({@code *.safetensors.index*.json}) rather than a safetensors file. */
+    static boolean isIndex(Path p) { return p.getFileName().toString().endsWith(".json"); }
+
+    private static boolean isWeightFile(String name) {
+        return name.endsWith(".safetensors") || (name.contains(".safetensors.") && name.endsWith(".json") && name.contains(".index."));
+    }
+
+    private static Path firstExisting(Path dir, List<String> names, List<String> tried) {
+        for (String n : names) {
+            tried.add(n);
+            Path p = dir.resolve(n);
+            if (Files.isRegularFile(p)) return p;
+        }
+        return null;
+    }
+
+    private static TreeSet<String> variantsPresent(Path dir, List<String> bases) {
+        TreeSet<String> tags = new TreeSet<>();
+        List<Pattern> patterns = new ArrayList<>();
+        for (String b : bases) {
+            String q = Pattern.quote(b);
+            patterns.add(Pattern.compile(q + "\\.([A-Za-z0-9_-]+)\\.safetensors(\\.index\\.json)?"));
+            patterns.add(Pattern.compile(q + "\\.safetensors\\.index\\.([A-Za-z0-9_-]+)\\.json"));
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            s.map(p -> p.getFileName().toString()).forEach(name -> {
+                for (Pattern pat : patterns) {
+                    Matcher m = pat.matcher(name);
+                    if (m.matches()) tags.add(m.group(1));
+                }
+            });
+        } catch (IOException e) {
+            throw new CheckpointException(dir, "cannot list folder: " + e.getMessage(), e);
+        }
+        return tags;
+    }
+
+    private static boolean hasPickles(Path dir) {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.anyMatch(p -> p.getFileName().toString().endsWith(".bin"));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+}
