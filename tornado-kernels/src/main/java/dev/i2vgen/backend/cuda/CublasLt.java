@@ -1,0 +1,200 @@
+package dev.i2vgen.backend.cuda;
+
+import dev.i2vgen.tensor.DType;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * cuBLASLt ({@code libcublasLt.so.13} or {@code .12}) through FFM, for the row-major GEMMs of Linear,
+ * MatMul and the convolutions. fp32 runs with CUBLAS_COMPUTE_32F (TF32 off, for conformance); fp16 and
+ * bf16 operands accumulate in fp32. A {@link Gemm} is planned once (descriptors + heuristic algorithm)
+ * and run many times, also inside stream capture.
+ */
+final class CublasLt implements AutoCloseable {
+    private static final int CUDA_R_32F = 0, CUDA_R_16F = 2, CUDA_R_16BF = 14;
+    private static final int CUBLAS_COMPUTE_32F = 68;
+    private static final int DESC_TRANSA = 3, DESC_TRANSB = 4, DESC_EPILOGUE = 7, DESC_BIAS_POINTER = 8;
+    private static final int LAYOUT_BATCH_COUNT = 5, LAYOUT_STRIDED_BATCH_OFFSET = 6;
+    private static final int PREF_MAX_WORKSPACE_BYTES = 1, PREF_MIN_ALIGNMENT_A = 5, PREF_MIN_ALIGNMENT_B = 6,
+            PREF_MIN_ALIGNMENT_C = 7, PREF_MIN_ALIGNMENT_D = 8;
+    private static final int EPILOGUE_DEFAULT = 1, EPILOGUE_BIAS = 4;
+    private static final int OP_N = 0, OP_T = 1;
+    private static final long HEURISTIC_RESULT_BYTES = 96;   // cublasLtMatmulHeuristicResult_t
+    static final long WORKSPACE_BYTES = 32L << 20;
+
+    private final NativeLibrary lib;
+    private final MethodHandle create, destroy, descCreate, descDestroy, descSet, layoutCreate, layoutDestroy, layoutSet,
+            prefCreate, prefDestroy, prefSet, heuristic, matmul;
+    private final MemorySegment handle;
+
+    private CublasLt(NativeLibrary lib) {
+        this.lib = lib;
+        create = lib.function("cublasLtCreate", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        destroy = lib.function("cublasLtDestroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        descCreate = lib.function("cublasLtMatmulDescCreate", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+        descDestroy = lib.function("cublasLtMatmulDescDestroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        descSet = lib.function("cublasLtMatmulDescSetAttribute", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG));
+        layoutCreate = lib.function("cublasLtMatrixLayoutCreate", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+        layoutDestroy = lib.function("cublasLtMatrixLayoutDestroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        layoutSet = lib.function("cublasLtMatrixLayoutSetAttribute", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG));
+        prefCreate = lib.function("cublasLtMatmulPreferenceCreate", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        prefDestroy = lib.function("cublasLtMatmulPreferenceDestroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        prefSet = lib.function("cublasLtMatmulPreferenceSetAttribute", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG));
+        heuristic = lib.function("cublasLtMatmulAlgoGetHeuristic", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS,
+                ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS));
+        matmul = lib.function("cublasLtMatmul", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS,
+                JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS));
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment h = a.allocate(ADDRESS);
+            check(CudaDriver.call(create, h), "cublasLtCreate");
+            handle = h.get(ADDRESS, 0);
+        }
+    }
+
+    static CublasLt load() {
+        return new CublasLt(NativeLibrary.find("libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so")
+                .orElseThrow(() -> new CudaException("cuBLASLt (libcublasLt.so.13 or .12) not found in " + NativeLibrary.searchDirectories())));
+    }
+
+    String libraryPath() { return lib.path().toString(); }
+
+    private static int cudaType(DType t) {
+        return switch (t) {
+            case F32 -> CUDA_R_32F;
+            case F16 -> CUDA_R_16F;
+            case BF16 -> CUDA_R_16BF;
+            default -> throw new IllegalArgumentException("cuBLASLt GEMM supports F32, F16 and BF16, not " + t);
+        };
+    }
+
+    /**
+     * Plans row-major, strided-batched C[b] = alpha · A[b] · op(B[b]) (+ bias[N] per column), with
+     * A[M, K], B[K, N] or B[N, K] when {@code transposeB}, C[M, N]; a batch stride of 0 shares an operand.
+     * cuBLASLt is column-major, so it computes Cᵀ = op(B)ᵀ · Aᵀ, which puts the bias on its rows (N).
+     * Strides are in elements; a, b, c, bias are device pointers (bias 0 when none), fixed for the plan,
+     * and their real alignment is told to the heuristic (planned buffers are only 64-byte aligned).
+     */
+    Gemm plan(DType type, int m, int n, int k, boolean transposeB, long strideA, long strideB, long strideC,
+              int batch, float alpha, long a, long b, long c, long bias) {
+        return new Gemm(type, m, n, k, transposeB, strideA, strideB, strideC, batch, alpha, a, b, c, bias);
+    }
+
+    private static int alignment(long ptr) {
+        return (int) Math.min(256, Long.lowestOneBit(ptr == 0 ? 256 : ptr));
+    }
+
+    final class Gemm implements AutoCloseable {
+        private final Arena arena = Arena.ofShared();
+        private final MemorySegment desc, layoutA, layoutB, layoutC, algo, alpha, beta;
+        private final String what;
+        private final long a, b, c;
+
+        private Gemm(DType type, int m, int n, int k, boolean transposeB, long strideA, long strideB, long strideC,
+                     int batch, float alphaValue, long aPtr, long bPtr, long cPtr, long bias) {
+            what = "GEMM " + type + " M=" + m + " N=" + n + " K=" + k + (transposeB ? " Bᵀ" : "") + " batch " + batch;
+            this.a = aPtr;
+            this.b = bPtr;
+            this.c = cPtr;
+            boolean hasBias = bias != 0;
+            int ct = cudaType(type);
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment holder = a.allocate(ADDRESS);
+                check(CudaDriver.call(descCreate, holder, CUBLAS_COMPUTE_32F, CUDA_R_32F), "cublasLtMatmulDescCreate");
+                desc = holder.get(ADDRESS, 0);
+                // lt "A" is our B: column-major view of row-major B[K,N] is Bᵀ (N×K, ld N): no transpose;
+                // of row-major B[N,K] it is K×N (ld K): transpose to get N×K.
+                setDesc(DESC_TRANSA, transposeB ? OP_T : OP_N);
+                setDesc(DESC_TRANSB, OP_N);
+                setDesc(DESC_EPILOGUE, hasBias ? EPILOGUE_BIAS : EPILOGUE_DEFAULT);
+                if (hasBias) {
+                    MemorySegment bp = a.allocate(JAVA_LONG);
+                    bp.set(JAVA_LONG, 0, bias);
+                    check(CudaDriver.call(descSet, desc, DESC_BIAS_POINTER, bp, 8L), "cublasLtMatmulDescSetAttribute(bias)");
+                }
+                layoutA = layout(ct, transposeB ? k : n, transposeB ? n : k, transposeB ? k : n, batch, strideB);
+                layoutB = layout(ct, k, m, k, batch, strideA);
+                layoutC = layout(ct, n, m, n, batch, strideC);
+                MemorySegment pref = a.allocate(ADDRESS);
+                check(CudaDriver.call(prefCreate, pref), "cublasLtMatmulPreferenceCreate");
+                MemorySegment p = pref.get(ADDRESS, 0);
+                MemorySegment ws = a.allocate(JAVA_LONG);
+                ws.set(JAVA_LONG, 0, WORKSPACE_BYTES);
+                check(CudaDriver.call(prefSet, p, PREF_MAX_WORKSPACE_BYTES, ws, 8L), "cublasLtMatmulPreferenceSetAttribute");
+                // lt A is our b, lt B our a, C and D our c
+                int[][] aligns = {{PREF_MIN_ALIGNMENT_A, alignment(bPtr)}, {PREF_MIN_ALIGNMENT_B, alignment(aPtr)},
+                        {PREF_MIN_ALIGNMENT_C, alignment(cPtr)}, {PREF_MIN_ALIGNMENT_D, alignment(cPtr)}};
+                for (int[] al : aligns) {
+                    MemorySegment v = a.allocate(JAVA_INT);
+                    v.set(JAVA_INT, 0, al[1]);
+                    check(CudaDriver.call(prefSet, p, al[0], v, 4L), "cublasLtMatmulPreferenceSetAttribute(alignment)");
+                }
+                MemorySegment results = arena.allocate(HEURISTIC_RESULT_BYTES, 8);
+                MemorySegment count = a.allocate(JAVA_INT);
+                int rc = CudaDriver.call(heuristic, handle, desc, layoutA, layoutB, layoutC, layoutC, p, 1, results, count);
+                CudaDriver.call(prefDestroy, p);
+                if (rc != 0 || count.get(JAVA_INT, 0) == 0) throw new CudaException("cuBLASLt found no algorithm for " + what + " (status " + rc + ")");
+                algo = results;   // the algo struct is the first 64 bytes of the heuristic result
+            }
+            alpha = arena.allocate(JAVA_FLOAT);
+            alpha.set(JAVA_FLOAT, 0, alphaValue);
+            beta = arena.allocate(JAVA_FLOAT);
+            beta.set(JAVA_FLOAT, 0, 0f);
+        }
+
+        private void setDesc(int attribute, int value) {
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment v = a.allocate(JAVA_INT);
+                v.set(JAVA_INT, 0, value);
+                check(CudaDriver.call(descSet, desc, attribute, v, 4L), "cublasLtMatmulDescSetAttribute(" + attribute + ")");
+            }
+        }
+
+        private MemorySegment layout(int type, long rows, long cols, long ld, int batch, long stride) {
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment holder = a.allocate(ADDRESS);
+                check(CudaDriver.call(layoutCreate, holder, type, rows, cols, ld), "cublasLtMatrixLayoutCreate");
+                MemorySegment l = holder.get(ADDRESS, 0);
+                if (batch > 1) {
+                    MemorySegment c = a.allocate(JAVA_INT);
+                    c.set(JAVA_INT, 0, batch);
+                    check(CudaDriver.call(layoutSet, l, LAYOUT_BATCH_COUNT, c, 4L), "cublasLtMatrixLayoutSetAttribute(batch)");
+                    MemorySegment s = a.allocate(JAVA_LONG);
+                    s.set(JAVA_LONG, 0, stride);
+                    check(CudaDriver.call(layoutSet, l, LAYOUT_STRIDED_BATCH_OFFSET, s, 8L), "cublasLtMatrixLayoutSetAttribute(stride)");
+                }
+                return l;
+            }
+        }
+
+        /** Runs on {@code stream} with a device workspace of {@link #WORKSPACE_BYTES}. */
+        void run(long workspace, MemorySegment stream) {
+            int rc = CudaDriver.call(matmul, handle, desc, alpha, b, layoutA, a, layoutB, beta, c, layoutC, c, layoutC,
+                    algo, workspace, WORKSPACE_BYTES, stream);
+            if (rc != 0) throw new CudaException("cublasLtMatmul failed for " + what + ": status " + rc);
+        }
+
+        @Override
+        public void close() {
+            CudaDriver.call(layoutDestroy, layoutA);
+            CudaDriver.call(layoutDestroy, layoutB);
+            CudaDriver.call(layoutDestroy, layoutC);
+            CudaDriver.call(descDestroy, desc);
+            arena.close();
+        }
+    }
+
+    private static void check(int rc, String what) {
+        if (rc != 0) throw new CudaException(what + " failed: cuBLAS status " + rc);
+    }
+
+    @Override
+    public void close() { CudaDriver.call(destroy, handle); }
+}

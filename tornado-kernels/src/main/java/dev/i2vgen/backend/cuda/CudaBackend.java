@@ -1,0 +1,92 @@
+package dev.i2vgen.backend.cuda;
+
+import dev.i2vgen.backend.Backend;
+import dev.i2vgen.backend.ExecutionPlan;
+import dev.i2vgen.graph.ImmutableTaskGraph;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The CUDA backend: one device's primary context and stream, kernels JIT-compiled by NVRTC (cached on
+ * disk), GEMMs through cuBLASLt. Plans upload their weights once, place intermediates with the
+ * {@link dev.i2vgen.graph.MemoryPlanner} in one device allocation, and replay their launches as a CUDA
+ * graph after the first run.
+ */
+public final class CudaBackend implements Backend {
+    final CudaDriver driver;
+    final Nvrtc nvrtc;
+    final CublasLt cublas;
+    final KernelCache kernels;
+    final MemorySegment context;
+    final MemorySegment stream;
+    final long workspace;
+    final int device, ccMajor, ccMinor, multiprocessors;
+    private final String description;
+    private boolean closed;
+
+    CudaBackend(int ordinal) {
+        driver = CudaDriver.load();
+        if (driver.deviceCount() <= ordinal) throw new CudaException("no CUDA device " + ordinal + " (" + driver.deviceCount() + " present)");
+        device = driver.device(ordinal);
+        context = driver.retainPrimaryContext(device);
+        driver.setCurrent(context);
+        ccMajor = driver.attribute(device, CudaDriver.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
+        ccMinor = driver.attribute(device, CudaDriver.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
+        multiprocessors = driver.attribute(device, CudaDriver.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
+        stream = driver.createStream();
+        nvrtc = Nvrtc.load();
+        cublas = CublasLt.load();
+        kernels = new KernelCache(driver, nvrtc, ccMajor, ccMinor, KernelCache.defaultCacheDir());
+        workspace = driver.malloc(CublasLt.WORKSPACE_BYTES);
+        description = driver.deviceName(device) + " (sm_" + ccMajor + ccMinor + ", " + multiprocessors + " SMs, driver "
+                + driver.driverVersion() + ", NVRTC " + nvrtc.version() + ")";
+    }
+
+    /** Device 0. */
+    public static CudaBackend create() { return new CudaBackend(0); }
+
+    @Override public String name() { return "cuda"; }
+
+    @Override public String deviceDescription() { return description; }
+
+    @Override
+    public CudaExecutionPlan compile(ImmutableTaskGraph graph) {
+        ensureOpen();
+        driver.setCurrent(context);
+        return new CudaExecutionPlan(this, graph);
+    }
+
+    /** Milliseconds per repetition of {@code work} enqueued on this backend's stream, timed with events after a warm-up. */
+    public double timeMillis(Runnable work, int warmup, int repetitions) {
+        driver.setCurrent(context);
+        for (int i = 0; i < warmup; i++) work.run();
+        MemorySegment start = driver.createEvent(), end = driver.createEvent();
+        try {
+            driver.synchronize(stream);
+            driver.record(start, stream);
+            for (int i = 0; i < repetitions; i++) work.run();
+            driver.record(end, stream);
+            return driver.elapsedMillis(start, end) / repetitions;
+        } finally {
+            driver.destroyEvent(start);
+            driver.destroyEvent(end);
+        }
+    }
+
+    private void ensureOpen() {
+        if (closed) throw new IllegalStateException("CUDA backend is closed");
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        driver.setCurrent(context);
+        driver.synchronize(stream);
+        kernels.close();
+        cublas.close();
+        driver.free(workspace);
+        driver.destroyStream(stream);
+        driver.releasePrimaryContext(device);
+    }
+}

@@ -1,0 +1,288 @@
+package dev.i2vgen.backend.cuda;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * The CUDA driver API ({@code libcuda.so.1}) through FFM: the primary context of one device, streams,
+ * events, memory, PTX modules, kernel launches and stream capture into CUDA graphs. Every call's
+ * result is checked; failures name the call and the driver's error.
+ */
+final class CudaDriver {
+    static final int CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16;
+    static final int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
+    static final int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
+    static final int CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
+    private static final int CU_STREAM_NON_BLOCKING = 1;
+    private static final int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
+
+    private final NativeLibrary lib;
+    private final MethodHandle cuInit, cuDeviceGetCount, cuDeviceGet, cuDeviceGetName, cuDeviceGetAttribute,
+            cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRelease, cuCtxSetCurrent, cuStreamCreate, cuStreamDestroy,
+            cuStreamSynchronize, cuMemAlloc, cuMemFree, cuMemcpyHtoDAsync, cuMemcpyDtoHAsync, cuMemsetD32Async,
+            cuModuleLoadData, cuModuleUnload, cuModuleGetFunction, cuFuncSetAttribute, cuLaunchKernel,
+            cuEventCreate, cuEventDestroy, cuEventRecord, cuEventSynchronize, cuEventElapsedTime,
+            cuStreamBeginCapture, cuStreamEndCapture, cuGraphInstantiate, cuGraphLaunch, cuGraphDestroy,
+            cuGraphExecDestroy, cuGetErrorName, cuGetErrorString, cuDriverGetVersion;
+
+    private CudaDriver(NativeLibrary lib) {
+        this.lib = lib;
+        FunctionDescriptor i = FunctionDescriptor.of(JAVA_INT, JAVA_INT);
+        cuInit = lib.function("cuInit", i);
+        cuDriverGetVersion = lib.function("cuDriverGetVersion", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        cuDeviceGetCount = lib.function("cuDeviceGetCount", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        cuDeviceGet = lib.function("cuDeviceGet", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        cuDeviceGetName = lib.function("cuDeviceGetName", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+        cuDeviceGetAttribute = lib.function("cuDeviceGetAttribute", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+        cuDevicePrimaryCtxRetain = lib.function("cuDevicePrimaryCtxRetain", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        cuDevicePrimaryCtxRelease = lib.function("cuDevicePrimaryCtxRelease_v2", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        cuCtxSetCurrent = lib.function("cuCtxSetCurrent", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        cuStreamCreate = lib.function("cuStreamCreate", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        cuStreamDestroy = lib.function("cuStreamDestroy_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        cuStreamSynchronize = lib.function("cuStreamSynchronize", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        cuMemAlloc = lib.function("cuMemAlloc_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+        cuMemFree = lib.function("cuMemFree_v2", FunctionDescriptor.of(JAVA_INT, JAVA_LONG));
+        cuMemcpyHtoDAsync = lib.function("cuMemcpyHtoDAsync_v2", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS));
+        cuMemcpyDtoHAsync = lib.function("cuMemcpyDtoHAsync_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS));
+        cuMemsetD32Async = lib.function("cuMemsetD32Async", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS));
+        cuModuleLoadData = lib.function("cuModuleLoadData", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        cuModuleUnload = lib.function("cuModuleUnload", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        cuModuleGetFunction = lib.function("cuModuleGetFunction", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+        cuFuncSetAttribute = lib.function("cuFuncSetAttribute", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+        cuLaunchKernel = lib.function("cuLaunchKernel", FunctionDescriptor.of(JAVA_INT, ADDRESS,
+                JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+        cuEventCreate = lib.function("cuEventCreate", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        cuEventDestroy = lib.function("cuEventDestroy_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        cuEventRecord = lib.function("cuEventRecord", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        cuEventSynchronize = lib.function("cuEventSynchronize", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        FunctionDescriptor elapsed = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
+        cuEventElapsedTime = lib.optionalFunction("cuEventElapsedTime_v2", elapsed).orElseGet(() -> lib.function("cuEventElapsedTime", elapsed));
+        cuStreamBeginCapture = lib.function("cuStreamBeginCapture_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        cuStreamEndCapture = lib.function("cuStreamEndCapture", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        cuGraphInstantiate = lib.function("cuGraphInstantiateWithFlags", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
+        cuGraphLaunch = lib.function("cuGraphLaunch", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        cuGraphDestroy = lib.function("cuGraphDestroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        cuGraphExecDestroy = lib.function("cuGraphExecDestroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        cuGetErrorName = lib.function("cuGetErrorName", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        cuGetErrorString = lib.function("cuGetErrorString", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+    }
+
+    /** Loads libcuda and initialises the driver; throws naming what is missing. */
+    static CudaDriver load() {
+        NativeLibrary lib = NativeLibrary.find("libcuda.so.1", "libcuda.so")
+                .orElseThrow(() -> new CudaException("libcuda.so.1 (the NVIDIA driver) not found in " + NativeLibrary.searchDirectories()));
+        CudaDriver d = new CudaDriver(lib);
+        d.check(call(d.cuInit, 0), "cuInit");
+        return d;
+    }
+
+    String libraryPath() { return lib.path().toString(); }
+
+    // ---- error handling ----
+
+    void check(int rc, String what) {
+        if (rc != 0) throw new CudaException(what + " failed: " + errorText(rc));
+    }
+
+    String errorText(int rc) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment p = a.allocate(ADDRESS);
+            String name = call(cuGetErrorName, rc, p) == 0 ? cString(p) : "CUDA_ERROR_" + rc;
+            String text = call(cuGetErrorString, rc, p) == 0 ? cString(p) : "";
+            return name + " (" + rc + ")" + (text.isEmpty() ? "" : ": " + text);
+        }
+    }
+
+    private static String cString(MemorySegment holder) {
+        MemorySegment s = holder.get(ADDRESS, 0);
+        return s.equals(MemorySegment.NULL) ? "" : s.reinterpret(4096).getString(0);
+    }
+
+    static int call(MethodHandle h, Object... args) {
+        try {
+            return (int) h.invokeWithArguments(args);
+        } catch (Throwable t) {
+            throw new CudaException("native call failed: " + t, t);
+        }
+    }
+
+    // ---- device and context ----
+
+    int deviceCount() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment n = a.allocate(JAVA_INT);
+            check(call(cuDeviceGetCount, n), "cuDeviceGetCount");
+            return n.get(JAVA_INT, 0);
+        }
+    }
+
+    int driverVersion() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment n = a.allocate(JAVA_INT);
+            check(call(cuDriverGetVersion, n), "cuDriverGetVersion");
+            return n.get(JAVA_INT, 0);
+        }
+    }
+
+    int device(int ordinal) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment d = a.allocate(JAVA_INT);
+            check(call(cuDeviceGet, d, ordinal), "cuDeviceGet(" + ordinal + ")");
+            return d.get(JAVA_INT, 0);
+        }
+    }
+
+    String deviceName(int device) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment s = a.allocate(256);
+            check(call(cuDeviceGetName, s, 256, device), "cuDeviceGetName");
+            return s.getString(0);
+        }
+    }
+
+    int attribute(int device, int attribute) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(JAVA_INT);
+            check(call(cuDeviceGetAttribute, v, attribute, device), "cuDeviceGetAttribute(" + attribute + ")");
+            return v.get(JAVA_INT, 0);
+        }
+    }
+
+    MemorySegment retainPrimaryContext(int device) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment c = a.allocate(ADDRESS);
+            check(call(cuDevicePrimaryCtxRetain, c, device), "cuDevicePrimaryCtxRetain");
+            return c.get(ADDRESS, 0);
+        }
+    }
+
+    void releasePrimaryContext(int device) { check(call(cuDevicePrimaryCtxRelease, device), "cuDevicePrimaryCtxRelease"); }
+
+    /** Makes the context current on the calling thread (cheap; done at every public entry point). */
+    void setCurrent(MemorySegment context) { check(call(cuCtxSetCurrent, context), "cuCtxSetCurrent"); }
+
+    // ---- streams and events ----
+
+    MemorySegment createStream() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment s = a.allocate(ADDRESS);
+            check(call(cuStreamCreate, s, CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+            return s.get(ADDRESS, 0);
+        }
+    }
+
+    void destroyStream(MemorySegment s) { check(call(cuStreamDestroy, s), "cuStreamDestroy"); }
+
+    void synchronize(MemorySegment stream) { check(call(cuStreamSynchronize, stream), "cuStreamSynchronize"); }
+
+    MemorySegment createEvent() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment e = a.allocate(ADDRESS);
+            check(call(cuEventCreate, e, 0), "cuEventCreate");
+            return e.get(ADDRESS, 0);
+        }
+    }
+
+    void destroyEvent(MemorySegment e) { check(call(cuEventDestroy, e), "cuEventDestroy"); }
+
+    void record(MemorySegment event, MemorySegment stream) { check(call(cuEventRecord, event, stream), "cuEventRecord"); }
+
+    /** Milliseconds between two recorded events (waits for the second). */
+    float elapsedMillis(MemorySegment start, MemorySegment end) {
+        check(call(cuEventSynchronize, end), "cuEventSynchronize");
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment ms = a.allocate(JAVA_FLOAT);
+            check(call(cuEventElapsedTime, ms, start, end), "cuEventElapsedTime");
+            return ms.get(JAVA_FLOAT, 0);
+        }
+    }
+
+    // ---- memory ----
+
+    long malloc(long bytes) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment p = a.allocate(JAVA_LONG);
+            int rc = call(cuMemAlloc, p, Math.max(bytes, 256));
+            if (rc != 0) throw new CudaException("cuMemAlloc of " + bytes + " bytes failed: " + errorText(rc));
+            return p.get(JAVA_LONG, 0);
+        }
+    }
+
+    void free(long ptr) { if (ptr != 0) check(call(cuMemFree, ptr), "cuMemFree"); }
+
+    void copyToDevice(long dst, MemorySegment src, long bytes, MemorySegment stream) {
+        check(call(cuMemcpyHtoDAsync, dst, src, bytes, stream), "cuMemcpyHtoDAsync(" + bytes + " bytes)");
+    }
+
+    void copyToHost(MemorySegment dst, long src, long bytes, MemorySegment stream) {
+        check(call(cuMemcpyDtoHAsync, dst, src, bytes, stream), "cuMemcpyDtoHAsync(" + bytes + " bytes)");
+    }
+
+    /** Fills {@code words} 32-bit words with {@code pattern} (tests poison outputs with NaN this way). */
+    void fill32(long dst, int pattern, long words, MemorySegment stream) {
+        check(call(cuMemsetD32Async, dst, pattern, words, stream), "cuMemsetD32Async");
+    }
+
+    // ---- modules and launches ----
+
+    MemorySegment loadModule(String ptx) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment m = a.allocate(ADDRESS);
+            check(call(cuModuleLoadData, m, a.allocateFrom(ptx)), "cuModuleLoadData");
+            return m.get(ADDRESS, 0);
+        }
+    }
+
+    void unloadModule(MemorySegment module) { check(call(cuModuleUnload, module), "cuModuleUnload"); }
+
+    MemorySegment function(MemorySegment module, String name) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment f = a.allocate(ADDRESS);
+            check(call(cuModuleGetFunction, f, module, a.allocateFrom(name)), "cuModuleGetFunction(" + name + ")");
+            return f.get(ADDRESS, 0);
+        }
+    }
+
+    void setMaxDynamicSharedMemory(MemorySegment function, int bytes) {
+        check(call(cuFuncSetAttribute, function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes), "cuFuncSetAttribute(max dynamic shared memory " + bytes + ")");
+    }
+
+    void launch(MemorySegment function, String name, int gx, int gy, int gz, int bx, int by, int bz,
+                int sharedBytes, MemorySegment stream, MemorySegment params) {
+        int rc = call(cuLaunchKernel, function, gx, gy, gz, bx, by, bz, sharedBytes, stream, params, MemorySegment.NULL);
+        if (rc != 0) throw new CudaException("cuLaunchKernel(" + name + ", grid " + gx + "x" + gy + "x" + gz
+                + ", block " + bx + ", shared " + sharedBytes + ") failed: " + errorText(rc));
+    }
+
+    // ---- CUDA graphs ----
+
+    void beginCapture(MemorySegment stream) { check(call(cuStreamBeginCapture, stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL), "cuStreamBeginCapture"); }
+
+    /** Ends the capture and instantiates it; returns {graph, graphExec}. */
+    MemorySegment[] endCaptureAndInstantiate(MemorySegment stream) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment g = a.allocate(ADDRESS), e = a.allocate(ADDRESS);
+            check(call(cuStreamEndCapture, stream, g), "cuStreamEndCapture");
+            MemorySegment graph = g.get(ADDRESS, 0);
+            check(call(cuGraphInstantiate, e, graph, 0L), "cuGraphInstantiate");
+            return new MemorySegment[]{graph, e.get(ADDRESS, 0)};
+        }
+    }
+
+    void launchGraph(MemorySegment exec, MemorySegment stream) { check(call(cuGraphLaunch, exec, stream), "cuGraphLaunch"); }
+
+    void destroyGraph(MemorySegment graph, MemorySegment exec) {
+        check(call(cuGraphExecDestroy, exec), "cuGraphExecDestroy");
+        check(call(cuGraphDestroy, graph), "cuGraphDestroy");
+    }
+
+    static final ValueLayout.OfLong POINTER = JAVA_LONG;
+}

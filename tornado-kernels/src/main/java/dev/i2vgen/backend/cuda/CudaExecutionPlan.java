@@ -1,0 +1,211 @@
+package dev.i2vgen.backend.cuda;
+
+import dev.i2vgen.backend.ExecutionPlan;
+import dev.i2vgen.graph.ImmutableTaskGraph;
+import dev.i2vgen.graph.MemoryPlan;
+import dev.i2vgen.graph.MemoryPlanner;
+import dev.i2vgen.graph.Task;
+import dev.i2vgen.graph.Value;
+import dev.i2vgen.tensor.DType;
+import dev.i2vgen.tensor.Tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.logging.Logger;
+
+/**
+ * A graph compiled for the CUDA backend. Storage: floating weights are converted once to the
+ * activation dtype and uploaded; inputs and intermediates live in one device allocation placed by the
+ * {@link MemoryPlanner}; each value keeps its declared dtype. Every task was lowered to prepared kernel
+ * launches and cuBLASLt calls ({@link TaskLowering}); from the second run on they are replayed as one
+ * CUDA graph (disable with {@code -Di2vgen.cuda.graphs=false}).
+ */
+public final class CudaExecutionPlan implements ExecutionPlan {
+    private static final Logger LOG = Logger.getLogger(CudaExecutionPlan.class.getName());
+
+    /** One enqueued piece of work. */
+    interface Step { void run(MemorySegment stream); }
+
+    private final CudaBackend backend;
+    private final CudaDriver driver;
+    private final ImmutableTaskGraph graph;
+    private final MemoryPlan memory;
+    private final long arena;                     // device base of planned buffers
+    private final Map<Integer, Long> constants = new HashMap<>();
+    private final List<Long> extraAllocations = new ArrayList<>();
+    private final List<AutoCloseable> resources = new ArrayList<>();
+    final Arena hostArena = Arena.ofShared();     // kernel argument blocks, live as long as the plan
+    private final List<Step> steps = new ArrayList<>();
+    private final boolean useGraphs = !"false".equals(System.getProperty("i2vgen.cuda.graphs"));
+    private MemorySegment[] cudaGraph;            // {graph, exec} once captured
+    private int runs;
+    private boolean closed;
+
+    CudaExecutionPlan(CudaBackend backend, ImmutableTaskGraph graph) {
+        this.backend = backend;
+        this.driver = backend.driver;
+        this.graph = graph;
+        this.memory = MemoryPlanner.plan(graph, v -> v.numel() * storageType(v).byteSize());
+        try {
+            this.arena = driver.malloc(memory.peakBytes());
+            uploadConstants();
+            TaskLowering lowering = new TaskLowering(this);
+            for (Task t : graph.tasks()) {
+                try {
+                    lowering.lower(t);
+                } catch (RuntimeException e) {
+                    throw new IllegalArgumentException("CUDA backend cannot compile task " + t.index() + " " + t.op().name()
+                            + (t.label().isEmpty() ? "" : " at " + t.label()) + " of graph " + graph.name() + ": " + e.getMessage(), e);
+                }
+            }
+            driver.synchronize(backend.stream);
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    // ---- storage ----
+
+    DType activation() { return graph.activation(); }
+
+    /** The dtype a value is stored in on the device: floating weights in the activation dtype, everything else as declared. */
+    DType storageType(Value v) {
+        Value r = v.root();
+        if (r.kind() == Value.Kind.CONSTANT && r.dtype().isFloating()) return graph.activation();
+        return r.dtype();
+    }
+
+    /** The device address of a value's data (views share their root's buffer). */
+    long pointer(Value v) {
+        Value r = v.root();
+        if (r.kind() == Value.Kind.CONSTANT) return constants.get(r.id());
+        return arena + memory.offset(r);
+    }
+
+    long allocateExtra(long bytes) {
+        long p = driver.malloc(bytes);
+        extraAllocations.add(p);
+        return p;
+    }
+
+    void addStep(Step s) { steps.add(s); }
+
+    void addResource(AutoCloseable r) { resources.add(r); }
+
+    CudaBackend backend() { return backend; }
+
+    private void uploadConstants() {
+        for (Value v : graph.values()) {
+            if (v.kind() != Value.Kind.CONSTANT || v.aliasOf() != null) continue;
+            DType type = storageType(v);
+            Tensor host = v.constant();
+            Tensor converted = host.dtype() == type ? host.contiguous() : host.to(type);
+            long p = allocateExtra(converted.byteSize());
+            driver.copyToDevice(p, converted.contiguousSegment(), converted.byteSize(), backend.stream);
+            driver.synchronize(backend.stream);   // the host copy may be a temporary
+            constants.put(v.id(), p);
+        }
+    }
+
+    // ---- ExecutionPlan ----
+
+    @Override public ImmutableTaskGraph graph() { return graph; }
+
+    @Override
+    public void execute(Map<Value, Tensor> inputs) {
+        ensureOpen();
+        driver.setCurrent(backend.context);
+        for (Value in : graph.inputs().values()) {
+            Tensor t = inputs.get(in);
+            if (t == null) throw new IllegalArgumentException("graph " + graph.name() + ": input '" + in.name() + "' was not given");
+            if (!Arrays.equals(t.shape(), in.shape())) {
+                throw new IllegalArgumentException("graph " + graph.name() + ": input '" + in.name() + "' must have shape "
+                        + Arrays.toString(in.shape()) + ", got " + Arrays.toString(t.shape()));
+            }
+            Tensor c = t.dtype() == in.dtype() ? t.contiguous() : t.to(in.dtype());
+            driver.copyToDevice(pointer(in), c.contiguousSegment(), c.byteSize(), backend.stream);
+            driver.synchronize(backend.stream);   // pageable host memory may be a temporary
+        }
+        enqueueTasks();
+        driver.synchronize(backend.stream);
+        runs++;
+    }
+
+    /** Enqueues all tasks (no input copies, no synchronisation): replays the CUDA graph when one was captured. */
+    public void enqueueTasks() {
+        if (cudaGraph != null) {
+            driver.launchGraph(cudaGraph[1], backend.stream);
+            return;
+        }
+        if (useGraphs && runs >= 1) {
+            try {
+                driver.beginCapture(backend.stream);
+                for (Step s : steps) s.run(backend.stream);
+                cudaGraph = driver.endCaptureAndInstantiate(backend.stream);
+                driver.launchGraph(cudaGraph[1], backend.stream);
+                return;
+            } catch (CudaException e) {
+                LOG.warning("CUDA graph capture failed for " + graph.name() + ", running launches one by one: " + e.getMessage());
+                cudaGraph = null;
+                runs = -1_000_000;   // do not try again
+            }
+        }
+        for (Step s : steps) s.run(backend.stream);
+    }
+
+    /** Fills every planned buffer with a NaN pattern (tests: proves each output element is written). */
+    public void poison() {
+        driver.setCurrent(backend.context);
+        driver.fill32(arena, 0x7fc07fc0, Math.max(1, memory.peakBytes() / 4), backend.stream);   // NaN as f32, f16 and bf16
+        driver.synchronize(backend.stream);
+    }
+
+    @Override
+    public Tensor read(Value output) {
+        ensureOpen();
+        driver.setCurrent(backend.context);
+        Value r = output.root();
+        if (r.kind() != Value.Kind.CONSTANT && !memory.hasBuffer(output)) {
+            throw new IllegalArgumentException("value " + output + " has no buffer in graph " + graph.name());
+        }
+        DType type = storageType(output);
+        Tensor host = Tensor.allocate(type, output.shape());
+        driver.copyToHost(host.contiguousSegment(), pointer(output), host.byteSize(), backend.stream);
+        driver.synchronize(backend.stream);
+        return type == DType.F32 ? host : host.to(DType.F32);
+    }
+
+    @Override public long plannedPeakBytes() { return memory.peakBytes(); }
+
+    /** Kernel launches and GEMM calls per run. */
+    public int stepCount() { return steps.size(); }
+
+    private void ensureOpen() {
+        if (closed) throw new IllegalStateException("execution plan of " + graph.name() + " is closed");
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        driver.setCurrent(backend.context);
+        try {
+            driver.synchronize(backend.stream);
+        } catch (CudaException e) {
+            LOG.warning("stream error while closing " + graph.name() + ": " + e.getMessage());
+        }
+        if (cudaGraph != null) driver.destroyGraph(cudaGraph[0], cudaGraph[1]);
+        for (AutoCloseable r : resources) {
+            try { r.close(); } catch (Exception e) { LOG.warning("closing " + r + ": " + e); }
+        }
+        for (long p : extraAllocations) driver.free(p);
+        if (arena != 0) driver.free(arena);
+        hostArena.close();
+    }
+}

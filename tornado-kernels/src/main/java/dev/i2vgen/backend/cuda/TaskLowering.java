@@ -1,0 +1,277 @@
+package dev.i2vgen.backend.cuda;
+
+import dev.i2vgen.graph.Task;
+import dev.i2vgen.graph.Value;
+import dev.i2vgen.graph.ops.*;
+import dev.i2vgen.tensor.DType;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Turns each task into prepared kernel launches or cuBLASLt calls on fixed device pointers. Kernels
+ * read and write the activation dtype; an operand stored in another dtype is first converted into a
+ * staging buffer. Convolutions are im2col (in chunks of images, bounding the scratch) + GEMM.
+ */
+final class TaskLowering {
+    private static final int BLOCK = 256;
+    private static final int MAX_RANK = 8;
+    private static final long IM2COL_CHUNK_BYTES = 256L << 20;
+    private static final int ATT_WARPS = 8, ATT_TILE = 32, ATT_MAX_DV = 512;
+
+    private final CudaExecutionPlan plan;
+    private final CudaBackend backend;
+    private final DType act;
+
+    TaskLowering(CudaExecutionPlan plan) {
+        this.plan = plan;
+        this.backend = plan.backend();
+        this.act = plan.activation();
+    }
+
+    void lower(Task t) {
+        Value out = t.output();
+        switch (t.op()) {
+            case Unary u -> elementwise("unary", t, new Object[]{operand(t.input(0)), ptr(out), out.numel(), u.kind().ordinal()});
+            case Affine a -> elementwise("affine", t, new Object[]{operand(t.input(0)), ptr(out), out.numel(), a.scale(), a.shift()});
+            case Clamp c -> elementwise("clamp", t, new Object[]{operand(t.input(0)), ptr(out), out.numel(), c.min(), c.max()});
+            case Binary b -> binary(t, b);
+            case Geglu g -> {
+                long d = out.dim(-1);
+                elementwise("geglu", t, new Object[]{operand(t.input(0)), ptr(out), out.numel() / d, d});
+            }
+            case CfgCombine c -> elementwise("cfg_combine", t, new Object[]{operand(t.input(0)), ptr(out), out.numel(), c.guidance()});
+            case DdimStep d -> {
+                Value coef = t.input(2);
+                long noise = t.input(3) == null ? 0 : operand(t.input(3));
+                elementwise("ddim_step", t, new Object[]{operand(t.input(0)), operand(t.input(1)), ptr(coef), dtypeCode(coef),
+                        noise, ptr(out), out.numel()});
+            }
+            case Cast c -> convert(t.input(0), ptr(t.input(0)), ptr(out), plan.storageType(out), out.numel());
+            case LayerNorm ln -> {
+                long d = out.dim(-1);
+                launch("normalization", "layer_norm", (int) (out.numel() / d), 1, reductionBlock(d), 0,
+                        args().ptr(operand(t.input(0))).ptr(operand(t.input(1))).ptr(operand(t.input(2))).ptr(ptr(out)).i64(d).f32(ln.eps()));
+            }
+            case GroupNorm gn -> {
+                int n = out.dim(0), c = out.dim(1);
+                long inner = out.numel() / ((long) n * c);
+                launch("normalization", "group_norm", n * gn.groups(), 1, reductionBlock(c / gn.groups() * inner), 0,
+                        args().ptr(operand(t.input(0))).ptr(operand(t.input(1))).ptr(operand(t.input(2))).ptr(ptr(out))
+                                .i32(c).i32(gn.groups()).i64(inner).f32(gn.eps()).i32(gn.silu() ? 1 : 0));
+            }
+            case Softmax s -> {
+                long d = out.dim(-1);
+                launch("normalization", "softmax", (int) (out.numel() / d), 1, reductionBlock(d), 0,
+                        args().ptr(operand(t.input(0))).ptr(ptr(out)).i64(d));
+            }
+            case TimestepEmbedding te -> launch("layout", "timestep_embedding", grid(out.numel()), 1, BLOCK, 0,
+                    args().ptr(ptr(t.input(0))).i32(dtypeCode(t.input(0))).ptr(ptr(out)).i32(out.dim(0)).i32(te.dim())
+                            .i32(te.flipSinToCos() ? 1 : 0).f32(te.downscaleFreqShift()).f32(te.scale()).f32((float) Math.log(te.maxPeriod())));
+            case Embedding e -> {
+                Value table = t.input(0), ids = t.input(1);
+                long d = table.dim(1);
+                launch("layout", "embedding", grid(out.numel()), 1, BLOCK, 0,
+                        args().ptr(operand(table)).ptr(ptr(ids)).i32(dtypeCode(ids)).ptr(ptr(out)).i64(ids.numel()).i64(table.dim(0)).i64(d));
+            }
+            case Concat c -> concat(t, c);
+            case Slice s -> slice(t, s);
+            case Permute p -> permute(t, p);
+            case UpsampleNearest u -> {
+                Value x = t.input(0);
+                launch("layout", "upsample_nearest", grid(out.numel()), 1, BLOCK, 0,
+                        args().ptr(operand(x)).ptr(ptr(out)).i64((long) x.dim(0) * x.dim(1)).i32(x.dim(2)).i32(x.dim(3)).i32(u.outH()).i32(u.outW()));
+            }
+            case Linear l -> {
+                Value x = t.input(0), w = t.input(1);
+                int k = x.dim(-1), n = w.dim(0);
+                int m = (int) (x.numel() / k);
+                long bias = t.input(2) == null ? 0 : operand(t.input(2));
+                gemm(m, n, k, true, 0, 0, 0, 1, 1f, operand(x), operand(w), ptr(out), bias);
+            }
+            case MatMul mm -> {
+                Value a = t.input(0), b = t.input(1);
+                int m = a.dim(-2), k = a.dim(-1), n = mm.transposeB() ? b.dim(-2) : b.dim(-1);
+                int batch = (int) (a.numel() / ((long) m * k));
+                gemm(m, n, k, mm.transposeB(), (long) m * k, b.rank() == 2 ? 0 : (long) k * n, (long) m * n, batch, mm.alpha(),
+                        operand(a), operand(b), ptr(out), 0);
+            }
+            case Conv2d c -> {
+                Value x = t.input(0), w = t.input(1);
+                conv(operand(x), x.dim(0), x.dim(1), x.dim(2), x.dim(3), operand(w), w.dim(0), w.dim(2), w.dim(3),
+                        c.strideH(), c.strideW(), c.padTop(), c.padLeft(), out.dim(2), out.dim(3),
+                        t.input(2) == null ? 0 : operand(t.input(2)), ptr(out));
+            }
+            case TemporalConv tc -> {
+                // a (k x 1) 2-D convolution over [B, C, F, H*W]
+                Value x = t.input(0), w = t.input(1);
+                int k = w.dim(2), pad = (k - 1) / 2, hw = x.dim(3) * x.dim(4);
+                conv(operand(x), x.dim(0), x.dim(1), x.dim(2), hw, operand(w), w.dim(0), k, 1, 1, 1, pad, 0, x.dim(2), hw,
+                        t.input(2) == null ? 0 : operand(t.input(2)), ptr(out));
+            }
+            case Attention a -> attention(t, a);
+            default -> throw new UnsupportedOperationException("op " + t.op().name() + " (" + t.op().getClass().getSimpleName() + ") has no CUDA kernel");
+        }
+    }
+
+    // ---- helpers ----
+
+    private long ptr(Value v) { return plan.pointer(v); }
+
+    private KernelLaunch.Args args() { return new KernelLaunch.Args(plan.hostArena); }
+
+    private static int grid(long n) { return (int) Math.max(1, Math.min((n + BLOCK - 1) / BLOCK, 65536L * 4)); }
+
+    private static int reductionBlock(long len) { return len >= 4096 ? 1024 : len >= 512 ? 256 : 128; }
+
+    static int dtypeCode(DType t) {
+        return switch (t) {
+            case F32 -> 0; case F16 -> 1; case BF16 -> 2; case F64 -> 3; case I64 -> 4;
+            case I32 -> 5; case I16 -> 6; case I8 -> 7; case U8, BOOL -> 8;
+        };
+    }
+
+    private int dtypeCode(Value v) { return dtypeCode(plan.storageType(v)); }
+
+    /** The value's pointer in the activation dtype: itself, or a staging copy converted before each run. */
+    private long operand(Value v) {
+        DType type = plan.storageType(v);
+        if (type == act) return ptr(v);
+        long staged = plan.allocateExtra(v.numel() * act.byteSize());
+        convert(v, ptr(v), staged, act, v.numel());
+        return staged;
+    }
+
+    private void convert(Value from, long src, long dst, DType target, long n) {
+        launch("elementwise", "convert", grid(n), 1, BLOCK, 0,
+                args().ptr(src).i32(dtypeCode(from)).ptr(dst).i32(dtypeCode(target)).i64(n));
+    }
+
+    private void launch(String family, String kernel, int gx, int gy, int block, int shared, KernelLaunch.Args a) {
+        MemorySegment f = backend.kernels.function(family, kernel, act);
+        KernelLaunch l = KernelLaunch.of(kernel, f, gx, gy, block, shared, a);
+        plan.addStep(stream -> l.run(backend.driver, stream));
+    }
+
+    /** Grid-stride element-wise launch; the last argument before the scalars is the element count (args[2] or later). */
+    private void elementwise(String kernel, Task t, Object[] values) {
+        KernelLaunch.Args a = args();
+        for (Object o : values) {
+            switch (o) {
+                case Long l -> a.i64(l);
+                case Integer i -> a.i32(i);
+                case Float f -> a.f32(f);
+                default -> throw new IllegalStateException("argument " + o);
+            }
+        }
+        launch("elementwise", kernel, grid(t.output().numel()), 1, BLOCK, 0, a);
+    }
+
+    private void binary(Task t, Binary b) {
+        Value x = t.input(0), y = t.input(1), out = t.output();
+        int rank = out.rank();
+        if (rank > MAX_RANK) throw new IllegalArgumentException("rank " + rank + " > " + MAX_RANK);
+        long[] dims = new long[rank];
+        for (int i = 0; i < rank; i++) dims[i] = out.dim(i);
+        launch("elementwise", "binary", grid(out.numel()), 1, BLOCK, 0,
+                args().ptr(operand(x)).ptr(operand(y)).ptr(ptr(out)).i64(out.numel()).i32(b.kind().ordinal())
+                        .rankedStruct(MAX_RANK, rank, dims, broadcastStrides(x, rank), broadcastStrides(y, rank)));
+    }
+
+    /** Element strides of {@code v} aligned to an output of {@code rank} dims, 0 where it broadcasts. */
+    private static long[] broadcastStrides(Value v, int rank) {
+        long[] s = new long[rank];
+        long acc = 1;
+        for (int i = v.rank() - 1; i >= 0; i--) {
+            int o = rank - v.rank() + i;
+            s[o] = v.dim(i) == 1 ? 0 : acc;
+            acc *= v.dim(i);
+        }
+        return s;
+    }
+
+    private void concat(Task t, Concat c) {
+        Value out = t.output();
+        int ax = c.axis() < 0 ? c.axis() + out.rank() : c.axis();
+        long outer = 1, inner = 1;
+        for (int i = 0; i < ax; i++) outer *= out.dim(i);
+        for (int i = ax + 1; i < out.rank(); i++) inner *= out.dim(i);
+        long offset = 0, outRow = out.dim(ax) * inner;
+        for (Value part : t.inputs()) {
+            long len = part.dim(ax) * inner;
+            copyRows(operand(part), len, 0, ptr(out), outRow, offset, outer, len);
+            offset += len;
+        }
+    }
+
+    private void slice(Task t, Slice s) {
+        Value x = t.input(0);
+        int ax = s.axis() < 0 ? s.axis() + x.rank() : s.axis();
+        long outer = 1, inner = 1;
+        for (int i = 0; i < ax; i++) outer *= x.dim(i);
+        for (int i = ax + 1; i < x.rank(); i++) inner *= x.dim(i);
+        long len = (long) (s.end() - s.start()) * inner;
+        copyRows(operand(x), x.dim(ax) * inner, s.start() * inner, ptr(t.output()), len, 0, outer, len);
+    }
+
+    private void copyRows(long src, long srcRow, long srcOff, long dst, long dstRow, long dstOff, long rows, long len) {
+        launch("layout", "copy_rows", grid(rows * len), 1, BLOCK, 0,
+                args().ptr(src).i64(srcRow).i64(srcOff).ptr(dst).i64(dstRow).i64(dstOff).i64(rows).i64(len));
+    }
+
+    private void permute(Task t, Permute p) {
+        Value x = t.input(0), out = t.output();
+        int rank = out.rank();
+        if (rank > MAX_RANK) throw new IllegalArgumentException("rank " + rank + " > " + MAX_RANK);
+        long[] inStrides = dev.i2vgen.tensor.Tensor.contiguousStrides(x.shape());
+        long[] dims = new long[rank], strides = new long[rank];
+        for (int i = 0; i < rank; i++) {
+            dims[i] = out.dim(i);
+            strides[i] = inStrides[p.perm()[i]];
+        }
+        launch("layout", "permute", grid(out.numel()), 1, BLOCK, 0,
+                args().ptr(operand(x)).ptr(ptr(out)).i64(out.numel()).rankedStruct(MAX_RANK, rank, dims, strides));
+    }
+
+    private void gemm(int m, int n, int k, boolean transposeB, long strideA, long strideB, long strideC, int batch,
+                      float alpha, long a, long b, long c, long bias) {
+        CublasLt.Gemm g = backend.cublas.plan(act, m, n, k, transposeB, strideA, strideB, strideC, batch, alpha, a, b, c, bias);
+        plan.addResource(g);
+        plan.addStep(stream -> g.run(backend.workspace, stream));
+    }
+
+    /** im2col over chunks of images, then per chunk a batched GEMM out[n] = W[O, C·kh·kw] · col[n], then the bias. */
+    private void conv(long x, int images, int c, int h, int w, long weight, int o, int kh, int kw,
+                      int strideH, int strideW, int padT, int padL, int oh, int ow, long bias, long out) {
+        long kdim = (long) c * kh * kw, pixels = (long) oh * ow;
+        long perImage = kdim * pixels * act.byteSize();
+        int chunk = (int) Math.max(1, Math.min(images, IM2COL_CHUNK_BYTES / Math.max(1, perImage)));
+        long col = plan.allocateExtra(perImage * chunk);
+        int es = act.byteSize();
+        for (int n0 = 0; n0 < images; n0 += chunk) {
+            int count = Math.min(chunk, images - n0);
+            launch("layout", "im2col", grid(count * kdim * pixels), 1, BLOCK, 0,
+                    args().ptr(x + (long) n0 * c * h * w * es).ptr(col).i32(count).i32(c).i32(h).i32(w).i32(kh).i32(kw)
+                            .i32(strideH).i32(strideW).i32(padT).i32(padL).i32(oh).i32(ow));
+            gemm(o, (int) pixels, (int) kdim, false, 0, kdim * pixels, o * pixels, count, 1f,
+                    weight, col, out + (long) n0 * o * pixels * es, 0);
+        }
+        if (bias != 0) {
+            long n = (long) images * o * pixels;
+            launch("elementwise", "bias_channel", grid(n), 1, BLOCK, 0, args().ptr(out).ptr(bias).i64(n).i64(o).i64(pixels));
+        }
+    }
+
+    private void attention(Task t, Attention a) {
+        Value q = t.input(0), k = t.input(1), v = t.input(2), out = t.output();
+        int heads = a.heads(), dk = q.dim(2) / heads, dv = v.dim(2) / heads;
+        if (dv > ATT_MAX_DV) throw new IllegalArgumentException("head width " + dv + " > " + ATT_MAX_DV + " is not supported by the attention kernel");
+        int lq = q.dim(1), lk = k.dim(1), batch = q.dim(0);
+        int shared = (ATT_TILE * (dk + 1) + ATT_TILE * dv + ATT_WARPS * dk) * 4;
+        MemorySegment f = backend.kernels.function("attention", "attention", act);
+        if (shared > 48 * 1024) backend.driver.setMaxDynamicSharedMemory(f, shared);
+        KernelLaunch l = KernelLaunch.of("attention", f, (lq + ATT_WARPS - 1) / ATT_WARPS, batch * heads, ATT_WARPS * 32, shared,
+                args().ptr(operand(q)).ptr(operand(k)).ptr(operand(v)).ptr(ptr(out)).i32(lq).i32(lk).i32(heads).i32(dk).i32(dv)
+                        .f32(a.scale()).i32(a.causal() ? 1 : 0));
+        plan.addStep(stream -> l.run(backend.driver, stream));
+    }
+}

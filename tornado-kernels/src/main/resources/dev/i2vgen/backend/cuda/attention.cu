@@ -1,0 +1,88 @@
+// Fused multi-head attention (flash-attention style): softmax(scale * q k^T [+ causal mask]) v with an
+// online softmax, so the Lq x Lk score matrix is never stored. fp32 arithmetic whatever the storage type.
+//
+// Layout: q[B, Lq, H*dk], k[B, Lk, H*dk], v[B, Lk, H*dv], out[B, Lq, H*dv] (heads interleaved in the last axis).
+// Block = ATT_WARPS warps, one query row per warp; the block shares each tile of 32 keys through shared
+// memory; lane j scores key j of the tile, then every lane accumulates its slice of dv (lane, lane+32, ...).
+
+#define ATT_WARPS 8
+#define ATT_TILE 32
+#define ATT_MAX_DV 512
+#define ATT_SLOTS (ATT_MAX_DV / 32)
+
+extern "C" __global__ void __launch_bounds__(ATT_WARPS * 32)
+attention(const act* q, const act* k, const act* v, act* out, int lq, int lk, int heads, int dk, int dv,
+          float scale, int causal) {
+    extern __shared__ float smem[];
+    float* ks = smem;                              // [ATT_TILE][dk + 1] (padded: lane-wise rows hit distinct banks)
+    float* vs = ks + ATT_TILE * (dk + 1);          // [ATT_TILE][dv]
+    float* qs = vs + ATT_TILE * dv;                // [ATT_WARPS][dk]
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int bh = blockIdx.y, b = bh / heads, h = bh - b * heads;
+    const int qi = blockIdx.x * ATT_WARPS + warp;
+    const bool active = qi < lq;
+    const i64 qrow = (i64) heads * dk, vrow = (i64) heads * dv;
+
+    if (active) for (int d = lane; d < dk; d += 32) qs[warp * dk + d] = ld(q, ((i64) b * lq + qi) * qrow + (i64) h * dk + d) * scale;
+
+    float acc[ATT_SLOTS];
+#pragma unroll
+    for (int t = 0; t < ATT_SLOTS; t++) acc[t] = 0.f;
+    float m = __int_as_float(0xff800000), l = 0.f;
+
+    int last_q = min(lq, (int) (blockIdx.x + 1) * ATT_WARPS) - 1;
+    int kend = causal ? min(lk, last_q + 1) : lk;
+    for (int k0 = 0; k0 < kend; k0 += ATT_TILE) {
+        __syncthreads();   // previous tile fully consumed (and qs written before the first use)
+        int tile = min(ATT_TILE, lk - k0);
+        for (int e = threadIdx.x; e < tile * dk; e += blockDim.x) {
+            int j = e / dk, d = e - j * dk;
+            ks[j * (dk + 1) + d] = ld(k, ((i64) b * lk + k0 + j) * qrow + (i64) h * dk + d);
+        }
+        for (int e = threadIdx.x; e < tile * dv; e += blockDim.x) {
+            int j = e / dv, d = e - j * dv;
+            vs[j * dv + d] = ld(v, ((i64) b * lk + k0 + j) * vrow + (i64) h * dv + d);
+        }
+        __syncthreads();
+        if (!active) continue;
+        int key = k0 + lane;
+        bool valid = lane < tile && (!causal || key <= qi);
+        float s = __int_as_float(0xff800000);
+        if (valid) {
+            float dot = 0.f;
+            const float* kr = ks + lane * (dk + 1);
+            const float* qr = qs + warp * dk;
+            for (int d = 0; d < dk; d++) dot = fmaf(qr[d], kr[d], dot);
+            s = dot;
+        }
+        float tmax = s;
+        for (int o = 16; o > 0; o >>= 1) tmax = fmaxf(tmax, __shfl_xor_sync(0xffffffffu, tmax, o));
+        if (tmax == __int_as_float(0xff800000)) continue;   // every key of this tile masked for this query
+        float mnew = fmaxf(m, tmax);
+        float p = valid ? expf(s - mnew) : 0.f;
+        float corr = expf(m - mnew);                       // 0 on the first tile (m = -inf)
+        float psum = p;
+        for (int o = 16; o > 0; o >>= 1) psum += __shfl_xor_sync(0xffffffffu, psum, o);
+        l = l * corr + psum;
+        m = mnew;
+#pragma unroll
+        for (int t = 0; t < ATT_SLOTS; t++) acc[t] *= corr;
+        for (int j = 0; j < tile; j++) {
+            float pj = __shfl_sync(0xffffffffu, p, j);
+            const float* vr = vs + j * dv;
+#pragma unroll
+            for (int t = 0; t < ATT_SLOTS; t++) {
+                int d = lane + 32 * t;
+                if (d < dv) acc[t] = fmaf(pj, vr[d], acc[t]);
+            }
+        }
+    }
+    if (!active) return;
+    float inv = 1.f / l;
+    i64 obase = ((i64) b * lq + qi) * vrow + (i64) h * dv;
+#pragma unroll
+    for (int t = 0; t < ATT_SLOTS; t++) {
+        int d = lane + 32 * t;
+        if (d < dv) st(out, obase + d, acc[t] * inv);
+    }
+}

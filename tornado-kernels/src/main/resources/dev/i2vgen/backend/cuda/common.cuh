@@ -1,0 +1,93 @@
+// Shared by every kernel family; prepended to each .cu source before NVRTC compiles it.
+// ACT_DTYPE selects the activation storage type (0 fp32, 1 fp16, 2 bf16); arithmetic is always fp32.
+// No CUDA headers: NVRTC then needs no include path, and half/bfloat16 conversions are single PTX instructions.
+#ifndef ACT_DTYPE
+#define ACT_DTYPE 0
+#endif
+typedef long long i64;
+
+__device__ __forceinline__ float f16_to_f32(unsigned short h) { float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h)); return f; }
+__device__ __forceinline__ unsigned short f32_to_f16(float f) { unsigned short h; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f)); return h; }
+__device__ __forceinline__ float bf16_to_f32(unsigned short b) { return __int_as_float(((unsigned int) b) << 16); }
+__device__ __forceinline__ unsigned short f32_to_bf16(float f) {
+    unsigned int u = __float_as_uint(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (unsigned short) ((u >> 16) | 0x40u);  // quiet NaN stays NaN
+    return (unsigned short) ((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);                   // round to nearest even
+}
+
+#if ACT_DTYPE == 0
+typedef float act;
+__device__ __forceinline__ float ld(const act* p, i64 i) { return p[i]; }
+__device__ __forceinline__ void st(act* p, i64 i, float v) { p[i] = v; }
+#elif ACT_DTYPE == 1
+typedef unsigned short act;
+__device__ __forceinline__ float ld(const act* p, i64 i) { return f16_to_f32(p[i]); }
+__device__ __forceinline__ void st(act* p, i64 i, float v) { p[i] = f32_to_f16(v); }
+#else
+typedef unsigned short act;
+__device__ __forceinline__ float ld(const act* p, i64 i) { return bf16_to_f32(p[i]); }
+__device__ __forceinline__ void st(act* p, i64 i, float v) { p[i] = f32_to_bf16(v); }
+#endif
+
+// Operands of other storage types (Cast, ids, timesteps) carry a dtype code, matching CudaDType in Java.
+#define DT_F32 0
+#define DT_F16 1
+#define DT_BF16 2
+#define DT_F64 3
+#define DT_I64 4
+#define DT_I32 5
+#define DT_I16 6
+#define DT_I8 7
+#define DT_U8 8
+__device__ __forceinline__ double ld_any(const void* p, int dt, i64 i) {
+    switch (dt) {
+        case DT_F32: return ((const float*) p)[i];
+        case DT_F16: return f16_to_f32(((const unsigned short*) p)[i]);
+        case DT_BF16: return bf16_to_f32(((const unsigned short*) p)[i]);
+        case DT_F64: return ((const double*) p)[i];
+        case DT_I64: return (double) ((const long long*) p)[i];
+        case DT_I32: return ((const int*) p)[i];
+        case DT_I16: return ((const short*) p)[i];
+        case DT_I8: return ((const signed char*) p)[i];
+        default: return ((const unsigned char*) p)[i];
+    }
+}
+__device__ __forceinline__ void st_any(void* p, int dt, i64 i, double v) {
+    switch (dt) {
+        case DT_F32: ((float*) p)[i] = (float) v; break;
+        case DT_F16: ((unsigned short*) p)[i] = f32_to_f16((float) v); break;
+        case DT_BF16: ((unsigned short*) p)[i] = f32_to_bf16((float) v); break;
+        case DT_F64: ((double*) p)[i] = v; break;
+        case DT_I64: ((long long*) p)[i] = (long long) v; break;
+        case DT_I32: ((int*) p)[i] = (int) v; break;
+        case DT_I16: ((short*) p)[i] = (short) v; break;
+        case DT_I8: ((signed char*) p)[i] = (signed char) v; break;
+        default: ((unsigned char*) p)[i] = (unsigned char) v; break;
+    }
+}
+
+#define GRID_STRIDE(i, n) for (i64 i = (i64) blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (i64) blockDim.x * gridDim.x)
+
+// Block-wide sum for reductions (blockDim.x a multiple of 32, at most 1024). Every thread gets the result.
+__device__ __forceinline__ float block_sum(float v, float* scratch /* [32] */) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    int warps = blockDim.x >> 5;
+    v = lane < warps ? scratch[lane] : 0.f;
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+__device__ __forceinline__ float block_max(float v, float* scratch) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    int warps = blockDim.x >> 5;
+    v = lane < warps ? scratch[lane] : __int_as_float(0xff800000);
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}

@@ -1,0 +1,124 @@
+// Element-wise kernels: unary functions, broadcasting binary ops, affine, clamp, GEGLU, CFG combine,
+// DDIM step, per-channel bias and dtype conversion. One thread per output element (grid-stride).
+
+// Unary kinds, matching Unary.Kind's order in Java.
+#define U_SILU 0
+#define U_GELU 1
+#define U_GELU_TANH 2
+#define U_QUICK_GELU 3
+#define U_EXP 4
+#define U_SIGMOID 5
+#define U_TANH 6
+
+__device__ __forceinline__ float gelu_erf(float x) { return 0.5f * x * (1.f + erff(x * 0.70710678118654752f)); }
+
+__device__ __forceinline__ float unary_fn(int kind, float x) {
+    switch (kind) {
+        case U_SILU: return x / (1.f + expf(-x));
+        case U_GELU: return gelu_erf(x);
+        case U_GELU_TANH: return 0.5f * x * (1.f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+        case U_QUICK_GELU: return x / (1.f + expf(-1.702f * x));
+        case U_EXP: return expf(x);
+        case U_SIGMOID: return 1.f / (1.f + expf(-x));
+        default: return tanhf(x);
+    }
+}
+
+extern "C" __global__ void unary(const act* x, act* y, i64 n, int kind) {
+    GRID_STRIDE(i, n) st(y, i, unary_fn(kind, ld(x, i)));
+}
+
+extern "C" __global__ void affine(const act* x, act* y, i64 n, float scale, float shift) {
+    GRID_STRIDE(i, n) st(y, i, ld(x, i) * scale + shift);
+}
+
+extern "C" __global__ void clamp(const act* x, act* y, i64 n, float lo, float hi) {
+    GRID_STRIDE(i, n) st(y, i, fminf(fmaxf(ld(x, i), lo), hi));
+}
+
+// Broadcast geometry: the output's dims and each operand's element strides (0 on broadcast axes).
+#define MAX_RANK 8
+struct Broadcast {
+    i64 dims[MAX_RANK];
+    i64 a_strides[MAX_RANK];
+    i64 b_strides[MAX_RANK];
+    int rank;
+};
+
+#define B_ADD 0
+#define B_SUB 1
+#define B_MUL 2
+#define B_DIV 3
+
+extern "C" __global__ void binary(const act* a, const act* b, act* y, i64 n, int kind, Broadcast g) {
+    GRID_STRIDE(i, n) {
+        i64 rest = i, ia = 0, ib = 0;
+        for (int d = g.rank - 1; d >= 0; d--) {
+            i64 c = rest % g.dims[d];
+            rest /= g.dims[d];
+            ia += c * g.a_strides[d];
+            ib += c * g.b_strides[d];
+        }
+        float u = ld(a, ia), v = ld(b, ib), r;
+        switch (kind) {
+            case B_ADD: r = u + v; break;
+            case B_SUB: r = u - v; break;
+            case B_MUL: r = u * v; break;
+            default: r = u / v; break;
+        }
+        st(y, i, r);
+    }
+}
+
+// y[r, j] = x[r, j] * gelu(x[r, D + j]) for rows of width 2D.
+extern "C" __global__ void geglu(const act* x, act* y, i64 rows, i64 d) {
+    GRID_STRIDE(i, rows * d) {
+        i64 r = i / d, j = i - r * d;
+        float a = ld(x, r * 2 * d + j), g = ld(x, r * 2 * d + d + j);
+        st(y, i, a * gelu_erf(g));
+    }
+}
+
+// x holds [uncond; cond] halves of `half` elements each.
+extern "C" __global__ void cfg_combine(const act* x, act* y, i64 half, float guidance) {
+    GRID_STRIDE(i, half) {
+        float u = ld(x, i), c = ld(x, half + i);
+        st(y, i, u + guidance * (c - u));
+    }
+}
+
+// y[n, c, s] = x[n, c, s] + bias[c]  (conv bias after the GEMM).
+extern "C" __global__ void bias_channel(act* y, const act* bias, i64 n, i64 channels, i64 inner) {
+    GRID_STRIDE(i, n) {
+        i64 c = (i / inner) % channels;
+        st(y, i, ld(y, i) + ld(bias, c));
+    }
+}
+
+// coef = {sqrt(a_t), sqrt(1-a_t), sqrt(a_prev), sqrt(1-a_prev-s^2), sigma, prediction type, clip range}.
+extern "C" __global__ void ddim_step(const act* x, const act* m, const void* coef, int coef_dt,
+                                     const act* noise, act* y, i64 n) {
+    float sa = (float) ld_any(coef, coef_dt, 0), sb = (float) ld_any(coef, coef_dt, 1);
+    float sp = (float) ld_any(coef, coef_dt, 2), dir = (float) ld_any(coef, coef_dt, 3);
+    float sigma = (float) ld_any(coef, coef_dt, 4);
+    int type = (int) ld_any(coef, coef_dt, 5);
+    float clip = (float) ld_any(coef, coef_dt, 6);
+    GRID_STRIDE(i, n) {
+        float xs = ld(x, i), mo = ld(m, i), x0, eps;
+        if (type == 0) { x0 = (xs - sb * mo) / sa; eps = mo; }
+        else if (type == 1) { x0 = sa * xs - sb * mo; eps = sa * mo + sb * xs; }
+        else { x0 = mo; eps = (xs - sa * x0) / sb; }
+        if (clip > 0.f) {
+            x0 = fminf(fmaxf(x0, -clip), clip);
+            eps = (xs - sa * x0) / sb;   // diffusers recomputes epsilon from the clipped x0
+        }
+        float prev = sp * x0 + dir * eps;
+        if (noise != 0 && sigma > 0.f) prev += sigma * ld(noise, i);
+        st(y, i, prev);
+    }
+}
+
+// Any storage type to any other (Cast, and staging operands into the activation type).
+extern "C" __global__ void convert(const void* x, int x_dt, void* y, int y_dt, i64 n) {
+    GRID_STRIDE(i, n) st_any(y, y_dt, i, ld_any(x, x_dt, i));
+}

@@ -1,0 +1,46 @@
+package dev.i2vgen.backend.cuda;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Compile-checks every kernel family for every activation dtype with nvcc (no GPU needed); skips without nvcc. */
+class CudaKernelSourcesCompileTest {
+
+    private static Path nvcc() {
+        for (String p : new String[]{System.getenv("CUDA_HOME") == null ? null : System.getenv("CUDA_HOME") + "/bin/nvcc",
+                "/usr/local/bin/nvcc", "/usr/local/cuda/bin/nvcc"}) {
+            if (p != null && Files.isExecutable(Path.of(p))) return Path.of(p);
+        }
+        return null;
+    }
+
+    @Test
+    void everyKernelFamilyCompilesToPtxForEveryActivationType() throws IOException, InterruptedException {
+        Path nvcc = nvcc();
+        Assumptions.assumeTrue(nvcc != null, "nvcc not found (CUDA_HOME, /usr/local/bin, /usr/local/cuda/bin): kernel sources not compile-checked");
+        Path dir = Files.createTempDirectory("i2vgen-cu");
+        for (String family : KernelSources.FAMILIES) {
+            Path src = dir.resolve(family + ".cu");
+            Files.writeString(src, KernelSources.translationUnit(family), StandardCharsets.UTF_8);
+            for (int act = 0; act < 3; act++) {
+                Path ptx = dir.resolve(family + "-" + act + ".ptx");
+                Process p = new ProcessBuilder(nvcc.toString(), "--ptx", "-arch=compute_90", "-DACT_DTYPE=" + act,
+                        "-Werror", "all-warnings", "-o", ptx.toString(), src.toString()).redirectErrorStream(true).start();
+                String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertTrue(p.waitFor(300, TimeUnit.SECONDS), "nvcc timed out on " + family);
+                assertEquals(0, p.exitValue(), family + ".cu (ACT_DTYPE=" + act + ") does not compile:\n" + log);
+                String text = Files.readString(ptx);
+                assertTrue(text.contains(".entry"), family + ": PTX has no kernel entry");
+            }
+        }
+    }
+}

@@ -1,0 +1,231 @@
+package dev.i2vgen.backend.cuda;
+
+import dev.i2vgen.backend.Backend;
+import dev.i2vgen.backend.BackendProvider;
+import dev.i2vgen.backend.Backends;
+import dev.i2vgen.backend.ExecutionPlan;
+import dev.i2vgen.graph.ImmutableTaskGraph;
+import dev.i2vgen.graph.TaskGraph;
+import dev.i2vgen.graph.Value;
+import dev.i2vgen.graph.ops.Binary;
+import dev.i2vgen.graph.ops.Conv2d;
+import dev.i2vgen.graph.ops.Unary;
+import dev.i2vgen.tensor.DType;
+import dev.i2vgen.tensor.Tensor;
+import dev.i2vgen.tensor.TensorComparison;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+import java.util.function.BiFunction;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Every op on the GPU against the JVM backend on the same random data (fp32: relative error ≤ 1e-5;
+ * fp16/bf16 activations: ≤ 1e-2), plus float64 references for the GEMM and the attention kernel.
+ * Outputs are poisoned with NaN before each run, and every graph runs twice (the second time replayed
+ * as a CUDA graph). Skips with the reason when no CUDA device is usable.
+ */
+class CudaOpsTest {
+    static CudaBackend cuda;
+    static Backend jvm;
+    static final Random RND = new Random(20251122);
+
+    @BeforeAll
+    static void open() {
+        BackendProvider p = new CudaBackendProvider();
+        Assumptions.assumeTrue(p.isAvailable(), "CUDA backend unavailable: " + p.unavailableReason());
+        cuda = CudaBackend.create();
+        jvm = Backends.create("jvm");
+        System.out.println("CUDA device: " + cuda.deviceDescription());
+    }
+
+    @AfterAll
+    static void close() {
+        if (cuda != null) cuda.close();
+        if (jvm != null) jvm.close();
+    }
+
+    static Tensor random(int... shape) {
+        float[] v = new float[(int) Tensor.numel(shape)];
+        for (int i = 0; i < v.length; i++) v[i] = (float) (RND.nextGaussian());
+        return Tensor.fromFloats(v, shape);
+    }
+
+    /** Graph under test: declares its inputs from the given tensors and returns its output. */
+    interface Build extends BiFunction<TaskGraph, Map<String, Value>, Value> {}
+
+    static final Map<String, Tensor> NO_INPUTS = Map.of();
+
+    /** Runs {@code build} on CUDA with {@code activation} and on the JVM in fp32; returns the relative error. */
+    static double compare(String what, DType activation, Map<String, Tensor> inputs, Build build) {
+        Tensor expected = run(jvm, DType.F32, inputs, build);
+        Tensor actual = null;
+        for (int rep = 0; rep < 2; rep++) actual = run(cuda, activation, inputs, build);
+        double err = TensorComparison.relativeError(actual, expected);
+        double tol = activation == DType.F32 ? 1e-5 : 1e-2;
+        System.out.printf("%-28s %-5s rel.err %.3e%n", what, activation, err);
+        assertTrue(err <= tol, what + " " + activation + ": relative error " + err + " > " + tol);
+        return err;
+    }
+
+    static Tensor run(Backend backend, DType activation, Map<String, Tensor> inputs, Build build) {
+        TaskGraph g = new TaskGraph("test", activation);
+        Map<String, Value> vals = new LinkedHashMap<>();
+        inputs.forEach((name, t) -> vals.put(name, name.startsWith("w:") ? g.constant(name, t) : g.input(name, t.dtype(), t.shape())));
+        g.output("out", build.apply(g, vals));
+        ImmutableTaskGraph frozen = g.freeze();
+        Map<String, Tensor> runtime = new LinkedHashMap<>();
+        inputs.forEach((name, t) -> { if (!name.startsWith("w:")) runtime.put(name, t); });
+        try (ExecutionPlan plan = backend.compile(frozen)) {
+            if (plan instanceof CudaExecutionPlan c) {
+                c.poison();
+                c.executeByName(runtime);
+                Tensor first = c.read("out");
+                c.poison();
+                c.executeByName(runtime);   // replayed as a CUDA graph
+                Tensor second = c.read("out");
+                assertTrue(TensorComparison.maxAbsError(first, second) == 0, "CUDA graph replay differs from the first run");
+                return second;
+            }
+            plan.executeByName(runtime);
+            return plan.read("out");
+        }
+    }
+
+    static Map<String, Tensor> in(Object... kv) {
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        for (int i = 0; i < kv.length; i += 2) m.put((String) kv[i], (Tensor) kv[i + 1]);
+        return m;
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void elementwiseOps(DType act) {
+        for (Unary.Kind k : Unary.Kind.values()) {
+            compare("unary " + k, act, in("x", random(3, 5, 70)), (g, v) -> g.unary(v.get("x"), k));
+        }
+        for (Binary.Kind k : Binary.Kind.values()) {
+            Tensor b = random(1, 5, 1);
+            if (k == Binary.Kind.DIV) for (int i = 0; i < b.numel(); i++) b.setFlat(i, 1.5f + Math.abs(b.getFlat(i)));
+            compare("binary " + k, act, in("a", random(3, 5, 70), "b", b), (g, v) -> g.add(new Binary(k), v.get("a"), v.get("b")));
+        }
+        compare("binary bcast rank", act, in("a", random(2, 3, 4, 33), "w:b", random(33)), (g, v) -> g.mul(v.get("a"), v.get("w:b")));
+        compare("affine", act, in("x", random(1000)), (g, v) -> g.affine(v.get("x"), 0.7f, -0.3f));
+        compare("clamp", act, in("x", random(1000)), (g, v) -> g.clamp(v.get("x"), -0.5f, 0.8f));
+        compare("geglu", act, in("x", random(4, 7, 96)), (g, v) -> g.geglu(v.get("x")));
+        compare("cfg_combine", act, in("x", random(4, 3, 5, 5)), (g, v) -> g.cfgCombine(v.get("x"), 9f));
+        compare("cast", act, in("x", random(2, 50)), (g, v) -> g.affine(g.cast(v.get("x"), DType.BF16), 1f, 0f));
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {0, 1, 2})
+    void ddimStep(int predictionType) {
+        Tensor coef = Tensor.fromFloats(new float[]{0.8f, 0.6f, 0.9f, 0.3f, predictionType == 0 ? 0.2f : 0f, predictionType, predictionType == 2 ? 1.0f : 0f}, 7);
+        compare("ddim_step type " + predictionType, DType.F32, in("x", random(2, 4, 8, 8), "m", random(2, 4, 8, 8), "c", coef, "n", random(2, 4, 8, 8)),
+                (g, v) -> g.ddimStep(v.get("x"), v.get("m"), v.get("c"), v.get("n")));
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void normalizationAndLayout(DType act) {
+        compare("layer_norm", act, in("x", random(6, 320), "w:g", random(320), "w:b", random(320)),
+                (g, v) -> g.layerNorm(v.get("x"), v.get("w:g"), v.get("w:b"), 1e-5f));
+        compare("group_norm_silu", act, in("x", random(2, 64, 6, 10), "w:g", random(64), "w:b", random(64)),
+                (g, v) -> g.groupNorm(v.get("x"), v.get("w:g"), v.get("w:b"), 32, 1e-6f, true));
+        compare("group_norm 5d", act, in("x", random(1, 32, 3, 5, 7), "w:g", random(32), "w:b", random(32)),
+                (g, v) -> g.groupNorm(v.get("x"), v.get("w:g"), v.get("w:b"), 8, 1e-5f, false));
+        compare("softmax", act, in("x", random(7, 333)), (g, v) -> g.softmax(v.get("x")));
+        compare("concat", act, in("a", random(2, 3, 5), "b", random(2, 4, 5)), (g, v) -> g.concat(1, v.get("a"), v.get("b")));
+        compare("slice", act, in("x", random(3, 9, 4)), (g, v) -> g.slice(v.get("x"), 1, 2, 7));
+        compare("permute", act, in("x", random(2, 3, 4, 5)), (g, v) -> g.permute(v.get("x"), 0, 2, 3, 1));
+        compare("upsample x2", act, in("x", random(2, 3, 5, 6)), (g, v) -> g.upsampleNearest(v.get("x"), 10, 12));
+        compare("upsample odd", act, in("x", random(1, 2, 5, 6)), (g, v) -> g.upsampleNearest(v.get("x"), 7, 13));
+    }
+
+    @Test
+    void embeddings() {
+        Tensor ids = Tensor.fromFloats(new float[]{3, 0, 9, 4, 4, 1}, 2, 3).to(DType.I64);
+        compare("embedding", DType.F32, in("w:t", random(10, 24), "ids", ids), (g, v) -> g.embedding(v.get("w:t"), v.get("ids")));
+        Tensor t = Tensor.fromFloats(new float[]{999, 1, 500.5f}, 3);
+        compare("timestep_embedding", DType.F32, in("t", t), (g, v) -> g.timestepEmbedding(v.get("t"), 320, true, 0f));
+        compare("timestep_embedding odd", DType.F32, in("t", t), (g, v) -> g.timestepEmbedding(v.get("t"), 33, false, 1f));
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void gemmsAndConvolutions(DType act) {
+        compare("linear+bias", act, in("x", random(2, 37, 96), "w:w", random(80, 96), "w:b", random(80)),
+                (g, v) -> g.linear(v.get("x"), v.get("w:w"), v.get("w:b")));
+        compare("matmul batched", act, in("a", random(3, 17, 40), "b", random(3, 40, 24)), (g, v) -> g.matmul(v.get("a"), v.get("b"), false, 0.5f));
+        compare("matmul Bt shared", act, in("a", random(3, 17, 40), "b", random(24, 40)), (g, v) -> g.matmul(v.get("a"), v.get("b"), true, 1f));
+        compare("conv2d 3x3", act, in("x", random(2, 8, 9, 11), "w:w", random(16, 8, 3, 3), "w:b", random(16)),
+                (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), v.get("w:b"), 1, 1));
+        compare("conv2d s2 asym", act, in("x", random(1, 4, 10, 10), "w:w", random(6, 4, 3, 3)),
+                (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), null, new Conv2d(2, 2, 0, 1, 0, 1)));
+        compare("temporal_conv", act, in("x", random(2, 8, 5, 3, 4), "w:w", random(12, 8, 3, 1, 1), "w:b", random(12)),
+                (g, v) -> g.temporalConv(v.get("x"), v.get("w:w"), v.get("w:b")));
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void attention(DType act) {
+        compare("attention 5 heads", act, in("q", random(2, 77, 320), "k", random(2, 50, 320), "v", random(2, 50, 320)),
+                (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 5, 0.125f, false));
+        compare("attention causal", act, in("q", random(1, 77, 128), "k", random(1, 77, 128), "v", random(1, 77, 128)),
+                (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 2, 0.125f, true));
+        compare("attention 1 head d512", act, in("q", random(1, 100, 512), "k", random(1, 100, 512), "v", random(1, 100, 512)),
+                (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 1, (float) (1 / Math.sqrt(512)), false));
+    }
+
+    /** Independent of the JVM backend: float64 references for the GEMM and attention paths. */
+    @Test
+    void float64References() {
+        int m = 45, k = 130, n = 70;
+        Tensor x = random(m, k), w = random(n, k), b = random(n);
+        Tensor out = run(cuda, DType.F32, in("x", x, "w:w", w, "w:b", b), (g, v) -> g.linear(v.get("x"), v.get("w:w"), v.get("w:b")));
+        float[] ref = new float[m * n];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) {
+                double s = b.getFlat(j);
+                for (int p = 0; p < k; p++) s += (double) x.getFlat(i * k + p) * w.getFlat(j * k + p);
+                ref[i * n + j] = (float) s;
+            }
+        double e1 = TensorComparison.relativeError(out, Tensor.fromFloats(ref, m, n));
+        System.out.printf("linear vs float64            rel.err %.3e%n", e1);
+        assertTrue(e1 <= 1e-5, "linear vs float64: " + e1);
+
+        int lq = 70, lk = 45, h = 2, d = 32;
+        Tensor q = random(1, lq, h * d), kk = random(1, lk, h * d), vv = random(1, lk, h * d);
+        Tensor att = run(cuda, DType.F32, in("q", q, "k", kk, "v", vv), (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), h, 0.2f, false));
+        float[] aref = new float[lq * h * d];
+        for (int hh = 0; hh < h; hh++)
+            for (int i = 0; i < lq; i++) {
+                double[] s = new double[lk];
+                double mx = Double.NEGATIVE_INFINITY, sum = 0;
+                for (int j = 0; j < lk; j++) {
+                    double dot = 0;
+                    for (int c = 0; c < d; c++) dot += (double) q.getFlat((long) i * h * d + hh * d + c) * kk.getFlat((long) j * h * d + hh * d + c);
+                    s[j] = 0.2 * dot;
+                    mx = Math.max(mx, s[j]);
+                }
+                for (int j = 0; j < lk; j++) { s[j] = Math.exp(s[j] - mx); sum += s[j]; }
+                for (int c = 0; c < d; c++) {
+                    double o = 0;
+                    for (int j = 0; j < lk; j++) o += s[j] / sum * vv.getFlat((long) j * h * d + hh * d + c);
+                    aref[i * h * d + hh * d + c] = (float) o;
+                }
+            }
+        double e2 = TensorComparison.relativeError(att, Tensor.fromFloats(aref, 1, lq, h * d));
+        System.out.printf("attention vs float64         rel.err %.3e%n", e2);
+        assertTrue(e2 <= 1e-5, "attention vs float64: " + e2);
+    }
+}
