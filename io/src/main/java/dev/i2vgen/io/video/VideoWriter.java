@@ -1,0 +1,37 @@
+package dev.i2vgen.io.video;
+
+import dev.i2vgen.io.image.RgbImage;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Writes a sequence of equally sized RGB frames to one output ({@link #output()}). The output
+ * appears atomically: everything is written to a temporary sibling first and renamed at the end,
+ * so a failed write leaves nothing (and an existing file is replaced only on success).
+ */
+public interface VideoWriter {
+    /** Where {@link #write} puts the video. */
+    Path output();
+
+    /**
+     * @param frames at least one frame, all of the same size
+     * @param fps    frames per second, ≥ 1
+     */
+    void write(List<RgbImage> frames, int fps) throws IOException;
+
+    /** The shared argument checks, done before anything touches the disk. */
+    static void checkFrames(List<RgbImage> frames, int fps) {
+        if (frames == null || frames.isEmpty()) throw new IllegalArgumentException("no frames to write");
+        if (fps < 1) throw new IllegalArgumentException("fps must be ≥ 1, got " + fps);
+        RgbImage first = frames.get(0);
+        for (int i = 1; i < frames.size(); i++) {
+            RgbImage f = frames.get(i);
+            if (f.width() != first.width() || f.height() != first.height()) {
+                throw new IllegalArgumentException("frame " + i + " is " + f.width() + "×" + f.height()
+                        + " but frame 0 is " + first.width() + "×" + first.height());
+            }
+        }
+    }
+}

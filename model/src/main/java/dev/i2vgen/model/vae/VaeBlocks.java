@@ -1,0 +1,84 @@
+package dev.i2vgen.model.vae;
+
+import dev.i2vgen.graph.TaskGraph;
+import dev.i2vgen.graph.Value;
+import dev.i2vgen.graph.ops.Conv2d;
+import dev.i2vgen.model.common.Weights;
+import dev.i2vgen.tensor.Tensor;
+
+import java.util.Arrays;
+
+/**
+ * The VAE's building blocks (diffusers ResnetBlock2D without time embedding, mid-block attention,
+ * Downsample2D with padding 0, Upsample2D) as task-adding functions over x[N, C, H, W].
+ */
+final class VaeBlocks {
+    private VaeBlocks() {}
+
+    /** out = shortcut(x) + conv2(SiLU(norm2(conv1(SiLU(norm1(x)))))); 1×1 conv shortcut when channels change. */
+    static Value resnet(TaskGraph g, Weights w, Value x, int outChannels, int groups) {
+        int in = x.dim(1);
+        Value h = norm(g, w.at("norm1"), x, groups, true);
+        h = conv(g, w.at("conv1"), h, outChannels, in, 3, Conv2d.of(1, 1));
+        h = norm(g, w.at("norm2"), h, groups, true);
+        h = conv(g, w.at("conv2"), h, outChannels, outChannels, 3, Conv2d.of(1, 1));
+        Value shortcut = in == outChannels ? x : conv(g, w.at("conv_shortcut"), x, outChannels, in, 1, Conv2d.of(1, 0));
+        return g.add(shortcut, h);
+    }
+
+    /**
+     * Single-head self-attention over all H·W positions with a residual connection:
+     * x + to_out(softmax(q kᵀ / √C) v) with q, k, v from GroupNorm(x). Accepts the legacy names
+     * query/key/value/proj_attn and 1×1-conv-shaped [C, C, 1, 1] projection weights.
+     */
+    static Value midAttention(TaskGraph g, Weights w, Value x, int groups) {
+        int n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3);
+        Value t = norm(g, w.at("group_norm"), x, groups, false);
+        t = g.permute(g.reshape(t, n, c, h * wd), 0, 2, 1);   // tokens [N, H·W, C], token = y·W + x
+        Value q = attnLinear(g, w, "to_q", "query", t, c);
+        Value k = attnLinear(g, w, "to_k", "key", t, c);
+        Value v = attnLinear(g, w, "to_v", "value", t, c);
+        Value o = g.attention(q, k, v, 1, (float) (1.0 / Math.sqrt(c)), false);
+        o = attnLinear(g, w, "to_out.0", "proj_attn", o, c);
+        o = g.reshape(g.permute(o, 0, 2, 1), n, c, h, wd);
+        return g.add(o, x);
+    }
+
+    /** Zero-pads one column on the right and one row at the bottom, then a stride-2 3×3 conv. */
+    static Value downsample(TaskGraph g, Weights w, Value x) {
+        int c = x.dim(1);
+        return conv(g, w.at("conv"), x, c, c, 3, new Conv2d(2, 2, 0, 1, 0, 1));
+    }
+
+    /** Nearest-neighbour ×2, then a 3×3 conv. */
+    static Value upsample(TaskGraph g, Weights w, Value x) {
+        int c = x.dim(1);
+        Value up = g.upsampleNearest(x, x.dim(2) * 2, x.dim(3) * 2);
+        return conv(g, w.at("conv"), up, c, c, 3, Conv2d.of(1, 1));
+    }
+
+    static Value norm(TaskGraph g, Weights w, Value x, int groups, boolean silu) {
+        int c = x.dim(1);
+        return g.groupNorm(x, w.get(g, "weight", c), w.get(g, "bias", c), groups, VaeConfig.NORM_EPS, silu);
+    }
+
+    static Value conv(TaskGraph g, Weights w, Value x, int out, int in, int k, Conv2d params) {
+        return g.conv2d(x, w.get(g, "weight", out, in, k, k), w.get(g, "bias", out), params);
+    }
+
+    private static Value attnLinear(TaskGraph g, Weights w, String name, String legacyName, Value x, int c) {
+        String chosen = w.has(name + ".weight") || !w.has(legacyName + ".weight") ? name : legacyName;
+        Weights p = w.at(chosen);
+        Tensor weight = p.tensor("weight");
+        int[] s = weight.shape();
+        boolean linearShape = Arrays.equals(s, new int[]{c, c});
+        boolean convShape = Arrays.equals(s, new int[]{c, c, 1, 1});
+        if (!linearShape && !convShape) {
+            throw new IllegalArgumentException("VAE attention: tensor '" + p.path("weight") + "' has shape " + Arrays.toString(s)
+                    + ", expected [" + c + ", " + c + "] (or [" + c + ", " + c + ", 1, 1])");
+        }
+        // reshape 1×1-conv weights on the host so the graph sees a plain Linear weight
+        Value wv = linearShape ? p.get(g, "weight", c, c) : g.constant(p.path("weight"), weight.reshape(c, c));
+        return g.linear(x, wv, p.get(g, "bias", c));
+    }
+}

@@ -1,0 +1,76 @@
+package dev.i2vgen.model.clip;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.i2vgen.graph.ops.Unary;
+import dev.i2vgen.model.common.JsonConfig;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Config parsing: released values, transformers' defaults, hidden_act mapping, clear errors. */
+class ClipConfigTest {
+    static JsonConfig json(String text) throws Exception {
+        return new JsonConfig(new ObjectMapper().readTree(text), "test config.json");
+    }
+
+    @Test
+    void releasedTextConfig() throws Exception {
+        ClipTextConfig c = ClipTextConfig.fromJson(json("""
+                {"architectures": ["CLIPTextModel"], "hidden_act": "gelu", "hidden_size": 1024, "intermediate_size": 4096,
+                 "layer_norm_eps": 1e-05, "max_position_embeddings": 77, "num_attention_heads": 16,
+                 "num_hidden_layers": 24, "projection_dim": 1024, "vocab_size": 49408}"""));
+        assertEquals(new ClipTextConfig(49408, 1024, 4096, 24, 16, 77, Unary.Kind.GELU, 1e-5f), c);
+        assertEquals(64, c.headDim());
+    }
+
+    @Test
+    void textDefaultsAreTransformers() throws Exception {
+        ClipTextConfig c = ClipTextConfig.fromJson(json("{}"));
+        assertEquals(new ClipTextConfig(49408, 512, 2048, 12, 8, 77, Unary.Kind.QUICK_GELU, 1e-5f), c);
+    }
+
+    @Test
+    void nestedClipConfigIsAccepted() throws Exception {
+        String full = """
+                {"text_config": {"hidden_size": 32, "num_attention_heads": 4, "hidden_act": "gelu_new"},
+                 "vision_config": {"hidden_size": 48, "num_attention_heads": 3, "image_size": 28, "patch_size": 14}}""";
+        ClipTextConfig t = ClipTextConfig.fromJson(json(full));
+        assertEquals(32, t.hiddenSize());
+        assertEquals(Unary.Kind.GELU_TANH, t.hiddenAct());
+        ClipVisionConfig v = ClipVisionConfig.fromJson(json(full));
+        assertEquals(48, v.hiddenSize());
+        assertEquals(5, v.numPositions());
+    }
+
+    @Test
+    void releasedVisionConfig() throws Exception {
+        ClipVisionConfig c = ClipVisionConfig.fromJson(json("""
+                {"hidden_act": "gelu", "hidden_size": 1280, "image_size": 224, "intermediate_size": 5120,
+                 "layer_norm_eps": 1e-05, "num_attention_heads": 16, "num_channels": 3, "num_hidden_layers": 32,
+                 "patch_size": 14, "projection_dim": 1024}"""));
+        assertEquals(new ClipVisionConfig(1280, 5120, 1024, 32, 16, 3, 224, 14, Unary.Kind.GELU, 1e-5f), c);
+        assertEquals(257, c.numPositions());
+        assertEquals(80, c.headDim());
+    }
+
+    @Test
+    void hiddenActNames() {
+        assertEquals(Unary.Kind.GELU, ClipActivation.fromConfig("gelu", "x"));
+        assertEquals(Unary.Kind.QUICK_GELU, ClipActivation.fromConfig("quick_gelu", "x"));
+        assertEquals(Unary.Kind.GELU_TANH, ClipActivation.fromConfig("gelu_new", "x"));
+        assertEquals(Unary.Kind.GELU_TANH, ClipActivation.fromConfig("gelu_pytorch_tanh", "x"));
+        var e = assertThrows(IllegalArgumentException.class, () -> ClipActivation.fromConfig("relu", "my/config.json"));
+        assertTrue(e.getMessage().contains("my/config.json") && e.getMessage().contains("relu"), e.getMessage());
+    }
+
+    @Test
+    void badValuesNameTheKey() throws Exception {
+        var e = assertThrows(IllegalArgumentException.class, () -> ClipTextConfig.fromJson(json("{\"hidden_size\": \"big\"}")));
+        assertTrue(e.getMessage().contains("hidden_size") && e.getMessage().contains("test config.json"), e.getMessage());
+        var e2 = assertThrows(IllegalArgumentException.class,
+                () -> ClipTextConfig.fromJson(json("{\"hidden_size\": 30, \"num_attention_heads\": 4}")));
+        assertTrue(e2.getMessage().contains("not divisible"), e2.getMessage());
+    }
+}
