@@ -1,0 +1,29 @@
+package dev.i2vgen.model.unet;
+
+import dev.i2vgen.graph.TaskGraph;
+import dev.i2vgen.graph.Value;
+import dev.i2vgen.model.common.Weights;
+
+/**
+ * diffusers' {@code Attention} as used by the UNet: q/k/v projections (bias only if the checkpoint has
+ * one), multi-head scaled dot product with scale 1/√headDim, output projection {@code to_out.0} with bias.
+ * Heads are the interleaved channel groups of width headDim (head h owns channels h·headDim …).
+ */
+final class AttentionLayer {
+    private AttentionLayer() {}
+
+    /**
+     * @param x       queries source [b, Lq, queryDim]
+     * @param context keys/values source [b, Lk, kvDim]; {@code x} itself for self-attention
+     * @param inner   heads · headDim (width of q/k/v)
+     */
+    static Value build(TaskGraph g, Weights w, Value x, Value context, int inner, int headDim) {
+        int queryDim = x.dim(-1);
+        int kvDim = context.dim(-1);
+        Value q = g.linear(x, w.get(g, "to_q.weight", inner, queryDim), w.optional(g, "to_q.bias", inner));
+        Value k = g.linear(context, w.get(g, "to_k.weight", inner, kvDim), w.optional(g, "to_k.bias", inner));
+        Value v = g.linear(context, w.get(g, "to_v.weight", inner, kvDim), w.optional(g, "to_v.bias", inner));
+        Value o = g.attention(q, k, v, inner / headDim, (float) (1.0 / Math.sqrt(headDim)), false);
+        return g.linear(o, w.get(g, "to_out.0.weight", queryDim, inner), w.get(g, "to_out.0.bias", queryDim));
+    }
+}

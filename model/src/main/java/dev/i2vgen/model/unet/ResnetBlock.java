@@ -1,0 +1,36 @@
+package dev.i2vgen.model.unet;
+
+import dev.i2vgen.graph.TaskGraph;
+import dev.i2vgen.graph.Value;
+import dev.i2vgen.model.common.Weights;
+
+/**
+ * ResnetBlock2D with a time embedding, applied per frame:
+ * conv1(SiLU(GN(x))) + time_emb_proj(SiLU(emb)), then conv2(SiLU(GN(h))), plus the (1×1-conv) shortcut.
+ */
+final class ResnetBlock {
+    static final float EPS = 1e-5f;
+
+    private ResnetBlock() {}
+
+    /**
+     * @param x        [N, Cin, h, w]
+     * @param embSilu  SiLU(time embedding) per video, [B, E]: projected once per video and broadcast over
+     *                 its frames (the reference repeats emb per frame first; the result is identical)
+     */
+    static Value build(TaskGraph g, Weights w, Video video, Value x, Value embSilu, int outChannels, int groups) {
+        int cin = x.dim(1), h = x.dim(2), wd = x.dim(3), e = embSilu.dim(1);
+        Value t = g.groupNorm(x, w.get(g, "norm1.weight", cin), w.get(g, "norm1.bias", cin), groups, EPS, true);
+        t = g.conv2d(t, w.get(g, "conv1.weight", outChannels, cin, 3, 3), w.get(g, "conv1.bias", outChannels), 1, 1);
+        Value proj = g.linear(embSilu, w.get(g, "time_emb_proj.weight", outChannels, e), w.get(g, "time_emb_proj.bias", outChannels));
+        t = g.add(g.reshape(t, video.batch(), video.frames(), outChannels, h, wd), g.reshape(proj, video.batch(), 1, outChannels, 1, 1));
+        t = g.reshape(t, video.n(), outChannels, h, wd);
+        t = g.groupNorm(t, w.get(g, "norm2.weight", outChannels), w.get(g, "norm2.bias", outChannels), groups, EPS, true);
+        t = g.conv2d(t, w.get(g, "conv2.weight", outChannels, outChannels, 3, 3), w.get(g, "conv2.bias", outChannels), 1, 1);
+        Value shortcut = x;
+        if (cin != outChannels || w.has("conv_shortcut.weight")) {
+            shortcut = g.conv2d(x, w.get(g, "conv_shortcut.weight", outChannels, cin, 1, 1), w.get(g, "conv_shortcut.bias", outChannels), 1, 0);
+        }
+        return g.add(shortcut, t);
+    }
+}
