@@ -1,0 +1,82 @@
+package dev.i2vgen.conformance;
+
+import dev.i2vgen.backend.Backend;
+import dev.i2vgen.backend.Backends;
+import dev.i2vgen.io.image.ImageLoader;
+import dev.i2vgen.io.reference.ReferenceCase;
+import dev.i2vgen.sampler.pipeline.GeneratedVideo;
+import dev.i2vgen.sampler.pipeline.GenerationRequest;
+import dev.i2vgen.sampler.pipeline.I2VGenXLPipeline;
+import dev.i2vgen.sampler.pipeline.PipelineListener;
+import dev.i2vgen.tensor.DType;
+import dev.i2vgen.tensor.Tensor;
+import dev.i2vgen.tensor.TensorComparison;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * The whole pipeline from the case's seed (no injected tensors) against diffusers: every recorded
+ * intermediate under its reference name (fp32: relative error ≤ 1e-4 per stage) and the final
+ * frames within ±1 of {@code frames_uint8}.
+ */
+class PipelineConformanceTest {
+    static final double STAGE_TOLERANCE = 1e-4;
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny", "tiny-fp16", "tiny-noguidance"})
+    void generateMatchesDiffusers(String caseName) throws Exception {
+        try (ReferenceCase ref = ReferenceCase.bundled(caseName); Backend backend = Backends.create("jvm")) {
+            I2VGenXLPipeline pipeline = I2VGenXLPipeline.fromPretrained(ref.checkpoint(), backend, DType.F32);
+            GenerationRequest req = new GenerationRequest(ref.prompt(), ref.negativePrompt(), ImageLoader.read(ref.inputImage()),
+                    ref.height(), ref.width(), ref.numFrames(), ref.steps(), ref.guidance(), ref.fps(), 0.0, ref.seed(),
+                    ref.decodeChunkSize(), 1);
+            Map<String, Tensor> seen = new LinkedHashMap<>();
+            GeneratedVideo video = pipeline.generate(req, new PipelineListener() {
+                @Override public boolean wantsTensors() { return true; }
+
+                @Override public void tensor(String name, Tensor value) { seen.put(name, value); }
+            });
+
+            List<String> failures = new ArrayList<>();
+            int compared = 0;
+            for (Map.Entry<String, Tensor> e : seen.entrySet()) {
+                if (!ref.has(e.getKey())) continue;
+                Tensor expected = ref.tensor(e.getKey());
+                compared++;
+                if (e.getValue().numel() != expected.numel()) {
+                    failures.add(e.getKey() + ": " + e.getValue() + " vs reference " + expected);
+                    continue;
+                }
+                double err = TensorComparison.relativeError(e.getValue(), expected);
+                if (!(err <= STAGE_TOLERANCE)) failures.add(String.format("%s: relative error %.3g > %.0e", e.getKey(), err, STAGE_TOLERANCE));
+            }
+            assertTrue(compared >= 15, "too few stages compared: " + compared + " of " + seen.keySet());
+            if (!failures.isEmpty()) fail(caseName + ": " + String.join("\n", failures));
+
+            Tensor framesRef = ref.tensor("frames_uint8"); // [1, F, H, W, 3]
+            assertEquals(framesRef.dim(1), video.frames().size());
+            int f = framesRef.dim(1), h = framesRef.dim(2), w = framesRef.dim(3);
+            int maxDiff = 0;
+            for (int k = 0; k < f; k++) {
+                for (int y = 0; y < h; y++) {
+                    for (int x = 0; x < w; x++) {
+                        for (int c = 0; c < 3; c++) {
+                            int expected = Math.round(framesRef.get(0, k, y, x, c));
+                            maxDiff = Math.max(maxDiff, Math.abs(video.frames().get(k).get(x, y, c) - expected));
+                        }
+                    }
+                }
+            }
+            assertTrue(maxDiff <= 1, caseName + ": frames differ from frames_uint8 by up to " + maxDiff);
+        }
+    }
+}

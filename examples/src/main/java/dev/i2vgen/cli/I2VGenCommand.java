@@ -1,0 +1,29 @@
+package dev.i2vgen.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** Entry point: {@code i2vgen generate|tokenize|bench ...}. */
+@Command(name = "i2vgen", mixinStandardHelpOptions = true, version = "i2vgen 0.1.0",
+        description = "Image + text to video with I2VGen-XL, in pure Java.",
+        subcommands = {GenerateCommand.class, TokenizeCommand.class, CommandLine.HelpCommand.class})
+public final class I2VGenCommand implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required (generate, tokenize)");
+    }
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The configured command line (also used by tests). */
+    public static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new I2VGenCommand());
+        cl.setExecutionExceptionHandler(new CliErrors());
+        return cl;
+    }
+}

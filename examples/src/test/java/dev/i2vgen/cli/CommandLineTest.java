@@ -1,0 +1,121 @@
+package dev.i2vgen.cli;
+
+import dev.i2vgen.io.reference.ReferenceCase;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Option parsing and validation of the command line (no generation: these fail before any model work). */
+class CommandLineTest {
+    record Result(int code, String out, String err) {}
+
+    static Result run(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        CommandLine cl = I2VGenCommand.commandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int code = cl.execute(args);
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void helpListsEveryGenerateOption() {
+        Result r = run("generate", "--help");
+        assertEquals(0, r.code());
+        for (String opt : List.of("--model", "--image", "--prompt", "--negative-prompt", "--height", "--width", "--frames",
+                "--steps", "--guidance", "--fps", "--eta", "--seed", "--decode-chunk", "--device", "--dtype", "--output")) {
+            assertTrue(r.out().contains(opt), "help lacks " + opt);
+        }
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "--height|100|--height must be a positive multiple of 8",
+            "--width|0|--width must be a positive multiple of 8",
+            "--frames|0|--frames must be at least 1",
+            "--steps|1001|--steps must be between 1 and 1000",
+            "--guidance|-1|--guidance must be a finite number >= 0",
+            "--fps|0|--fps must be at least 1",
+            "--eta|-0.5|--eta must be >= 0",
+            "--decode-chunk|zero|--decode-chunk must be a number >= 1 or 'all'",
+            "--device|tpu|--device must be jvm, cuda or opencl",
+            "--dtype|fp8|--dtype: unknown precision 'fp8'",
+    })
+    void badValuesAreNamed(String option, String value, String message, @TempDir Path tmp) {
+        Result r = run("generate", option, value, "--output", tmp.resolve("out.mp4").toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains(message), "expected '" + message + "' in: " + r.err());
+    }
+
+    @Test
+    void missingImageAndBadOutputAreReported(@TempDir Path tmp) throws Exception {
+        Path model = Files.createDirectory(tmp.resolve("model"));
+        Result r = run("generate", "--model", model.toString(), "--image", tmp.resolve("nope.png").toString(),
+                "--prompt", "x", "--output", tmp.resolve("o.mp4").toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("nope.png does not exist"), r.err());
+
+        r = run("generate", "--output", tmp.resolve("out.avi").toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--output"), r.err());
+
+        r = run("generate", "--output", tmp.resolve("missing-folder/out.mp4").toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("does not exist"), r.err());
+    }
+
+    @Test
+    void brokenCheckpointIsReportedWithTheFileNotAStackTrace(@TempDir Path tmp) throws Exception {
+        Path model = tmp.resolve("model");
+        Path src;
+        try (ReferenceCase ref = ReferenceCase.bundled("tiny")) { src = ref.checkpoint(); }
+        copyTree(src, model);
+        Path unet = model.resolve("unet/diffusion_pytorch_model.safetensors");
+        byte[] bytes = Files.readAllBytes(unet);
+        Files.write(unet, Arrays.copyOf(bytes, bytes.length / 2)); // truncated weights
+        Path image = tmp.resolve("in.png");
+        try (ReferenceCase ref = ReferenceCase.bundled("tiny")) { Files.copy(ref.inputImage(), image); }
+        Result r = run("generate", "--model", model.toString(), "--image", image.toString(), "--prompt", "a cat",
+                "--output", tmp.resolve("o.gif").toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("diffusion_pytorch_model.safetensors"), r.err());
+        assertFalse(r.err().contains("\tat "), "no stack trace expected: " + r.err());
+        assertFalse(Files.exists(tmp.resolve("o.gif")));
+    }
+
+    @Test
+    void tokenizePrintsTheSeventySevenIds() {
+        Result r = run("tokenize", "a", "cat");
+        assertEquals(0, r.code(), r.err());
+        String[] ids = r.out().trim().split(" ");
+        assertEquals(77, ids.length);
+        assertEquals("49406", ids[0]);
+        assertEquals("320", ids[1]);   // "a</w>"
+        assertEquals("2368", ids[2]);  // "cat</w>"
+        assertEquals("49407", ids[3]);
+    }
+
+    static void copyTree(Path from, Path to) throws Exception {
+        List<Path> all = new ArrayList<>();
+        try (var s = Files.walk(from)) { s.forEach(all::add); }
+        for (Path p : all) {
+            Path t = to.resolve(from.relativize(p).toString());
+            if (Files.isDirectory(p)) Files.createDirectories(t);
+            else Files.copy(p, t);
+        }
+    }
+}

@@ -1,0 +1,13 @@
+package dev.i2vgen.sampler.pipeline;
+
+import dev.i2vgen.io.image.RgbImage;
+import dev.i2vgen.tensor.Tensor;
+
+import java.util.List;
+
+/** The result: 8-bit RGB frames (what "pil" gives) and the float frames [F, H, W, 3] in [0, 1] ("np"). */
+public record GeneratedVideo(List<RgbImage> frames, Tensor framesFloat, long seed) {
+    public GeneratedVideo {
+        frames = List.copyOf(frames);
+    }
+}

@@ -1,0 +1,45 @@
+package dev.i2vgen.sampler.pipeline;
+
+import dev.i2vgen.tensor.Tensor;
+
+/** Small host-side tensor helpers the pipeline needs between graph runs (all F32). */
+final class HostTensors {
+    private HostTensors() {}
+
+    /** Concatenation along axis 0. */
+    static Tensor concatBatch(Tensor... parts) {
+        int[] shape = parts[0].shape();
+        int rows = 0;
+        for (Tensor p : parts) rows += p.dim(0);
+        long total = 0;
+        for (Tensor p : parts) total += p.numel();
+        float[] out = new float[Math.toIntExact(total)];
+        int at = 0;
+        for (Tensor p : parts) {
+            float[] v = p.toFloatArray();
+            System.arraycopy(v, 0, out, at, v.length);
+            at += v.length;
+        }
+        shape[0] = rows;
+        return Tensor.fromFloats(out, shape);
+    }
+
+    static Tensor zerosLike(Tensor t) { return Tensor.fromFloats(new float[Math.toIntExact(t.numel())], t.shape()); }
+
+    /** [B, C, F, h, w] ↔ [B·F, C, h, w]: the scheduler's frames-as-batch view (diffusers permutes before stepping). */
+    static float[] framesToBatch(Tensor x) {
+        int b = x.dim(0), c = x.dim(1), f = x.dim(2), h = x.dim(3), w = x.dim(4);
+        return x.permute(0, 2, 1, 3, 4).contiguous().reshape(b * f, c, h, w).toFloatArray();
+    }
+
+    static Tensor batchToFrames(float[] v, int b, int c, int f, int h, int w) {
+        return Tensor.fromFloats(v, b, f, c, h, w).permute(0, 2, 1, 3, 4).contiguous();
+    }
+
+    /** Repeats a tensor n times along axis 0. */
+    static Tensor repeatBatch(Tensor t, int n) {
+        Tensor[] parts = new Tensor[n];
+        java.util.Arrays.fill(parts, t);
+        return concatBatch(parts);
+    }
+}

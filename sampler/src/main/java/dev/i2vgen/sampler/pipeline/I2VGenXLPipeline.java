@@ -1,0 +1,261 @@
+package dev.i2vgen.sampler.pipeline;
+
+import dev.i2vgen.backend.Backend;
+import dev.i2vgen.io.checkpoint.CheckpointFolder;
+import dev.i2vgen.io.checkpoint.ComponentFolder;
+import dev.i2vgen.io.checkpoint.FeatureExtractorConfig;
+import dev.i2vgen.io.checkpoint.Variant;
+import dev.i2vgen.io.image.PipelineImagePreprocessing;
+import dev.i2vgen.io.tokenizer.ClipTokenizer;
+import dev.i2vgen.io.tokenizer.TokenizedText;
+import dev.i2vgen.model.clip.ClipTextConfig;
+import dev.i2vgen.model.clip.ClipTextEncoder;
+import dev.i2vgen.model.clip.ClipVisionConfig;
+import dev.i2vgen.model.clip.ClipVisionEncoder;
+import dev.i2vgen.model.common.JsonConfig;
+import dev.i2vgen.model.unet.I2VGenXLUNet;
+import dev.i2vgen.model.unet.UNetConfig;
+import dev.i2vgen.model.unet.UNetInputs;
+import dev.i2vgen.model.unet.UNetRunner;
+import dev.i2vgen.model.unet.UNetShape;
+import dev.i2vgen.model.vae.AutoencoderKL;
+import dev.i2vgen.model.vae.LatentDistribution;
+import dev.i2vgen.model.vae.VaeConfig;
+import dev.i2vgen.sampler.random.TorchGenerator;
+import dev.i2vgen.sampler.scheduler.DdimConfig;
+import dev.i2vgen.sampler.scheduler.DdimScheduler;
+import dev.i2vgen.tensor.DType;
+import dev.i2vgen.tensor.Tensor;
+import dev.i2vgen.tensor.TensorSource;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+
+/**
+ * diffusers' {@code I2VGenXLPipeline}: wires the components (built from a checkpoint folder) and runs
+ * them on one backend in the reference order: prompt encoding, CLIP image embedding, VAE image
+ * latents, the DDIM loop with classifier-free guidance, chunked decoding and post-processing.
+ * Random numbers come from one {@link TorchGenerator} seeded like {@code torch.manual_seed(seed)}:
+ * the VAE posterior sample first, then the initial latents, then η-noise per step.
+ */
+public final class I2VGenXLPipeline {
+    private static final System.Logger LOG = System.getLogger(I2VGenXLPipeline.class.getName());
+
+    private final ClipTokenizer tokenizer;
+    private final ClipTextEncoder textEncoder;
+    private final ClipVisionEncoder imageEncoder;
+    private final ClipImagePreprocessor imagePreprocessor;
+    private final AutoencoderKL vae;
+    private final I2VGenXLUNet unet;
+    private final DdimConfig schedulerConfig;
+    private final Backend backend;
+    private final DType activation;
+
+    public I2VGenXLPipeline(ClipTokenizer tokenizer, ClipTextEncoder textEncoder, ClipVisionEncoder imageEncoder,
+                            FeatureExtractorConfig featureExtractor, AutoencoderKL vae, I2VGenXLUNet unet,
+                            DdimConfig schedulerConfig, Backend backend, DType activation) {
+        this.tokenizer = tokenizer;
+        this.textEncoder = textEncoder;
+        this.imageEncoder = imageEncoder;
+        this.imagePreprocessor = new ClipImagePreprocessor(featureExtractor);
+        this.vae = vae;
+        this.unet = unet;
+        this.schedulerConfig = schedulerConfig;
+        this.backend = backend;
+        this.activation = activation;
+    }
+
+    /**
+     * Builds every component from a diffusers checkpoint folder (validated first: every config and
+     * safetensors header). {@code dtype} F16/BF16 prefers the {@code fp16} weight variant and computes
+     * in that precision; F32 prefers the full-precision files. Weights stay memory-mapped.
+     */
+    public static I2VGenXLPipeline fromPretrained(Path dir, Backend backend, DType dtype) {
+        CheckpointFolder ckpt = CheckpointFolder.open(dir).validate();
+        Variant variant = dtype == DType.F32 ? Variant.NONE : Variant.FP16;
+        ClipTokenizer tokenizer = ClipTokenizer.fromFolder(ckpt.component("tokenizer").dir());
+        ComponentFolder te = ckpt.component("text_encoder");
+        ComponentFolder ie = ckpt.component("image_encoder");
+        ComponentFolder va = ckpt.component("vae");
+        ComponentFolder un = ckpt.component("unet");
+        TensorSource teW = te.weights(variant), ieW = ie.weights(variant), vaW = va.weights(variant), unW = un.weights(variant);
+        return new I2VGenXLPipeline(tokenizer,
+                new ClipTextEncoder(ClipTextConfig.load(te.configFile()), teW),
+                new ClipVisionEncoder(ClipVisionConfig.load(ie.configFile()), ieW),
+                ckpt.featureExtractorConfig(),
+                new AutoencoderKL(VaeConfig.load(va.configFile()), vaW),
+                new I2VGenXLUNet(UNetConfig.load(un.configFile()), unW),
+                DdimConfig.read(ckpt.component("scheduler").configFile()),
+                backend, dtype);
+    }
+
+    public GeneratedVideo generate(GenerationRequest req) { return generate(req, PipelineListener.NONE); }
+
+    public GeneratedVideo generate(GenerationRequest req, PipelineListener listener) {
+        boolean cfg = req.classifierFreeGuidance();
+        long seed = req.seed() != null ? req.seed() : new java.security.SecureRandom().nextLong() & 0xffffffffL;
+        TorchGenerator generator = new TorchGenerator(seed);
+        DdimScheduler scheduler = new DdimScheduler(schedulerConfig).setTimesteps(req.steps());
+
+        listener.stage("encode prompt");
+        Tensor text = encodePrompt(req, cfg, listener);
+
+        listener.stage("encode image");
+        Tensor imageEmbeddings = encodeImage(req, cfg, listener);
+        Tensor imageLatents = imageLatents(req, cfg, generator, listener);
+
+        int batch = cfg ? 2 : 1;
+        Tensor fps = Tensor.fromFloats(filled(batch, req.fps()), batch);
+        int scale = vae.config().downsampleFactor(); // 2^(VAE levels − 1): 8 for the released VAE
+        int h = req.height() / scale, w = req.width() / scale, f = req.numFrames();
+        int channels = unet.config().inChannels();
+        Tensor latents = generator.randnTensor(1, channels, f, h, w);
+        emit(listener, "initial_latents", latents);
+        emit(listener, "timesteps", Tensor.fromFloats(toFloats(scheduler.timesteps()), scheduler.timesteps().length));
+
+        listener.stage("denoise");
+        latents = denoise(req, scheduler, generator, latents, text, fps, imageLatents, imageEmbeddings, listener);
+
+        listener.stage("decode");
+        emit(listener, "decode.latents", latents);
+        Tensor video;
+        try (AutoencoderKL.FrameDecoder decoder = vae.frameDecoder(backend, activation)) {
+            video = decoder.decodeVideo(latents, req.decodeChunkSize());
+        }
+        emit(listener, "decode.video", video);
+        Tensor framesFloat = FramePostprocessor.toFloatFrames(video);
+        emit(listener, "frames_float", framesFloat);
+        return new GeneratedVideo(FramePostprocessor.toImages(framesFloat), framesFloat, seed);
+    }
+
+    /** Text states [B, 77, D]: (negative, positive) when CFG is on, as diffusers concatenates them. */
+    private Tensor encodePrompt(GenerationRequest req, boolean cfg, PipelineListener listener) {
+        warnIfTruncated(req.prompt());
+        TokenizedText pos = tokenizer.encode(req.prompt());
+        int len = pos.inputIds().length;
+        Tensor ids;
+        if (cfg) {
+            String negative = req.negativePrompt() == null ? "" : req.negativePrompt();
+            TokenizedText neg = tokenizer.encode(negative);
+            int[] both = new int[2 * len];
+            System.arraycopy(neg.inputIds(), 0, both, 0, len);
+            System.arraycopy(pos.inputIds(), 0, both, len, len);
+            ids = intTensor(both, 2, len);
+        } else {
+            ids = intTensor(pos.inputIds(), 1, len);
+        }
+        Tensor embeds = textEncoder.run(backend, ids, req.clipSkip(), activation);
+        if (listener.wantsTensors()) {
+            emit(listener, "prompt_embeds", embeds.slice(0, cfg ? 1 : 0, cfg ? 2 : 1).contiguous());
+            if (cfg) emit(listener, "negative_prompt_embeds", embeds.slice(0, 0, 1).contiguous());
+        }
+        return embeds;
+    }
+
+    private void warnIfTruncated(String prompt) {
+        int[] all = tokenizer.encodeUnpadded(prompt).inputIds();
+        if (all.length > tokenizer.maxLength()) {
+            int[] removed = Arrays.copyOfRange(all, tokenizer.maxLength() - 1, all.length - 1);
+            LOG.log(System.Logger.Level.WARNING, "The following part of your input was truncated because CLIP can only handle sequences up to "
+                    + tokenizer.maxLength() + " tokens: " + tokenizer.decode(removed));
+        }
+    }
+
+    /** CLIP image embedding [B, 1, D]; the unconditional half is zeros. */
+    private Tensor encodeImage(GenerationRequest req, boolean cfg, PipelineListener listener) {
+        Tensor pixels = imagePreprocessor.pixelValues(req.image(), req.width());
+        emit(listener, "clip_pixel_values", pixels);
+        Tensor embeds = imageEncoder.run(backend, pixels, activation);
+        Tensor e = embeds.reshape(1, 1, embeds.dim(-1));
+        Tensor out = cfg ? HostTensors.concatBatch(HostTensors.zerosLike(e), e) : e;
+        emit(listener, "image_embeddings", out);
+        return out;
+    }
+
+    /** VAE latent of the input image (a posterior sample), scaled, with the frame-position mask [B, C, F, h, w]. */
+    private Tensor imageLatents(GenerationRequest req, boolean cfg, TorchGenerator generator, PipelineListener listener) {
+        Tensor image = PipelineImagePreprocessing.vaePixels(req.image(), req.width(), req.height());
+        emit(listener, "vae_encode.input", image);
+        LatentDistribution posterior = vae.encode(backend, image, activation);
+        emit(listener, "vae_encode.mean", posterior.mean());
+        emit(listener, "vae_encode.logvar", posterior.logvar());
+        int[] shape = posterior.mean().shape();
+        Tensor noise = generator.randnTensor(shape);
+        emit(listener, "vae_encode.sample_noise", noise);
+        Tensor z = posterior.sample(noise);
+        float s = (float) vae.scalingFactor();
+        float[] zs = z.toFloatArray();
+        for (int i = 0; i < zs.length; i++) zs[i] *= s;
+        Tensor latents = ImageLatentConditioning.build(Tensor.fromFloats(zs, shape), req.numFrames());
+        Tensor out = cfg ? HostTensors.concatBatch(latents, latents) : latents;
+        emit(listener, "image_latents", out);
+        return out;
+    }
+
+    private Tensor denoise(GenerationRequest req, DdimScheduler scheduler, TorchGenerator generator, Tensor latents,
+                           Tensor text, Tensor fps, Tensor imageLatents, Tensor imageEmbeddings, PipelineListener listener) {
+        boolean cfg = req.classifierFreeGuidance();
+        int b = latents.dim(0), c = latents.dim(1), f = latents.dim(2), h = latents.dim(3), w = latents.dim(4);
+        UNetShape shape = new UNetShape(cfg ? 2 * b : b, f, h, w, text.dim(1));
+        int[] timesteps = scheduler.timesteps();
+        try (UNetRunner runner = new UNetRunner(unet.buildGraph(shape, activation, false), backend)) {
+            for (int i = 0; i < timesteps.length; i++) {
+                int t = timesteps[i];
+                Tensor input = cfg ? HostTensors.concatBatch(latents, latents) : latents;
+                UNetInputs in = new UNetInputs(input, UNetInputs.scalar(t), text, fps, imageLatents, imageEmbeddings);
+                if (listener.wantsTensors()) {
+                    emit(listener, "unet." + i + ".sample", input);
+                }
+                Tensor out = runner.run(in);
+                emit(listener, "unet." + i + ".out", out);
+                Tensor guided = cfg ? guide(out, (float) req.guidance()) : out;
+                float[] m = HostTensors.framesToBatch(guided);
+                float[] x = HostTensors.framesToBatch(latents);
+                float[] prev = scheduler.step(m, t, x, (float) req.eta(), generator);
+                if (listener.wantsTensors()) {
+                    int[] s = {b * f, c, h, w};
+                    emit(listener, "step." + i + ".model_output", Tensor.fromFloats(m, s));
+                    emit(listener, "step." + i + ".sample", Tensor.fromFloats(x, s));
+                    emit(listener, "step." + i + ".prev_sample", Tensor.fromFloats(prev, s));
+                }
+                latents = HostTensors.batchToFrames(prev, b, c, f, h, w);
+                listener.step(i, timesteps.length, t);
+            }
+        }
+        return latents;
+    }
+
+    /** u + g·(c − u) over the two batch halves (guidance in the model's prediction space). */
+    private static Tensor guide(Tensor out, float g) {
+        int half = out.dim(0) / 2;
+        float[] v = out.toFloatArray();
+        int n = v.length / 2;
+        float[] r = new float[n];
+        for (int i = 0; i < n; i++) r[i] = v[i] + g * (v[n + i] - v[i]);
+        int[] s = out.shape();
+        s[0] = half;
+        return Tensor.fromFloats(r, s);
+    }
+
+    private static void emit(PipelineListener l, String name, Tensor t) {
+        if (l.wantsTensors()) l.tensor(name, t);
+    }
+
+    private static Tensor intTensor(int[] ids, int rows, int cols) {
+        Tensor t = Tensor.allocate(DType.I32, rows, cols);
+        for (int i = 0; i < ids.length; i++) t.setFlat(i, ids[i]);
+        return t;
+    }
+
+    private static float[] filled(int n, float v) {
+        float[] a = new float[n];
+        Arrays.fill(a, v);
+        return a;
+    }
+
+    private static float[] toFloats(int[] v) {
+        float[] r = new float[v.length];
+        for (int i = 0; i < v.length; i++) r[i] = v[i];
+        return r;
+    }
+}

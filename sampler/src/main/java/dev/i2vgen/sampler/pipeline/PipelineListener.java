@@ -1,0 +1,24 @@
+package dev.i2vgen.sampler.pipeline;
+
+import dev.i2vgen.tensor.Tensor;
+
+/**
+ * Observes a generation: stages, denoising steps (for progress bars) and, for checks against
+ * PyTorch, every intermediate tensor under the name the diffusers reference cases use
+ * ("prompt_embeds", "image_latents", "unet.N.out", "step.N.prev_sample", "decode.video", ...).
+ */
+public interface PipelineListener {
+    PipelineListener NONE = new PipelineListener() {};
+
+    /** A stage starts: "encode prompt", "encode image", "denoise", "decode". */
+    default void stage(String name) {}
+
+    /** Denoising step {@code index} (0-based) of {@code total} finished. */
+    default void step(int index, int total, int timestep) {}
+
+    /** An intermediate tensor (host copy). Called only when {@link #wantsTensors()} is true. */
+    default void tensor(String name, Tensor value) {}
+
+    /** Whether {@link #tensor} should be called (costs host copies on GPU backends). */
+    default boolean wantsTensors() { return false; }
+}
