@@ -257,7 +257,12 @@ final class CudaDriver {
 
     void launch(MemorySegment function, String name, int gx, int gy, int gz, int bx, int by, int bz,
                 int sharedBytes, MemorySegment stream, MemorySegment params) {
-        int rc = call(cuLaunchKernel, function, gx, gy, gz, bx, by, bz, sharedBytes, stream, params, MemorySegment.NULL);
+        int rc;
+        try {   // exact types: no boxing or argument spreading on the per-launch path
+            rc = (int) cuLaunchKernel.invokeExact(function, gx, gy, gz, bx, by, bz, sharedBytes, stream, params, MemorySegment.NULL);
+        } catch (Throwable t) {
+            throw new CudaException("native call cuLaunchKernel failed: " + t, t);
+        }
         if (rc != 0) throw new CudaException("cuLaunchKernel(" + name + ", grid " + gx + "x" + gy + "x" + gz
                 + ", block " + bx + ", shared " + sharedBytes + ") failed: " + errorText(rc));
     }

@@ -86,3 +86,198 @@ attention(const act* q, const act* k, const act* v, act* out, int lq, int lk, in
         if (d < dv) st(out, obase + d, acc[t] * inv);
     }
 }
+
+#if ACT_DTYPE != 0
+// ---------------------------------------------------------------------------------------------------------
+// Tensor-core flash attention for fp16/bf16 storage (FlashAttention-2 scheme): mma.sync m16n8k16 with fp32
+// accumulation, ldmatrix fragment loads, cp.async double-buffered K/V tiles, online softmax in base 2.
+// Each warp owns 16 query rows; a block of WARPS warps shares every tile of KT keys. The score tile lives
+// only in registers (P is re-packed from the S accumulators into A fragments without touching memory).
+// Same layout as `attention`: q[B, Lq, H*D], k/v[B, Lk, H*D], out[B, Lq, H*D]; needs D % 16 == 0,
+// (H*D) % 8 == 0 and 16-byte aligned bases (checked on the host). 1-D grid: blockIdx.x = bh * qblocks + qb,
+// because B*H reaches 140,800 in the temporal attention (over the 65,535 limit of gridDim.y).
+#if ACT_DTYPE == 1
+#define FA_T "f16"
+#else
+#define FA_T "bf16"
+#endif
+
+__device__ __forceinline__ unsigned fa_smem(const void* p) {
+    unsigned r;
+    asm volatile("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(r) : "l"(p));
+    return r;
+}
+// 16-byte global->shared copy; with valid == false nothing is read and the 16 bytes are zero-filled.
+__device__ __forceinline__ void fa_cp16(unsigned dst, const void* src, bool valid) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" :: "r"(dst), "l"(src), "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void fa_commit() { asm volatile("cp.async.commit_group;"); }
+template <int N> __device__ __forceinline__ void fa_wait() { asm volatile("cp.async.wait_group %0;" :: "n"(N)); }
+__device__ __forceinline__ void fa_ldsm4(unsigned a, unsigned& r0, unsigned& r1, unsigned& r2, unsigned& r3) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];" : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(a));
+}
+__device__ __forceinline__ void fa_ldsm4t(unsigned a, unsigned& r0, unsigned& r1, unsigned& r2, unsigned& r3) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];" : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(a));
+}
+__device__ __forceinline__ void fa_mma(float* c, const unsigned* a, unsigned b0, unsigned b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32." FA_T "." FA_T ".f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3]) : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+// Two floats to one register of two 16-bit values, lo in the low half (the element with the lower index).
+__device__ __forceinline__ unsigned fa_pack(float lo, float hi) {
+    unsigned r;
+    asm("cvt.rn." FA_T "x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+    return r;
+}
+
+template <int D, int WARPS, int KT>
+__device__ __forceinline__ void flash_attention_impl(const act* __restrict__ q, const act* __restrict__ k,
+        const act* __restrict__ v, act* __restrict__ out, int lq, int lk, int heads, float scale_log2, int causal) {
+    constexpr int BM = 16 * WARPS, LD = D + 8, CH = D / 8, NT = WARPS * 32;
+    // Rows padded by 16 bytes: the 8 row addresses of one ldmatrix fall in distinct 16-byte bank groups.
+    extern __shared__ __align__(16) unsigned short fa_sm[];
+    unsigned short* qs = fa_sm;                 // [BM][LD]
+    unsigned short* ks = qs + BM * LD;          // [2][KT][LD]
+    unsigned short* vs = ks + 2 * KT * LD;      // [2][KT][LD]
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
+    const int qblocks = (lq + BM - 1) / BM;
+    const int bh = blockIdx.x / qblocks, q0 = (blockIdx.x - bh * qblocks) * BM;
+    const int b = bh / heads, h = bh - b * heads;
+    const i64 row = (i64) heads * D;
+    const act* qb = q + (i64) b * lq * row + (i64) h * D;
+    const act* kb = k + (i64) b * lk * row + (i64) h * D;
+    const act* vb = v + (i64) b * lk * row + (i64) h * D;
+
+    for (int c = tid; c < BM * CH; c += NT) {
+        int r = c / CH, cc = c - r * CH;
+        bool ok = q0 + r < lq;
+        fa_cp16(fa_smem(qs + r * LD + cc * 8), ok ? qb + (i64) (q0 + r) * row + cc * 8 : qb, ok);
+    }
+    const int kend = causal ? min(lk, q0 + BM) : lk;
+    const int ntiles = (kend + KT - 1) / KT;
+    auto load_kv = [&](int tile, int buf) {
+        for (int c = tid; c < KT * CH; c += NT) {
+            int r = c / CH, cc = c - r * CH, key = tile * KT + r;
+            bool ok = key < lk;   // zero-filled rows beyond lk: masked scores, and P = 0 times 0 (never garbage)
+            i64 off = (i64) key * row + cc * 8;
+            fa_cp16(fa_smem(ks + (buf * KT + r) * LD + cc * 8), ok ? kb + off : kb, ok);
+            fa_cp16(fa_smem(vs + (buf * KT + r) * LD + cc * 8), ok ? vb + off : vb, ok);
+        }
+    };
+    load_kv(0, 0);
+    fa_commit();
+
+    unsigned qf[D / 16][4];
+    float o[D / 8][4];
+#pragma unroll
+    for (int n = 0; n < D / 8; n++) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
+    float m[2] = {__int_as_float(0xff800000), __int_as_float(0xff800000)}, l[2] = {0.f, 0.f};
+    const int qrow = q0 + warp * 16 + g;   // this thread's rows: qrow and qrow + 8
+
+    for (int j = 0; j < ntiles; j++) {
+        if (j + 1 < ntiles) { load_kv(j + 1, (j + 1) & 1); fa_commit(); fa_wait<1>(); }
+        else fa_wait<0>();
+        __syncthreads();
+        if (j == 0) {
+#pragma unroll
+            for (int kk = 0; kk < D / 16; kk++)
+                fa_ldsm4(fa_smem(qs + (warp * 16 + (lane & 15)) * LD + kk * 16 + (lane >> 4) * 8), qf[kk][0], qf[kk][1], qf[kk][2], qf[kk][3]);
+        }
+        const unsigned short* kt = ks + (j & 1) * KT * LD;
+        const unsigned short* vt = vs + (j & 1) * KT * LD;
+
+        float s[KT / 8][4];
+#pragma unroll
+        for (int n = 0; n < KT / 8; n++) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.f;
+#pragma unroll
+        for (int kk = 0; kk < D / 16; kk++) {
+#pragma unroll
+            for (int n = 0; n < KT / 16; n++) {
+                unsigned b0, b1, b2, b3;   // keys n*16..+7 (dims lo, hi), keys n*16+8..+15 (dims lo, hi)
+                fa_ldsm4(fa_smem(kt + (n * 16 + (lane & 7) + (lane >> 4) * 8) * LD + kk * 16 + ((lane >> 3) & 1) * 8), b0, b1, b2, b3);
+                fa_mma(s[2 * n], qf[kk], b0, b1);
+                fa_mma(s[2 * n + 1], qf[kk], b2, b3);
+            }
+        }
+        const int key0 = j * KT;
+        const bool edge = key0 + KT > lk || (causal && key0 + KT - 1 > q0 + warp * 16);
+#pragma unroll
+        for (int n = 0; n < KT / 8; n++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                float x = s[n][e];   // raw score; scale_log2 is applied inside the exponent's FFMA
+                if (edge) {
+                    int key = key0 + n * 8 + 2 * t + (e & 1), qi = qrow + (e >> 1) * 8;
+                    if (key >= lk || (causal && key > qi)) x = __int_as_float(0xff800000);
+                }
+                s[n][e] = x;
+            }
+#pragma unroll
+        for (int r = 0; r < 2; r++) {
+            float mx = __int_as_float(0xff800000);
+#pragma unroll
+            for (int n = 0; n < KT / 8; n++) mx = fmaxf(mx, fmaxf(s[n][2 * r], s[n][2 * r + 1]));
+            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+            float mnew = fmaxf(m[r], mx * scale_log2);   // m in scaled base-2 units (scale > 0)
+            float base = mnew == __int_as_float(0xff800000) ? 0.f : mnew;   // a row with nothing visible yet
+            float corr = exp2f(m[r] - base);
+            m[r] = mnew;
+            float sum = 0.f;
+#pragma unroll
+            for (int n = 0; n < KT / 8; n++) {
+                float p0 = exp2f(fmaf(s[n][2 * r], scale_log2, -base)), p1 = exp2f(fmaf(s[n][2 * r + 1], scale_log2, -base));
+                s[n][2 * r] = p0;
+                s[n][2 * r + 1] = p1;
+                sum += p0 + p1;
+            }
+            l[r] = l[r] * corr + sum;   // per-thread partial; the quad's partials are summed once at the end
+#pragma unroll
+            for (int n = 0; n < D / 8; n++) { o[n][2 * r] *= corr; o[n][2 * r + 1] *= corr; }
+        }
+#pragma unroll
+        for (int kk = 0; kk < KT / 16; kk++) {
+            unsigned a[4] = {fa_pack(s[2 * kk][0], s[2 * kk][1]), fa_pack(s[2 * kk][2], s[2 * kk][3]),
+                             fa_pack(s[2 * kk + 1][0], s[2 * kk + 1][1]), fa_pack(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+#pragma unroll
+            for (int n = 0; n < D / 16; n++) {
+                unsigned b0, b1, b2, b3;   // dims n*16..+7 (keys lo, hi), dims n*16+8..+15 (keys lo, hi)
+                fa_ldsm4t(fa_smem(vt + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + n * 16 + (lane >> 4) * 8), b0, b1, b2, b3);
+                fa_mma(o[2 * n], a, b0, b1);
+                fa_mma(o[2 * n + 1], a, b2, b3);
+            }
+        }
+        __syncthreads();   // this buffer is refilled by the next iteration's prefetch
+    }
+#pragma unroll
+    for (int r = 0; r < 2; r++) {
+        float sum = l[r];
+        sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+        sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+        int qi = qrow + r * 8;
+        if (qi >= lq) continue;
+        float inv = 1.f / sum;
+        unsigned* dst = (unsigned*) (out + ((i64) b * lq + qi) * row + (i64) h * D + 2 * t);
+#pragma unroll
+        for (int n = 0; n < D / 8; n++) dst[n * 4] = fa_pack(o[n][2 * r] * inv, o[n][2 * r + 1] * inv);
+    }
+}
+
+// Instantiations, flash_attention_d{D}_w{warps}_k{key tile}: w1_k16 for short query sequences (the temporal
+// attention: 16 frames, where a 64-query block would be three quarters padding), larger ones for long sequences.
+#define FA_KERNEL(D, WARPS, KT) \
+extern "C" __global__ void __launch_bounds__(WARPS * 32) flash_attention_d##D##_w##WARPS##_k##KT( \
+        const act* q, const act* k, const act* v, act* out, int lq, int lk, int heads, float scale_log2, int causal) { \
+    flash_attention_impl<D, WARPS, KT>(q, k, v, out, lq, lk, heads, scale_log2, causal); }
+FA_KERNEL(64, 1, 16)
+FA_KERNEL(64, 4, 64)
+FA_KERNEL(64, 8, 64)
+FA_KERNEL(64, 4, 128)
+FA_KERNEL(64, 8, 128)
+FA_KERNEL(80, 1, 16)
+FA_KERNEL(80, 4, 64)
+FA_KERNEL(80, 8, 64)
+FA_KERNEL(128, 1, 16)
+FA_KERNEL(128, 4, 64)
+FA_KERNEL(128, 8, 64)
+#endif

@@ -26,6 +26,14 @@ class CudaBenchmarkTest {
         return Tensor.fromFloats(v, shape);
     }
 
+    /** Uniform in [-2, 2): cheap enough for the 144 M-element inputs of the 32-frame attention. */
+    private static Tensor uniform(Random rnd, int... shape) {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(rnd.nextLong());
+        float[] v = new float[(int) Tensor.numel(shape)];
+        for (int i = 0; i < v.length; i++) v[i] = (float) (r.nextDouble() * 4 - 2);
+        return Tensor.fromFloats(v, shape);
+    }
+
     @Test
     void gemmAndAttentionThroughput() {
         Assumptions.assumeTrue(Boolean.getBoolean("i2vgen.cuda.bench"), "benchmarks run only with -Di2vgen.cuda.bench=true");
@@ -51,22 +59,36 @@ class CudaBenchmarkTest {
                     }
                 }
             }
-            for (DType act : new DType[]{DType.F32, DType.F16}) {
-                int batch = 2, len = 14080, heads = 5, d = 64;
-                TaskGraph g = new TaskGraph("attention", act);
-                Value q = g.input("q", act, batch, len, heads * d);
-                Value kk = g.input("k", act, batch, len, heads * d);
-                Value v = g.input("v", act, batch, len, heads * d);
-                g.output("o", g.attention(q, kk, v, heads, 0.125f, false));
-                try (CudaExecutionPlan plan = cuda.compile(g.freeze())) {
-                    plan.executeByName(Map.of("q", random(rnd, batch, len, heads * d), "k", random(rnd, batch, len, heads * d),
-                            "v", random(rnd, batch, len, heads * d)));
-                    Tensor o = plan.read("o");
-                    for (int i = 0; i < 1000; i++) assertTrue(Float.isFinite(o.getFlat(i * 7919L % o.numel())), "non-finite attention output");
-                    double ms = cuda.timeMillis(plan::enqueueTasks, 1, 5);
-                    double flops = 4.0 * batch * heads * (double) len * len * d;
-                    System.out.printf("BENCH attention %s B=%d L=%d H=%d D=%d: %.2f ms, %.1f TFLOP/s (%.2f ms per frame)%n",
-                            act, batch, len, heads, d, ms, flops / (ms * 1e-3) / 1e12, ms / batch);
+            // {batch, length, heads, head width}: spatial self-attention of 32 frames (2 x 16, CFG), the temporal
+            // attention (16 frames, 2 x 88 x 160 sequences), the VAE mid-block (one head of 512, one frame)
+            Map<String, Tensor[]> inputs = new java.util.HashMap<>();
+            int[][] attentions = {{32, 14080, 5, 64}, {28160, 16, 5, 64}, {1, 14080, 1, 512}};
+            for (DType act : new DType[]{DType.F16, DType.BF16, DType.F32}) {
+                for (int[] s : attentions) {
+                    if (act == DType.F32 && s[0] != 32) continue;   // the exact fp32 kernel: only the spatial case, 2 frames
+                    int batch = act == DType.F32 ? 2 : s[0], len = s[1], heads = s[2], d = s[3];
+                    Tensor[] qkv = inputs.computeIfAbsent(batch + "x" + len + "x" + heads * d,
+                            key -> new Tensor[]{uniform(rnd, batch, len, heads * d), uniform(rnd, batch, len, heads * d), uniform(rnd, batch, len, heads * d)});
+                    TaskGraph g = new TaskGraph("attention", act);
+                    Value q = g.input("q", act, batch, len, heads * d);
+                    Value kk = g.input("k", act, batch, len, heads * d);
+                    Value v = g.input("v", act, batch, len, heads * d);
+                    g.output("o", g.attention(q, kk, v, heads, (float) (1 / Math.sqrt(d)), false));
+                    String[] variants = act != DType.F32 && s[0] == 32 ? new String[]{"4x64", "8x64", "4x128", "8x128"} : new String[]{"default"};
+                    for (String variant : variants) {
+                    if (!variant.equals("default")) System.setProperty("i2vgen.cuda.flash", variant);
+                    try (CudaExecutionPlan plan = cuda.compile(g.freeze())) {
+                        plan.executeByName(Map.of("q", qkv[0], "k", qkv[1], "v", qkv[2]));
+                        Tensor o = plan.read("o");
+                        for (int i = 0; i < 1000; i++) assertTrue(Float.isFinite(o.getFlat(i * 7919L % o.numel())), "non-finite attention output");
+                        double ms = cuda.timeMillis(plan::enqueueTasks, 2, act == DType.F32 ? 3 : 10);
+                        double flops = 4.0 * batch * heads * (double) len * len * d;
+                        System.out.printf("BENCH attention %s B=%d L=%d H=%d D=%d (%s): %.3f ms, %.1f TFLOP/s%n",
+                                act, batch, len, heads, d, variant, ms, flops / (ms * 1e-3) / 1e12);
+                    } finally {
+                        System.clearProperty("i2vgen.cuda.flash");
+                    }
+                    }
                 }
             }
         }

@@ -182,6 +182,28 @@ class CudaOpsTest {
                 (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 5, 0.125f, false));
         compare("attention causal", act, in("q", random(1, 77, 128), "k", random(1, 77, 128), "v", random(1, 77, 128)),
                 (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 2, 0.125f, true));
+        // shapes of the model: CLIP vision (16 heads of 80, 257 tokens), temporal attention (16 frames, one-warp
+        // kernel), UNet cross-attention (77 keys), CLIP text (12 heads of 64, causal), head width 128; lengths
+        // that are no multiple of the tiles
+        compare("attention d80 x16 heads", act, in("q", random(2, 257, 1280), "k", random(2, 257, 1280), "v", random(2, 257, 1280)),
+                (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 16, (float) (1 / Math.sqrt(80)), false));
+        compare("attention temporal 16", act, in("q", random(40, 16, 320), "k", random(40, 16, 320), "v", random(40, 16, 320)),
+                (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 5, 0.125f, false));
+        compare("attention cross 77 keys", act, in("q", random(2, 300, 640), "k", random(2, 77, 640), "v", random(2, 77, 640)),
+                (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 10, 0.125f, false));
+        compare("attention causal 12x64", act, in("q", random(2, 77, 768), "k", random(2, 77, 768), "v", random(2, 77, 768)),
+                (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 12, 0.125f, true));
+        compare("attention causal 200 tok", act, in("q", random(1, 200, 128), "k", random(1, 200, 128), "v", random(1, 200, 128)),
+                (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 2, 0.125f, true));
+        compare("attention d128 long keys", act, in("q", random(1, 130, 256), "k", random(1, 1000, 256), "v", random(1, 1000, 256)),
+                (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 2, (float) (1 / Math.sqrt(128)), false));
+        System.setProperty("i2vgen.cuda.attentionScoreBytes", "100000");   // 19 chunks of query rows
+        try {
+            compare("attention 1 head d512 x2", act, in("q", random(2, 700, 512), "k", random(2, 650, 512), "v", random(2, 650, 512)),
+                    (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 1, (float) (1 / Math.sqrt(512)), false));
+        } finally {
+            System.clearProperty("i2vgen.cuda.attentionScoreBytes");
+        }
         compare("attention 1 head d512", act, in("q", random(1, 100, 512), "k", random(1, 100, 512), "v", random(1, 100, 512)),
                 (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 1, (float) (1 / Math.sqrt(512)), false));
     }

@@ -1,0 +1,144 @@
+package dev.i2vgen.backend.jvm;
+
+import dev.i2vgen.backend.ExecutionPlan;
+import dev.i2vgen.backend.jvm.kernels.KernelBinder;
+import dev.i2vgen.graph.ImmutableTaskGraph;
+import dev.i2vgen.graph.MemoryPlan;
+import dev.i2vgen.graph.MemoryPlanner;
+import dev.i2vgen.graph.Task;
+import dev.i2vgen.graph.Value;
+import dev.i2vgen.tensor.DType;
+import dev.i2vgen.tensor.Tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A graph compiled for the JVM: every value resolved to an F32 buffer (constants in place or widened
+ * once per backend, inputs and intermediates in one planned arena), and every task bound to its kernel as a
+ * ready-to-run closure, so {@link #execute} only copies inputs in and replays the closures.
+ * Run one plan at a time: kernels already use every core, and the GEMM keeps per-thread scratch.
+ */
+final class JvmExecutionPlan implements ExecutionPlan {
+    private final ImmutableTaskGraph graph;
+    private final Arena arena = Arena.ofShared();
+    private final MemoryPlan memoryPlan;
+    private final MemorySegment[] buffers;   // by value id (views share their root's segment)
+    private final List<Runnable> steps = new ArrayList<>();
+    private final Set<Integer> readable = new HashSet<>();
+    private boolean closed;
+
+    JvmExecutionPlan(ImmutableTaskGraph graph, WidenedConstants constants) {
+        this.graph = graph;
+        this.memoryPlan = MemoryPlanner.plan(graph, v -> v.numel() * 4);
+        MemorySegment pool = arena.allocate(Math.max(memoryPlan.peakBytes(), 64), MemoryPlanner.ALIGNMENT);
+        buffers = new MemorySegment[graph.values().size()];
+        for (Value v : graph.values()) {
+            Value root = v.root();
+            long bytes = v.numel() * 4;
+            if (root.kind() == Value.Kind.CONSTANT) {
+                if (buffers[root.id()] == null) buffers[root.id()] = constants.f32(root.constant());
+                buffers[v.id()] = buffers[root.id()].asSlice(0, bytes);
+            } else {
+                buffers[v.id()] = pool.asSlice(memoryPlan.offset(v), bytes);
+            }
+        }
+        KernelBinder binder = new KernelBinder(v -> buffers[v.id()]);
+        for (Task t : graph.tasks()) {
+            String where = "graph " + graph.name() + ", task " + t.index() + " (" + t.op().name()
+                    + (t.label().isEmpty() ? "" : " at " + t.label()) + ")";
+            Runnable kernel;
+            try {
+                kernel = binder.bind(t);
+            } catch (RuntimeException e) {
+                arena.close();
+                throw new IllegalArgumentException(where + ": " + e.getMessage(), e);
+            }
+            DType dt = t.output().dtype();
+            if (dt == DType.F16 || dt == DType.BF16) {
+                MemorySegment out = buffers[t.output().id()];
+                long n = t.output().numel();
+                Runnable compute = kernel;
+                kernel = () -> { compute.run(); HostTransfer.roundTo(dt, out, n); };
+            }
+            Runnable run = kernel;  // errors raised while running name the task
+            steps.add(() -> {
+                try {
+                    run.run();
+                } catch (IllegalArgumentException | IllegalStateException | IndexOutOfBoundsException e) {
+                    throw new IllegalArgumentException(where + ": " + e.getMessage(), e);
+                }
+            });
+        }
+        for (Value v : graph.outputs().values()) readable.add(v.id());
+        for (Value v : graph.values()) if (v.kind() != Value.Kind.INTERMEDIATE) readable.add(v.id());
+    }
+
+    public ImmutableTaskGraph graph() { return graph; }
+
+    public void execute(Map<Value, Tensor> inputs) {
+        checkOpen();
+        for (Value in : graph.inputs().values()) {
+            Tensor t = inputs.get(in);
+            if (t == null) {
+                throw new IllegalArgumentException("graph " + graph.name() + ": input '" + in.name() + "' " + in
+                        + " was not given (given: " + inputs.keySet() + ")");
+            }
+            if (!Arrays.equals(t.shape(), in.shape())) {
+                throw new IllegalArgumentException("graph " + graph.name() + ": input '" + in.name() + "' expects shape "
+                        + Arrays.toString(in.shape()) + ", got " + Arrays.toString(t.shape()));
+            }
+            if (t.dtype() != in.dtype() && t.dtype() != DType.F32) {
+                throw new IllegalArgumentException("graph " + graph.name() + ": input '" + in.name() + "' expects dtype "
+                        + in.dtype() + " (or F32), got " + t.dtype());
+            }
+        }
+        for (Value given : inputs.keySet()) {
+            if (given.kind() != Value.Kind.INPUT || graph.inputs().get(given.name()) != given) {
+                throw new IllegalArgumentException("graph " + graph.name() + ": " + given + " is not an input of this graph");
+            }
+        }
+        for (Value in : graph.inputs().values()) {
+            MemorySegment dst = buffers[in.id()];
+            HostTransfer.toF32(inputs.get(in), dst);
+            if (in.dtype() == DType.F16 || in.dtype() == DType.BF16) HostTransfer.roundTo(in.dtype(), dst, in.numel());
+        }
+        for (Runnable step : steps) step.run();
+    }
+
+    public Tensor read(Value output) {
+        checkOpen();
+        if (output.id() >= buffers.length || graph.values().get(output.id()) != output) {
+            throw new IllegalArgumentException("graph " + graph.name() + ": " + output + " does not belong to this graph");
+        }
+        if (!readable.contains(output.id())) {
+            throw new IllegalArgumentException("graph " + graph.name() + ": " + output
+                    + " is not a graph output; its buffer is reused after its last use. Mark it with TaskGraph.output(...)");
+        }
+        Tensor out = Tensor.allocate(DType.F32, output.shape());
+        MemorySegment.copy(buffers[output.id()], 0, out.contiguousSegment(), 0, output.numel() * 4);
+        return out;
+    }
+
+    public long plannedPeakBytes() { return memoryPlan.peakBytes(); }
+
+    /** The buffer plan (for tests and profiling). */
+    MemoryPlan memoryPlan() { return memoryPlan; }
+
+    private void checkOpen() {
+        if (closed) throw new IllegalStateException("execution plan for graph " + graph.name() + " is closed");
+    }
+
+    public void close() {
+        if (!closed) {
+            closed = true;
+            arena.close();
+        }
+    }
+}
