@@ -15,22 +15,19 @@ public record DdimStep(int timestep, int prevTimestep, float sqrtAlphaProd, floa
     }
 
     /**
-     * The step's scalars. Refuses configurations the graph op cannot express: dynamic thresholding, and clipping,
-     * because the op recomputes ε from the clipped x0 while diffusers' step (use_clipped_model_output = false)
-     * keeps the model's ε.
+     * The step's scalars (clip_sample becomes the op's clip range; like diffusers' default step, the op keeps
+     * the unclipped ε). Refuses dynamic thresholding, which the op cannot express.
      */
     public static DdimStep of(DdimScheduler scheduler, int timestep, float eta) {
         DdimConfig c = scheduler.config();
         if (c.thresholding()) throw new UnsupportedOperationException("the DdimStep graph op has no dynamic"
                 + " thresholding: run DdimScheduler.step on the CPU for thresholding=true");
-        if (c.clipSample()) throw new UnsupportedOperationException("the DdimStep graph op recomputes ε from the"
-                + " clipped x0, which diffusers does only with use_clipped_model_output: run DdimScheduler.step for clip_sample=true");
         int prev = scheduler.prevTimestep(timestep);
         float aT = scheduler.alphaCumprod(timestep);
         float aPrev = scheduler.alphaCumprodPrev(prev);
         float std = scheduler.stdDev(timestep, eta);
         return new DdimStep(timestep, prev, (float) Math.sqrt(aT), (float) Math.sqrt(1.0f - aT), (float) Math.sqrt(aPrev),
-                (float) Math.sqrt(1.0f - aPrev - std * std), std, eta, c.predictionType(), 0.0f);
+                (float) Math.sqrt(1.0f - aPrev - std * std), std, eta, c.predictionType(), c.clipSample() ? (float) c.clipSampleRange() : 0.0f);
     }
 
     /** {√ᾱ_t, √(1−ᾱ_t), √ᾱ_prev, √(1−ᾱ_prev−σ²), σ, predictionType, clipRange (≤ 0: none)}. */

@@ -205,7 +205,15 @@ class DdimSchedulerFormulaTest {
             assertClose(exp[1], out.predOriginalSample(), 1e-6, "x0");
             for (float v : out.predOriginalSample()) assertTrue(Math.abs(v) <= 0.5f);
         }
-        assertThrows(UnsupportedOperationException.class, () -> DdimStep.coefficients(s, 501, 0f));
+        // the graph op's update with its clip range reproduces the default step (ε not recomputed)
+        float[] c = DdimStep.coefficients(s, 501, 0f);
+        assertEquals(0.5f, c[6]);
+        double[] viaGraph = new double[200];
+        for (int i = 0; i < 200; i++) {
+            double x0 = Math.max(-c[6], Math.min(c[6], (x[i] - c[1] * m[i]) / c[0]));
+            viaGraph[i] = c[2] * x0 + c[3] * m[i];
+        }
+        assertClose(viaGraph, s.step(m, 501, x, new int[]{200}, 0f, false, null, null).prevSample(), 1e-6, "graph op with clipping");
     }
 
     @Test

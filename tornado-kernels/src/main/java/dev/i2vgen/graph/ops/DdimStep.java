@@ -9,8 +9,9 @@ import java.util.List;
  * One DDIM update, element-wise. Inputs: sample x, model output m (same shape), coefficients
  * c[F32, 7] = {√ᾱ_t, √(1−ᾱ_t), √ᾱ_prev, √(1−ᾱ_prev−σ²), σ, predictionType (0 epsilon, 1 v_prediction,
  * 2 sample), clipRange (≤ 0: no clipping)}, and optional noise (used only when σ > 0).
- * x0 and ε are derived from m by the prediction type, x0 is clipped to ±clipRange if asked
- * (and ε recomputed from it, as diffusers does), then prev = √ᾱ_prev·x0 + √(1−ᾱ_prev−σ²)·ε + σ·noise.
+ * x0 and ε are derived from m by the prediction type, x0 is clipped to ±clipRange if asked (ε is
+ * kept as derived, as diffusers' step does by default, use_clipped_model_output = false), then
+ * prev = √ᾱ_prev·x0 + √(1−ᾱ_prev−σ²)·ε + σ·noise.
  * The coefficients are a tensor input so that one frozen graph serves every step.
  */
 public record DdimStep() implements Op {

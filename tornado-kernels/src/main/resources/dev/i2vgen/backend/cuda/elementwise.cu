@@ -110,7 +110,6 @@ extern "C" __global__ void ddim_step(const act* x, const act* m, const void* coe
         else { x0 = mo; eps = (xs - sa * x0) / sb; }
         if (clip > 0.f) {
             x0 = fminf(fmaxf(x0, -clip), clip);
-            eps = (xs - sa * x0) / sb;   // diffusers recomputes epsilon from the clipped x0
         }
         float prev = sp * x0 + dir * eps;
         if (noise != 0 && sigma > 0.f) prev += sigma * ld(noise, i);

@@ -168,7 +168,7 @@ class ElementwiseKernelTest {
             if (type == 0) { x0 = (xv[i] - cv[1] * mv[i]) / cv[0]; eps = mv[i]; }
             else if (type == 1) { x0 = cv[0] * xv[i] - cv[1] * mv[i]; eps = cv[0] * mv[i] + cv[1] * xv[i]; }
             else { x0 = mv[i]; eps = (xv[i] - cv[0] * x0) / cv[1]; }
-            if (clip > 0) { x0 = Math.max(-clip, Math.min(clip, x0)); eps = (xv[i] - cv[0] * x0) / cv[1]; }
+            if (clip > 0) x0 = Math.max(-clip, Math.min(clip, x0)); // ε stays as derived (use_clipped_model_output = false)
             ref[i] = cv[2] * x0 + cv[3] * eps + (sigma > 0 ? cv[4] * zv[i] : 0);
         }
         assertClose(y, new int[]{3, 41}, ref, F32_TOL);

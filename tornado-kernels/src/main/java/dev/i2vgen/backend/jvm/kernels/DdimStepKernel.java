@@ -26,7 +26,6 @@ public final class DdimStepKernel {
                 }
                 if (clip > 0) {
                     x0 = Math.min(Math.max(x0, -clip), clip);
-                    eps = (x - at * x0) / bt;
                 }
                 float prev = aPrev * x0 + dir * eps;
                 if (addNoise) prev += sigma * F32.get(noise, i);
