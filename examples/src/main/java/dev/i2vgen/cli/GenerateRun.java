@@ -57,7 +57,7 @@ final class GenerateRun {
                     .setStyle(ProgressBarStyle.ASCII).setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err))
                     .showSpeed().build()) {
                 video = pipeline.generate(request, new PipelineListener() {
-                    @Override public void stage(String name) { bar.setExtraMessage(name); }
+                    @Override public void stage(String name) { bar.setExtraMessage(" " + name); }
 
                     @Override public void step(int index, int total, int timestep) { bar.stepTo(index + 1); }
                 });
