@@ -3,7 +3,8 @@
 # Expects (carried, git-ignored): .device-jre/jre.tar.xz (from /work/shared/tools/make-device-jre.sh .device-jre
 #   java.base,java.logging,java.xml,java.management,jdk.incubator.vector,jdk.unsupported) and .device/ holding
 # classes/ test-classes/ (tornado-kernels target folders) and junit-platform-console-standalone.jar.
-# Writes reports and logs under $OUT (or ./out). Extra arguments go to the launcher (e.g. --select-method=...).
+# Writes reports and logs under $OUT (or ./out). Extra arguments go to the launcher; SELECT replaces the default
+# selector (e.g. SELECT="--select-class dev.i2vgen.backend.cuda.CudaBenchmarkTest").
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT="${OUT:-$PWD/out}"
@@ -16,7 +17,7 @@ export CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}"
 "$JAVA" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED ${JAVA_OPTS:-} \
   -jar .device/junit-platform-console-standalone.jar execute \
   --class-path .device/classes:.device/test-classes \
-  --select-package dev.i2vgen.backend.cuda \
+  ${SELECT:---select-package dev.i2vgen.backend.cuda} \
   --details=tree --disable-banner \
   --reports-dir "$OUT/reports" "$@" 2>&1 | tee "$OUT/cuda-tests.log"
 rc=${PIPESTATUS[0]}

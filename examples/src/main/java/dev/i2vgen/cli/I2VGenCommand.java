@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** Entry point: {@code i2vgen generate|tokenize|bench ...}. */
 @Command(name = "i2vgen", mixinStandardHelpOptions = true, version = "i2vgen 0.1.0",
         description = "Image + text to video with I2VGen-XL, in pure Java.",
-        subcommands = {GenerateCommand.class, TokenizeCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {GenerateCommand.class, TokenizeCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class I2VGenCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

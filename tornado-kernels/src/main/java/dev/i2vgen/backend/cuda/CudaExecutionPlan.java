@@ -41,6 +41,7 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     private final List<AutoCloseable> resources = new ArrayList<>();
     final Arena hostArena = Arena.ofShared();     // kernel argument blocks, live as long as the plan
     private final List<Step> steps = new ArrayList<>();
+    private final List<String> stepNames = new ArrayList<>();
     private final boolean useGraphs = !"false".equals(System.getProperty("i2vgen.cuda.graphs"));
     private MemorySegment[] cudaGraph;            // {graph, exec} once captured
     private int runs;
@@ -94,7 +95,41 @@ public final class CudaExecutionPlan implements ExecutionPlan {
         return p;
     }
 
-    void addStep(Step s) { steps.add(s); }
+    void addStep(Step s) { addStep("step", s); }
+
+    /** A step with the name its time is reported under by {@link #profile()} (kernel name, "gemm linear", ...). */
+    void addStep(String name, Step s) {
+        steps.add(s);
+        stepNames.add(name);
+    }
+
+    /**
+     * Runs every step once on its own between two events (no CUDA graph) and returns the milliseconds spent per
+     * step name and the number of such steps, largest total first: where the time of a run goes.
+     */
+    public java.util.List<java.util.Map.Entry<String, double[]>> profile() {
+        ensureOpen();
+        driver.setCurrent(backend.context);
+        java.util.Map<String, double[]> byName = new java.util.HashMap<>();
+        MemorySegment start = driver.createEvent(), end = driver.createEvent();
+        try {
+            for (int i = 0; i < steps.size(); i++) {
+                driver.record(start, backend.stream);
+                steps.get(i).run(backend.stream);
+                driver.record(end, backend.stream);
+                driver.synchronize(backend.stream);
+                double[] acc = byName.computeIfAbsent(stepNames.get(i), k -> new double[2]);
+                acc[0] += driver.elapsedMillis(start, end);
+                acc[1]++;
+            }
+        } finally {
+            driver.destroyEvent(start);
+            driver.destroyEvent(end);
+        }
+        java.util.List<java.util.Map.Entry<String, double[]>> list = new ArrayList<>(byName.entrySet());
+        list.sort((a, b) -> Double.compare(b.getValue()[0], a.getValue()[0]));
+        return list;
+    }
 
     void addResource(AutoCloseable r) { resources.add(r); }
 
@@ -135,6 +170,17 @@ public final class CudaExecutionPlan implements ExecutionPlan {
         enqueueTasks();
         driver.synchronize(backend.stream);
         runs++;
+        if (runs == Integer.getInteger("i2vgen.cuda.profile", -1)) logProfile();
+    }
+
+    /** With -Di2vgen.cuda.profile=N: after the N-th run, the time per step name on standard error (benchmarks). */
+    private void logProfile() {
+        var rows = profile();
+        double total = rows.stream().mapToDouble(e -> e.getValue()[0]).sum();
+        StringBuilder sb = new StringBuilder(String.format("PROFILE %s: %d steps, %.3f ms with a sync per step%n", graph.name(), steps.size(), total));
+        for (var e : rows.subList(0, Math.min(25, rows.size())))
+            sb.append(String.format("PROFILE %-40s %6d x %10.3f ms %5.1f %%%n", e.getKey(), (long) e.getValue()[1], e.getValue()[0], 100 * e.getValue()[0] / total));
+        System.err.print(sb);
     }
 
     /** Enqueues all tasks (no input copies, no synchronisation): replays the CUDA graph when one was captured. */

@@ -17,21 +17,23 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 final class KernelLaunch {
     private final String name;
     private final MemorySegment function;
-    private final int gx, gy, block, sharedBytes;
+    private final int gx, gy, gz, block, blockY, sharedBytes;
     private final MemorySegment params;
 
-    private KernelLaunch(String name, MemorySegment function, int gx, int gy, int block, int sharedBytes, MemorySegment params) {
+    private KernelLaunch(String name, MemorySegment function, int gx, int gy, int gz, int block, int blockY, int sharedBytes, MemorySegment params) {
+        this.blockY = blockY;
         this.name = name;
         this.function = function;
         this.gx = gx;
         this.gy = gy;
+        this.gz = gz;
         this.block = block;
         this.sharedBytes = sharedBytes;
         this.params = params;
     }
 
     void run(CudaDriver driver, MemorySegment stream) {
-        driver.launch(function, name, gx, gy, 1, block, 1, 1, sharedBytes, stream, params);
+        driver.launch(function, name, gx, gy, gz, block, blockY, 1, sharedBytes, stream, params);
     }
 
     String name() { return name; }
@@ -88,6 +90,14 @@ final class KernelLaunch {
     }
 
     static KernelLaunch of(String name, MemorySegment function, int gx, int gy, int block, int sharedBytes, Args args) {
-        return new KernelLaunch(name, function, gx, gy, block, sharedBytes, args.build());
+        return of(name, function, gx, gy, 1, block, sharedBytes, args);
+    }
+
+    static KernelLaunch of(String name, MemorySegment function, int gx, int gy, int gz, int block, int sharedBytes, Args args) {
+        return of(name, function, gx, gy, gz, block, 1, sharedBytes, args);
+    }
+
+    static KernelLaunch of(String name, MemorySegment function, int gx, int gy, int gz, int bx, int by, int sharedBytes, Args args) {
+        return new KernelLaunch(name, function, gx, gy, gz, bx, by, sharedBytes, args.build());
     }
 }

@@ -17,7 +17,7 @@ final class TaskLowering {
     private static final int MAX_RANK = 8;
     private static final long IM2COL_CHUNK_BYTES = 256L << 20;
     private static final int ATT_WARPS = 8, ATT_TILE = 32, ATT_MAX_DV = 512;
-    private static final String FLASH_WIDE = "4x64";
+    private static final String FLASH_WIDE = "8x64";   // measured best of 4x64/8x64/4x128/8x128 (docs/cuda-performance-notes.md)
     private static final java.util.Set<Integer> FLASH_HEAD_DIMS = java.util.Set.of(64, 80, 128);
     /** Bound on the score scratch of the chunked GEMM attention (property for tests that want many chunks). */
     private static long scoreChunkBytes() { return Long.getLong("i2vgen.cuda.attentionScoreBytes", 128L << 20); }
@@ -59,9 +59,22 @@ final class TaskLowering {
             case GroupNorm gn -> {
                 int n = out.dim(0), c = out.dim(1);
                 long inner = out.numel() / ((long) n * c);
-                launch("normalization", "group_norm", n * gn.groups(), 1, reductionBlock(c / gn.groups() * inner), 0,
-                        args().ptr(operand(t.input(0))).ptr(operand(t.input(1))).ptr(operand(t.input(2))).ptr(ptr(out))
-                                .i32(c).i32(gn.groups()).i64(inner).f32(gn.eps()).i32(gn.silu() ? 1 : 0));
+                long len = c / gn.groups() * inner;
+                // enough blocks for the whole GPU (>= 1024), chunks of at least 8,192 elements
+                int chunks = (int) Math.max(1, Math.min(Math.min(len / 8192, 256), (1024 + (long) n * gn.groups() - 1) / ((long) n * gn.groups())));
+                if (chunks > 1) {
+                    long partials = plan.allocateExtra((long) n * gn.groups() * chunks * 3 * 4);
+                    long xp = operand(t.input(0));
+                    launch("normalization", "group_norm_partial", n * gn.groups() * chunks, 1, 256, 0,
+                            args().ptr(xp).ptr(partials).i64(len).i32(chunks));
+                    launch("normalization", "group_norm_apply", n * gn.groups() * chunks, 1, 256, 0,
+                            args().ptr(xp).ptr(operand(t.input(1))).ptr(operand(t.input(2))).ptr(ptr(out)).ptr(partials)
+                                    .i32(c).i32(gn.groups()).i64(inner).f32(gn.eps()).i32(gn.silu() ? 1 : 0).i32(chunks));
+                } else {
+                    launch("normalization", "group_norm", n * gn.groups(), 1, reductionBlock(len), 0,
+                            args().ptr(operand(t.input(0))).ptr(operand(t.input(1))).ptr(operand(t.input(2))).ptr(ptr(out))
+                                    .i32(c).i32(gn.groups()).i64(inner).f32(gn.eps()).i32(gn.silu() ? 1 : 0));
+                }
             }
             case Softmax s -> {
                 long d = out.dim(-1);
@@ -90,13 +103,13 @@ final class TaskLowering {
                 int k = x.dim(-1), n = w.dim(0);
                 int m = (int) (x.numel() / k);
                 long bias = t.input(2) == null ? 0 : operand(t.input(2));
-                gemm(m, n, k, true, 0, 0, 0, 1, 1f, operand(x), operand(w), ptr(out), bias);
+                gemm("linear", m, n, k, true, 0, 0, 0, 1, 1f, operand(x), operand(w), ptr(out), bias);
             }
             case MatMul mm -> {
                 Value a = t.input(0), b = t.input(1);
                 int m = a.dim(-2), k = a.dim(-1), n = mm.transposeB() ? b.dim(-2) : b.dim(-1);
                 int batch = (int) (a.numel() / ((long) m * k));
-                gemm(m, n, k, mm.transposeB(), (long) m * k, b.rank() == 2 ? 0 : (long) k * n, (long) m * n, batch, mm.alpha(),
+                gemm("matmul", m, n, k, mm.transposeB(), (long) m * k, b.rank() == 2 ? 0 : (long) k * n, (long) m * n, batch, mm.alpha(),
                         operand(a), operand(b), ptr(out), 0);
             }
             case Conv2d c -> {
@@ -153,7 +166,13 @@ final class TaskLowering {
     private void launch(String family, String kernel, int gx, int gy, int block, int shared, KernelLaunch.Args a) {
         MemorySegment f = backend.kernels.function(family, kernel, act);
         KernelLaunch l = KernelLaunch.of(kernel, f, gx, gy, block, shared, a);
-        plan.addStep(stream -> l.run(backend.driver, stream));
+        plan.addStep(kernel, stream -> l.run(backend.driver, stream));
+    }
+
+    private void launchBlock2d(String family, String kernel, int gx, int bx, int by, KernelLaunch.Args a) {
+        MemorySegment f = backend.kernels.function(family, kernel, act);
+        KernelLaunch l = KernelLaunch.of(kernel, f, gx, 1, 1, bx, by, 0, a);
+        plan.addStep(kernel, stream -> l.run(backend.driver, stream));
     }
 
     /** Grid-stride element-wise launch; the last argument before the scalars is the element count (args[2] or later). */
@@ -174,6 +193,11 @@ final class TaskLowering {
         Value x = t.input(0), y = t.input(1), out = t.output();
         int rank = out.rank();
         if (rank > MAX_RANK) throw new IllegalArgumentException("rank " + rank + " > " + MAX_RANK);
+        if (x.numel() == out.numel() && y.numel() == out.numel()) {   // no broadcasting: skip the index decoding
+            launch("elementwise", "binary_same", grid(out.numel()), 1, BLOCK, 0,
+                    args().ptr(operand(x)).ptr(operand(y)).ptr(ptr(out)).i64(out.numel()).i32(b.kind().ordinal()));
+            return;
+        }
         long[] dims = new long[rank];
         for (int i = 0; i < rank; i++) dims[i] = out.dim(i);
         launch("elementwise", "binary", grid(out.numel()), 1, BLOCK, 0,
@@ -236,11 +260,11 @@ final class TaskLowering {
                 args().ptr(operand(x)).ptr(ptr(out)).i64(out.numel()).rankedStruct(MAX_RANK, rank, dims, strides));
     }
 
-    private void gemm(int m, int n, int k, boolean transposeB, long strideA, long strideB, long strideC, int batch,
+    private void gemm(String what, int m, int n, int k, boolean transposeB, long strideA, long strideB, long strideC, int batch,
                       float alpha, long a, long b, long c, long bias) {
         CublasLt.Gemm g = backend.cublas.plan(act, m, n, k, transposeB, strideA, strideB, strideC, batch, alpha, a, b, c, bias);
         plan.addResource(g);
-        plan.addStep(stream -> g.run(backend.workspace, stream));
+        plan.addStep("gemm " + what, stream -> g.run(backend.workspace, stream));
     }
 
     /** im2col over chunks of images, then per chunk a batched GEMM out[n] = W[O, C·kh·kw] · col[n], then the bias. */
@@ -249,14 +273,16 @@ final class TaskLowering {
         long kdim = (long) c * kh * kw, pixels = (long) oh * ow;
         long perImage = kdim * pixels * act.byteSize();
         int chunk = (int) Math.max(1, Math.min(images, IM2COL_CHUNK_BYTES / Math.max(1, perImage)));
+        if (kdim * pixels >= Integer.MAX_VALUE) throw new IllegalArgumentException("convolution of " + kdim * pixels + " im2col elements per image exceeds the 32-bit kernel indices");
         long col = plan.allocateExtra(perImage * chunk);
         int es = act.byteSize();
         for (int n0 = 0; n0 < images; n0 += chunk) {
             int count = Math.min(chunk, images - n0);
-            launch("layout", "im2col", grid(count * kdim * pixels), 1, BLOCK, 0,
+            long rows = count * kdim * oh;
+            launchBlock2d("layout", "im2col", (int) Math.max(1, Math.min((rows + 7) / 8, 1 << 20)), 32, 8,
                     args().ptr(x + (long) n0 * c * h * w * es).ptr(col).i32(count).i32(c).i32(h).i32(w).i32(kh).i32(kw)
                             .i32(strideH).i32(strideW).i32(padT).i32(padL).i32(oh).i32(ow));
-            gemm(o, (int) pixels, (int) kdim, false, 0, kdim * pixels, o * pixels, count, 1f,
+            gemm(kh * kw == 1 ? "conv 1x1" : kw == 1 ? "temporal conv" : "conv " + kh + "x" + kw, o, (int) pixels, (int) kdim, false, 0, kdim * pixels, o * pixels, count, 1f,
                     weight, col, out + (long) n0 * o * pixels * es, 0);
         }
         if (bias != 0) {
@@ -288,10 +314,11 @@ final class TaskLowering {
         int shared = (ATT_TILE * (dk + 1) + ATT_TILE * dv + ATT_WARPS * dk) * 4;
         MemorySegment f = backend.kernels.function("attention", "attention", act);
         if (shared > 48 * 1024) backend.driver.setMaxDynamicSharedMemory(f, shared);
-        KernelLaunch l = KernelLaunch.of("attention", f, (lq + ATT_WARPS - 1) / ATT_WARPS, batch * heads, ATT_WARPS * 32, shared,
+        int bh = batch * heads, gy = Math.min(bh, 65535), gz = (bh + gy - 1) / gy;
+        KernelLaunch l = KernelLaunch.of("attention", f, (lq + ATT_WARPS - 1) / ATT_WARPS, gy, gz, ATT_WARPS * 32, shared,
                 args().ptr(qp).ptr(kp).ptr(vp).ptr(op).i32(lq).i32(lk).i32(heads).i32(dk).i32(dv)
-                        .f32(a.scale()).i32(a.causal() ? 1 : 0));
-        plan.addStep(stream -> l.run(backend.driver, stream));
+                        .f32(a.scale()).i32(a.causal() ? 1 : 0).i32(batch));
+        plan.addStep(l.name(), stream -> l.run(backend.driver, stream));
     }
 
     /**
@@ -313,7 +340,7 @@ final class TaskLowering {
         KernelLaunch l = KernelLaunch.of(name, f, (int) blocks, 1, warps * 32, shared,
                 args().ptr(q).ptr(k).ptr(v).ptr(out).i32(lq).i32(lk).i32(heads)
                         .f32((float) (a.scale() / Math.log(2))).i32(a.causal() ? 1 : 0));
-        plan.addStep(stream -> l.run(backend.driver, stream));
+        plan.addStep(l.name(), stream -> l.run(backend.driver, stream));
     }
 
     /**
@@ -328,10 +355,10 @@ final class TaskLowering {
         long scores = plan.allocateExtra(perRow * chunk);
         for (int q0 = 0; q0 < lq; q0 += chunk) {
             int rows = Math.min(chunk, lq - q0);
-            gemm(rows, lk, dk, true, (long) lq * dk, (long) lk * dk, (long) rows * lk, batch, scale,
+            gemm("attention scores", rows, lk, dk, true, (long) lq * dk, (long) lk * dk, (long) rows * lk, batch, scale,
                     q + (long) q0 * dk * es, k, scores, 0);
             launch("normalization", "softmax", batch * rows, 1, reductionBlock(lk), 0, args().ptr(scores).ptr(scores).i64(lk));
-            gemm(rows, dv, lk, false, (long) rows * lk, (long) lk * dv, (long) lq * dv, batch, 1f,
+            gemm("attention values", rows, dv, lk, false, (long) rows * lk, (long) lk * dv, (long) lq * dv, batch, 1f,
                     scores, v, out + (long) q0 * dv * es, 0);
         }
     }

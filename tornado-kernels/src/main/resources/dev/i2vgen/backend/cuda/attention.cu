@@ -12,13 +12,15 @@
 
 extern "C" __global__ void __launch_bounds__(ATT_WARPS * 32)
 attention(const act* q, const act* k, const act* v, act* out, int lq, int lk, int heads, int dk, int dv,
-          float scale, int causal) {
+          float scale, int causal, int batch) {
     extern __shared__ float smem[];
     float* ks = smem;                              // [ATT_TILE][dk + 1] (padded: lane-wise rows hit distinct banks)
     float* vs = ks + ATT_TILE * (dk + 1);          // [ATT_TILE][dv]
     float* qs = vs + ATT_TILE * dv;                // [ATT_WARPS][dk]
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const int bh = blockIdx.y, b = bh / heads, h = bh - b * heads;
+    // (batch, head) over y and z: B*H reaches 140,800 in the temporal attention, over gridDim.y's 65,535
+    const int bh = blockIdx.z * gridDim.y + blockIdx.y, b = bh / heads, h = bh - b * heads;
+    if (b >= batch) return;   // whole block: before any barrier
     const int qi = blockIdx.x * ATT_WARPS + warp;
     const bool active = qi < lq;
     const i64 qrow = (i64) heads * dk, vrow = (i64) heads * dv;

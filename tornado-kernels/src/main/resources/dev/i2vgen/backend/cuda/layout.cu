@@ -42,20 +42,29 @@ extern "C" __global__ void upsample_nearest(const act* x, act* y, i64 planes, in
 }
 
 // col[n][(c, ky, kx)][(oy, ox)] from x[n, c, h, w], zero outside the padded border.
+// Block (32, 8): each threadIdx.y walks whole output rows (n, c, ky, kx, oy), its 32 lanes striding along ox,
+// so a row's index is decoded once (32-bit: the host bounds one launch to < 2^31 elements) instead of five
+// 64-bit divisions per element, which made the element-wise version ~35x slower than its memory traffic.
 extern "C" __global__ void im2col(const act* x, act* col, int images, int c, int h, int w, int kh, int kw,
                                   int stride_h, int stride_w, int pad_t, int pad_l, int oh, int ow) {
-    i64 per_image = (i64) c * kh * kw * oh * ow;
-    GRID_STRIDE(i, images * per_image) {
-        i64 n = i / per_image, r = i - n * per_image;
-        int ox = (int) (r % ow); r /= ow;
-        int oy = (int) (r % oh); r /= oh;
-        int kx = (int) (r % kw); r /= kw;
-        int ky = (int) (r % kh); r /= kh;
-        int ch = (int) r;
-        int iy = oy * stride_h - pad_t + ky, ix = ox * stride_w - pad_l + kx;
-        act v = (act) 0;
-        if (iy >= 0 && iy < h && ix >= 0 && ix < w) v = x[((n * c + ch) * h + iy) * w + ix];
-        col[i] = v;
+    const unsigned rows = (unsigned) images * c * kh * kw * oh;
+    for (unsigned row = blockIdx.x * blockDim.y + threadIdx.y; row < rows; row += gridDim.x * blockDim.y) {
+        unsigned r = row;
+        const int oy = (int) (r % oh); r /= oh;
+        const int kx = (int) (r % kw); r /= kw;
+        const int ky = (int) (r % kh); r /= kh;
+        const unsigned nc = r;                      // n * c + ch
+        const int iy = oy * stride_h - pad_t + ky;
+        act* dst = col + (i64) row * ow;
+        if (iy < 0 || iy >= h) {
+            for (int ox = threadIdx.x; ox < ow; ox += 32) dst[ox] = (act) 0;
+            continue;
+        }
+        const act* src = x + ((i64) nc * h + iy) * w;
+        for (int ox = threadIdx.x; ox < ow; ox += 32) {
+            int ix = ox * stride_w - pad_l + kx;
+            dst[ox] = (ix >= 0 && ix < w) ? src[ix] : (act) 0;
+        }
     }
 }
 

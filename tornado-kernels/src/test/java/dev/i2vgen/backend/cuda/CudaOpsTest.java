@@ -118,6 +118,11 @@ class CudaOpsTest {
             if (k == Binary.Kind.DIV) for (int i = 0; i < b.numel(); i++) b.setFlat(i, 1.5f + Math.abs(b.getFlat(i)));
             compare("binary " + k, act, in("a", random(3, 5, 70), "b", b), (g, v) -> g.add(new Binary(k), v.get("a"), v.get("b")));
         }
+        for (Binary.Kind k : Binary.Kind.values()) {   // same shapes: the kernel without index decoding
+            Tensor b = random(3, 5, 70);
+            if (k == Binary.Kind.DIV) for (int i = 0; i < b.numel(); i++) b.setFlat(i, 1.5f + Math.abs(b.getFlat(i)));
+            compare("binary same " + k, act, in("a", random(3, 5, 70), "b", b), (g, v) -> g.add(new Binary(k), v.get("a"), v.get("b")));
+        }
         compare("binary bcast rank", act, in("a", random(2, 3, 4, 33), "w:b", random(33)), (g, v) -> g.mul(v.get("a"), v.get("w:b")));
         compare("affine", act, in("x", random(1000)), (g, v) -> g.affine(v.get("x"), 0.7f, -0.3f));
         compare("clamp", act, in("x", random(1000)), (g, v) -> g.clamp(v.get("x"), -0.5f, 0.8f));
@@ -143,6 +148,11 @@ class CudaOpsTest {
                 (g, v) -> g.groupNorm(v.get("x"), v.get("w:g"), v.get("w:b"), 32, 1e-6f, true));
         compare("group_norm 5d", act, in("x", random(1, 32, 3, 5, 7), "w:g", random(32), "w:b", random(32)),
                 (g, v) -> g.groupNorm(v.get("x"), v.get("w:g"), v.get("w:b"), 8, 1e-5f, false));
+        // groups large enough to be split over several blocks (5 and 11 chunks, the last one shorter)
+        compare("group_norm split", act, in("x", random(2, 64, 4, 32, 40), "w:g", random(64), "w:b", random(64)),
+                (g, v) -> g.groupNorm(v.get("x"), v.get("w:g"), v.get("w:b"), 8, 1e-5f, false));
+        compare("group_norm_silu split", act, in("x", random(1, 32, 3, 61, 67), "w:g", random(32), "w:b", random(32)),
+                (g, v) -> g.groupNorm(v.get("x"), v.get("w:g"), v.get("w:b"), 4, 1e-6f, true));
         compare("softmax", act, in("x", random(7, 333)), (g, v) -> g.softmax(v.get("x")));
         compare("concat", act, in("a", random(2, 3, 5), "b", random(2, 4, 5)), (g, v) -> g.concat(1, v.get("a"), v.get("b")));
         compare("slice", act, in("x", random(3, 9, 4)), (g, v) -> g.slice(v.get("x"), 1, 2, 7));
@@ -169,6 +179,11 @@ class CudaOpsTest {
         compare("matmul Bt shared", act, in("a", random(3, 17, 40), "b", random(24, 40)), (g, v) -> g.matmul(v.get("a"), v.get("b"), true, 1f));
         compare("conv2d 3x3", act, in("x", random(2, 8, 9, 11), "w:w", random(16, 8, 3, 3), "w:b", random(16)),
                 (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), v.get("w:b"), 1, 1));
+        // rows wider than a warp (each lane strides along ox) and padding rows/columns at both borders
+        compare("conv2d 3x3 wide rows", act, in("x", random(3, 5, 20, 75), "w:w", random(7, 5, 3, 3), "w:b", random(7)),
+                (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), v.get("w:b"), 1, 1));
+        compare("conv2d s2 wide rows", act, in("x", random(2, 3, 12, 90), "w:w", random(4, 3, 3, 3)),
+                (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), null, new Conv2d(2, 2, 0, 1, 0, 1)));
         compare("conv2d s2 asym", act, in("x", random(1, 4, 10, 10), "w:w", random(6, 4, 3, 3)),
                 (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), null, new Conv2d(2, 2, 0, 1, 0, 1)));
         compare("temporal_conv", act, in("x", random(2, 8, 5, 3, 4), "w:w", random(12, 8, 3, 1, 1), "w:b", random(12)),
@@ -189,6 +204,9 @@ class CudaOpsTest {
                 (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 16, (float) (1 / Math.sqrt(80)), false));
         compare("attention temporal 16", act, in("q", random(40, 16, 320), "k", random(40, 16, 320), "v", random(40, 16, 320)),
                 (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 5, 0.125f, false));
+        if (act == DType.F32)   // the exact kernel's (batch, head) grid spills from y into z past 65,535
+            compare("attention 70000 seqs", act, in("q", random(14000, 4, 320), "k", random(14000, 4, 320), "v", random(14000, 4, 320)),
+                    (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 5, 0.125f, false));
         compare("attention cross 77 keys", act, in("q", random(2, 300, 640), "k", random(2, 77, 640), "v", random(2, 77, 640)),
                 (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 10, 0.125f, false));
         compare("attention causal 12x64", act, in("q", random(2, 77, 768), "k", random(2, 77, 768), "v", random(2, 77, 768)),

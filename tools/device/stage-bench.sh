@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Fills .device/bench/ for tools/device/run-bench.sh from the modules' target/classes (compile first:
+# ./mvnw -o -q -pl examples -am compile) and the examples module's dependency jars.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+rm -rf .device/bench && mkdir -p .device/bench/classes .device/bench/lib
+for m in tornado-kernels io model sampler examples; do cp -r "$m/target/classes" ".device/bench/classes/$m"; done
+rm -rf .device/bench/classes/examples/demo   # the tiny demo model (7 MB) serves only --small: keeps the carry under 64 MiB
+./mvnw -B -q -o -pl examples dependency:build-classpath -Dmdep.outputFile="$PWD/.device/bench/cp.txt" >/dev/null
+tr ':' '\n' < .device/bench/cp.txt | grep '\.jar$' | grep -v '/dev/i2vgen/' | grep -vE 'junit|opentest4j|apiguardian' | xargs -I{} cp {} .device/bench/lib/
+du -sh .device/bench
