@@ -1,0 +1,80 @@
+package dev.i2vgen.cli.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/** The benchmark's results: a table for people and a JSON file for tools, from the same rows. */
+public final class BenchReport {
+    private final ObjectMapper mapper = new ObjectMapper();
+    private final ObjectNode header = mapper.createObjectNode();
+    private final List<BenchRow> rows = new ArrayList<>();
+
+    /** Run facts (device, dtype, warm-up, ...) that go into the JSON before the rows. */
+    public ObjectNode header() { return header; }
+
+    public void add(BenchRow row) { rows.add(row); }
+
+    public List<BenchRow> rows() { return List.copyOf(rows); }
+
+    public void printTable(PrintWriter out) {
+        String fmt = "%-28s %-34s %12s %14s %9s %10s %5s%n";
+        out.printf(fmt, "stage", "what", "this", "diffusers H100", "speed-up", "target", "met");
+        for (BenchRow r : rows) {
+            out.printf(fmt, r.key(), r.what(), number(r.value(), r.unit()), number(r.diffusers(), r.unit()),
+                    r.ratio() == null ? "-" : String.format(Locale.ROOT, "%.2fx", r.ratio()),
+                    r.target() == null ? "-" : "<= " + number(r.target(), r.unit()),
+                    r.meetsTarget() == null ? "-" : r.meetsTarget() ? "yes" : "no");
+        }
+        out.flush();
+    }
+
+    private static String number(Double v, String unit) {
+        return v == null ? "n/a" : String.format(Locale.ROOT, "%.4f %s", v, unit);
+    }
+
+    public ObjectNode toJson() {
+        ObjectNode root = header.deepCopy();
+        ObjectNode stages = root.putObject("stages");
+        for (BenchRow r : rows) {
+            ObjectNode s = stages.putObject(r.key());
+            s.put("what", r.what()).put("unit", r.unit());
+            putNumber(s, "value", r.value());
+            putNumber(s, "diffusers_h100", r.diffusers());
+            putNumber(s, "speedup_vs_diffusers", r.ratio());
+            putNumber(s, "target", r.target());
+            if (r.meetsTarget() == null) s.putNull("meets_target"); else s.put("meets_target", r.meetsTarget());
+        }
+        return root;
+    }
+
+    private static void putNumber(ObjectNode n, String key, Double v) {
+        if (v == null) n.putNull(key); else n.put(key, v);
+    }
+
+    /** Writes the JSON to a temporary file beside {@code file}, then renames it: readers never see half a file. */
+    public void writeJson(Path file) {
+        Path dir = file.toAbsolutePath().getParent();
+        try {
+            Files.createDirectories(dir);
+            Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
+            try {
+                mapper.writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), toJson());
+                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the benchmark JSON " + file, e);
+        }
+    }
+}
