@@ -10,7 +10,7 @@ import java.lang.foreign.MemorySegment;
 /**
  * Turns each task into prepared kernel launches or cuBLASLt calls on fixed device pointers. Kernels
  * read and write the activation dtype; an operand stored in another dtype is first converted into a
- * staging buffer. Convolutions are im2col (in chunks of images, bounding the scratch) + GEMM.
+ * staging buffer. Convolutions: see {@link #conv} (implicit GEMM on tensor cores in fp16/bf16, im2col + GEMM otherwise).
  */
 final class TaskLowering {
     private static final int BLOCK = 256;
@@ -267,9 +267,67 @@ final class TaskLowering {
         plan.addStep("gemm " + what, stream -> g.run(backend.workspace, stream));
     }
 
-    /** im2col over chunks of images, then per chunk a batched GEMM out[n] = W[O, C·kh·kw] · col[n], then the bias. */
+    /** Kernel sizes with an implicit-GEMM instantiation in conv.cu (conv_igemm_k{kh}x{kw}). */
+    private static final java.util.Set<String> IGEMM_KERNELS = java.util.Set.of("3x3", "3x1", "1x1");
+
+    /**
+     * Convolution strategy: a 1x1 stride-1 unpadded conv is a plain batched GEMM on x itself (no im2col); in
+     * fp16/bf16 the other sizes in {@link #IGEMM_KERNELS} take the implicit-GEMM tensor-core kernel with the
+     * bias fused; everything else (and fp32, whose results must match the JVM reference closely) im2col + GEMM.
+     * The property i2vgen.cuda.conv=im2col forces the old path, =igemm the implicit GEMM wherever it applies
+     * (benchmarks and tests); unset, {@link #preferImplicitGemm} decides.
+     */
     private void conv(long x, int images, int c, int h, int w, long weight, int o, int kh, int kw,
                       int strideH, int strideW, int padT, int padL, int oh, int ow, long bias, long out) {
+        String mode = System.getProperty("i2vgen.cuda.conv", "auto");
+        boolean im2colOnly = mode.equals("im2col")
+                || (mode.equals("auto") && !preferImplicitGemm(images, c, oh, ow, o, kh, kw));
+        if (!im2colOnly && kh == 1 && kw == 1 && strideH == 1 && strideW == 1 && padT == 0 && padL == 0 && oh == h && ow == w) {
+            long pixels = (long) h * w;
+            if (pixels < Integer.MAX_VALUE) {
+                gemm("conv 1x1", o, (int) pixels, c, false, 0, c * pixels, o * pixels, images, 1f, weight, x, out, 0);
+                if (bias != 0) biasChannel(out, bias, (long) images * o * pixels, o, pixels);
+                return;
+            }
+        }
+        long columns = (long) images * oh * ow, perImage = (long) c * h * w;
+        if (!im2colOnly && act != DType.F32 && IGEMM_KERNELS.contains(kh + "x" + kw)
+                && columns < Integer.MAX_VALUE - 128 && perImage < Integer.MAX_VALUE && (long) c * kh * kw < Integer.MAX_VALUE
+                && h < (1 << 20) && padT <= kh && padL <= kw) {   // the kernel's 32-bit offsets and row sentinel
+            implicitGemmConv(x, images, c, h, w, weight, o, kh, kw, strideH, strideW, padT, padL, oh, ow, bias, out);
+            return;
+        }
+        im2colConv(x, images, c, h, w, weight, o, kh, kw, strideH, strideW, padT, padL, oh, ow, bias, out);
+    }
+
+    /**
+     * Where the implicit GEMM measured faster than im2col + cuBLASLt (docs/cuda-performance-notes.md, section 3):
+     * 3x3 convs with at most 128 input channels (the VAE's 704x1280 level: 2.09 vs 2.75 ms, and its im2col
+     * scratch would be 2 GB per image). With more channels cuBLASLt's GEMM outruns this mma.sync kernel
+     * (120–150 vs 190–375 TFLOP/s), so those keep im2col (at the cost of a larger scratch; =igemm bounds it).
+     */
+    private static boolean preferImplicitGemm(int images, int c, int oh, int ow, int o, int kh, int kw) {
+        return kh == 3 && kw == 3 && c <= 128;
+    }
+
+    /** conv.cu: one launch over all images, 128 out channels x 128 output pixels per block. */
+    private void implicitGemmConv(long x, int images, int c, int h, int w, long weight, int o, int kh, int kw,
+                                  int strideH, int strideW, int padT, int padL, int oh, int ow, long bias, long out) {
+        long columns = (long) images * oh * ow;
+        int kdim = c * kh * kw;
+        int vecWeights = kdim % 8 == 0 && (weight & 15) == 0 ? 1 : 0;   // 16-byte weight row chunks
+        launch("conv", "conv_igemm_k" + kh + "x" + kw, (int) ((columns + 127) / 128), (o + 127) / 128, 256, 0,
+                args().ptr(x).ptr(weight).ptr(bias).ptr(out).i32(images).i32(c).i32(h).i32(w).i32(o)
+                        .i32(strideH).i32(strideW).i32(padT).i32(padL).i32(oh).i32(ow).i32(vecWeights));
+    }
+
+    private void biasChannel(long out, long bias, long n, long channels, long pixels) {
+        launch("elementwise", "bias_channel", grid(n), 1, BLOCK, 0, args().ptr(out).ptr(bias).i64(n).i64(channels).i64(pixels));
+    }
+
+    /** im2col over chunks of images, then per chunk a batched GEMM out[n] = W[O, C·kh·kw] · col[n], then the bias. */
+    private void im2colConv(long x, int images, int c, int h, int w, long weight, int o, int kh, int kw,
+                            int strideH, int strideW, int padT, int padL, int oh, int ow, long bias, long out) {
         long kdim = (long) c * kh * kw, pixels = (long) oh * ow;
         long perImage = kdim * pixels * act.byteSize();
         int chunk = (int) Math.max(1, Math.min(images, IM2COL_CHUNK_BYTES / Math.max(1, perImage)));
@@ -285,10 +343,7 @@ final class TaskLowering {
             gemm(kh * kw == 1 ? "conv 1x1" : kw == 1 ? "temporal conv" : "conv " + kh + "x" + kw, o, (int) pixels, (int) kdim, false, 0, kdim * pixels, o * pixels, count, 1f,
                     weight, col, out + (long) n0 * o * pixels * es, 0);
         }
-        if (bias != 0) {
-            long n = (long) images * o * pixels;
-            launch("elementwise", "bias_channel", grid(n), 1, BLOCK, 0, args().ptr(out).ptr(bias).i64(n).i64(o).i64(pixels));
-        }
+        if (bias != 0) biasChannel(out, bias, (long) images * o * pixels, o, pixels);
     }
 
     /**

@@ -93,4 +93,57 @@ class CudaBenchmarkTest {
             }
         }
     }
+
+    /**
+     * Convolutions at the UNet's shapes (32 frames = 2 x 16 with CFG; 3x3 at the three resolutions, the temporal
+     * (3,1,1) conv) and the VAE decoder's (one frame, 512/256/128 channels up to 704x1280): the implicit-GEMM
+     * tensor-core kernel against the im2col + cuBLASLt path, whose output it must match (rel. error ≤ 1e-2).
+     */
+    @Test
+    void convolutionThroughput() {
+        Assumptions.assumeTrue(Boolean.getBoolean("i2vgen.cuda.bench"), "benchmarks run only with -Di2vgen.cuda.bench=true");
+        BackendProvider p = new CudaBackendProvider();
+        Assumptions.assumeTrue(p.isAvailable(), "CUDA backend unavailable: " + p.unavailableReason());
+        Random rnd = new Random(11);
+        // {images, channels in, out, h, w, kernel h, kernel w}; kernel w = 0 marks a TemporalConv over 16 frames
+        int[][] shapes = {{32, 320, 320, 88, 160, 3, 3}, {32, 640, 640, 44, 80, 3, 3}, {32, 1280, 1280, 22, 40, 3, 3},
+                {2, 320, 320, 88, 160, 3, 0}, {2, 1280, 1280, 22, 40, 3, 0},
+                {1, 512, 512, 176, 320, 3, 3}, {1, 256, 256, 352, 640, 3, 3}, {1, 128, 128, 704, 1280, 3, 3},
+                {32, 640, 320, 88, 160, 1, 1}};
+        try (CudaBackend cuda = CudaBackend.create()) {
+            System.out.println("device: " + cuda.deviceDescription());
+            for (DType act : new DType[]{DType.F16, DType.BF16}) {
+                for (int[] s : shapes) {
+                    if (act == DType.BF16 && s[0] != 32) continue;   // bf16: the UNet shapes only
+                    boolean temporal = s[6] == 0;
+                    int[] xs = temporal ? new int[]{s[0], s[1], 16, s[3], s[4]} : new int[]{s[0], s[1], s[3], s[4]};
+                    int[] ws = temporal ? new int[]{s[2], s[1], 3, 1, 1} : new int[]{s[2], s[1], s[5], s[6]};
+                    Tensor x = uniform(rnd, xs), w = uniform(rnd, ws), b = uniform(rnd, s[2]);
+                    double flops = 2.0 * Tensor.numel(xs) / s[1] * s[2] * s[1] * s[5] * (temporal ? 1 : s[6]);
+                    Tensor[] results = new Tensor[2];
+                    String[] paths = {"igemm", "im2col"};
+                    for (int i = 0; i < 2; i++) {
+                        System.setProperty("i2vgen.cuda.conv", paths[i]);
+                        TaskGraph g = new TaskGraph("conv", act);
+                        Value xv = g.input("x", act, xs);
+                        Value y = temporal ? g.temporalConv(xv, g.constant("w", w), g.constant("b", b))
+                                : g.conv2d(xv, g.constant("w", w), g.constant("b", b), 1, (s[5] - 1) / 2);
+                        g.output("y", y);
+                        try (CudaExecutionPlan plan = cuda.compile(g.freeze())) {
+                            plan.executeByName(Map.of("x", x));
+                            results[i] = plan.read("y");
+                            double ms = cuda.timeMillis(plan::enqueueTasks, 2, 10);
+                            System.out.printf("BENCH conv %s %s %s: %.3f ms, %.1f TFLOP/s%n", act, paths[i],
+                                    java.util.Arrays.toString(s), ms, flops / (ms * 1e-3) / 1e12);
+                        } finally {
+                            System.clearProperty("i2vgen.cuda.conv");
+                        }
+                    }
+                    double err = dev.i2vgen.tensor.TensorComparison.relativeError(results[0], results[1]);
+                    System.out.printf("BENCH conv %s %s igemm vs im2col rel.err %.3e%n", act, java.util.Arrays.toString(s), err);
+                    assertTrue(err <= 1e-2, "implicit GEMM differs from im2col + GEMM: " + err);
+                }
+            }
+        }
+    }
 }

@@ -39,7 +39,8 @@ class CudaKernelSourcesCompileTest {
                 assertTrue(p.waitFor(300, TimeUnit.SECONDS), "nvcc timed out on " + family);
                 assertEquals(0, p.exitValue(), family + ".cu (ACT_DTYPE=" + act + ") does not compile:\n" + log);
                 String text = Files.readString(ptx);
-                assertTrue(text.contains(".entry"), family + ": PTX has no kernel entry");
+                // the conv family is tensor-core only: fp32 keeps the exact im2col + GEMM path
+                if (!(family.equals("conv") && act == 0)) assertTrue(text.contains(".entry"), family + ": PTX has no kernel entry");
             }
         }
     }

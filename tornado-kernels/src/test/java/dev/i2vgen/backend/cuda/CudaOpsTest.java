@@ -190,6 +190,44 @@ class CudaOpsTest {
                 (g, v) -> g.temporalConv(v.get("x"), v.get("w:w"), v.get("w:b")));
     }
 
+    /**
+     * The convolution paths at shapes that exercise their edges: the implicit-GEMM kernel's tiles (out channels
+     * over 128 with a remainder, K over several 32-wide tiles with a remainder, columns crossing image borders
+     * at odd pixel counts), its element-wise weight path (K % 8 != 0), stride 2 with the VAE's asymmetric
+     * padding, 1x1 as a direct GEMM, the temporal (3,1,1) kernel, and the 14x14/14 patch conv (im2col path).
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void convolutionPaths(DType act) {
+        for (String path : act == DType.F32 ? new String[]{"auto"} : new String[]{"igemm", "im2col"}) {
+            System.setProperty("i2vgen.cuda.conv", path);
+            try {
+                convolutionCases(act);
+            } finally {
+                System.clearProperty("i2vgen.cuda.conv");
+            }
+        }
+    }
+
+    private static void convolutionCases(DType act) {
+        compare("conv 3x3 O200 C40 odd", act, in("x", random(3, 40, 13, 17), "w:w", random(200, 40, 3, 3), "w:b", random(200)),
+                (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), v.get("w:b"), 1, 1));
+        compare("conv 3x3 C3 (K=27)", act, in("x", random(2, 3, 21, 30), "w:w", random(130, 3, 3, 3), "w:b", random(130)),
+                (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), v.get("w:b"), 1, 1));
+        compare("conv 3x3 s2 asym C32", act, in("x", random(2, 32, 18, 26), "w:w", random(48, 32, 3, 3), "w:b", random(48)),
+                (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), v.get("w:b"), new Conv2d(2, 2, 0, 1, 0, 1)));
+        compare("conv 3x3 s2 pad1 C24", act, in("x", random(3, 24, 15, 19), "w:w", random(40, 24, 3, 3)),
+                (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), null, Conv2d.of(2, 1)));
+        compare("conv 1x1 C48 O136", act, in("x", random(3, 48, 7, 9), "w:w", random(136, 48, 1, 1), "w:b", random(136)),
+                (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), v.get("w:b"), 1, 0));
+        compare("conv 1x1 s2", act, in("x", random(2, 16, 9, 11), "w:w", random(24, 16, 1, 1), "w:b", random(24)),
+                (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), v.get("w:b"), Conv2d.of(2, 0)));
+        compare("temporal_conv C64 F16", act, in("x", random(2, 64, 16, 5, 7), "w:w", random(136, 64, 3, 1, 1), "w:b", random(136)),
+                (g, v) -> g.temporalConv(v.get("x"), v.get("w:w"), v.get("w:b")));
+        compare("conv 14x14/14 patch", act, in("x", random(2, 3, 42, 56), "w:w", random(40, 3, 14, 14)),
+                (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), null, Conv2d.of(14, 0)));
+    }
+
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
     void attention(DType act) {
