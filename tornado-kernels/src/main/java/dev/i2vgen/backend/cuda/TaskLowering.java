@@ -25,14 +25,17 @@ final class TaskLowering {
     private final CudaExecutionPlan plan;
     private final CudaBackend backend;
     private final DType act;
+    private final TaskScratch scratch;
 
     TaskLowering(CudaExecutionPlan plan) {
         this.plan = plan;
         this.backend = plan.backend();
         this.act = plan.activation();
+        this.scratch = new TaskScratch(plan::allocateExtra);
     }
 
     void lower(Task t) {
+        scratch.beginTask();
         Value out = t.output();
         switch (t.op()) {
             case Unary u -> elementwise("unary", t, new Object[]{operand(t.input(0)), ptr(out), out.numel(), u.kind().ordinal()});
@@ -63,7 +66,7 @@ final class TaskLowering {
                 // enough blocks for the whole GPU (>= 1024), chunks of at least 8,192 elements
                 int chunks = (int) Math.max(1, Math.min(Math.min(len / 8192, 256), (1024 + (long) n * gn.groups() - 1) / ((long) n * gn.groups())));
                 if (chunks > 1) {
-                    long partials = plan.allocateExtra((long) n * gn.groups() * chunks * 3 * 4);
+                    long partials = scratch.take((long) n * gn.groups() * chunks * 3 * 4);
                     long xp = operand(t.input(0));
                     launch("normalization", "group_norm_partial", n * gn.groups() * chunks, 1, 256, 0,
                             args().ptr(xp).ptr(partials).i64(len).i32(chunks));
@@ -153,7 +156,7 @@ final class TaskLowering {
     private long operand(Value v) {
         DType type = plan.storageType(v);
         if (type == act) return ptr(v);
-        long staged = plan.allocateExtra(v.numel() * act.byteSize());
+        long staged = scratch.take(v.numel() * act.byteSize());
         convert(v, ptr(v), staged, act, v.numel());
         return staged;
     }
@@ -332,7 +335,7 @@ final class TaskLowering {
         long perImage = kdim * pixels * act.byteSize();
         int chunk = (int) Math.max(1, Math.min(images, IM2COL_CHUNK_BYTES / Math.max(1, perImage)));
         if (kdim * pixels >= Integer.MAX_VALUE) throw new IllegalArgumentException("convolution of " + kdim * pixels + " im2col elements per image exceeds the 32-bit kernel indices");
-        long col = plan.allocateExtra(perImage * chunk);
+        long col = scratch.take(perImage * chunk);
         int es = act.byteSize();
         for (int n0 = 0; n0 < images; n0 += chunk) {
             int count = Math.min(chunk, images - n0);
@@ -407,7 +410,7 @@ final class TaskLowering {
         int es = act.byteSize();
         long perRow = (long) batch * lk * es;
         int chunk = (int) Math.max(1, Math.min(lq, scoreChunkBytes() / perRow));
-        long scores = plan.allocateExtra(perRow * chunk);
+        long scores = scratch.take(perRow * chunk);
         for (int q0 = 0; q0 < lq; q0 += chunk) {
             int rows = Math.min(chunk, lq - q0);
             gemm("attention scores", rows, lk, dk, true, (long) lq * dk, (long) lk * dk, (long) rows * lk, batch, scale,
