@@ -9,12 +9,38 @@ import java.util.Map;
 /**
  * A compiled graph on one backend, run as often as needed. Constants stay resident between runs;
  * inputs are copied in at the start of {@link #execute}; only {@link #read} moves data to the host.
+ * <p>Loops (a denoising loop) avoid host round trips with bindings: {@link #bind} uploads an input once and
+ * keeps it resident on the backend for every later run; {@link #copy} makes an output of the last run the
+ * bound value of an input (loop-carried state, copied on the backend); {@link #execute()} runs with the
+ * current bindings.
  */
 public interface ExecutionPlan extends AutoCloseable {
     ImmutableTaskGraph graph();
 
-    /** Binds every INPUT value (shape and dtype must match; F32 host tensors are converted if needed) and runs all tasks. */
+    /**
+     * Runs all tasks. {@code inputs} gives INPUT values for this run only (shape and dtype must match; F32 host
+     * tensors are converted if needed); every input not given must have been {@link #bind bound} before.
+     */
     void execute(Map<Value, Tensor> inputs);
+
+    /** Runs all tasks with the current bindings ({@link #bind}, {@link #copy}) for every input. */
+    default void execute() { execute(Map.of()); }
+
+    /**
+     * Uploads {@code host} (shape must match; its dtype the input's, or F32, then converted on the backend) as the
+     * value of INPUT {@code input} for every later run, until bound again. The host tensor is not retained.
+     */
+    void bind(Value input, Tensor host);
+
+    default void bind(String inputName, Tensor host) { bind(graph().input(inputName), host); }
+
+    /**
+     * Binds INPUT {@code input} to the current value of {@code output} (a graph output of the last run, same shape;
+     * converted if the dtypes differ), without a trip through the host: loop-carried state between runs.
+     */
+    void copy(Value output, Value input);
+
+    default void copy(String outputName, String inputName) { copy(graph().output(outputName), graph().input(inputName)); }
 
     /** Convenience: inputs by name. */
     default void executeByName(Map<String, Tensor> inputs) {

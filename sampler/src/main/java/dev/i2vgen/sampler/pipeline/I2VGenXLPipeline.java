@@ -1,6 +1,8 @@
 package dev.i2vgen.sampler.pipeline;
 
 import dev.i2vgen.backend.Backend;
+import dev.i2vgen.backend.ExecutionPlan;
+import dev.i2vgen.graph.Value;
 import dev.i2vgen.io.checkpoint.CheckpointFolder;
 import dev.i2vgen.io.checkpoint.ComponentFolder;
 import dev.i2vgen.io.checkpoint.FeatureExtractorConfig;
@@ -24,12 +26,15 @@ import dev.i2vgen.model.vae.VaeConfig;
 import dev.i2vgen.sampler.random.TorchGenerator;
 import dev.i2vgen.sampler.scheduler.DdimConfig;
 import dev.i2vgen.sampler.scheduler.DdimScheduler;
+import dev.i2vgen.sampler.scheduler.DdimStep;
 import dev.i2vgen.tensor.DType;
 import dev.i2vgen.tensor.Tensor;
 import dev.i2vgen.tensor.TensorSource;
 
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * diffusers' {@code I2VGenXLPipeline}: wires the components (built from a checkpoint folder) and runs
@@ -192,8 +197,62 @@ public final class I2VGenXLPipeline {
         return out;
     }
 
+    /**
+     * The DDIM loop on the backend: one {@link DenoiseStepGraph} run per step, the constant conditioning bound once
+     * and the latents fed back on the backend; the host only sends the step's scalars (and η-noise) and reads what
+     * the listener asks for. Dynamic thresholding, which the graph's DDIM op cannot express, steps on the host.
+     */
     private Tensor denoise(GenerationRequest req, DdimScheduler scheduler, TorchGenerator generator, Tensor latents,
                            Tensor text, Tensor fps, Tensor imageLatents, Tensor imageEmbeddings, PipelineListener listener) {
+        if (schedulerConfig.thresholding()) {
+            return denoiseWithHostSteps(req, scheduler, generator, latents, text, fps, imageLatents, imageEmbeddings, listener);
+        }
+        int[] timesteps = scheduler.timesteps();
+        if (timesteps.length == 0) return latents;
+        boolean cfg = req.classifierFreeGuidance(), wants = listener.wantsTensors();
+        float eta = (float) req.eta();
+        int b = latents.dim(0), c = latents.dim(1), f = latents.dim(2), h = latents.dim(3), w = latents.dim(4);
+        int batch = cfg ? 2 * b : b;
+        DenoiseStepGraph step = DenoiseStepGraph.build(unet, latents.shape(), text.dim(1), cfg, (float) req.guidance(),
+                eta > 0, activation, wants);
+        try (ExecutionPlan plan = backend.compile(step.graph())) {
+            plan.bind(I2VGenXLUNet.ENCODER_HIDDEN_STATES, text);
+            plan.bind(I2VGenXLUNet.FPS, fps);
+            plan.bind(I2VGenXLUNet.IMAGE_LATENTS, imageLatents);
+            plan.bind(I2VGenXLUNet.IMAGE_EMBEDDINGS, imageEmbeddings);
+            plan.bind(DenoiseStepGraph.LATENTS, latents);
+            var graph = step.graph();
+            for (int i = 0; i < timesteps.length; i++) {
+                int t = timesteps[i];
+                Map<Value, Tensor> perStep = new HashMap<>();
+                perStep.put(graph.input(I2VGenXLUNet.TIMESTEP), Tensor.fromFloats(filled(batch, t), batch));
+                perStep.put(graph.input(DenoiseStepGraph.COEFFICIENTS), Tensor.fromFloats(DdimStep.coefficients(scheduler, t, eta), 7));
+                if (step.takesNoise()) {
+                    // drawn exactly as DdimScheduler.step draws it: one flat randn over the frames-as-batch sample
+                    int n = b * f * c * h * w;
+                    perStep.put(graph.input(DenoiseStepGraph.NOISE), Tensor.fromFloats(generator.randn(n), b * f, c, h, w));
+                }
+                plan.execute(perStep);
+                if (wants) {
+                    emit(listener, "unet." + i + ".sample", cfg ? HostTensors.concatBatch(latents, latents) : latents);
+                    emit(listener, "unet." + i + ".out", plan.read(DenoiseStepGraph.UNET_OUT));
+                    int[] s = {b * f, c, h, w};
+                    Tensor next = plan.read(DenoiseStepGraph.NEXT_LATENTS);
+                    emit(listener, "step." + i + ".model_output", plan.read(DenoiseStepGraph.MODEL_OUTPUT));
+                    emit(listener, "step." + i + ".sample", Tensor.fromFloats(HostTensors.framesToBatch(latents), s));
+                    emit(listener, "step." + i + ".prev_sample", Tensor.fromFloats(HostTensors.framesToBatch(next), s));
+                    latents = next;
+                }
+                plan.copy(DenoiseStepGraph.NEXT_LATENTS, DenoiseStepGraph.LATENTS);
+                listener.step(i, timesteps.length, t);
+            }
+            return plan.read(DenoiseStepGraph.NEXT_LATENTS);
+        }
+    }
+
+    /** The UNet on the backend, guidance and the DDIM step on the host (configurations the step graph cannot express). */
+    private Tensor denoiseWithHostSteps(GenerationRequest req, DdimScheduler scheduler, TorchGenerator generator, Tensor latents,
+                                        Tensor text, Tensor fps, Tensor imageLatents, Tensor imageEmbeddings, PipelineListener listener) {
         boolean cfg = req.classifierFreeGuidance();
         int b = latents.dim(0), c = latents.dim(1), f = latents.dim(2), h = latents.dim(3), w = latents.dim(4);
         UNetShape shape = new UNetShape(cfg ? 2 * b : b, f, h, w, text.dim(1));
@@ -211,7 +270,8 @@ public final class I2VGenXLPipeline {
                 Tensor guided = cfg ? guide(out, (float) req.guidance()) : out;
                 float[] m = HostTensors.framesToBatch(guided);
                 float[] x = HostTensors.framesToBatch(latents);
-                float[] prev = scheduler.step(m, t, x, (float) req.eta(), generator);
+                int[] frameBatch = {b * f, c, h, w};
+                float[] prev = scheduler.step(m, t, x, frameBatch, (float) req.eta(), false, generator, null).prevSample();
                 if (listener.wantsTensors()) {
                     int[] s = {b * f, c, h, w};
                     emit(listener, "step." + i + ".model_output", Tensor.fromFloats(m, s));

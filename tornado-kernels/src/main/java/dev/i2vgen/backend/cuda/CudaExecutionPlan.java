@@ -44,6 +44,9 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     private final List<String> stepNames = new ArrayList<>();
     private final boolean useGraphs = !"false".equals(System.getProperty("i2vgen.cuda.graphs"));
     private MemorySegment[] cudaGraph;            // {graph, exec} once captured
+    private final long[] bound;                   // by input id: device copies kept across runs (bind / copy), input dtype
+    private final long[] boundStaging;            // by input id: F32 upload buffers of bound inputs with a narrower dtype
+    private final Map<String, KernelLaunch> copies = new HashMap<>();
     private int runs;
     private boolean closed;
 
@@ -52,6 +55,8 @@ public final class CudaExecutionPlan implements ExecutionPlan {
         this.driver = backend.driver;
         this.graph = graph;
         this.memory = MemoryPlanner.plan(graph, v -> v.numel() * storageType(v).byteSize());
+        this.bound = new long[graph.values().size()];
+        this.boundStaging = new long[graph.values().size()];
         try {
             this.arena = driver.malloc(memory.peakBytes());
             uploadConstants();
@@ -156,12 +161,20 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     public void execute(Map<Value, Tensor> inputs) {
         ensureOpen();
         driver.setCurrent(backend.context);
+        for (Value given : inputs.keySet()) checkInput(given);
         for (Value in : graph.inputs().values()) {
             Tensor t = inputs.get(in);
-            if (t == null) throw new IllegalArgumentException("graph " + graph.name() + ": input '" + in.name() + "' was not given");
-            if (!Arrays.equals(t.shape(), in.shape())) {
-                throw new IllegalArgumentException("graph " + graph.name() + ": input '" + in.name() + "' must have shape "
-                        + Arrays.toString(in.shape()) + ", got " + Arrays.toString(t.shape()));
+            if (t == null && bound[in.id()] == 0) {
+                throw new IllegalArgumentException("graph " + graph.name() + ": input '" + in.name() + "' was neither given nor bound");
+            }
+            if (t != null) checkShape(in, t);
+        }
+        for (Value in : graph.inputs().values()) {
+            Tensor t = inputs.get(in);
+            if (t == null) {
+                // the planned slot may be reused by intermediates after the input's last use: refill it every run
+                deviceCopy(bound[in.id()], in.dtype(), pointer(in), in.dtype(), in.numel());
+                continue;
             }
             Tensor c = t.dtype() == in.dtype() ? t.contiguous() : t.to(in.dtype());
             driver.copyToDevice(pointer(in), c.contiguousSegment(), c.byteSize(), backend.stream);
@@ -171,6 +184,78 @@ public final class CudaExecutionPlan implements ExecutionPlan {
         driver.synchronize(backend.stream);
         runs++;
         if (runs == Integer.getInteger("i2vgen.cuda.profile", -1)) logProfile();
+    }
+
+    @Override
+    public void bind(Value input, Tensor host) {
+        ensureOpen();
+        driver.setCurrent(backend.context);
+        checkInput(input);
+        checkShape(input, host);
+        if (host.dtype() != input.dtype() && host.dtype() != DType.F32) {
+            throw new IllegalArgumentException("graph " + graph.name() + ": input '" + input.name() + "' expects dtype "
+                    + input.dtype() + " (or F32), got " + host.dtype());
+        }
+        Tensor c = host.contiguous();
+        long target = boundBuffer(input);
+        if (c.dtype() == input.dtype()) {
+            driver.copyToDevice(target, c.contiguousSegment(), c.byteSize(), backend.stream);
+        } else {
+            // F32 on the wire, converted by a kernel: no per-element work on the host
+            if (boundStaging[input.id()] == 0) boundStaging[input.id()] = allocateExtra(input.numel() * 4L);
+            driver.copyToDevice(boundStaging[input.id()], c.contiguousSegment(), c.byteSize(), backend.stream);
+            deviceCopy(boundStaging[input.id()], DType.F32, target, input.dtype(), input.numel());
+        }
+        driver.synchronize(backend.stream);   // the host tensor may be a temporary
+    }
+
+    @Override
+    public void copy(Value output, Value input) {
+        ensureOpen();
+        driver.setCurrent(backend.context);
+        checkInput(input);
+        if (!graph.outputs().containsValue(output)) {
+            throw new IllegalArgumentException("graph " + graph.name() + ": " + output + " is not a graph output; its buffer is reused");
+        }
+        if (runs == 0) throw new IllegalStateException("graph " + graph.name() + ": copy(" + output + ", " + input + ") before the first run");
+        if (!Arrays.equals(output.shape(), input.shape())) {
+            throw new IllegalArgumentException("graph " + graph.name() + ": cannot copy " + output + " into input '" + input.name()
+                    + "': shape " + Arrays.toString(output.shape()) + " differs from " + Arrays.toString(input.shape()));
+        }
+        // enqueued on the plan's stream, so it lands before the next run and after the last one
+        deviceCopy(pointer(output), storageType(output), boundBuffer(input), input.dtype(), input.numel());
+    }
+
+    private long boundBuffer(Value input) {
+        if (bound[input.id()] == 0) bound[input.id()] = allocateExtra(input.numel() * input.dtype().byteSize());
+        return bound[input.id()];
+    }
+
+    /** Enqueues a device-side copy with dtype conversion (the {@code convert} kernel); launches are cached per pair. */
+    private void deviceCopy(long src, DType from, long dst, DType to, long n) {
+        String key = src + ":" + from + ">" + dst + ":" + to + "#" + n;
+        KernelLaunch l = copies.get(key);
+        if (l == null) {
+            MemorySegment f = backend.kernels.function("elementwise", "convert", activation());
+            int grid = (int) Math.max(1, Math.min((n + 255) / 256, 65536L * 4));
+            l = KernelLaunch.of("convert", f, grid, 1, 256, 0, new KernelLaunch.Args(hostArena)
+                    .ptr(src).i32(TaskLowering.dtypeCode(from)).ptr(dst).i32(TaskLowering.dtypeCode(to)).i64(n));
+            copies.put(key, l);
+        }
+        l.run(driver, backend.stream);
+    }
+
+    private void checkInput(Value given) {
+        if (given.kind() != Value.Kind.INPUT || graph.inputs().get(given.name()) != given) {
+            throw new IllegalArgumentException("graph " + graph.name() + ": " + given + " is not an input of this graph");
+        }
+    }
+
+    private void checkShape(Value in, Tensor t) {
+        if (!Arrays.equals(t.shape(), in.shape())) {
+            throw new IllegalArgumentException("graph " + graph.name() + ": input '" + in.name() + "' must have shape "
+                    + Arrays.toString(in.shape()) + ", got " + Arrays.toString(t.shape()));
+        }
     }
 
     /** With -Di2vgen.cuda.profile=N: after the N-th run, the time per step name on standard error (benchmarks). */

@@ -32,6 +32,8 @@ final class JvmExecutionPlan implements ExecutionPlan {
     private final MemorySegment[] buffers;   // by value id (views share their root's segment)
     private final List<Runnable> steps = new ArrayList<>();
     private final Set<Integer> readable = new HashSet<>();
+    private final MemorySegment[] bound;     // by input id: values kept across runs (bind / copy), F32 rounded to the input's dtype
+    private boolean ran;
     private boolean closed;
 
     JvmExecutionPlan(ImmutableTaskGraph graph, WidenedConstants constants) {
@@ -39,6 +41,7 @@ final class JvmExecutionPlan implements ExecutionPlan {
         this.memoryPlan = MemoryPlanner.plan(graph, v -> v.numel() * 4);
         MemorySegment pool = arena.allocate(Math.max(memoryPlan.peakBytes(), 64), MemoryPlanner.ALIGNMENT);
         buffers = new MemorySegment[graph.values().size()];
+        bound = new MemorySegment[graph.values().size()];
         for (Value v : graph.values()) {
             Value root = v.root();
             long bytes = v.numel() * 4;
@@ -84,36 +87,76 @@ final class JvmExecutionPlan implements ExecutionPlan {
 
     public void execute(Map<Value, Tensor> inputs) {
         checkOpen();
+        for (Value given : inputs.keySet()) checkInput(given);
         for (Value in : graph.inputs().values()) {
             Tensor t = inputs.get(in);
-            if (t == null) {
+            if (t == null && bound[in.id()] == null) {
                 throw new IllegalArgumentException("graph " + graph.name() + ": input '" + in.name() + "' " + in
-                        + " was not given (given: " + inputs.keySet() + ")");
+                        + " was neither given nor bound (given: " + inputs.keySet() + ")");
             }
-            if (!Arrays.equals(t.shape(), in.shape())) {
-                throw new IllegalArgumentException("graph " + graph.name() + ": input '" + in.name() + "' expects shape "
-                        + Arrays.toString(in.shape()) + ", got " + Arrays.toString(t.shape()));
-            }
-            if (t.dtype() != in.dtype() && t.dtype() != DType.F32) {
-                throw new IllegalArgumentException("graph " + graph.name() + ": input '" + in.name() + "' expects dtype "
-                        + in.dtype() + " (or F32), got " + t.dtype());
-            }
-        }
-        for (Value given : inputs.keySet()) {
-            if (given.kind() != Value.Kind.INPUT || graph.inputs().get(given.name()) != given) {
-                throw new IllegalArgumentException("graph " + graph.name() + ": " + given + " is not an input of this graph");
-            }
+            if (t != null) checkHostTensor(in, t);
         }
         for (Value in : graph.inputs().values()) {
             MemorySegment dst = buffers[in.id()];
-            HostTransfer.toF32(inputs.get(in), dst);
+            Tensor t = inputs.get(in);
+            if (t == null) {
+                // the planned slot may be reused by intermediates after the input's last use: refill it every run
+                MemorySegment.copy(bound[in.id()], 0, dst, 0, in.numel() * 4);
+                continue;
+            }
+            HostTransfer.toF32(t, dst);
             if (in.dtype() == DType.F16 || in.dtype() == DType.BF16) HostTransfer.roundTo(in.dtype(), dst, in.numel());
         }
         for (Runnable step : steps) step.run();
+        ran = true;
     }
 
-    public Tensor read(Value output) {
+    public void bind(Value input, Tensor host) {
         checkOpen();
+        checkInput(input);
+        checkHostTensor(input, host);
+        MemorySegment dst = boundBuffer(input);
+        HostTransfer.toF32(host, dst);
+        if (input.dtype() == DType.F16 || input.dtype() == DType.BF16) HostTransfer.roundTo(input.dtype(), dst, input.numel());
+    }
+
+    public void copy(Value output, Value input) {
+        checkOpen();
+        checkInput(input);
+        checkReadable(output);
+        if (!ran) throw new IllegalStateException("graph " + graph.name() + ": copy(" + output + ", " + input + ") before the first run");
+        if (!Arrays.equals(output.shape(), input.shape())) {
+            throw new IllegalArgumentException("graph " + graph.name() + ": cannot copy " + output + " into input '" + input.name()
+                    + "': shape " + Arrays.toString(output.shape()) + " differs from " + Arrays.toString(input.shape()));
+        }
+        MemorySegment dst = boundBuffer(input);
+        MemorySegment.copy(buffers[output.id()], 0, dst, 0, input.numel() * 4);
+        if (input.dtype() == DType.F16 || input.dtype() == DType.BF16) HostTransfer.roundTo(input.dtype(), dst, input.numel());
+    }
+
+    private MemorySegment boundBuffer(Value input) {
+        if (bound[input.id()] == null) bound[input.id()] = arena.allocate(input.numel() * 4L, 64);
+        return bound[input.id()];
+    }
+
+    private void checkInput(Value given) {
+        if (given.kind() != Value.Kind.INPUT || graph.inputs().get(given.name()) != given) {
+            throw new IllegalArgumentException("graph " + graph.name() + ": " + given + " is not an input of this graph");
+        }
+    }
+
+    private void checkHostTensor(Value in, Tensor t) {
+        if (!Arrays.equals(t.shape(), in.shape())) {
+            throw new IllegalArgumentException("graph " + graph.name() + ": input '" + in.name() + "' expects shape "
+                    + Arrays.toString(in.shape()) + ", got " + Arrays.toString(t.shape()));
+        }
+        if (t.dtype() != in.dtype() && t.dtype() != DType.F32) {
+            throw new IllegalArgumentException("graph " + graph.name() + ": input '" + in.name() + "' expects dtype "
+                    + in.dtype() + " (or F32), got " + t.dtype());
+        }
+    }
+
+    private void checkReadable(Value output) {
         if (output.id() >= buffers.length || graph.values().get(output.id()) != output) {
             throw new IllegalArgumentException("graph " + graph.name() + ": " + output + " does not belong to this graph");
         }
@@ -121,6 +164,11 @@ final class JvmExecutionPlan implements ExecutionPlan {
             throw new IllegalArgumentException("graph " + graph.name() + ": " + output
                     + " is not a graph output; its buffer is reused after its last use. Mark it with TaskGraph.output(...)");
         }
+    }
+
+    public Tensor read(Value output) {
+        checkOpen();
+        checkReadable(output);
         Tensor out = Tensor.allocate(DType.F32, output.shape());
         MemorySegment.copy(buffers[output.id()], 0, out.contiguousSegment(), 0, output.numel() * 4);
         return out;
