@@ -18,7 +18,7 @@ if [ "${1:-}" = stage ]; then
   rm -rf "$STAGE" && mkdir -p "$STAGE"
   cp examples/target/i2vgen.jar "$STAGE/"
   # the bundled demo model's weights serve no conformance test: dropped to keep tree + carry under 64 MiB
-  zip -q -d "$STAGE/i2vgen.jar" 'demo/checkpoint/*/*.safetensors'
+  zip -q -d "$STAGE/i2vgen.jar" 'demo/checkpoint/*/*.safetensors' 'org/jline/nativ/*' 'net/sourceforge/jaad/*' >/dev/null
   ./mvnw -B -q -o -pl tornado-kernels test-compile
   cp -r conformance/target/test-classes "$STAGE/test-classes"
   # the device-residency test of the backends (bind / copy between runs) rides along
@@ -31,7 +31,8 @@ if [ "${1:-}" = stage ]; then
   # headless PNG I/O needs no fonts, X11, splash or sound: dropped for the 64 MiB limit
   tmp=$(mktemp -d) && tar -xJf "$STAGE/jre/jre.tar.xz" -C "$tmp"
   rm -f "$tmp"/jre/lib/lib{fontmanager,freetype,awt_xawt,splashscreen,jsound}.so
-  tar -C "$tmp" -cJf "$STAGE/jre/jre.tar.xz" jre && rm -rf "$tmp"
+  find "$tmp/jre/lib" -name '*.so' -exec strip --strip-unneeded {} + 2>/dev/null || true
+  tar -C "$tmp" -cf - jre | xz -9e > "$STAGE/jre/jre.tar.xz" && rm -rf "$tmp"
   du -sh "$STAGE"
   exit 0
 fi

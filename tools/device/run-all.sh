@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# One GPU-machine call for everything: the CUDA op tests, the conformance tests (stage by stage and end to end,
+# fp32/fp16/bf16) and `i2vgen bench` (fp16, full-size released architecture with random weights).
+#
+#   tools/device/run-all.sh stage   (here) stages .device/conformance (see run-conformance.sh) and adds the
+#                                    CUDA op test classes; carry ".device/conformance" with the device `run` tool.
+#   tools/device/run-all.sh         (on the device) runs all three; logs and JSON under $OUT.
+# BENCH_ARGS overrides the bench arguments.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+STAGE=.device/conformance
+if [ "${1:-}" = stage ]; then
+  set -e
+  tools/device/run-conformance.sh stage
+  ./mvnw -B -q -o -pl tornado-kernels test-compile
+  mkdir -p "$STAGE/test-classes/dev/i2vgen/backend/cuda"
+  cp tornado-kernels/target/test-classes/dev/i2vgen/backend/cuda/*.class "$STAGE/test-classes/dev/i2vgen/backend/cuda/"
+  du -sh "$STAGE"
+  exit 0
+fi
+OUT="${OUT:-$PWD/out}"
+mkdir -p "$OUT"
+rc=0
+SELECT="--select-package dev.i2vgen.backend.cuda" OUT="$OUT/ops" tools/device/run-conformance.sh > /dev/null 2>&1 || rc=1
+tail -5 "$OUT/ops/conformance.log"
+SELECT="--select-class dev.i2vgen.conformance.StageConformanceTest --select-class dev.i2vgen.conformance.PipelineConformanceTest --select-class dev.i2vgen.conformance.CommandLineConformanceTest --select-class dev.i2vgen.backend.ExecutionPlanBindingTest" \
+  OUT="$OUT/conformance" tools/device/run-conformance.sh > /dev/null 2>&1 || rc=1
+grep -E "stages from|relative error per stage|^  [a-z_.0-9]+ +[0-9.e+-]+$|tests (successful|failed|skipped|aborted)" "$OUT/conformance/conformance.log" | head -150
+JAVA=/tmp/conformance-jre/jre/bin/java
+# shellcheck disable=SC2086
+"$JAVA" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Djava.awt.headless=true -Xmx64g \
+  -cp "$STAGE/i2vgen.jar" dev.i2vgen.cli.I2VGenCommand bench ${BENCH_ARGS:---device cuda --dtype fp16} --json "$OUT/bench.json" \
+  > "$OUT/bench.log" 2>&1 || rc=1
+tail -30 "$OUT/bench.log"
+exit $rc
