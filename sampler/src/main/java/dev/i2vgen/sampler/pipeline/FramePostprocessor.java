@@ -1,5 +1,6 @@
 package dev.i2vgen.sampler.pipeline;
 
+import dev.i2vgen.io.image.ImageTensors;
 import dev.i2vgen.io.image.RgbImage;
 import dev.i2vgen.tensor.Tensor;
 
@@ -19,15 +20,12 @@ final class FramePostprocessor {
         return Tensor.fromFloats(v, f, h, w, 3);
     }
 
-    static List<RgbImage> toImages(Tensor floatFrames) {
-        int f = floatFrames.dim(0), h = floatFrames.dim(1), w = floatFrames.dim(2);
-        float[] v = floatFrames.toFloatArray();
+    /** 8-bit frames as diffusers' "pil" output, from the decoded video [1, 3, F, H, W]. */
+    static List<RgbImage> toImages(Tensor video) {
+        int f = video.dim(2), h = video.dim(3), w = video.dim(4);
         List<RgbImage> out = new ArrayList<>(f);
-        int size = h * w * 3;
         for (int k = 0; k < f; k++) {
-            byte[] rgb = new byte[size];
-            for (int i = 0; i < size; i++) rgb[i] = (byte) (int) Math.rint(v[k * size + i] * 255f);
-            out.add(RgbImage.of(w, h, rgb));
+            out.add(ImageTensors.fromSignedUnitRange(video.slice(2, k, k + 1).contiguous().reshape(3, h, w)));
         }
         return out;
     }

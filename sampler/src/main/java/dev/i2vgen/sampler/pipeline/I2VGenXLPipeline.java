@@ -130,7 +130,7 @@ public final class I2VGenXLPipeline {
         emit(listener, "decode.video", video);
         Tensor framesFloat = FramePostprocessor.toFloatFrames(video);
         emit(listener, "frames_float", framesFloat);
-        return new GeneratedVideo(FramePostprocessor.toImages(framesFloat), framesFloat, seed);
+        return new GeneratedVideo(FramePostprocessor.toImages(video), framesFloat, seed);
     }
 
     /** Text states [B, 77, D]: (negative, positive) when CFG is on, as diffusers concatenates them. */

@@ -71,7 +71,7 @@ class PipelineHelpersTest {
         for (int c = 0; c < 3; c++)
             for (int i = 0; i < targets.length; i++) video[c * targets.length + i] = (targets[i] / 255f - 0.5f) * 2f;
         Tensor t = Tensor.fromFloats(video, 1, 3, 1, 1, targets.length);
-        RgbImage img = FramePostprocessor.toImages(FramePostprocessor.toFloatFrames(t)).get(0);
+        RgbImage img = FramePostprocessor.toImages(t).get(0);
         for (int i = 0; i < targets.length; i++) {
             float y = Math.min(Math.max(video[i] * 0.5f + 0.5f, 0f), 1f) * 255f;
             assertEquals((int) Math.rint(y), img.get(i, 0, 0), "pixel " + i);
