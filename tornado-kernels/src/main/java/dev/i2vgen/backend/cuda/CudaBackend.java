@@ -23,6 +23,8 @@ public final class CudaBackend implements Backend {
     final int device, ccMajor, ccMinor, multiprocessors;
     private final String description;
     private boolean closed;
+    /** Loaded on the first convolution that may use it; empty when cuDNN 9 is not installed (it is optional). */
+    private java.util.Optional<Cudnn> cudnn;
 
     CudaBackend(int ordinal) {
         driver = CudaDriver.load();
@@ -73,6 +75,15 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    /** cuDNN 9 for this context, or empty when absent (convolutions then use the built-in kernels). */
+    synchronized java.util.Optional<Cudnn> cudnn() {
+        if (cudnn == null) {
+            driver.setCurrent(context);
+            cudnn = Cudnn.load();
+        }
+        return cudnn;
+    }
+
     private void ensureOpen() {
         if (closed) throw new IllegalStateException("CUDA backend is closed");
     }
@@ -85,6 +96,7 @@ public final class CudaBackend implements Backend {
         driver.synchronize(stream);
         kernels.close();
         cublas.close();
+        if (cudnn != null) cudnn.ifPresent(Cudnn::close);
         driver.free(workspace);
         driver.destroyStream(stream);
         driver.releasePrimaryContext(device);

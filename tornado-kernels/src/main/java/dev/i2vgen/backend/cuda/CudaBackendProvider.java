@@ -3,7 +3,11 @@ package dev.i2vgen.backend.cuda;
 import dev.i2vgen.backend.Backend;
 import dev.i2vgen.backend.BackendProvider;
 
-/** Service-loader entry: available when the driver sees a device and NVRTC and cuBLASLt load. */
+/**
+ * Service-loader entry: available when the driver sees a device and NVRTC and cuBLASLt load. cuDNN 9 is
+ * optional: when libcudnn.so.9 is found it serves the fp16/bf16 convolutions where it measured faster (see
+ * {@link Cudnn}); without it the backend uses its own convolution kernels (logged once).
+ */
 public final class CudaBackendProvider implements BackendProvider {
     private static volatile String reason;   // null until probed; "" when available
 

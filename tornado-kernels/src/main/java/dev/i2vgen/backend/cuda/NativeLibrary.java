@@ -26,9 +26,12 @@ final class NativeLibrary {
     Path path() { return path; }
 
     /** Opens the first of {@code fileNames} found in {@link #searchDirectories()}, or empty. */
-    static Optional<NativeLibrary> find(String... fileNames) {
+    static Optional<NativeLibrary> find(String... fileNames) { return findIn(searchDirectories(), fileNames); }
+
+    /** Opens the first of {@code fileNames} found in {@code directories}, or empty. */
+    static Optional<NativeLibrary> findIn(List<Path> directories, String... fileNames) {
         for (String name : fileNames) {
-            for (Path dir : searchDirectories()) {
+            for (Path dir : directories) {
                 Path p = dir.resolve(name);
                 if (Files.isReadable(p)) {
                     try {

@@ -10,7 +10,7 @@ import java.lang.foreign.MemorySegment;
 /**
  * Turns each task into prepared kernel launches or cuBLASLt calls on fixed device pointers. Kernels
  * read and write the activation dtype; an operand stored in another dtype is first converted into a
- * staging buffer. Convolutions: see {@link #conv} (implicit GEMM on tensor cores in fp16/bf16, im2col + GEMM otherwise).
+ * staging buffer. Convolutions: see {@link #conv} (cuDNN or implicit GEMM on tensor cores in fp16/bf16, im2col + GEMM otherwise).
  */
 final class TaskLowering {
     private static final int BLOCK = 256;
@@ -274,15 +274,28 @@ final class TaskLowering {
     private static final java.util.Set<String> IGEMM_KERNELS = java.util.Set.of("3x3", "3x1", "1x1");
 
     /**
-     * Convolution strategy: a 1x1 stride-1 unpadded conv is a plain batched GEMM on x itself (no im2col); in
-     * fp16/bf16 the other sizes in {@link #IGEMM_KERNELS} take the implicit-GEMM tensor-core kernel with the
-     * bias fused; everything else (and fp32, whose results must match the JVM reference closely) im2col + GEMM.
-     * The property i2vgen.cuda.conv=im2col forces the old path, =igemm the implicit GEMM wherever it applies
-     * (benchmarks and tests); unset, {@link #preferImplicitGemm} decides.
+     * Bound on a cuDNN algorithm's workspace (taken from the task scratch). Its fast fp16 algorithms transpose x and y
+     * to NHWC there: 576 MB at the UNet's 32 x 320 x 88x160 (at 256 MB only a 25 TFLOP/s algorithm fitted).
+     */
+    private static final long CUDNN_WORKSPACE_BYTES = 1L << 30;
+
+    /**
+     * Convolution strategy: in fp16/bf16, cuDNN 9 (when installed) where {@link #preferCudnn} says it measured
+     * faster and the padding is symmetric (cuDNN cannot pad only right/bottom); a 1x1 stride-1 unpadded conv is a
+     * plain batched GEMM on x itself (no im2col); in fp16/bf16 the other sizes in {@link #IGEMM_KERNELS} take the
+     * implicit-GEMM tensor-core kernel with the bias fused; everything else (and fp32, whose results must match the
+     * JVM reference closely) im2col + GEMM. The property i2vgen.cuda.conv=cudnn forces cuDNN wherever it applies,
+     * =builtin the auto choice without cuDNN, =im2col the old path, =igemm the implicit GEMM wherever it applies
+     * (benchmarks and tests); =auto lets {@link #preferCudnn} and {@link #preferImplicitGemm} decide; unset = builtin.
      */
     private void conv(long x, int images, int c, int h, int w, long weight, int o, int kh, int kw,
                       int strideH, int strideW, int padT, int padL, int oh, int ow, long bias, long out) {
-        String mode = System.getProperty("i2vgen.cuda.conv", "auto");
+        // cuDNN is opt-in (=cudnn or =auto) until a whole-model A/B shows it helps: each conv measured 1.6–2.1x faster,
+        // but the UNet step and the VAE decode were not faster in the runs so far (docs/cuda-performance-notes.md §4).
+        String mode = System.getProperty("i2vgen.cuda.conv", "builtin");
+        if ((mode.equals("cudnn") || (mode.equals("auto") && preferCudnn(images, c, oh, ow, o, kh, kw)))
+                && cudnnConv(x, images, c, h, w, weight, o, kh, kw, strideH, strideW, padT, padL, oh, ow, bias, out)) return;
+        if (mode.equals("cudnn") || mode.equals("builtin")) mode = "auto";   // where cuDNN does not apply, or =builtin: auto without cuDNN
         boolean im2colOnly = mode.equals("im2col")
                 || (mode.equals("auto") && !preferImplicitGemm(images, c, oh, ow, o, kh, kw));
         if (!im2colOnly && kh == 1 && kw == 1 && strideH == 1 && strideW == 1 && padT == 0 && padL == 0 && oh == h && ow == w) {
@@ -301,6 +314,38 @@ final class TaskLowering {
             return;
         }
         im2colConv(x, images, c, h, w, weight, o, kh, kw, strideH, strideW, padT, padL, oh, ow, bias, out);
+    }
+
+    /**
+     * Where cuDNN 9.14 measured faster than the built-in paths on the H100 (docs/cuda-performance-notes.md, cuDNN
+     * section): 3x3 convs with more than 128 input channels, 1.6–2.1x (UNet 320/640/1280 ch, VAE 256/512 ch). The
+     * temporal (3,1,1) conv was mixed (+10 % at 320 ch, −4 % at 1280 ch) and the 128-channel full-resolution VAE
+     * conv was not measured: those keep the built-in paths, as does 1x1 (a plain GEMM already).
+     */
+    private static boolean preferCudnn(int images, int c, int oh, int ow, int o, int kh, int kw) {
+        return kh == 3 && kw == 3 && c > 128;
+    }
+
+    /**
+     * The convolution through cuDNN, bias by the channel-bias kernel; false (nothing planned) when it does not
+     * apply: fp32 (kept on the exact path for conformance), cuDNN absent, asymmetric padding, operands not
+     * 16-byte aligned, or no algorithm within {@link #CUDNN_WORKSPACE_BYTES}.
+     */
+    private boolean cudnnConv(long x, int images, int c, int h, int w, long weight, int o, int kh, int kw,
+                              int strideH, int strideW, int padT, int padL, int oh, int ow, long bias, long out) {
+        if (act == DType.F32) return false;
+        boolean symmetric = oh == (h + 2 * padT - kh) / strideH + 1 && ow == (w + 2 * padL - kw) / strideW + 1;
+        if (!symmetric || ((x | weight | out) & 15) != 0) return false;
+        var cudnn = backend.cudnn();
+        if (cudnn.isEmpty()) return false;
+        CudnnConvolution conv = CudnnConvolution.plan(cudnn.get(), act, images, c, h, w, o, kh, kw, strideH, strideW,
+                padT, padL, oh, ow, CUDNN_WORKSPACE_BYTES, backend.stream);
+        if (conv == null) return false;
+        plan.addResource(conv);
+        long workspace = scratch.take(conv.choice().workspaceBytes());
+        plan.addStep("cudnn conv " + kh + "x" + kw, stream -> conv.run(x, weight, out, workspace, stream));
+        if (bias != 0) biasChannel(out, bias, (long) images * o * oh * ow, o, (long) oh * ow);
+        return true;
     }
 
     /**

@@ -97,7 +97,8 @@ class CudaBenchmarkTest {
     /**
      * Convolutions at the UNet's shapes (32 frames = 2 x 16 with CFG; 3x3 at the three resolutions, the temporal
      * (3,1,1) conv) and the VAE decoder's (one frame, 512/256/128 channels up to 704x1280): the implicit-GEMM
-     * tensor-core kernel against the im2col + cuBLASLt path, whose output it must match (rel. error ≤ 1e-2).
+     * tensor-core kernel and cuDNN 9 (when installed) against the im2col + cuBLASLt path, whose output they must match
+     * (rel. error ≤ 1e-2).
      */
     @Test
     void convolutionThroughput() {
@@ -109,7 +110,8 @@ class CudaBenchmarkTest {
         int[][] shapes = {{32, 320, 320, 88, 160, 3, 3}, {32, 640, 640, 44, 80, 3, 3}, {32, 1280, 1280, 22, 40, 3, 3},
                 {2, 320, 320, 88, 160, 3, 0}, {2, 1280, 1280, 22, 40, 3, 0},
                 {1, 512, 512, 176, 320, 3, 3}, {1, 256, 256, 352, 640, 3, 3}, {1, 128, 128, 704, 1280, 3, 3},
-                {32, 640, 320, 88, 160, 1, 1}};
+                {32, 640, 320, 88, 160, 1, 1}, {2, 640, 640, 44, 80, 3, 0}, {1, 256, 128, 704, 1280, 3, 3},
+                {1, 512, 512, 88, 160, 3, 3}, {1, 512, 256, 352, 640, 3, 3}};
         try (CudaBackend cuda = CudaBackend.create()) {
             System.out.println("device: " + cuda.deviceDescription());
             for (DType act : new DType[]{DType.F16, DType.BF16}) {
@@ -120,9 +122,9 @@ class CudaBenchmarkTest {
                     int[] ws = temporal ? new int[]{s[2], s[1], 3, 1, 1} : new int[]{s[2], s[1], s[5], s[6]};
                     Tensor x = uniform(rnd, xs), w = uniform(rnd, ws), b = uniform(rnd, s[2]);
                     double flops = 2.0 * Tensor.numel(xs) / s[1] * s[2] * s[1] * s[5] * (temporal ? 1 : s[6]);
-                    Tensor[] results = new Tensor[2];
-                    String[] paths = {"igemm", "im2col"};
-                    for (int i = 0; i < 2; i++) {
+                    String[] paths = s[1] <= 128 ? new String[]{"im2col", "igemm", "cudnn"} : new String[]{"im2col", "cudnn"};
+                    Tensor[] results = new Tensor[paths.length];
+                    for (int i = 0; i < paths.length; i++) {
                         System.setProperty("i2vgen.cuda.conv", paths[i]);
                         TaskGraph g = new TaskGraph("conv", act);
                         Value xv = g.input("x", act, xs);
@@ -139,11 +141,16 @@ class CudaBenchmarkTest {
                             System.clearProperty("i2vgen.cuda.conv");
                         }
                     }
-                    double err = dev.i2vgen.tensor.TensorComparison.relativeError(results[0], results[1]);
-                    System.out.printf("BENCH conv %s %s igemm vs im2col rel.err %.3e%n", act, java.util.Arrays.toString(s), err);
-                    assertTrue(err <= 1e-2, "implicit GEMM differs from im2col + GEMM: " + err);
+                    double err = 0;
+                    for (int i = 1; i < paths.length; i++) {
+                        double e = dev.i2vgen.tensor.TensorComparison.relativeError(results[i], results[0]);
+                        System.out.printf("BENCH conv %s %s %s vs im2col rel.err %.3e%n", act, java.util.Arrays.toString(s), paths[i], e);
+                        err = Math.max(err, e);
+                    }
+                    assertTrue(err <= 1e-2, "implicit GEMM or cuDNN differs from im2col + GEMM: " + err);
                 }
             }
+            cuda.cudnn().ifPresent(c -> c.choices.forEach((k, v) -> System.out.println("BENCH cudnn choice " + k + " -> " + v)));
         }
     }
 }

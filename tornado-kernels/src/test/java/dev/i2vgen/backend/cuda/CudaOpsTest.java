@@ -209,6 +209,29 @@ class CudaOpsTest {
         }
     }
 
+    /**
+     * The same cases forced through cuDNN 9 (skipped where libcudnn.so.9 is absent); the asymmetric-padding case
+     * falls back to the built-in path by design. Fails if no convolution was actually planned by cuDNN.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F16", "BF16"})
+    void cudnnConvolutions(DType act) {
+        Assumptions.assumeTrue(cuda.cudnn().isPresent(), "cuDNN 9 (libcudnn.so.9) not installed");
+        Cudnn cudnn = cuda.cudnn().get();
+        System.out.println("cuDNN " + cudnn.version() + " from " + cudnn.libraryPath());
+        long before = cudnn.choices.keySet().stream().filter(k -> k.contains(" " + act + " ")).count();
+        System.setProperty("i2vgen.cuda.conv", "cudnn");
+        try {
+            convolutionCases(act);
+            compare("cudnn conv 3x3 C320 O640", act, in("x", random(2, 320, 12, 20), "w:w", random(640, 320, 3, 3), "w:b", random(640)),
+                    (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), v.get("w:b"), 1, 1));
+        } finally {
+            System.clearProperty("i2vgen.cuda.conv");
+        }
+        long after = cudnn.choices.keySet().stream().filter(k -> k.contains(" " + act + " ")).count();
+        assertTrue(after >= before + 8, "expected at least 8 new cuDNN convolution plans for " + act + ", got " + (after - before));
+    }
+
     private static void convolutionCases(DType act) {
         compare("conv 3x3 O200 C40 odd", act, in("x", random(3, 40, 13, 17), "w:w", random(200, 40, 3, 3), "w:b", random(200)),
                 (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), v.get("w:b"), 1, 1));

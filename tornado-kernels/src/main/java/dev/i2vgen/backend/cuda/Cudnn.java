@@ -1,0 +1,176 @@
+package dev.i2vgen.backend.cuda;
+
+import dev.i2vgen.tensor.DType;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.logging.Logger;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * cuDNN 9 ({@code libcudnn.so.9}) through FFM: the legacy convolution API only (tensor, filter and convolution
+ * descriptors in NCHW, algorithm search, {@code cudnnConvolutionForward}). Optional: when the library or one of
+ * its symbols is missing, {@link #load()} answers empty and the backend keeps its own convolution paths.
+ * Searched like the other CUDA libraries, then in the pip wheel folders ({@code nvidia/cudnn/lib}).
+ */
+final class Cudnn implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(Cudnn.class.getName());
+    static final int DATA_FLOAT = 0, DATA_HALF = 2, DATA_BFLOAT16 = 9;
+    static final int FORMAT_NCHW = 0;
+    static final int CROSS_CORRELATION = 1;
+    static final int TENSOR_OP_MATH = 1;
+    /** cudnnConvolutionFwdAlgoPerf_t: algo, status (int), time (float), memory (size_t at 16), determinism, mathType, reserved[3]. */
+    static final long PERF_BYTES = 48, PERF_ALGO = 0, PERF_STATUS = 4, PERF_TIME = 8, PERF_MEMORY = 16, PERF_MATH = 28;
+    static final int MAX_ALGOS = 10;
+    /** cuDNN 9 splits the legacy API over sub-libraries that libcudnn.so.9 opens by soname; preloaded in dependency order. */
+    private static final String[] SUB_LIBRARIES = {"libcudnn_graph.so.9", "libcudnn_engines_precompiled.so.9",
+            "libcudnn_engines_runtime_compiled.so.9", "libcudnn_heuristic.so.9", "libcudnn_ops.so.9", "libcudnn_cnn.so.9"};
+
+    private final NativeLibrary lib;
+    final MethodHandle setStream, createTensor, setTensor4d, destroyTensor, createFilter, setFilter4d, destroyFilter,
+            createConv, setConv2d, setConvMath, destroyConv, findForward, heuristicForward, workspaceSize, forward;
+    private final MethodHandle destroy, errorString;
+    final MemorySegment handle;
+    private final long version;
+    /** Algorithm choices by shape: the search runs real convolutions, so it is done once per shape and backend. */
+    final Map<String, CudnnConvolution.Choice> choices = new ConcurrentHashMap<>();
+
+    private Cudnn(NativeLibrary lib) {
+        this.lib = lib;
+        MethodHandle create = lib.function("cudnnCreate", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        destroy = lib.function("cudnnDestroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        errorString = lib.function("cudnnGetErrorString", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+        MethodHandle getVersion = lib.function("cudnnGetVersion", FunctionDescriptor.of(JAVA_LONG));
+        setStream = lib.function("cudnnSetStream", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        createTensor = lib.function("cudnnCreateTensorDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        setTensor4d = lib.function("cudnnSetTensor4dDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT,
+                JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+        destroyTensor = lib.function("cudnnDestroyTensorDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        createFilter = lib.function("cudnnCreateFilterDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        setFilter4d = lib.function("cudnnSetFilter4dDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT,
+                JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+        destroyFilter = lib.function("cudnnDestroyFilterDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        createConv = lib.function("cudnnCreateConvolutionDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        setConv2d = lib.function("cudnnSetConvolution2dDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT,
+                JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+        setConvMath = lib.function("cudnnSetConvolutionMathType", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        destroyConv = lib.function("cudnnDestroyConvolutionDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        findForward = lib.function("cudnnFindConvolutionForwardAlgorithm", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS,
+                ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS));
+        heuristicForward = lib.function("cudnnGetConvolutionForwardAlgorithm_v7", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS,
+                ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS));
+        workspaceSize = lib.function("cudnnGetConvolutionForwardWorkspaceSize", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS,
+                ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS));
+        forward = lib.function("cudnnConvolutionForward", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
+                ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS));
+        try {
+            version = (long) getVersion.invoke();
+        } catch (Throwable t) {
+            throw new CudaException("cudnnGetVersion failed: " + t, t);
+        }
+        if (version < 90000) throw new CudaException(lib.path() + " is cuDNN " + version + ", not 9.x");
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment h = a.allocate(ADDRESS);
+            check(CudaDriver.call(create, h), "cudnnCreate");
+            handle = h.get(ADDRESS, 0);
+        }
+    }
+
+    /**
+     * cuDNN 9 for the current CUDA context, or empty (logged once with the reason) when it is not installed or
+     * unusable: the backend then keeps its implicit-GEMM and im2col + cuBLASLt convolutions.
+     */
+    static Optional<Cudnn> load() {
+        List<Path> dirs = new ArrayList<>(NativeLibrary.searchDirectories());
+        dirs.addAll(pipDirectories());
+        Optional<NativeLibrary> lib;
+        try {
+            for (int pass = 0; pass < 2; pass++) {   // a sub-library may need one listed after it: a second pass picks it up
+                for (String sub : SUB_LIBRARIES) NativeLibrary.findIn(dirs, sub);
+            }
+            lib = NativeLibrary.findIn(dirs, "libcudnn.so.9");
+        } catch (RuntimeException e) {
+            lib = Optional.empty();
+        }
+        if (lib.isEmpty()) {
+            LOG.info("cuDNN 9 (libcudnn.so.9) not found in " + dirs + ": convolutions use the built-in kernels");
+            return Optional.empty();
+        }
+        try {
+            Cudnn c = new Cudnn(lib.get());
+            LOG.info("cuDNN " + c.version + " loaded from " + lib.get().path());
+            return Optional.of(c);
+        } catch (CudaException e) {
+            LOG.warning("cuDNN unusable, convolutions use the built-in kernels: " + e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    /** Where {@code pip install nvidia-cudnn-cu12} (or a torch install) puts the library: site-packages/nvidia/cudnn/lib. */
+    static List<Path> pipDirectories() {
+        List<Path> roots = new ArrayList<>();
+        String venv = System.getenv("VIRTUAL_ENV");
+        if (venv != null && !venv.isBlank()) roots.add(Path.of(venv, "lib"));
+        String conda = System.getenv("CONDA_PREFIX");
+        if (conda != null && !conda.isBlank()) roots.add(Path.of(conda, "lib"));
+        roots.add(Path.of(System.getProperty("user.home"), ".local", "lib"));
+        roots.add(Path.of("/usr/local/lib"));
+        roots.add(Path.of("/usr/lib"));
+        roots.add(Path.of("/opt/conda/lib"));
+        List<Path> dirs = new ArrayList<>();
+        for (Path root : roots) {
+            if (!Files.isDirectory(root)) continue;
+            try (var pythons = Files.newDirectoryStream(root, "python3*")) {
+                for (Path py : pythons) {
+                    for (String packages : new String[]{"site-packages", "dist-packages"}) {
+                        Path d = py.resolve(packages).resolve("nvidia").resolve("cudnn").resolve("lib");
+                        if (Files.isDirectory(d)) dirs.add(d);
+                    }
+                }
+            } catch (Exception ignored) {
+                // unreadable folder: nothing to add
+            }
+        }
+        return dirs;
+    }
+
+    String libraryPath() { return lib.path().toString(); }
+
+    long version() { return version; }
+
+    static int dataType(DType t) {
+        return switch (t) {
+            case F32 -> DATA_FLOAT;
+            case F16 -> DATA_HALF;
+            case BF16 -> DATA_BFLOAT16;
+            default -> throw new IllegalArgumentException("cuDNN convolutions support F32, F16 and BF16, not " + t);
+        };
+    }
+
+    void check(int status, String what) {
+        if (status == 0) return;
+        String text;
+        try {
+            MemorySegment s = (MemorySegment) errorString.invoke(status);
+            text = s.reinterpret(256).getString(0);
+        } catch (Throwable t) {
+            text = "?";
+        }
+        throw new CudaException(what + " failed: cuDNN status " + status + " (" + text + ")");
+    }
+
+    @Override
+    public void close() { CudaDriver.call(destroy, handle); }
+}
