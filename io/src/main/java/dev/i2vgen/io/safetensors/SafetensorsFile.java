@@ -168,7 +168,15 @@ public final class SafetensorsFile implements SafetensorsSource {
             if (end > dataSize) {
                 throw new SafetensorsFormatException(path, name, "data_offsets end " + end + " is beyond the data section (" + dataSize + " bytes): file truncated?");
             }
-            long expected = Tensor.numel(shape) * dtype.byteSize();
+            long expected;
+            try {
+                // Exact: dimensions whose product overflows could otherwise wrap to a byte count the offsets match.
+                long bytes = dtype.byteSize();
+                for (int d : shape) bytes = Math.multiplyExact(bytes, d);
+                expected = bytes;
+            } catch (ArithmeticException overflow) {
+                throw new SafetensorsFormatException(path, name, "shape " + sh + " of " + dtype + " has more bytes than a long can count");
+            }
             if (end - begin != expected) {
                 throw new SafetensorsFormatException(path, name, "shape " + sh + " of " + dtype + " needs " + expected + " bytes, data_offsets give " + (end - begin));
             }
