@@ -68,8 +68,8 @@ class PipelineConformanceTest {
     }
 
     static void check(String caseName, String backendName, DType dtype, double tolerance, int frameTolerance) throws Exception {
-        try (ReferenceCase ref = ReferenceCase.bundled(caseName); Backend backend = Backends.create(backendName)) {
-            I2VGenXLPipeline pipeline = I2VGenXLPipeline.fromPretrained(ref.checkpoint(), backend, dtype);
+        try (ReferenceCase ref = ReferenceCase.bundled(caseName); Backend backend = Backends.create(backendName);
+             I2VGenXLPipeline pipeline = I2VGenXLPipeline.fromPretrained(ref.checkpoint(), backend, dtype)) {
             GenerationRequest req = new GenerationRequest(ref.prompt(), ref.negativePrompt(), ImageLoader.read(ref.inputImage()),
                     ref.height(), ref.width(), ref.numFrames(), ref.steps(), ref.guidance(), ref.fps(), 0.0, ref.seed(),
                     ref.decodeChunkSize(), 1);

@@ -51,9 +51,9 @@ final class GenerateRun {
         try (Backend backend = Backends.create(s.device())) {
             err.println("Device: " + backend.deviceDescription() + ", precision " + s.dtype());
             long t0 = System.nanoTime();
-            I2VGenXLPipeline pipeline = I2VGenXLPipeline.fromPretrained(modelDir, backend, s.dtype());
             GeneratedVideo video;
-            try (ProgressBar bar = new ProgressBarBuilder().setTaskName("Denoising").setInitialMax(s.steps())
+            try (I2VGenXLPipeline pipeline = I2VGenXLPipeline.fromPretrained(modelDir, backend, s.dtype());
+                 ProgressBar bar = new ProgressBarBuilder().setTaskName("Denoising").setInitialMax(s.steps())
                     .setStyle(ProgressBarStyle.ASCII).setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err))
                     .showSpeed().build()) {
                 video = pipeline.generate(request, new PipelineListener() {

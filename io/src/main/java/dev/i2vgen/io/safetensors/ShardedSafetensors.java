@@ -90,7 +90,12 @@ public final class ShardedSafetensors implements SafetensorsSource {
     }
 
     private static Path resolveShard(Path index, Path dir, String shardName, List<String> tensors) {
-        Path p = dir.resolve(shardName).normalize();
+        Path p;
+        try {
+            p = dir.resolve(shardName).normalize();
+        } catch (java.nio.file.InvalidPathException e) {   // e.g. a NUL character: not a file name on any platform
+            throw new SafetensorsFormatException(index, tensors.get(0), "shard name '" + shardName + "' is not a valid file name: " + e.getReason());
+        }
         // Shards live beside the index; a name escaping the folder is a corrupt (or hostile) index.
         if (!p.startsWith(dir)) {
             throw new SafetensorsFormatException(index, tensors.get(0), "shard '" + shardName + "' is outside the index folder " + dir);

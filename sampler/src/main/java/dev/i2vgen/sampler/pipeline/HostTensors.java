@@ -35,11 +35,4 @@ final class HostTensors {
     static Tensor batchToFrames(float[] v, int b, int c, int f, int h, int w) {
         return Tensor.fromFloats(v, b, f, c, h, w).permute(0, 2, 1, 3, 4).contiguous();
     }
-
-    /** Repeats a tensor n times along axis 0. */
-    static Tensor repeatBatch(Tensor t, int n) {
-        Tensor[] parts = new Tensor[n];
-        java.util.Arrays.fill(parts, t);
-        return concatBatch(parts);
-    }
 }

@@ -8,13 +8,13 @@ import dev.i2vgen.io.checkpoint.ComponentFolder;
 import dev.i2vgen.io.checkpoint.FeatureExtractorConfig;
 import dev.i2vgen.io.checkpoint.Variant;
 import dev.i2vgen.io.image.PipelineImagePreprocessing;
+import dev.i2vgen.io.safetensors.SafetensorsSource;
 import dev.i2vgen.io.tokenizer.ClipTokenizer;
 import dev.i2vgen.io.tokenizer.TokenizedText;
 import dev.i2vgen.model.clip.ClipTextConfig;
 import dev.i2vgen.model.clip.ClipTextEncoder;
 import dev.i2vgen.model.clip.ClipVisionConfig;
 import dev.i2vgen.model.clip.ClipVisionEncoder;
-import dev.i2vgen.model.common.JsonConfig;
 import dev.i2vgen.model.unet.I2VGenXLUNet;
 import dev.i2vgen.model.unet.UNetConfig;
 import dev.i2vgen.model.unet.UNetInputs;
@@ -29,11 +29,12 @@ import dev.i2vgen.sampler.scheduler.DdimScheduler;
 import dev.i2vgen.sampler.scheduler.DdimStep;
 import dev.i2vgen.tensor.DType;
 import dev.i2vgen.tensor.Tensor;
-import dev.i2vgen.tensor.TensorSource;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -42,8 +43,9 @@ import java.util.Map;
  * latents, the DDIM loop with classifier-free guidance, chunked decoding and post-processing.
  * Random numbers come from one {@link TorchGenerator} seeded like {@code torch.manual_seed(seed)}:
  * the VAE posterior sample first, then the initial latents, then η-noise per step.
+ * A pipeline from {@link #fromPretrained} owns its weight mappings: close it (before its backend) when done.
  */
-public final class I2VGenXLPipeline {
+public final class I2VGenXLPipeline implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(I2VGenXLPipeline.class.getName());
 
     private final ClipTokenizer tokenizer;
@@ -55,6 +57,9 @@ public final class I2VGenXLPipeline {
     private final DdimConfig schedulerConfig;
     private final Backend backend;
     private final DType activation;
+    /** Weight mappings opened by {@link #fromPretrained}; empty when the caller supplied the components. */
+    private final List<SafetensorsSource> ownedWeights = new ArrayList<>();
+    private boolean closed;
 
     public I2VGenXLPipeline(ClipTokenizer tokenizer, ClipTextEncoder textEncoder, ClipVisionEncoder imageEncoder,
                             FeatureExtractorConfig featureExtractor, AutoencoderKL vae, I2VGenXLUNet unet,
@@ -83,20 +88,47 @@ public final class I2VGenXLPipeline {
         ComponentFolder ie = ckpt.component("image_encoder");
         ComponentFolder va = ckpt.component("vae");
         ComponentFolder un = ckpt.component("unet");
-        TensorSource teW = te.weights(variant), ieW = ie.weights(variant), vaW = va.weights(variant), unW = un.weights(variant);
-        return new I2VGenXLPipeline(tokenizer,
-                new ClipTextEncoder(ClipTextConfig.load(te.configFile()), teW),
-                new ClipVisionEncoder(ClipVisionConfig.load(ie.configFile()), ieW),
-                ckpt.featureExtractorConfig(),
-                new AutoencoderKL(VaeConfig.load(va.configFile()), vaW),
-                new I2VGenXLUNet(UNetConfig.load(un.configFile()), unW),
-                DdimConfig.read(ckpt.component("scheduler").configFile()),
-                backend, dtype);
+        List<SafetensorsSource> opened = new ArrayList<>();
+        try {
+            SafetensorsSource teW = open(opened, te, variant), ieW = open(opened, ie, variant),
+                    vaW = open(opened, va, variant), unW = open(opened, un, variant);
+            I2VGenXLPipeline pipeline = new I2VGenXLPipeline(tokenizer,
+                    new ClipTextEncoder(ClipTextConfig.load(te.configFile()), teW),
+                    new ClipVisionEncoder(ClipVisionConfig.load(ie.configFile()), ieW),
+                    ckpt.featureExtractorConfig(),
+                    new AutoencoderKL(VaeConfig.load(va.configFile()), vaW),
+                    new I2VGenXLUNet(UNetConfig.load(un.configFile()), unW),
+                    DdimConfig.read(ckpt.component("scheduler").configFile()),
+                    backend, dtype);
+            pipeline.ownedWeights.addAll(opened);
+            return pipeline;
+        } catch (RuntimeException e) {
+            opened.forEach(SafetensorsSource::close);   // a half-built pipeline must not leak mappings
+            throw e;
+        }
     }
+
+    private static SafetensorsSource open(List<SafetensorsSource> opened, ComponentFolder component, Variant variant) {
+        SafetensorsSource source = component.weights(variant);
+        opened.add(source);
+        return source;
+    }
+
+    /** Releases the weight mappings this pipeline opened; tensors read from them become invalid. */
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        ownedWeights.forEach(SafetensorsSource::close);
+    }
+
+    /** The mappings {@link #close} releases (tests). */
+    List<SafetensorsSource> ownedWeights() { return List.copyOf(ownedWeights); }
 
     public GeneratedVideo generate(GenerationRequest req) { return generate(req, PipelineListener.NONE); }
 
     public GeneratedVideo generate(GenerationRequest req, PipelineListener listener) {
+        if (closed) throw new IllegalStateException("I2VGenXLPipeline: generate() after close(): its weight mappings are released");
         boolean cfg = req.classifierFreeGuidance();
         long seed = req.seed() != null ? req.seed() : new java.security.SecureRandom().nextLong() & 0xffffffffL;
         TorchGenerator generator = new TorchGenerator(seed);
@@ -273,10 +305,9 @@ public final class I2VGenXLPipeline {
                 int[] frameBatch = {b * f, c, h, w};
                 float[] prev = scheduler.step(m, t, x, frameBatch, (float) req.eta(), false, generator, null).prevSample();
                 if (listener.wantsTensors()) {
-                    int[] s = {b * f, c, h, w};
-                    emit(listener, "step." + i + ".model_output", Tensor.fromFloats(m, s));
-                    emit(listener, "step." + i + ".sample", Tensor.fromFloats(x, s));
-                    emit(listener, "step." + i + ".prev_sample", Tensor.fromFloats(prev, s));
+                    emit(listener, "step." + i + ".model_output", Tensor.fromFloats(m, frameBatch));
+                    emit(listener, "step." + i + ".sample", Tensor.fromFloats(x, frameBatch));
+                    emit(listener, "step." + i + ".prev_sample", Tensor.fromFloats(prev, frameBatch));
                 }
                 latents = HostTensors.batchToFrames(prev, b, c, f, h, w);
                 listener.step(i, timesteps.length, t);

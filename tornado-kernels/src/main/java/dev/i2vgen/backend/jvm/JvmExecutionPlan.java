@@ -105,7 +105,7 @@ final class JvmExecutionPlan implements ExecutionPlan {
                 continue;
             }
             HostTransfer.toF32(t, dst);
-            if (in.dtype() == DType.F16 || in.dtype() == DType.BF16) HostTransfer.roundTo(in.dtype(), dst, in.numel());
+            roundToStorage(in, dst);
         }
         for (Runnable step : steps) step.run();
         ran = true;
@@ -117,7 +117,7 @@ final class JvmExecutionPlan implements ExecutionPlan {
         checkHostTensor(input, host);
         MemorySegment dst = boundBuffer(input);
         HostTransfer.toF32(host, dst);
-        if (input.dtype() == DType.F16 || input.dtype() == DType.BF16) HostTransfer.roundTo(input.dtype(), dst, input.numel());
+        roundToStorage(input, dst);
     }
 
     public void copy(Value output, Value input) {
@@ -131,7 +131,12 @@ final class JvmExecutionPlan implements ExecutionPlan {
         }
         MemorySegment dst = boundBuffer(input);
         MemorySegment.copy(buffers[output.id()], 0, dst, 0, input.numel() * 4);
-        if (input.dtype() == DType.F16 || input.dtype() == DType.BF16) HostTransfer.roundTo(input.dtype(), dst, input.numel());
+        roundToStorage(input, dst);
+    }
+
+    /** An input declared F16/BF16 holds values of that precision, whatever precision the host gave. */
+    private static void roundToStorage(Value input, MemorySegment f32) {
+        if (input.dtype() == DType.F16 || input.dtype() == DType.BF16) HostTransfer.roundTo(input.dtype(), f32, input.numel());
     }
 
     private MemorySegment boundBuffer(Value input) {

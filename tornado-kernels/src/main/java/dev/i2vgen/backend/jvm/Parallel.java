@@ -55,7 +55,7 @@ public final class Parallel {
         if (n <= 0) return;
         long g = Math.max(grain, 1);
         int chunks = (int) Math.min((n + g - 1) / g, threads() * 4L);
-        if (chunks <= 1) {
+        if (chunks <= 1 || threads() == 1) {
             body.run(0, n);
             return;
         }

@@ -103,15 +103,29 @@ public final class Sgemm {
             if (!accumulate) for (int i = 0; i < m; i++) c.asSlice((cOff + i * ldc) * 4, n * 4L).fill((byte) 0);
             return;
         }
+        // The packed-B buffer is taken out of this thread's slot while in use, so a multiply nested on the same
+        // thread (a PanelSource or a work-stealing join running another GEMM) allocates its own instead of overwriting it.
         float[][] scratch = SCRATCH.get();
+        float[] packedB = scratch[0];
+        scratch[0] = null;
+        try {
+            packedB = multiplyBlocks(m, n, k, alpha, a, b, c, cOff, ldc, accumulate, packedB);
+        } finally {
+            scratch[0] = packedB;
+        }
+    }
+
+    /** The blocked loops of {@link #multiply}; returns the (possibly grown) packed-B buffer for reuse. */
+    private static float[] multiplyBlocks(int m, int n, int k, float alpha, Strided a, PanelSource b,
+                                          MemorySegment c, long cOff, long ldc, boolean accumulate, float[] packedB) {
         for (int jc = 0; jc < n; jc += NC) {
             int nc = Math.min(NC, n - jc);
             int panels = (nc + NR - 1) / NR;
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc);
                 int panelSize = kc * NR;
-                if (scratch[0] == null || scratch[0].length < panels * panelSize) scratch[0] = new float[panels * panelSize];
-                float[] bp = scratch[0];
+                if (packedB == null || packedB.length < panels * panelSize) packedB = new float[panels * panelSize];
+                float[] bp = packedB;
                 final int jcf = jc, pcf = pc;
                 Parallel.forRange(panels, Math.max(1, 16384 / panelSize), (p0, p1) -> {
                     for (int p = p0; p < p1; p++) {
@@ -151,6 +165,7 @@ public final class Sgemm {
                 });
             }
         }
+        return packedB;
     }
 
     /** MR×NR tile: eight vector accumulators, one broadcast of A and two vectors of B per k (fits 16 registers). */

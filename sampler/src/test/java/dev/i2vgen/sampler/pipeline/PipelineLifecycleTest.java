@@ -1,0 +1,38 @@
+package dev.i2vgen.sampler.pipeline;
+
+import dev.i2vgen.backend.Backend;
+import dev.i2vgen.backend.Backends;
+import dev.i2vgen.io.reference.ReferenceCase;
+import dev.i2vgen.io.safetensors.SafetensorsSource;
+import dev.i2vgen.io.image.RgbImage;
+import dev.i2vgen.tensor.DType;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/** A pipeline from a checkpoint folder owns its weight mappings and releases them on close. */
+class PipelineLifecycleTest {
+    @Test
+    void closeReleasesTheWeightMappingsItOpened() {
+        try (ReferenceCase ref = ReferenceCase.bundled("tiny"); Backend backend = Backends.create("jvm")) {
+            I2VGenXLPipeline pipeline = I2VGenXLPipeline.fromPretrained(ref.checkpoint(), backend, DType.F32);
+            List<SafetensorsSource> weights = pipeline.ownedWeights();
+            assertEquals(4, weights.size(), "text encoder, image encoder, VAE and UNet weights");
+            String name = weights.get(0).names().iterator().next();
+            weights.get(0).get(name).getFlat(0);   // readable while the pipeline is open
+
+            pipeline.close();
+            for (SafetensorsSource w : weights) {
+                String any = w.names().iterator().next();
+                assertThrows(IllegalStateException.class, () -> w.get(any).getFlat(0), () -> w.description() + " still mapped");
+            }
+            GenerationRequest req = new GenerationRequest("p", null, RgbImage.black(48, 32), 32, 48, 2, 1, 9, 16, 0, 1L, 1, 1);
+            var e = assertThrows(IllegalStateException.class, () -> pipeline.generate(req));
+            assertEquals(true, e.getMessage().contains("after close()"), e.getMessage());
+            pipeline.close();   // idempotent
+        }
+    }
+}
