@@ -67,7 +67,7 @@ public final class CheckpointFolder {
             }
             String key = f.getKey();
             // The key becomes a folder name: refuse anything that would leave the checkpoint folder.
-            if (key.isEmpty() || key.equals(".") || key.equals("..") || key.contains("/") || key.contains("\\")) {
+            if (key.isEmpty() || key.equals(".") || key.equals("..") || key.contains("/") || key.contains("\\") || key.indexOf(0) >= 0) {
                 problems.add(new CheckpointProblem(index, "component name '" + f.getKey() + "' is not a plain folder name"));
                 continue;
             }

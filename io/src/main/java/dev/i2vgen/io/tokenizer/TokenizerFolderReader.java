@@ -73,11 +73,13 @@ public final class TokenizerFolderReader {
         addedDecoder.properties().forEach(entry -> {
             String content = tokenText(configPath, "added_tokens_decoder." + entry.getKey(), entry.getValue());
             addedTokens.add(content);
+            int id;
             try {
-                vocab.putIfAbsent(content, Integer.parseInt(entry.getKey()));
+                id = Integer.parseInt(entry.getKey());
             } catch (NumberFormatException e) {
                 throw new TokenizerFormatException(configPath, "added_tokens_decoder key '" + entry.getKey() + "' is not an id");
             }
+            vocab.putIfAbsent(content, checkedId(configPath, "added_tokens_decoder key", id));
         });
 
         Map<String, String> specials = new HashMap<>(Map.of(
@@ -146,8 +148,18 @@ public final class TokenizerFolderReader {
                 throw new TokenizerFormatException(file, "added_tokens entry needs content and id, got " + token);
             }
             added.add(content);
-            vocab.putIfAbsent(content, token.path("id").asInt());
+            vocab.putIfAbsent(content, checkedId(file, "added_tokens id of '" + content + "'", token.path("id").asInt()));
         }
+    }
+
+    /** Ids index the decoder's table: negative or absurdly large ones (no CLIP vocabulary nears 2^24) are file errors. */
+    private static final int MAX_TOKEN_ID = 1 << 24;
+
+    private static int checkedId(Path file, String what, int id) {
+        if (id < 0 || id >= MAX_TOKEN_ID) {
+            throw new TokenizerFormatException(file, what + " must be in 0.." + (MAX_TOKEN_ID - 1) + ", got " + id);
+        }
+        return id;
     }
 
     private static void readVocab(Path file, JsonNode node, Map<String, Integer> vocab) {
@@ -155,10 +167,10 @@ public final class TokenizerFolderReader {
             throw new TokenizerFormatException(file, "vocabulary must be a non-empty object token → id");
         }
         node.properties().forEach(e -> {
-            if (!e.getValue().canConvertToInt() || e.getValue().asInt() < 0) {
-                throw new TokenizerFormatException(file, "vocabulary id of '" + e.getKey() + "' must be a non-negative integer, got " + e.getValue());
+            if (!e.getValue().canConvertToInt()) {
+                throw new TokenizerFormatException(file, "vocabulary id of '" + e.getKey() + "' must be an integer, got " + e.getValue());
             }
-            vocab.put(e.getKey(), e.getValue().asInt());
+            vocab.put(e.getKey(), checkedId(file, "vocabulary id of '" + e.getKey() + "'", e.getValue().asInt()));
         });
     }
 

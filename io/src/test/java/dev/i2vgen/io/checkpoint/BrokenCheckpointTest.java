@@ -138,6 +138,10 @@ class BrokenCheckpointTest {
         var e = assertThrows(CheckpointException.class, () -> CheckpointFolder.open(dir));
         assertEquals(2, e.problems().size(), e.getMessage());
         assertTrue(e.getMessage().contains("'../evil'") && e.getMessage().contains("'vae' must be [library, class]"), e.getMessage());
+
+        Files.writeString(index, "{\"_class_name\": \"I2VGenXLPipeline\", \"un\\u0000et\": [\"diffusers\", \"I2VGenXLUNet\"]}");
+        var e2 = assertThrows(CheckpointException.class, () -> CheckpointFolder.open(dir));
+        assertTrue(e2.getMessage().contains("is not a plain folder name"), e2.getMessage());
     }
 
     @Test

@@ -118,6 +118,20 @@ class TokenizerFolderReaderTest {
     }
 
     @Test
+    void outOfRangeIdsAreFileErrorsNotHugeTables(@TempDir Path dir) throws IOException {
+        Path folder = TokenizerTestFolders.copyOf(TokenizerTestFolders.vocabMergesLayout(), dir.resolve("t"), "tokenizer_config.json");
+        Files.writeString(folder.resolve("tokenizer.json"), "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 2000000000}, \"merges\": []}}");
+        var e = assertThrows(TokenizerFormatException.class, () -> ClipTokenizer.fromFolder(folder));
+        assertEquals(folder.resolve("tokenizer.json"), e.file());
+        assertTrue(e.getMessage().contains("vocabulary id of 'b' must be in 0.."), e.getMessage());
+
+        Files.writeString(folder.resolve("tokenizer.json"), "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []},"
+                + " \"added_tokens\": [{\"content\": \"<x>\", \"id\": -3}]}");
+        var e2 = assertThrows(TokenizerFormatException.class, () -> ClipTokenizer.fromFolder(folder));
+        assertTrue(e2.getMessage().contains("added_tokens id of '<x>' must be in 0.."), e2.getMessage());
+    }
+
+    @Test
     void tokenizerJsonWithWrongModelIsRejected(@TempDir Path dir) throws IOException {
         Path folder = TokenizerTestFolders.copyOf(TokenizerTestFolders.vocabMergesLayout(), dir.resolve("t"), "tokenizer_config.json");
         Files.writeString(folder.resolve("tokenizer.json"), "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": 0}}}");
