@@ -81,12 +81,12 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        DType act = switch (dtype.toLowerCase(Locale.ROOT)) {
-            case "fp16", "f16", "float16" -> DType.F16;
-            case "bf16", "bfloat16" -> DType.BF16;
-            case "fp32", "f32", "float32" -> DType.F32;
-            default -> throw new CommandLine.ParameterException(spec.commandLine(), "--dtype must be fp16, bf16 or fp32, not " + dtype);
-        };
+        DType act;
+        try {
+            act = DType.fromPrecision(dtype);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--dtype: " + e.getMessage());
+        }
         if (warmup < 0 || repeats < 1) throw new CommandLine.ParameterException(spec.commandLine(), "--warmup must be >= 0 and --repeats >= 1");
         if (pipelineSteps < 1 || pipelineRepeats < 0) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--pipeline-steps must be >= 1 and --pipeline-repeats >= 0");
