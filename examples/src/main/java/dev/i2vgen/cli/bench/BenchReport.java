@@ -1,5 +1,6 @@
 package dev.i2vgen.cli.bench;
 
+import dev.i2vgen.io.AtomicFiles;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
@@ -8,7 +9,6 @@ import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -63,16 +63,9 @@ public final class BenchReport {
 
     /** Writes the JSON to a temporary file beside {@code file}, then renames it: readers never see half a file. */
     public void writeJson(Path file) {
-        Path dir = file.toAbsolutePath().getParent();
         try {
-            Files.createDirectories(dir);
-            Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
-            try {
-                mapper.writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), toJson());
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            Files.createDirectories(file.toAbsolutePath().getParent());
+            AtomicFiles.writeFile(file, tmp -> mapper.writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), toJson()));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the benchmark JSON " + file, e);
         }

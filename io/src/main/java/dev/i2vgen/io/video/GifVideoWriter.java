@@ -1,5 +1,6 @@
 package dev.i2vgen.io.video;
 
+import dev.i2vgen.io.AtomicFiles;
 import dev.i2vgen.io.image.RgbImage;
 
 import javax.imageio.IIOImage;
@@ -40,7 +41,7 @@ public final class GifVideoWriter implements VideoWriter {
     public void write(List<RgbImage> frames, int fps) throws IOException {
         VideoWriter.checkFrames(frames, fps);
         int delay = delayCentiseconds(fps);
-        AtomicOutput.writeFile(file, tmp -> {
+        AtomicFiles.writeFile(file, tmp -> {
             ImageWriter writer = jdkGifWriter();
             try (ImageOutputStream out = ImageIO.createImageOutputStream(tmp.toFile())) {
                 writer.setOutput(out);

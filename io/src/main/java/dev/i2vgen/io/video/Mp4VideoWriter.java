@@ -1,5 +1,6 @@
 package dev.i2vgen.io.video;
 
+import dev.i2vgen.io.AtomicFiles;
 import dev.i2vgen.io.image.RgbImage;
 import org.jcodec.codecs.h264.H264Encoder;
 import org.jcodec.common.Codec;
@@ -38,7 +39,7 @@ public final class Mp4VideoWriter implements VideoWriter {
         if (first.width() % 2 != 0 || first.height() % 2 != 0) {
             throw new IllegalArgumentException(file + ": H.264 4:2:0 needs even frame sizes, got " + first.width() + "×" + first.height());
         }
-        AtomicOutput.writeFile(file, tmp -> {
+        AtomicFiles.writeFile(file, tmp -> {
             try (FileChannelWrapper channel = NIOUtils.writableChannel(tmp.toFile())) {
                 MP4Muxer muxer = MP4Muxer.createMP4MuxerToChannel(channel);
                 MuxerTrack track = muxer.addVideoTrack(Codec.H264,

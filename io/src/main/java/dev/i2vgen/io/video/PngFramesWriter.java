@@ -1,5 +1,6 @@
 package dev.i2vgen.io.video;
 
+import dev.i2vgen.io.AtomicFiles;
 import dev.i2vgen.io.image.RgbImage;
 
 import javax.imageio.ImageIO;
@@ -24,7 +25,7 @@ public final class PngFramesWriter implements VideoWriter {
     @Override
     public void write(List<RgbImage> frames, int fps) throws IOException {
         VideoWriter.checkFrames(frames, fps);
-        AtomicOutput.writeDirectory(directory, tmp -> {
+        AtomicFiles.writeDirectory(directory, tmp -> {
             for (int i = 0; i < frames.size(); i++) {
                 Path f = tmp.resolve(frameName(i));
                 if (!ImageIO.write(frames.get(i).toBufferedImage(), "png", f.toFile())) {
