@@ -48,6 +48,14 @@ class PipelineConformanceTest {
         check(caseName, "cuda", DType.F32, STAGE_TOLERANCE, 1);
     }
 
+    /** The same on an OpenCL device (PoCL on CPUs in CI), fp32: skipped, with the reason, where no OpenCL device is available. */
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny", "tiny-fp16", "tiny-noguidance"})
+    void generateMatchesDiffusersOnOpenCl(String caseName) throws Exception {
+        assumeBackend("opencl");
+        check(caseName, "opencl", DType.F32, STAGE_TOLERANCE, 1);
+    }
+
     /**
      * fp16 and bf16 compute on the GPU, end to end: rounding errors compound over the steps (and guidance
      * multiplies them), so the per-stage errors are reported and the final float frames must stay within a

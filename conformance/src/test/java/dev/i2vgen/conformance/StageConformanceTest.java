@@ -39,7 +39,8 @@ class StageConformanceTest {
     @CsvSource({
             "tiny,jvm,F32,1e-4", "tiny-fp16,jvm,F32,1e-4", "tiny-noguidance,jvm,F32,1e-4",
             "tiny,cuda,F32,1e-4", "tiny-fp16,cuda,F32,1e-4", "tiny-noguidance,cuda,F32,1e-4",
-            "tiny,cuda,F16,1e-2", "tiny,cuda,BF16,1e-2", "tiny-fp16,cuda,F16,1e-2", "tiny-noguidance,cuda,BF16,1e-2"})
+            "tiny,cuda,F16,1e-2", "tiny,cuda,BF16,1e-2", "tiny-fp16,cuda,F16,1e-2", "tiny-noguidance,cuda,BF16,1e-2",
+            "tiny,opencl,F32,1e-4", "tiny-fp16,opencl,F32,1e-4", "tiny-noguidance,opencl,F32,1e-4"})
     void everyStageFromRecordedInputs(String caseName, String backendName, DType dtype, double tolerance) throws Exception {
         if (!backendName.equals("jvm")) PipelineConformanceTest.assumeBackend(backendName);
         List<String> failures = new ArrayList<>();
