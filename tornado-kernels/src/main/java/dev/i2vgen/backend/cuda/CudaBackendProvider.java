@@ -1,5 +1,6 @@
 package dev.i2vgen.backend.cuda;
 
+import dev.i2vgen.backend.AvailabilityProbe;
 import dev.i2vgen.backend.Backend;
 import dev.i2vgen.backend.BackendProvider;
 
@@ -9,7 +10,7 @@ import dev.i2vgen.backend.BackendProvider;
  * {@link Cudnn}); without it the backend uses its own convolution kernels (logged once).
  */
 public final class CudaBackendProvider implements BackendProvider {
-    private static volatile String reason;   // null until probed; "" when available
+    private static final AvailabilityProbe PROBE = new AvailabilityProbe(CudaBackendProvider::detect);
 
     @Override public String name() { return "cuda"; }
 
@@ -23,25 +24,18 @@ public final class CudaBackendProvider implements BackendProvider {
     @Override public Backend create() { return CudaBackend.create(); }
 
     /** "" when usable, else what is missing. Probed once per JVM. */
-    static String probe() {
-        String r = reason;
-        if (r != null) return r;
-        synchronized (CudaBackendProvider.class) {
-            if (reason != null) return reason;
-            try {
-                CudaDriver d = CudaDriver.load();
-                if (d.deviceCount() == 0) r = "the NVIDIA driver (" + d.libraryPath() + ") reports no CUDA device";
-                else {
-                    Nvrtc.load();
-                    NativeLibrary.find("libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so")
-                            .orElseThrow(() -> new CudaException("cuBLASLt (libcublasLt.so.13 or .12) not found in " + NativeLibrary.searchDirectories()));
-                    r = "";
-                }
-            } catch (CudaException | UnsatisfiedLinkError | IllegalArgumentException e) {
-                r = e.getMessage();
-            }
-            reason = r;
-            return r;
+    static String probe() { return PROBE.reason(); }
+
+    private static String detect() {
+        try {
+            CudaDriver d = CudaDriver.load();
+            if (d.deviceCount() == 0) return "the NVIDIA driver (" + d.libraryPath() + ") reports no CUDA device";
+            Nvrtc.load();
+            NativeLibrary.find("libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so")
+                    .orElseThrow(() -> new CudaException("cuBLASLt (libcublasLt.so.13 or .12) not found in " + NativeLibrary.searchDirectories()));
+            return "";
+        } catch (CudaException | UnsatisfiedLinkError | IllegalArgumentException e) {
+            return e.getMessage();
         }
     }
 }

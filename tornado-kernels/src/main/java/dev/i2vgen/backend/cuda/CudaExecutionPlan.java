@@ -1,6 +1,7 @@
 package dev.i2vgen.backend.cuda;
 
 import dev.i2vgen.backend.ExecutionPlan;
+import dev.i2vgen.backend.PlanChecks;
 import dev.i2vgen.graph.ImmutableTaskGraph;
 import dev.i2vgen.graph.MemoryPlan;
 import dev.i2vgen.graph.MemoryPlanner;
@@ -34,6 +35,7 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     private final CudaBackend backend;
     private final CudaDriver driver;
     private final ImmutableTaskGraph graph;
+    private final PlanChecks checks;
     private final MemoryPlan memory;
     private final long arena;                     // device base of planned buffers
     private final Map<Integer, Long> constants = new HashMap<>();
@@ -54,6 +56,7 @@ public final class CudaExecutionPlan implements ExecutionPlan {
         this.backend = backend;
         this.driver = backend.driver;
         this.graph = graph;
+        this.checks = new PlanChecks(graph);
         this.memory = MemoryPlanner.plan(graph, v -> v.numel() * storageType(v).byteSize());
         this.bound = new long[graph.values().size()];
         this.boundStaging = new long[graph.values().size()];
@@ -161,12 +164,10 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     public void execute(Map<Value, Tensor> inputs) {
         ensureOpen();
         driver.setCurrent(backend.context);
-        for (Value given : inputs.keySet()) checkInput(given);
+        for (Value given : inputs.keySet()) checks.checkInput(given);
         for (Value in : graph.inputs().values()) {
             Tensor t = inputs.get(in);
-            if (t == null && bound[in.id()] == 0) {
-                throw new IllegalArgumentException("graph " + graph.name() + ": input '" + in.name() + "' was neither given nor bound");
-            }
+            checks.checkGivenOrBound(in, t, bound[in.id()] != 0);
             if (t != null) checkShape(in, t);
         }
         for (Value in : graph.inputs().values()) {
@@ -190,12 +191,9 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     public void bind(Value input, Tensor host) {
         ensureOpen();
         driver.setCurrent(backend.context);
-        checkInput(input);
+        checks.checkInput(input);
         checkShape(input, host);
-        if (host.dtype() != input.dtype() && host.dtype() != DType.F32) {
-            throw new IllegalArgumentException("graph " + graph.name() + ": input '" + input.name() + "' expects dtype "
-                    + input.dtype() + " (or F32), got " + host.dtype());
-        }
+        checks.checkHostDtype(input, host);
         Tensor c = host.contiguous();
         long target = boundBuffer(input);
         if (c.dtype() == input.dtype()) {
@@ -213,15 +211,11 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     public void copy(Value output, Value input) {
         ensureOpen();
         driver.setCurrent(backend.context);
-        checkInput(input);
+        checks.checkInput(input);
         if (!graph.outputs().containsValue(output)) {
             throw new IllegalArgumentException("graph " + graph.name() + ": " + output + " is not a graph output; its buffer is reused");
         }
-        if (runs == 0) throw new IllegalStateException("graph " + graph.name() + ": copy(" + output + ", " + input + ") before the first run");
-        if (!Arrays.equals(output.shape(), input.shape())) {
-            throw new IllegalArgumentException("graph " + graph.name() + ": cannot copy " + output + " into input '" + input.name()
-                    + "': shape " + Arrays.toString(output.shape()) + " differs from " + Arrays.toString(input.shape()));
-        }
+        checks.checkCopy(output, input, runs != 0);
         // enqueued on the plan's stream, so it lands before the next run and after the last one
         deviceCopy(pointer(output), storageType(output), boundBuffer(input), input.dtype(), input.numel());
     }
@@ -243,12 +237,6 @@ public final class CudaExecutionPlan implements ExecutionPlan {
             copies.put(key, l);
         }
         l.run(driver, backend.stream);
-    }
-
-    private void checkInput(Value given) {
-        if (given.kind() != Value.Kind.INPUT || graph.inputs().get(given.name()) != given) {
-            throw new IllegalArgumentException("graph " + graph.name() + ": " + given + " is not an input of this graph");
-        }
     }
 
     private void checkShape(Value in, Tensor t) {
@@ -317,9 +305,7 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     /** Kernel launches and GEMM calls per run. */
     public int stepCount() { return steps.size(); }
 
-    private void ensureOpen() {
-        if (closed) throw new IllegalStateException("execution plan of " + graph.name() + " is closed");
-    }
+    private void ensureOpen() { checks.checkOpen(closed); }
 
     @Override
     public void close() {

@@ -1,11 +1,13 @@
 package dev.i2vgen.backend.cuda;
 
+import dev.i2vgen.backend.TensorLayouts;
 import dev.i2vgen.graph.Task;
 import dev.i2vgen.graph.Value;
 import dev.i2vgen.graph.ops.*;
 import dev.i2vgen.tensor.DType;
 
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 
 /**
  * Turns each task into prepared kernel launches or cuBLASLt calls on fixed device pointers. Kernels
@@ -205,60 +207,32 @@ final class TaskLowering {
         for (int i = 0; i < rank; i++) dims[i] = out.dim(i);
         launch("elementwise", "binary", grid(out.numel()), 1, BLOCK, 0,
                 args().ptr(operand(x)).ptr(operand(y)).ptr(ptr(out)).i64(out.numel()).i32(b.kind().ordinal())
-                        .rankedStruct(MAX_RANK, rank, dims, broadcastStrides(x, rank), broadcastStrides(y, rank)));
-    }
-
-    /** Element strides of {@code v} aligned to an output of {@code rank} dims, 0 where it broadcasts. */
-    private static long[] broadcastStrides(Value v, int rank) {
-        long[] s = new long[rank];
-        long acc = 1;
-        for (int i = v.rank() - 1; i >= 0; i--) {
-            int o = rank - v.rank() + i;
-            s[o] = v.dim(i) == 1 ? 0 : acc;
-            acc *= v.dim(i);
-        }
-        return s;
+                        .rankedStruct(MAX_RANK, rank, dims, TensorLayouts.broadcastStrides(x.shape(), rank), TensorLayouts.broadcastStrides(y.shape(), rank)));
     }
 
     private void concat(Task t, Concat c) {
-        Value out = t.output();
-        int ax = c.axis() < 0 ? c.axis() + out.rank() : c.axis();
-        long outer = 1, inner = 1;
-        for (int i = 0; i < ax; i++) outer *= out.dim(i);
-        for (int i = ax + 1; i < out.rank(); i++) inner *= out.dim(i);
-        long offset = 0, outRow = out.dim(ax) * inner;
-        for (Value part : t.inputs()) {
-            long len = part.dim(ax) * inner;
-            copyRows(operand(part), len, 0, ptr(out), outRow, offset, outer, len);
-            offset += len;
-        }
+        List<Value> parts = t.inputs();
+        List<TensorLayouts.RowCopy> rows = TensorLayouts.concatRows(t.output().shape(), parts.stream().map(Value::shape).toList(), c.axis());
+        for (int i = 0; i < parts.size(); i++) copyRows(operand(parts.get(i)), ptr(t.output()), rows.get(i));
     }
 
     private void slice(Task t, Slice s) {
         Value x = t.input(0);
-        int ax = s.axis() < 0 ? s.axis() + x.rank() : s.axis();
-        long outer = 1, inner = 1;
-        for (int i = 0; i < ax; i++) outer *= x.dim(i);
-        for (int i = ax + 1; i < x.rank(); i++) inner *= x.dim(i);
-        long len = (long) (s.end() - s.start()) * inner;
-        copyRows(operand(x), x.dim(ax) * inner, s.start() * inner, ptr(t.output()), len, 0, outer, len);
+        copyRows(operand(x), ptr(t.output()), TensorLayouts.sliceRows(x.shape(), s.axis(), s.start(), s.end()));
     }
 
-    private void copyRows(long src, long srcRow, long srcOff, long dst, long dstRow, long dstOff, long rows, long len) {
-        launch("layout", "copy_rows", grid(rows * len), 1, BLOCK, 0,
-                args().ptr(src).i64(srcRow).i64(srcOff).ptr(dst).i64(dstRow).i64(dstOff).i64(rows).i64(len));
+    private void copyRows(long src, long dst, TensorLayouts.RowCopy r) {
+        launch("layout", "copy_rows", grid(r.rows() * r.length()), 1, BLOCK, 0,
+                args().ptr(src).i64(r.srcRow()).i64(r.srcOffset()).ptr(dst).i64(r.dstRow()).i64(r.dstOffset()).i64(r.rows()).i64(r.length()));
     }
 
     private void permute(Task t, Permute p) {
         Value x = t.input(0), out = t.output();
         int rank = out.rank();
         if (rank > MAX_RANK) throw new IllegalArgumentException("rank " + rank + " > " + MAX_RANK);
-        long[] inStrides = dev.i2vgen.tensor.Tensor.contiguousStrides(x.shape());
-        long[] dims = new long[rank], strides = new long[rank];
-        for (int i = 0; i < rank; i++) {
-            dims[i] = out.dim(i);
-            strides[i] = inStrides[p.perm()[i]];
-        }
+        long[] strides = TensorLayouts.permutedStrides(x.shape(), p.perm());
+        long[] dims = new long[rank];
+        for (int i = 0; i < rank; i++) dims[i] = out.dim(i);
         launch("layout", "permute", grid(out.numel()), 1, BLOCK, 0,
                 args().ptr(operand(x)).ptr(ptr(out)).i64(out.numel()).rankedStruct(MAX_RANK, rank, dims, strides));
     }

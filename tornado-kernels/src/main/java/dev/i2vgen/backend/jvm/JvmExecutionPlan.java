@@ -1,6 +1,7 @@
 package dev.i2vgen.backend.jvm;
 
 import dev.i2vgen.backend.ExecutionPlan;
+import dev.i2vgen.backend.PlanChecks;
 import dev.i2vgen.backend.jvm.kernels.KernelBinder;
 import dev.i2vgen.graph.ImmutableTaskGraph;
 import dev.i2vgen.graph.MemoryPlan;
@@ -13,11 +14,8 @@ import dev.i2vgen.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * A graph compiled for the JVM: every value resolved to an F32 buffer (constants in place or widened
@@ -31,13 +29,14 @@ final class JvmExecutionPlan implements ExecutionPlan {
     private final MemoryPlan memoryPlan;
     private final MemorySegment[] buffers;   // by value id (views share their root's segment)
     private final List<Runnable> steps = new ArrayList<>();
-    private final Set<Integer> readable = new HashSet<>();
+    private final PlanChecks checks;
     private final MemorySegment[] bound;     // by input id: values kept across runs (bind / copy), F32 rounded to the input's dtype
     private boolean ran;
     private boolean closed;
 
     JvmExecutionPlan(ImmutableTaskGraph graph, WidenedConstants constants) {
         this.graph = graph;
+        this.checks = new PlanChecks(graph);
         this.memoryPlan = MemoryPlanner.plan(graph, v -> v.numel() * 4);
         MemorySegment pool = arena.allocate(Math.max(memoryPlan.peakBytes(), 64), MemoryPlanner.ALIGNMENT);
         buffers = new MemorySegment[graph.values().size()];
@@ -79,22 +78,20 @@ final class JvmExecutionPlan implements ExecutionPlan {
                 }
             });
         }
-        for (Value v : graph.outputs().values()) readable.add(v.id());
-        for (Value v : graph.values()) if (v.kind() != Value.Kind.INTERMEDIATE) readable.add(v.id());
     }
 
     public ImmutableTaskGraph graph() { return graph; }
 
     public void execute(Map<Value, Tensor> inputs) {
         checkOpen();
-        for (Value given : inputs.keySet()) checkInput(given);
+        for (Value given : inputs.keySet()) checks.checkInput(given);
         for (Value in : graph.inputs().values()) {
             Tensor t = inputs.get(in);
             if (t == null && bound[in.id()] == null) {
                 throw new IllegalArgumentException("graph " + graph.name() + ": input '" + in.name() + "' " + in
                         + " was neither given nor bound (given: " + inputs.keySet() + ")");
             }
-            if (t != null) checkHostTensor(in, t);
+            if (t != null) checks.checkHostTensor(in, t);
         }
         for (Value in : graph.inputs().values()) {
             MemorySegment dst = buffers[in.id()];
@@ -113,8 +110,8 @@ final class JvmExecutionPlan implements ExecutionPlan {
 
     public void bind(Value input, Tensor host) {
         checkOpen();
-        checkInput(input);
-        checkHostTensor(input, host);
+        checks.checkInput(input);
+        checks.checkHostTensor(input, host);
         MemorySegment dst = boundBuffer(input);
         HostTransfer.toF32(host, dst);
         roundToStorage(input, dst);
@@ -122,13 +119,9 @@ final class JvmExecutionPlan implements ExecutionPlan {
 
     public void copy(Value output, Value input) {
         checkOpen();
-        checkInput(input);
-        checkReadable(output);
-        if (!ran) throw new IllegalStateException("graph " + graph.name() + ": copy(" + output + ", " + input + ") before the first run");
-        if (!Arrays.equals(output.shape(), input.shape())) {
-            throw new IllegalArgumentException("graph " + graph.name() + ": cannot copy " + output + " into input '" + input.name()
-                    + "': shape " + Arrays.toString(output.shape()) + " differs from " + Arrays.toString(input.shape()));
-        }
+        checks.checkInput(input);
+        checks.checkReadable(output);
+        checks.checkCopy(output, input, ran);
         MemorySegment dst = boundBuffer(input);
         MemorySegment.copy(buffers[output.id()], 0, dst, 0, input.numel() * 4);
         roundToStorage(input, dst);
@@ -144,36 +137,9 @@ final class JvmExecutionPlan implements ExecutionPlan {
         return bound[input.id()];
     }
 
-    private void checkInput(Value given) {
-        if (given.kind() != Value.Kind.INPUT || graph.inputs().get(given.name()) != given) {
-            throw new IllegalArgumentException("graph " + graph.name() + ": " + given + " is not an input of this graph");
-        }
-    }
-
-    private void checkHostTensor(Value in, Tensor t) {
-        if (!Arrays.equals(t.shape(), in.shape())) {
-            throw new IllegalArgumentException("graph " + graph.name() + ": input '" + in.name() + "' expects shape "
-                    + Arrays.toString(in.shape()) + ", got " + Arrays.toString(t.shape()));
-        }
-        if (t.dtype() != in.dtype() && t.dtype() != DType.F32) {
-            throw new IllegalArgumentException("graph " + graph.name() + ": input '" + in.name() + "' expects dtype "
-                    + in.dtype() + " (or F32), got " + t.dtype());
-        }
-    }
-
-    private void checkReadable(Value output) {
-        if (output.id() >= buffers.length || graph.values().get(output.id()) != output) {
-            throw new IllegalArgumentException("graph " + graph.name() + ": " + output + " does not belong to this graph");
-        }
-        if (!readable.contains(output.id())) {
-            throw new IllegalArgumentException("graph " + graph.name() + ": " + output
-                    + " is not a graph output; its buffer is reused after its last use. Mark it with TaskGraph.output(...)");
-        }
-    }
-
     public Tensor read(Value output) {
         checkOpen();
-        checkReadable(output);
+        checks.checkReadable(output);
         Tensor out = Tensor.allocate(DType.F32, output.shape());
         MemorySegment.copy(buffers[output.id()], 0, out.contiguousSegment(), 0, output.numel() * 4);
         return out;

@@ -1,5 +1,6 @@
 package dev.i2vgen.backend.opencl;
 
+import dev.i2vgen.backend.AvailabilityProbe;
 import dev.i2vgen.backend.Backend;
 import dev.i2vgen.backend.BackendProvider;
 
@@ -8,7 +9,7 @@ import dev.i2vgen.backend.BackendProvider;
  * (a GPU is preferred; {@code -Di2vgen.opencl.device=N} picks the N-th device of all platforms).
  */
 public final class OpenClBackendProvider implements BackendProvider {
-    private static volatile String reason;   // null until probed; "" when available
+    private static final AvailabilityProbe PROBE = new AvailabilityProbe(OpenClBackendProvider::detect);
 
     @Override public String name() { return "opencl"; }
 
@@ -19,19 +20,14 @@ public final class OpenClBackendProvider implements BackendProvider {
     @Override public Backend create() { return OpenClBackend.create(); }
 
     /** "" when usable, else what is missing (library, platform, device). Probed once per JVM. */
-    static String probe() {
-        String r = reason;
-        if (r != null) return r;
-        synchronized (OpenClBackendProvider.class) {
-            if (reason != null) return reason;
-            try {
-                OpenClDevice.choose(OpenCl.load());
-                r = "";
-            } catch (OpenClException | UnsatisfiedLinkError | IllegalArgumentException e) {
-                r = e.getMessage();
-            }
-            reason = r;
-            return r;
+    static String probe() { return PROBE.reason(); }
+
+    private static String detect() {
+        try {
+            OpenClDevice.choose(OpenCl.load());
+            return "";
+        } catch (OpenClException | UnsatisfiedLinkError | IllegalArgumentException e) {
+            return e.getMessage();
         }
     }
 }

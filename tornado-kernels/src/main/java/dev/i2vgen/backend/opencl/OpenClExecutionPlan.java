@@ -1,6 +1,7 @@
 package dev.i2vgen.backend.opencl;
 
 import dev.i2vgen.backend.ExecutionPlan;
+import dev.i2vgen.backend.PlanChecks;
 import dev.i2vgen.graph.ImmutableTaskGraph;
 import dev.i2vgen.graph.MemoryPlan;
 import dev.i2vgen.graph.MemoryPlanner;
@@ -12,12 +13,9 @@ import dev.i2vgen.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * A graph compiled for the OpenCL backend. Every value is fp32 on the device: constants in buffers of
@@ -37,7 +35,7 @@ public final class OpenClExecutionPlan implements ExecutionPlan {
     private final Map<Integer, MemorySegment> constants = new HashMap<>();
     private final List<MemorySegment> buffers = new ArrayList<>();   // every buffer this plan owns
     private final List<OpenClLaunch> steps = new ArrayList<>();
-    private final Set<Integer> readable = new HashSet<>();
+    private final PlanChecks checks;
     private final MemorySegment[] bound;          // by input id: fp32 copies kept across runs (bind / copy)
     private final Map<Integer, OpenClLaunch> boundRounding = new HashMap<>();
     final Arena hostArena = Arena.ofShared();     // kernel arguments and launch sizes, live as long as the plan
@@ -48,6 +46,7 @@ public final class OpenClExecutionPlan implements ExecutionPlan {
         this.backend = backend;
         this.cl = backend.cl;
         this.graph = graph;
+        this.checks = new PlanChecks(graph);
         this.memory = MemoryPlanner.plan(graph, v -> v.numel() * 4);
         this.bound = new MemorySegment[graph.values().size()];
         try {
@@ -68,8 +67,6 @@ public final class OpenClExecutionPlan implements ExecutionPlan {
                             + (t.label().isEmpty() ? "" : " at " + t.label()) + " of graph " + graph.name() + ": " + e.getMessage(), e);
                 }
             }
-            for (Value v : graph.outputs().values()) readable.add(v.id());
-            for (Value v : graph.values()) if (v.kind() != Value.Kind.INTERMEDIATE) readable.add(v.id());
             cl.finish(backend.queue);
         } catch (RuntimeException e) {
             close();
@@ -132,13 +129,11 @@ public final class OpenClExecutionPlan implements ExecutionPlan {
     @Override
     public void execute(Map<Value, Tensor> inputs) {
         ensureOpen();
-        for (Value given : inputs.keySet()) checkInput(given);
+        for (Value given : inputs.keySet()) checks.checkInput(given);
         for (Value in : graph.inputs().values()) {
             Tensor t = inputs.get(in);
-            if (t == null && bound[in.id()] == null) {
-                throw new IllegalArgumentException("graph " + graph.name() + ": input '" + in.name() + "' was neither given nor bound");
-            }
-            if (t != null) checkHostTensor(in, t);
+            checks.checkGivenOrBound(in, t, bound[in.id()] != null);
+            if (t != null) checks.checkHostTensor(in, t);
         }
         List<Tensor> staged = new ArrayList<>();   // alive until the queue is drained
         for (Value in : graph.inputs().values()) {
@@ -162,8 +157,8 @@ public final class OpenClExecutionPlan implements ExecutionPlan {
     @Override
     public void bind(Value input, Tensor host) {
         ensureOpen();
-        checkInput(input);
-        checkHostTensor(input, host);
+        checks.checkInput(input);
+        checks.checkHostTensor(input, host);
         Tensor f32 = hostF32(input, host);
         cl.write(backend.queue, boundBuffer(input), 0, f32.contiguousSegment(), input.numel() * 4);
         cl.finish(backend.queue);
@@ -172,13 +167,9 @@ public final class OpenClExecutionPlan implements ExecutionPlan {
     @Override
     public void copy(Value output, Value input) {
         ensureOpen();
-        checkInput(input);
-        checkReadable(output);
-        if (!ran) throw new IllegalStateException("graph " + graph.name() + ": copy(" + output + ", " + input + ") before the first run");
-        if (!Arrays.equals(output.shape(), input.shape())) {
-            throw new IllegalArgumentException("graph " + graph.name() + ": cannot copy " + output + " into input '" + input.name()
-                    + "': shape " + Arrays.toString(output.shape()) + " differs from " + Arrays.toString(input.shape()));
-        }
+        checks.checkInput(input);
+        checks.checkReadable(output);
+        checks.checkCopy(output, input, ran);
         Ref src = ref(output);
         MemorySegment dst = boundBuffer(input);
         cl.copy(backend.queue, src.buffer(), src.offset() * 4, dst, 0, input.numel() * 4);
@@ -201,37 +192,10 @@ public final class OpenClExecutionPlan implements ExecutionPlan {
         return bound[input.id()];
     }
 
-    private void checkInput(Value given) {
-        if (given.kind() != Value.Kind.INPUT || graph.inputs().get(given.name()) != given) {
-            throw new IllegalArgumentException("graph " + graph.name() + ": " + given + " is not an input of this graph");
-        }
-    }
-
-    private void checkHostTensor(Value in, Tensor t) {
-        if (!Arrays.equals(t.shape(), in.shape())) {
-            throw new IllegalArgumentException("graph " + graph.name() + ": input '" + in.name() + "' expects shape "
-                    + Arrays.toString(in.shape()) + ", got " + Arrays.toString(t.shape()));
-        }
-        if (t.dtype() != in.dtype() && t.dtype() != DType.F32) {
-            throw new IllegalArgumentException("graph " + graph.name() + ": input '" + in.name() + "' expects dtype "
-                    + in.dtype() + " (or F32), got " + t.dtype());
-        }
-    }
-
-    private void checkReadable(Value output) {
-        if (output.id() >= graph.values().size() || graph.values().get(output.id()) != output) {
-            throw new IllegalArgumentException("graph " + graph.name() + ": " + output + " does not belong to this graph");
-        }
-        if (!readable.contains(output.id())) {
-            throw new IllegalArgumentException("graph " + graph.name() + ": " + output
-                    + " is not a graph output; its buffer is reused after its last use. Mark it with TaskGraph.output(...)");
-        }
-    }
-
     @Override
     public Tensor read(Value output) {
         ensureOpen();
-        checkReadable(output);
+        checks.checkReadable(output);
         Tensor out = Tensor.allocate(DType.F32, output.shape());
         Ref r = ref(output);
         cl.read(backend.queue, r.buffer(), r.offset() * 4, out.contiguousSegment(), output.numel() * 4);
@@ -243,9 +207,7 @@ public final class OpenClExecutionPlan implements ExecutionPlan {
     /** Kernel launches per run. */
     public int stepCount() { return steps.size(); }
 
-    private void ensureOpen() {
-        if (closed) throw new IllegalStateException("execution plan of " + graph.name() + " is closed");
-    }
+    private void ensureOpen() { checks.checkOpen(closed); }
 
     @Override
     public void close() {

@@ -1,14 +1,15 @@
 package dev.i2vgen.backend.opencl;
 
 import dev.i2vgen.backend.opencl.OpenClExecutionPlan.Ref;
+import dev.i2vgen.backend.TensorLayouts;
 import dev.i2vgen.graph.Task;
 import dev.i2vgen.graph.Value;
 import dev.i2vgen.graph.ops.*;
 import dev.i2vgen.tensor.DType;
-import dev.i2vgen.tensor.Tensor;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -155,7 +156,7 @@ final class OpenClTaskLowering {
         int rank = out.rank();
         long[] layout = new long[1 + 3 * rank];
         layout[0] = rank;
-        long[] sx = broadcastStrides(x, rank), sy = broadcastStrides(y, rank);
+        long[] sx = TensorLayouts.broadcastStrides(x.shape(), rank), sy = TensorLayouts.broadcastStrides(y.shape(), rank);
         for (int i = 0; i < rank; i++) {
             layout[1 + i] = out.dim(i);
             layout[1 + rank + i] = sx[i];
@@ -165,56 +166,31 @@ final class OpenClTaskLowering {
                 .i64(out.numel()).i32(b.kind().ordinal()), out.numel());
     }
 
-    /** Element strides of {@code v} aligned to an output of {@code rank} dims, 0 where it broadcasts. */
-    private static long[] broadcastStrides(Value v, int rank) {
-        long[] s = new long[rank];
-        long acc = 1;
-        for (int i = v.rank() - 1; i >= 0; i--) {
-            int o = rank - v.rank() + i;
-            s[o] = v.dim(i) == 1 ? 0 : acc;
-            acc *= v.dim(i);
-        }
-        return s;
-    }
-
     private void concat(Task t, Concat c) {
-        Value out = t.output();
-        int ax = c.axis() < 0 ? c.axis() + out.rank() : c.axis();
-        long outer = 1, inner = 1;
-        for (int i = 0; i < ax; i++) outer *= out.dim(i);
-        for (int i = ax + 1; i < out.rank(); i++) inner *= out.dim(i);
-        long offset = 0, outRow = out.dim(ax) * inner;
-        for (Value part : t.inputs()) {
-            long len = part.dim(ax) * inner;
-            copyRows(ref(part), len, 0, ref(out), outRow, offset, outer, len);
-            offset += len;
-        }
+        List<Value> parts = t.inputs();
+        List<TensorLayouts.RowCopy> rows = TensorLayouts.concatRows(t.output().shape(), parts.stream().map(Value::shape).toList(), c.axis());
+        for (int i = 0; i < parts.size(); i++) copyRows(ref(parts.get(i)), ref(t.output()), rows.get(i));
     }
 
     private void slice(Task t, Slice s) {
         Value x = t.input(0);
-        int ax = s.axis() < 0 ? s.axis() + x.rank() : s.axis();
-        long outer = 1, inner = 1;
-        for (int i = 0; i < ax; i++) outer *= x.dim(i);
-        for (int i = ax + 1; i < x.rank(); i++) inner *= x.dim(i);
-        long len = (long) (s.end() - s.start()) * inner;
-        copyRows(ref(x), x.dim(ax) * inner, s.start() * inner, ref(t.output()), len, 0, outer, len);
+        copyRows(ref(x), ref(t.output()), TensorLayouts.sliceRows(x.shape(), s.axis(), s.start(), s.end()));
     }
 
-    private void copyRows(Ref src, long srcRow, long srcOff, Ref dst, long dstRow, long dstOff, long rows, long len) {
-        elementwise(plan.launch("layout", "copy_rows").buf(src).i64(srcRow).i64(srcOff).buf(dst).i64(dstRow).i64(dstOff)
-                .i64(rows).i64(len), rows * len);
+    private void copyRows(Ref src, Ref dst, TensorLayouts.RowCopy r) {
+        elementwise(plan.launch("layout", "copy_rows").buf(src).i64(r.srcRow()).i64(r.srcOffset()).buf(dst).i64(r.dstRow()).i64(r.dstOffset())
+                .i64(r.rows()).i64(r.length()), r.rows() * r.length());
     }
 
     private void permute(Task t, Permute p) {
         Value x = t.input(0), out = t.output();
         int rank = out.rank();
-        long[] inStrides = Tensor.contiguousStrides(x.shape());
+        long[] strides = TensorLayouts.permutedStrides(x.shape(), p.perm());
         long[] layout = new long[1 + 2 * rank];
         layout[0] = rank;
         for (int i = 0; i < rank; i++) {
             layout[1 + i] = out.dim(i);
-            layout[1 + rank + i] = inStrides[p.perm()[i]];
+            layout[1 + rank + i] = strides[i];
         }
         elementwise(plan.launch("layout", "permute").buf(ref(x)).buf(ref(out)).mem(table(layout)).i64(out.numel()), out.numel());
     }
