@@ -23,6 +23,8 @@ public final class Tensor {
     private final int[] shape;
     private final long[] strides;
     private final long offset;
+    /** Computed once: the element accessors ask for every element. */
+    private final boolean contiguous;
 
     private Tensor(MemorySegment data, DType dtype, int[] shape, long[] strides, long offset) {
         this.data = data;
@@ -30,6 +32,7 @@ public final class Tensor {
         this.shape = shape;
         this.strides = strides;
         this.offset = offset;
+        this.contiguous = Arrays.equals(strides, contiguousStrides(shape)) || numel(shape) <= 1;
     }
 
     /** A contiguous view of {@code data} (which must hold exactly numel × itemsize bytes or more). */
@@ -97,7 +100,7 @@ public final class Tensor {
     public long byteSize() { return numel() * dtype.byteSize(); }
 
     public boolean isContiguous() {
-        return Arrays.equals(strides, contiguousStrides(shape)) || numel() <= 1;
+        return contiguous;
     }
 
     /** The bytes of a contiguous tensor, exactly numel × itemsize long. */
@@ -241,6 +244,10 @@ public final class Tensor {
             return out;
         }
         long n = numel();
+        if (contiguous) {   // no index decoding: element i of both is at its flat position
+            for (long i = 0; i < n; i++) out.writeFromFloat(i, readAsFloat(offset + i));
+            return out;
+        }
         for (long i = 0; i < n; i++) out.setFlat(i, getFlat(i));
         return out;
     }

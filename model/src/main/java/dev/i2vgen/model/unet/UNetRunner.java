@@ -25,6 +25,24 @@ public final class UNetRunner implements AutoCloseable {
 
     /** Runs one UNet call and returns the prediction [B, out, F, h, w] (F32). */
     public Tensor run(UNetInputs in) {
+        plan.executeByName(checkedInputs(in));
+        return plan.read(I2VGenXLUNet.OUT);
+    }
+
+    /**
+     * Uploads the six inputs once and keeps them on the backend: later {@link #runResident()} calls reuse them,
+     * as the denoising loop does (its inputs stay on the device between steps).
+     */
+    public void bindResident(UNetInputs in) {
+        checkedInputs(in).forEach(plan::bind);
+    }
+
+    /** Runs one UNet call on the inputs of {@link #bindResident}; the prediction stays on the backend. */
+    public void runResident() {
+        plan.execute();
+    }
+
+    private Map<String, Tensor> checkedInputs(UNetInputs in) {
         UNetShape s = step.shape();
         Map<String, Tensor> bind = new HashMap<>();
         bind.put(I2VGenXLUNet.SAMPLE, check(I2VGenXLUNet.SAMPLE, in.sample()));
@@ -33,8 +51,7 @@ public final class UNetRunner implements AutoCloseable {
         bind.put(I2VGenXLUNet.FPS, perVideo(I2VGenXLUNet.FPS, in.fps(), s.batch()));
         bind.put(I2VGenXLUNet.IMAGE_LATENTS, check(I2VGenXLUNet.IMAGE_LATENTS, in.imageLatents()));
         bind.put(I2VGenXLUNet.IMAGE_EMBEDDINGS, check(I2VGenXLUNet.IMAGE_EMBEDDINGS, in.imageEmbeddings()));
-        plan.executeByName(bind);
-        return plan.read(I2VGenXLUNet.OUT);
+        return bind;
     }
 
     /** A recorded module output of the last run ("down_blocks.0"); the graph must record modules. */

@@ -1,0 +1,103 @@
+package dev.i2vgen.backend.cuda;
+
+import dev.i2vgen.graph.Task;
+import dev.i2vgen.graph.Value;
+import dev.i2vgen.graph.ops.Attention;
+import dev.i2vgen.tensor.DType;
+
+import java.lang.foreign.MemorySegment;
+
+/** Lowers Attention: the tensor-core flash kernels (attention.cu), a chunked GEMM path, or the exact fp32 kernel. */
+final class AttentionLowering {
+    private static final int ATT_WARPS = 8, ATT_TILE = 32, ATT_MAX_DV = 512;
+    private static final String FLASH_WIDE = "8x64";   // measured best of 4x64/8x64/4x128/8x128 (docs/cuda-performance-notes.md)
+    private static final java.util.Set<Integer> FLASH_HEAD_DIMS = java.util.Set.of(64, 80, 128);
+    /** Bound on the score scratch of the chunked GEMM attention (property for tests that want many chunks). */
+    private static long scoreChunkBytes() { return Long.getLong("i2vgen.cuda.attentionScoreBytes", 128L << 20); }
+
+    private final TaskLowering base;
+    private final CudaExecutionPlan plan;
+    private final CudaBackend backend;
+    private final DType act;
+    private final TaskScratch scratch;
+
+    AttentionLowering(TaskLowering base) {
+        this.base = base;
+        this.plan = base.plan;
+        this.backend = base.backend;
+        this.act = base.act;
+        this.scratch = base.scratch;
+    }
+
+    /**
+     * fp16/bf16: the tensor-core flash kernel for head widths 64/80/128, a chunked GEMM path for one wide
+     * head (the VAE mid-block: 512), else (and always in fp32, for conformance) the exact fp32 kernel.
+     */
+    void attention(Task t, Attention a) {
+        Value q = t.input(0), k = t.input(1), v = t.input(2), out = t.output();
+        int heads = a.heads(), dk = q.dim(2) / heads, dv = v.dim(2) / heads;
+        int lq = q.dim(1), lk = k.dim(1), batch = q.dim(0);
+        long qp = base.operand(q), kp = base.operand(k), vp = base.operand(v), op = base.ptr(out);
+        boolean lowPrecision = act != DType.F32;
+        if (lowPrecision && dk == dv && FLASH_HEAD_DIMS.contains(dk) && (heads * dk) % 8 == 0
+                && ((qp | kp | vp | op) & 15) == 0) {
+            flashAttention(qp, kp, vp, op, batch, lq, lk, heads, dk, a);
+            return;
+        }
+        if (lowPrecision && heads == 1 && !a.causal() && dk > 128) {
+            chunkedGemmAttention(qp, kp, vp, op, batch, lq, lk, dk, dv, a.scale());
+            return;
+        }
+        if (dv > ATT_MAX_DV) throw new IllegalArgumentException("head width " + dv + " > " + ATT_MAX_DV + " is not supported by the attention kernel");
+        int shared = (ATT_TILE * (dk + 1) + ATT_TILE * dv + ATT_WARPS * dk) * 4;
+        MemorySegment f = backend.kernels.function("attention", "attention", act);
+        if (shared > 48 * 1024) backend.driver.setMaxDynamicSharedMemory(f, shared);
+        int bh = batch * heads, gy = Math.min(bh, 65535), gz = (bh + gy - 1) / gy;
+        KernelLaunch l = KernelLaunch.of("attention", f, (lq + ATT_WARPS - 1) / ATT_WARPS, gy, gz, ATT_WARPS * 32, shared,
+                base.args().ptr(qp).ptr(kp).ptr(vp).ptr(op).i32(lq).i32(lk).i32(heads).i32(dk).i32(dv)
+                        .f32(a.scale()).i32(a.causal() ? 1 : 0).i32(batch));
+        plan.addStep(l.name(), stream -> l.run(backend.driver, stream));
+    }
+
+    /**
+     * Short query sequences (the temporal attention's 16 frames) take one warp with 16-key tiles, long ones
+     * {@link #FLASH_WIDE} (warps x key tile; the property i2vgen.cuda.flash, e.g. "4x64", overrides it for benchmarks).
+     */
+    private void flashAttention(long q, long k, long v, long out, int batch, int lq, int lk, int heads, int d, Attention a) {
+        boolean narrow = lq <= 32;
+        String[] wide = System.getProperty("i2vgen.cuda.flash", FLASH_WIDE).split("x");
+        int warps = narrow ? 1 : Integer.parseInt(wide[0]), keyTile = narrow ? 16 : Integer.parseInt(wide[1]);
+        if (d != 64 && keyTile > 64) keyTile = 64;   // 128-key tiles are built for d = 64 only
+        int rows = 16 * warps;
+        long blocks = (long) batch * heads * ((lq + rows - 1) / rows);
+        if (blocks > Integer.MAX_VALUE) throw new IllegalArgumentException("attention grid of " + blocks + " blocks is too large");
+        int shared = (rows + 4 * keyTile) * (d + 8) * 2;
+        String name = "flash_attention_d" + d + "_w" + warps + "_k" + keyTile;
+        MemorySegment f = backend.kernels.function("attention", name, act);
+        if (shared > 48 * 1024) backend.driver.setMaxDynamicSharedMemory(f, shared);
+        KernelLaunch l = KernelLaunch.of(name, f, (int) blocks, 1, warps * 32, shared,
+                base.args().ptr(q).ptr(k).ptr(v).ptr(out).i32(lq).i32(lk).i32(heads)
+                        .f32((float) (a.scale() / Math.log(2))).i32(a.causal() ? 1 : 0));
+        plan.addStep(l.name(), stream -> l.run(backend.driver, stream));
+    }
+
+    /**
+     * One head wider than the flash kernel's registers allow: per chunk of query rows (all batches at once),
+     * S = scale·Q Kᵀ by cuBLASLt into a bounded scratch, softmax in place, O = S V. The whole Lq × Lk score
+     * matrix never exists: the scratch holds at most scoreChunkBytes().
+     */
+    private void chunkedGemmAttention(long q, long k, long v, long out, int batch, int lq, int lk, int dk, int dv, float scale) {
+        int es = act.byteSize();
+        long perRow = (long) batch * lk * es;
+        int chunk = (int) Math.max(1, Math.min(lq, scoreChunkBytes() / perRow));
+        long scores = scratch.take(perRow * chunk);
+        for (int q0 = 0; q0 < lq; q0 += chunk) {
+            int rows = Math.min(chunk, lq - q0);
+            base.gemm("attention scores", rows, lk, dk, true, (long) lq * dk, (long) lk * dk, (long) rows * lk, batch, scale,
+                    q + (long) q0 * dk * es, k, scores, 0);
+            base.launch("normalization", "softmax", batch * rows, 1, TaskLowering.reductionBlock(lk), 0, base.args().ptr(scores).ptr(scores).i64(lk));
+            base.gemm("attention values", rows, dv, lk, false, (long) rows * lk, (long) lk * dv, (long) lq * dv, batch, 1f,
+                    scores, v, out + (long) q0 * dv * es, 0);
+        }
+    }
+}

@@ -1,0 +1,151 @@
+package dev.i2vgen.backend.cuda;
+
+import dev.i2vgen.tensor.DType;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Lowers Conv2d and TemporalConv: cuDNN, the implicit-GEMM tensor-core kernel (conv.cu), a plain GEMM for 1x1,
+ * or im2col + cuBLASLt; see {@link #conv} for the choice.
+ */
+final class ConvolutionLowering {
+    private static final long IM2COL_CHUNK_BYTES = 256L << 20;
+
+    private final TaskLowering base;
+    private final CudaExecutionPlan plan;
+    private final CudaBackend backend;
+    private final DType act;
+    private final TaskScratch scratch;
+
+    ConvolutionLowering(TaskLowering base) {
+        this.base = base;
+        this.plan = base.plan;
+        this.backend = base.backend;
+        this.act = base.act;
+        this.scratch = base.scratch;
+    }
+
+    /** Kernel sizes with an implicit-GEMM instantiation in conv.cu (conv_igemm_k{kh}x{kw}). */
+    private static final java.util.Set<String> IGEMM_KERNELS = java.util.Set.of("3x3", "3x1", "1x1");
+
+    /**
+     * Bound on a cuDNN algorithm's workspace (taken from the task scratch). Its fast fp16 algorithms transpose x and y
+     * to NHWC there: 576 MB at the UNet's 32 x 320 x 88x160 (at 256 MB only a 25 TFLOP/s algorithm fitted).
+     */
+    private static final long CUDNN_WORKSPACE_BYTES = 1L << 30;
+
+    /**
+     * Convolution strategy: in fp16/bf16, cuDNN 9 (when installed) where {@link #preferCudnn} says it measured
+     * faster and the padding is symmetric (cuDNN cannot pad only right/bottom); a 1x1 stride-1 unpadded conv is a
+     * plain batched GEMM on x itself (no im2col); in fp16/bf16 the other sizes in {@link #IGEMM_KERNELS} take the
+     * implicit-GEMM tensor-core kernel with the bias fused; everything else (and fp32, whose results must match the
+     * JVM reference closely) im2col + GEMM. The property i2vgen.cuda.conv=cudnn forces cuDNN wherever it applies,
+     * =builtin the auto choice without cuDNN, =im2col the old path, =igemm the implicit GEMM wherever it applies
+     * (benchmarks and tests); =auto lets {@link #preferCudnn} and {@link #preferImplicitGemm} decide; unset = builtin.
+     */
+    void conv(long x, int images, int c, int h, int w, long weight, int o, int kh, int kw,
+                      int strideH, int strideW, int padT, int padL, int oh, int ow, long bias, long out) {
+        // cuDNN is opt-in (=cudnn or =auto) until a whole-model A/B shows it helps: each conv measured 1.6–2.1x faster,
+        // but the UNet step and the VAE decode were not faster in the runs so far (docs/cuda-performance-notes.md §4).
+        String mode = System.getProperty("i2vgen.cuda.conv", "builtin");
+        if ((mode.equals("cudnn") || (mode.equals("auto") && preferCudnn(images, c, oh, ow, o, kh, kw)))
+                && cudnnConv(x, images, c, h, w, weight, o, kh, kw, strideH, strideW, padT, padL, oh, ow, bias, out)) return;
+        if (mode.equals("cudnn") || mode.equals("builtin")) mode = "auto";   // where cuDNN does not apply, or =builtin: auto without cuDNN
+        boolean im2colOnly = mode.equals("im2col")
+                || (mode.equals("auto") && !preferImplicitGemm(images, c, oh, ow, o, kh, kw));
+        if (!im2colOnly && kh == 1 && kw == 1 && strideH == 1 && strideW == 1 && padT == 0 && padL == 0 && oh == h && ow == w) {
+            long pixels = (long) h * w;
+            if (pixels < Integer.MAX_VALUE) {
+                base.gemm("conv 1x1", o, (int) pixels, c, false, 0, c * pixels, o * pixels, images, 1f, weight, x, out, 0);
+                if (bias != 0) biasChannel(out, bias, (long) images * o * pixels, o, pixels);
+                return;
+            }
+        }
+        long columns = (long) images * oh * ow, perImage = (long) c * h * w;
+        if (!im2colOnly && act != DType.F32 && IGEMM_KERNELS.contains(kh + "x" + kw)
+                && columns < Integer.MAX_VALUE - 128 && perImage < Integer.MAX_VALUE && (long) c * kh * kw < Integer.MAX_VALUE
+                && h < (1 << 20) && padT <= kh && padL <= kw) {   // the kernel's 32-bit offsets and row sentinel
+            implicitGemmConv(x, images, c, h, w, weight, o, kh, kw, strideH, strideW, padT, padL, oh, ow, bias, out);
+            return;
+        }
+        im2colConv(x, images, c, h, w, weight, o, kh, kw, strideH, strideW, padT, padL, oh, ow, bias, out);
+    }
+
+    /**
+     * Where cuDNN 9.14 measured faster than the built-in paths on the H100 (docs/cuda-performance-notes.md, cuDNN
+     * section): 3x3 convs with more than 128 input channels, 1.6–2.1x (UNet 320/640/1280 ch, VAE 256/512 ch). The
+     * temporal (3,1,1) conv was mixed (+10 % at 320 ch, −4 % at 1280 ch) and the 128-channel full-resolution VAE
+     * conv was not measured: those keep the built-in paths, as does 1x1 (a plain GEMM already).
+     */
+    private static boolean preferCudnn(int images, int c, int oh, int ow, int o, int kh, int kw) {
+        return kh == 3 && kw == 3 && c > 128;
+    }
+
+    /**
+     * The convolution through cuDNN, bias by the channel-bias kernel; false (nothing planned) when it does not
+     * apply: fp32 (kept on the exact path for conformance), cuDNN absent, asymmetric padding, operands not
+     * 16-byte aligned, or no algorithm within {@link #CUDNN_WORKSPACE_BYTES}.
+     */
+    private boolean cudnnConv(long x, int images, int c, int h, int w, long weight, int o, int kh, int kw,
+                              int strideH, int strideW, int padT, int padL, int oh, int ow, long bias, long out) {
+        if (act == DType.F32) return false;
+        boolean symmetric = oh == (h + 2 * padT - kh) / strideH + 1 && ow == (w + 2 * padL - kw) / strideW + 1;
+        if (!symmetric || ((x | weight | out) & 15) != 0) return false;
+        var cudnn = backend.cudnn();
+        if (cudnn.isEmpty()) return false;
+        CudnnConvolution conv = CudnnConvolution.plan(cudnn.get(), act, images, c, h, w, o, kh, kw, strideH, strideW,
+                padT, padL, oh, ow, CUDNN_WORKSPACE_BYTES, backend.stream);
+        if (conv == null) return false;
+        plan.addResource(conv);
+        long workspace = scratch.take(conv.choice().workspaceBytes());
+        plan.addStep("cudnn conv " + kh + "x" + kw, stream -> conv.run(x, weight, out, workspace, stream));
+        if (bias != 0) biasChannel(out, bias, (long) images * o * oh * ow, o, (long) oh * ow);
+        return true;
+    }
+
+    /**
+     * Where the implicit GEMM measured faster than im2col + cuBLASLt (docs/cuda-performance-notes.md, section 3):
+     * 3x3 convs with at most 128 input channels (the VAE's 704x1280 level: 2.09 vs 2.75 ms, and its im2col
+     * scratch would be 2 GB per image). With more channels cuBLASLt's GEMM outruns this mma.sync kernel
+     * (120–150 vs 190–375 TFLOP/s), so those keep im2col (at the cost of a larger scratch; =igemm bounds it).
+     */
+    private static boolean preferImplicitGemm(int images, int c, int oh, int ow, int o, int kh, int kw) {
+        return kh == 3 && kw == 3 && c <= 128;
+    }
+
+    /** conv.cu: one launch over all images, 128 out channels x 128 output pixels per block. */
+    private void implicitGemmConv(long x, int images, int c, int h, int w, long weight, int o, int kh, int kw,
+                                  int strideH, int strideW, int padT, int padL, int oh, int ow, long bias, long out) {
+        long columns = (long) images * oh * ow;
+        int kdim = c * kh * kw;
+        int vecWeights = kdim % 8 == 0 && (weight & 15) == 0 ? 1 : 0;   // 16-byte weight row chunks
+        base.launch("conv", "conv_igemm_k" + kh + "x" + kw, (int) ((columns + 127) / 128), (o + 127) / 128, 256, 0,
+                base.args().ptr(x).ptr(weight).ptr(bias).ptr(out).i32(images).i32(c).i32(h).i32(w).i32(o)
+                        .i32(strideH).i32(strideW).i32(padT).i32(padL).i32(oh).i32(ow).i32(vecWeights));
+    }
+
+    private void biasChannel(long out, long bias, long n, long channels, long pixels) {
+        base.launch("elementwise", "bias_channel", TaskLowering.grid(n), 1, TaskLowering.BLOCK, 0, base.args().ptr(out).ptr(bias).i64(n).i64(channels).i64(pixels));
+    }
+
+    /** im2col over chunks of images, then per chunk a batched GEMM out[n] = W[O, C·kh·kw] · col[n], then the bias. */
+    private void im2colConv(long x, int images, int c, int h, int w, long weight, int o, int kh, int kw,
+                            int strideH, int strideW, int padT, int padL, int oh, int ow, long bias, long out) {
+        long kdim = (long) c * kh * kw, pixels = (long) oh * ow;
+        long perImage = kdim * pixels * act.byteSize();
+        int chunk = (int) Math.max(1, Math.min(images, IM2COL_CHUNK_BYTES / Math.max(1, perImage)));
+        if (kdim * pixels >= Integer.MAX_VALUE) throw new IllegalArgumentException("convolution of " + kdim * pixels + " im2col elements per image exceeds the 32-bit kernel indices");
+        long col = scratch.take(perImage * chunk);
+        int es = act.byteSize();
+        for (int n0 = 0; n0 < images; n0 += chunk) {
+            int count = Math.min(chunk, images - n0);
+            long rows = count * kdim * oh;
+            base.launchBlock2d("layout", "im2col", (int) Math.max(1, Math.min((rows + 7) / 8, 1 << 20)), 32, 8,
+                    base.args().ptr(x + (long) n0 * c * h * w * es).ptr(col).i32(count).i32(c).i32(h).i32(w).i32(kh).i32(kw)
+                            .i32(strideH).i32(strideW).i32(padT).i32(padL).i32(oh).i32(ow));
+            base.gemm(kh * kw == 1 ? "conv 1x1" : kw == 1 ? "temporal conv" : "conv " + kh + "x" + kw, o, (int) pixels, (int) kdim, false, 0, kdim * pixels, o * pixels, count, 1f,
+                    weight, col, out + (long) n0 * o * pixels * es, 0);
+        }
+        if (bias != 0) biasChannel(out, bias, (long) images * o * pixels, o, pixels);
+    }
+}
