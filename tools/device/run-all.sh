@@ -6,7 +6,8 @@
 #                                    CUDA op test classes; carry ".device/conformance" with the device `run` tool.
 #   tools/device/run-all.sh         (on the device) runs all three; logs and JSON under $OUT.
 # BENCH_ARGS overrides the bench arguments, BENCH_JAVA_OPTS adds JVM options to it (e.g. -Di2vgen.cuda.profile=3);
-# PARTS picks what runs (default "ops conformance bench").
+# PARTS picks what runs (default "ops conformance bench"); OPS_JAVA_OPTS="-Di2vgen.cuda.bench=true" adds the kernel
+# benchmarks (CudaBenchmarkTest) to the op tests.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 STAGE=.device/conformance
@@ -24,7 +25,7 @@ mkdir -p "$OUT"
 rc=0
 PARTS="${PARTS:-ops conformance bench}"
 if [[ " $PARTS " == *" ops "* ]]; then
-SELECT="--select-package dev.i2vgen.backend.cuda" OUT="$OUT/ops" tools/device/run-conformance.sh > /dev/null 2>&1 || rc=1
+SELECT="--select-package dev.i2vgen.backend.cuda" JAVA_OPTS="${OPS_JAVA_OPTS:-}" OUT="$OUT/ops" tools/device/run-conformance.sh > /dev/null 2>&1 || rc=1
 tail -5 "$OUT/ops/conformance.log"
 grep -E "^\[FAIL|✘" "$OUT/ops/conformance.log" | head -20
 fi

@@ -11,6 +11,14 @@ import java.lang.foreign.MemorySegment;
 final class AttentionLowering {
     private static final int ATT_WARPS = 8, ATT_TILE = 32, ATT_MAX_DV = 512;
     private static final String FLASH_WIDE = "8x64";   // measured best of 4x64/8x64/4x128/8x128 (docs/cuda-performance-notes.md)
+    /**
+     * Kernel family for long sequences (property i2vgen.cuda.flashVariant): v2 flash_attention_*, v3m1 / v3m2
+     * flash_lean_* (lean softmax, 1 or 2 16-row tiles per warp), v4m1 / v4m2 flash_pipe_* (the same, software-
+     * pipelined over key tiles). Notes, section 1b: v3m2 measured 1.6x faster than v2 on the H100 (spatial
+     * self-attention 37.7 -> 23.0 ms; cross-attention to 77 keys 0.54 -> 0.41 ms); v4 is no faster than v3.
+     */
+    private static final String FLASH_VARIANT = "v3m2";
+    private static final java.util.Set<String> FLASH_VARIANTS = java.util.Set.of("v2", "v3m1", "v3m2", "v4m1", "v4m2");
     private static final java.util.Set<Integer> FLASH_HEAD_DIMS = java.util.Set.of(64, 80, 128);
     /** Bound on the score scratch of the chunked GEMM attention (property for tests that want many chunks). */
     private static long scoreChunkBytes() { return Long.getLong("i2vgen.cuda.attentionScoreBytes", 128L << 20); }
@@ -61,18 +69,37 @@ final class AttentionLowering {
 
     /**
      * Short query sequences (the temporal attention's 16 frames) take one warp with 16-key tiles, long ones
-     * {@link #FLASH_WIDE} (warps x key tile; the property i2vgen.cuda.flash, e.g. "4x64", overrides it for benchmarks).
+     * {@link #FLASH_WIDE} (warps x key tile; the property i2vgen.cuda.flash, e.g. "4x64", overrides it for benchmarks),
+     * or the v3/v4 kernels of {@link #FLASH_VARIANT} (key tile 64; i2vgen.cuda.flash gives their warps at d = 64).
      */
     private void flashAttention(long q, long k, long v, long out, int batch, int lq, int lk, int heads, int d, Attention a) {
         boolean narrow = lq <= 32;
+        String variant = System.getProperty("i2vgen.cuda.flashVariant", FLASH_VARIANT);
+        if (!FLASH_VARIANTS.contains(variant))
+            throw new IllegalArgumentException("i2vgen.cuda.flashVariant must be one of " + FLASH_VARIANTS + ", not '" + variant + "'");
         String[] wide = System.getProperty("i2vgen.cuda.flash", FLASH_WIDE).split("x");
         int warps = narrow ? 1 : Integer.parseInt(wide[0]), keyTile = narrow ? 16 : Integer.parseInt(wide[1]);
         if (d != 64 && keyTile > 64) keyTile = 64;   // 128-key tiles are built for d = 64 only
-        int rows = 16 * warps;
+        int rows = 16 * warps, kvBuffers = 2;
+        String name = "flash_attention_d" + d + "_w" + warps + "_k" + keyTile;
+        if (!narrow && !variant.equals("v2")) {
+            // flash_{lean|pipe}_d{d}_w{warps}_m{16-row tiles per warp}; built: d64 w4/w8 x m1/m2, d80 and d128 w8 m1
+            boolean pipe = variant.startsWith("v4");
+            int tiles = variant.endsWith("m2") && d == 64 ? 2 : 1;
+            boolean set = System.getProperty("i2vgen.cuda.flash") != null;
+            // defaults (measured, notes section 1b): m2 with 8 warps only for the long self-attention (one block per
+            // SM, half the K/V re-reads: -2.5 %), else 4 (more blocks; cross-attention to 77 keys -19 %); pipelined m1
+            // with 4 (3 blocks per SM at 163 registers); lean m1 with 8
+            warps = d != 64 ? 8 : set ? (wide[0].equals("4") ? 4 : 8)
+                    : tiles == 2 ? (lq >= 8192 && lk >= 8192 ? 8 : 4) : pipe ? 4 : 8;
+            keyTile = 64;
+            rows = 16 * tiles * warps;
+            kvBuffers = 3;   // FA_STAGES in attention.cu
+            name = "flash_" + (pipe ? "pipe" : "lean") + "_d" + d + "_w" + warps + "_m" + tiles;
+        }
         long blocks = (long) batch * heads * ((lq + rows - 1) / rows);
         if (blocks > Integer.MAX_VALUE) throw new IllegalArgumentException("attention grid of " + blocks + " blocks is too large");
-        int shared = (rows + 4 * keyTile) * (d + 8) * 2;
-        String name = "flash_attention_d" + d + "_w" + warps + "_k" + keyTile;
+        int shared = (rows + 2 * kvBuffers * keyTile) * (d + 8) * 2;
         MemorySegment f = backend.kernels.function("attention", name, act);
         if (shared > 48 * 1024) backend.driver.setMaxDynamicSharedMemory(f, shared);
         KernelLaunch l = KernelLaunch.of(name, f, (int) blocks, 1, warps * 32, shared,

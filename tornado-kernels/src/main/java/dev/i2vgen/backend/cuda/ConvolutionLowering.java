@@ -6,7 +6,10 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * Lowers Conv2d and TemporalConv: cuDNN, the implicit-GEMM tensor-core kernel (conv.cu), a plain GEMM for 1x1,
- * or im2col + cuBLASLt; see {@link #conv} for the choice.
+ * or im2col + cuBLASLt; see {@link #conv} for the choice. cuDNN's algorithm is searched at lowering time, on the
+ * plan's own buffers (the activation arena and the weights exist before tasks are lowered) and in one workspace per
+ * backend bounded by {@link #CUDNN_WORKSPACE_BYTES}: building a plan costs at most that bound beyond the plan's
+ * buffers (the old allocating search took the device to 65 GiB), and the search runs once per distinct shape.
  */
 final class ConvolutionLowering {
     private static final long IM2COL_CHUNK_BYTES = 256L << 20;
@@ -29,30 +32,37 @@ final class ConvolutionLowering {
     private static final java.util.Set<String> IGEMM_KERNELS = java.util.Set.of("3x3", "3x1", "1x1");
 
     /**
-     * Bound on a cuDNN algorithm's workspace (taken from the task scratch). Its fast fp16 algorithms transpose x and y
-     * to NHWC there: 576 MB at the UNet's 32 x 320 x 88x160 (at 256 MB only a 25 TFLOP/s algorithm fitted).
+     * Bound on cuDNN's workspace: one buffer of this size per backend ({@link Cudnn#workspace}), shared by the search
+     * and every cuDNN convolution of every plan (they all run on one stream). Its fast fp16 algorithms transpose x
+     * and y to NHWC there: 576 MB at the UNet's 32 x 320 x 88x160, 922 MB at the VAE's 256-channel 704x1280 conv (at
+     * 256 MB only a 25 TFLOP/s algorithm fitted). Larger batches are split into image groups that fit
+     * ({@link CudnnConvolution#imagesPerCall}). Tests lower it with i2vgen.cuda.cudnnWorkspaceBytes to exercise the split.
      */
-    private static final long CUDNN_WORKSPACE_BYTES = 1L << 30;
+    static final long CUDNN_WORKSPACE_BYTES = 1L << 30;
+
+    private static long cudnnWorkspaceBytes() { return Long.getLong("i2vgen.cuda.cudnnWorkspaceBytes", CUDNN_WORKSPACE_BYTES); }
 
     /**
-     * Convolution strategy: in fp16/bf16, cuDNN 9 (when installed) where {@link #preferCudnn} says it measured
-     * faster and the padding is symmetric (cuDNN cannot pad only right/bottom); a 1x1 stride-1 unpadded conv is a
-     * plain batched GEMM on x itself (no im2col); in fp16/bf16 the other sizes in {@link #IGEMM_KERNELS} take the
-     * implicit-GEMM tensor-core kernel with the bias fused; everything else (and fp32, whose results must match the
-     * JVM reference closely) im2col + GEMM. The property i2vgen.cuda.conv=cudnn forces cuDNN wherever it applies,
-     * =builtin the auto choice without cuDNN, =im2col the old path, =igemm the implicit GEMM wherever it applies
-     * (benchmarks and tests); =auto lets {@link #preferCudnn} and {@link #preferImplicitGemm} decide; unset = builtin.
+     * Convolution strategy: in fp16/bf16, cuDNN 9 (when installed) where {@link #preferCudnn} says so and the padding
+     * is symmetric (cuDNN cannot pad only right/bottom: the VAE's downsampler falls back); a 1x1 stride-1 unpadded
+     * conv is a plain batched GEMM on x itself (no im2col); in fp16/bf16 the other sizes in {@link #IGEMM_KERNELS}
+     * take the implicit-GEMM tensor-core kernel with the bias fused; everything else (and fp32, whose results must
+     * match the JVM reference closely: never cuDNN) im2col + GEMM. The property i2vgen.cuda.conv: unset or =auto
+     * lets {@link #preferCudnn} and {@link #preferImplicitGemm} decide; =builtin is auto without cuDNN (the
+     * default before cuDNN, for A/B runs); =cudnn forces cuDNN wherever it applies, =im2col the old path, =igemm the
+     * implicit GEMM wherever it applies (benchmarks and tests). Without cuDNN installed auto silently is builtin
+     * (one INFO line when the backend first looks for the library). i2vgen.cuda.cudnnBias: see {@link #cudnnConv}.
      */
     void conv(long x, int images, int c, int h, int w, long weight, int o, int kh, int kw,
                       int strideH, int strideW, int padT, int padL, int oh, int ow, long bias, long out) {
-        // cuDNN is opt-in (=cudnn or =auto) until a whole-model A/B shows it helps: each conv measured 1.6–2.1x faster,
-        // but the UNet step and the VAE decode were not faster in the runs so far (docs/cuda-performance-notes.md §4).
-        String mode = System.getProperty("i2vgen.cuda.conv", "builtin");
+        // cuDNN is the default since its search allocates nothing beyond the capped workspace: 1.6–3.0x per conv,
+        // UNet step −15 %, VAE decode −9 … −21 % in a same-jar A/B (docs/cuda-performance-notes.md §7).
+        String mode = System.getProperty("i2vgen.cuda.conv", "auto");
         if ((mode.equals("cudnn") || (mode.equals("auto") && preferCudnn(images, c, oh, ow, o, kh, kw)))
                 && cudnnConv(x, images, c, h, w, weight, o, kh, kw, strideH, strideW, padT, padL, oh, ow, bias, out)) return;
         if (mode.equals("cudnn") || mode.equals("builtin")) mode = "auto";   // where cuDNN does not apply, or =builtin: auto without cuDNN
-        boolean im2colOnly = mode.equals("im2col")
-                || (mode.equals("auto") && !preferImplicitGemm(images, c, oh, ow, o, kh, kw));
+        // the 1x1 GEMM applies in every mode but =im2col (auto sent 1x1 through im2col before: a plain copy, 6 ms a UNet step)
+        boolean im2colOnly = mode.equals("im2col");
         if (!im2colOnly && kh == 1 && kw == 1 && strideH == 1 && strideW == 1 && padT == 0 && padL == 0 && oh == h && ow == w) {
             long pixels = (long) h * w;
             if (pixels < Integer.MAX_VALUE) {
@@ -62,7 +72,8 @@ final class ConvolutionLowering {
             }
         }
         long columns = (long) images * oh * ow, perImage = (long) c * h * w;
-        if (!im2colOnly && act != DType.F32 && IGEMM_KERNELS.contains(kh + "x" + kw)
+        boolean implicitGemm = !im2colOnly && (mode.equals("igemm") || preferImplicitGemm(images, c, oh, ow, o, kh, kw));
+        if (implicitGemm && act != DType.F32 && IGEMM_KERNELS.contains(kh + "x" + kw)
                 && columns < Integer.MAX_VALUE - 128 && perImage < Integer.MAX_VALUE && (long) c * kh * kw < Integer.MAX_VALUE
                 && h < (1 << 20) && padT <= kh && padL <= kw) {   // the kernel's 32-bit offsets and row sentinel
             implicitGemmConv(x, images, c, h, w, weight, o, kh, kw, strideH, strideW, padT, padL, oh, ow, bias, out);
@@ -72,34 +83,47 @@ final class ConvolutionLowering {
     }
 
     /**
-     * Where cuDNN 9.14 measured faster than the built-in paths on the H100 (docs/cuda-performance-notes.md, cuDNN
-     * section): 3x3 convs with more than 128 input channels, 1.6–2.1x (UNet 320/640/1280 ch, VAE 256/512 ch). The
-     * temporal (3,1,1) conv was mixed (+10 % at 320 ch, −4 % at 1280 ch) and the 128-channel full-resolution VAE
-     * conv was not measured: those keep the built-in paths, as does 1x1 (a plain GEMM already).
+     * Where auto takes cuDNN: every 3x3 conv (with the bias fused, on the H100: UNet 320/640/1280 ch 2.1–2.3x faster
+     * than im2col + cuBLASLt, VAE 256/512 ch 1.6–3.0x, the VAE's 128-channel 704x1280 level 2.0x over the implicit
+     * GEMM; only the VAE's 4-channel conv_in is 13 µs slower), and the temporal (3,1) conv when it reaches this class
+     * (TaskLowering lowers TemporalConv as GEMMs itself; cuDNN measured +10 % at 320 ch, −4 % at 1280 ch against
+     * im2col). 1x1 stays a plain GEMM, other kernel sizes (the 14x14 patch conv) keep the built-in paths.
      */
     private static boolean preferCudnn(int images, int c, int oh, int ow, int o, int kh, int kw) {
-        return kh == 3 && kw == 3 && c > 128;
+        return kh == 3 && (kw == 3 || kw == 1);
     }
 
     /**
-     * The convolution through cuDNN, bias by the channel-bias kernel; false (nothing planned) when it does not
-     * apply: fp32 (kept on the exact path for conformance), cuDNN absent, asymmetric padding, operands not
-     * 16-byte aligned, or no algorithm within {@link #CUDNN_WORKSPACE_BYTES}.
+     * The convolution through cuDNN, the bias in its epilogue where cuDNN can fuse it (13 % faster than a separate
+     * add at the UNet's 320-channel conv), else by cudnnAddTensor (i2vgen.cuda.cudnnBias=add forces that, =kernel
+     * our channel-bias kernel); false (nothing planned) when it does not apply: fp32 (kept on the exact path for
+     * conformance), cuDNN absent, asymmetric padding (symmetric padding gives a different output size, or the same results when the
+     * extra row/column is never read), operands not 16-byte aligned, or no algorithm within
+     * {@link #CUDNN_WORKSPACE_BYTES}. The search runs here, at lowering time (never during graph capture), on x,
+     * weight and out themselves: the plan's arena and weights are allocated before tasks are lowered, and nothing
+     * has run yet, so overwriting out is harmless. A batch whose NHWC copies exceed the bound runs as several calls.
      */
     private boolean cudnnConv(long x, int images, int c, int h, int w, long weight, int o, int kh, int kw,
                               int strideH, int strideW, int padT, int padL, int oh, int ow, long bias, long out) {
         if (act == DType.F32) return false;
         boolean symmetric = oh == (h + 2 * padT - kh) / strideH + 1 && ow == (w + 2 * padL - kw) / strideW + 1;
-        if (!symmetric || ((x | weight | out) & 15) != 0) return false;
+        if (!symmetric || ((x | weight | out | bias) & 15) != 0) return false;
         var cudnn = backend.cudnn();
         if (cudnn.isEmpty()) return false;
-        CudnnConvolution conv = CudnnConvolution.plan(cudnn.get(), act, images, c, h, w, o, kh, kw, strideH, strideW,
-                padT, padL, oh, ow, CUDNN_WORKSPACE_BYTES, backend.stream);
+        // bias: fused into the conv where cuDNN can (default), =add cudnnAddTensor, =kernel our bias_channel kernel
+        String biasMode = System.getProperty("i2vgen.cuda.cudnnBias", "fused");
+        long cudnnBias = biasMode.equals("kernel") ? 0 : bias;
+        var g = new CudnnConvolution.Geometry(images, c, h, w, o, kh, kw, strideH, strideW, padT, padL, oh, ow);
+        long bound = cudnnWorkspaceBytes();
+        CudnnConvolution conv = CudnnConvolution.plan(cudnn.get(), backend.driver, act, g, cudnnBias, biasMode.equals("fused"),
+                x, weight, out, bound, backend.stream);
         if (conv == null) return false;
         plan.addResource(conv);
-        long workspace = scratch.take(conv.choice().workspaceBytes());
-        plan.addStep("cudnn conv " + kh + "x" + kw, stream -> conv.run(x, weight, out, workspace, stream));
-        if (bias != 0) biasChannel(out, bias, (long) images * o * oh * ow, o, (long) oh * ow);
+        long workspace = cudnn.get().workspace(backend.driver, bound);
+        plan.addStep(conv.biasFused() ? "cudnn conv+bias " + kh + "x" + kw : "cudnn conv " + kh + "x" + kw,
+                stream -> conv.run(x, weight, cudnnBias, out, workspace, stream));
+        if (cudnnBias != 0 && !conv.biasFused()) plan.addStep("cudnn bias", stream -> conv.addBias(bias, out, stream));
+        else if (cudnnBias == 0 && bias != 0) biasChannel(out, bias, (long) images * o * oh * ow, o, (long) oh * ow);
         return true;
     }
 

@@ -84,8 +84,15 @@ final class CublasLt implements AutoCloseable {
      */
     Gemm plan(DType type, int m, int n, int k, boolean transposeB, long strideA, long strideB, long strideC,
               int batch, float alpha, long a, long b, long c, long bias) {
-        return new Gemm(type, m, n, k, transposeB, strideA, strideB, strideC, batch, alpha, a, b, c, bias);
+        return new Gemm(GemmSpec.packed(type, m, n, k, transposeB, strideA, strideB, strideC, batch, alpha, a, b, c, bias));
     }
+
+    /**
+     * Plans the general form (see {@link GemmSpec}): D = alpha · A · op(B) + beta · C (+ bias per column), each
+     * matrix with its own leading dimension and batch stride, C distinct from D or D itself. Throws a
+     * {@link CudaException} when the heuristic finds no algorithm.
+     */
+    Gemm plan(GemmSpec spec) { return new Gemm(spec); }
 
     private static int alignment(long ptr) {
         return (int) Math.min(256, Long.lowestOneBit(ptr == 0 ? 256 : ptr));
@@ -93,44 +100,48 @@ final class CublasLt implements AutoCloseable {
 
     final class Gemm implements AutoCloseable {
         private final Arena arena = Arena.ofShared();
-        private final MemorySegment desc, layoutA, layoutB, layoutC, algo, alpha, beta;
+        private final MemorySegment desc, layoutA, layoutB, layoutC, layoutD, algo, alpha, beta;
         private final String what;
-        private final long a, b, c;
+        private final long a, b, c, d;
 
-        private Gemm(DType type, int m, int n, int k, boolean transposeB, long strideA, long strideB, long strideC,
-                     int batch, float alphaValue, long aPtr, long bPtr, long cPtr, long bias) {
-            what = "GEMM " + type + " M=" + m + " N=" + n + " K=" + k + (transposeB ? " Bᵀ" : "") + " batch " + batch;
-            this.a = aPtr;
-            this.b = bPtr;
-            this.c = cPtr;
-            boolean hasBias = bias != 0;
-            int ct = cudaType(type);
+        private Gemm(GemmSpec s) {
+            what = s.describe();
+            this.a = s.a().ptr();
+            this.b = s.b().ptr();
+            this.c = s.c().ptr();
+            this.d = s.d().ptr();
+            boolean transposeB = s.transposeB();
+            int m = s.m(), n = s.n(), k = s.k(), batch = s.batch();
+            boolean hasBias = s.bias() != 0;
+            int ct = cudaType(s.type());
             try (Arena a = Arena.ofConfined()) {
                 MemorySegment holder = a.allocate(ADDRESS);
                 check(CudaDriver.call(descCreate, holder, CUBLAS_COMPUTE_32F, CUDA_R_32F), "cublasLtMatmulDescCreate");
                 desc = holder.get(ADDRESS, 0);
-                // lt "A" is our B: column-major view of row-major B[K,N] is Bᵀ (N×K, ld N): no transpose;
-                // of row-major B[N,K] it is K×N (ld K): transpose to get N×K.
+                // lt "A" is our B: column-major view of row-major B[K,N] is Bᵀ (N×K, ld ldb): no transpose;
+                // of row-major B[N,K] it is K×N (ld ldb): transpose to get N×K.
                 setDesc(DESC_TRANSA, transposeB ? OP_T : OP_N);
                 setDesc(DESC_TRANSB, OP_N);
                 setDesc(DESC_EPILOGUE, hasBias ? EPILOGUE_BIAS : EPILOGUE_DEFAULT);
                 if (hasBias) {
                     MemorySegment bp = a.allocate(JAVA_LONG);
-                    bp.set(JAVA_LONG, 0, bias);
+                    bp.set(JAVA_LONG, 0, s.bias());
                     check(CudaDriver.call(descSet, desc, DESC_BIAS_POINTER, bp, 8L), "cublasLtMatmulDescSetAttribute(bias)");
                 }
-                layoutA = layout(ct, transposeB ? k : n, transposeB ? n : k, transposeB ? k : n, batch, strideB);
-                layoutB = layout(ct, k, m, k, batch, strideA);
-                layoutC = layout(ct, n, m, n, batch, strideC);
+                layoutA = layout(ct, transposeB ? k : n, transposeB ? n : k, s.b().ld(), batch, s.b().batchStride());
+                layoutB = layout(ct, k, m, s.a().ld(), batch, s.a().batchStride());
+                // in place (C = D, same layout by GemmSpec's check): one descriptor for both, as cuBLASLt requires
+                layoutD = layout(ct, n, m, s.d().ld(), batch, s.d().batchStride());
+                layoutC = s.separateC() ? layout(ct, n, m, s.c().ld(), batch, s.c().batchStride()) : layoutD;
                 MemorySegment pref = a.allocate(ADDRESS);
                 check(CudaDriver.call(prefCreate, pref), "cublasLtMatmulPreferenceCreate");
                 MemorySegment p = pref.get(ADDRESS, 0);
                 MemorySegment ws = a.allocate(JAVA_LONG);
                 ws.set(JAVA_LONG, 0, WORKSPACE_BYTES);
                 check(CudaDriver.call(prefSet, p, PREF_MAX_WORKSPACE_BYTES, ws, 8L), "cublasLtMatmulPreferenceSetAttribute");
-                // lt A is our b, lt B our a, C and D our c
-                int[][] aligns = {{PREF_MIN_ALIGNMENT_A, alignment(bPtr)}, {PREF_MIN_ALIGNMENT_B, alignment(aPtr)},
-                        {PREF_MIN_ALIGNMENT_C, alignment(cPtr)}, {PREF_MIN_ALIGNMENT_D, alignment(cPtr)}};
+                // lt A is our b, lt B our a; C and D as given
+                int[][] aligns = {{PREF_MIN_ALIGNMENT_A, alignment(this.b)}, {PREF_MIN_ALIGNMENT_B, alignment(this.a)},
+                        {PREF_MIN_ALIGNMENT_C, alignment(this.c)}, {PREF_MIN_ALIGNMENT_D, alignment(this.d)}};
                 for (int[] al : aligns) {
                     MemorySegment v = a.allocate(JAVA_INT);
                     v.set(JAVA_INT, 0, al[1]);
@@ -138,15 +149,18 @@ final class CublasLt implements AutoCloseable {
                 }
                 MemorySegment results = arena.allocate(HEURISTIC_RESULT_BYTES, 8);
                 MemorySegment count = a.allocate(JAVA_INT);
-                int rc = CudaDriver.call(heuristic, handle, desc, layoutA, layoutB, layoutC, layoutC, p, 1, results, count);
+                int rc = CudaDriver.call(heuristic, handle, desc, layoutA, layoutB, layoutC, layoutD, p, 1, results, count);
                 CudaDriver.call(prefDestroy, p);
-                if (rc != 0 || count.get(JAVA_INT, 0) == 0) throw new CudaException("cuBLASLt found no algorithm for " + what + " (status " + rc + ")");
+                if (rc != 0 || count.get(JAVA_INT, 0) == 0) {
+                    close();   // the descriptors made so far
+                    throw new CudaException("cuBLASLt found no algorithm for " + what + " (status " + rc + ")");
+                }
                 algo = results;   // the algo struct is the first 64 bytes of the heuristic result
             }
             alpha = arena.allocate(JAVA_FLOAT);
-            alpha.set(JAVA_FLOAT, 0, alphaValue);
+            alpha.set(JAVA_FLOAT, 0, s.alpha());
             beta = arena.allocate(JAVA_FLOAT);
-            beta.set(JAVA_FLOAT, 0, 0f);
+            beta.set(JAVA_FLOAT, 0, s.beta());
         }
 
         private void setDesc(int attribute, int value) {
@@ -176,17 +190,18 @@ final class CublasLt implements AutoCloseable {
 
         /** Runs on {@code stream} with a device workspace of {@link #WORKSPACE_BYTES}. */
         void run(long workspace, MemorySegment stream) {
-            int rc = CudaDriver.call(matmul, handle, desc, alpha, b, layoutA, a, layoutB, beta, c, layoutC, c, layoutC,
+            int rc = CudaDriver.call(matmul, handle, desc, alpha, b, layoutA, a, layoutB, beta, c, layoutC, d, layoutD,
                     algo, workspace, WORKSPACE_BYTES, stream);
             if (rc != 0) throw new CudaException("cublasLtMatmul failed for " + what + ": status " + rc);
         }
 
         @Override
-        public void close() {
-            CudaDriver.call(layoutDestroy, layoutA);
-            CudaDriver.call(layoutDestroy, layoutB);
-            CudaDriver.call(layoutDestroy, layoutC);
-            CudaDriver.call(descDestroy, desc);
+        public void close() {   // also from the constructor when no algorithm was found
+            if (layoutA != null) CudaDriver.call(layoutDestroy, layoutA);
+            if (layoutB != null) CudaDriver.call(layoutDestroy, layoutB);
+            if (layoutC != null && layoutC != layoutD) CudaDriver.call(layoutDestroy, layoutC);
+            if (layoutD != null) CudaDriver.call(layoutDestroy, layoutD);
+            if (desc != null) CudaDriver.call(descDestroy, desc);
             arena.close();
         }
     }

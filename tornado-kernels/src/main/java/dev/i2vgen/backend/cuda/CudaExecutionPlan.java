@@ -57,7 +57,9 @@ public final class CudaExecutionPlan implements ExecutionPlan {
         this.driver = backend.driver;
         this.graph = graph;
         this.checks = new PlanChecks(graph);
-        this.memory = MemoryPlanner.plan(graph, v -> v.numel() * storageType(v).byteSize());
+        // fused Linear + Add pairs write the Add's result at the Linear: the planner must know (GemmFusion)
+        this.memory = MemoryPlanner.plan(GemmFusion.planningGraph(graph, GemmFusion.enabledByProperty()),
+                v -> v.numel() * storageType(v).byteSize());
         this.bound = new long[graph.values().size()];
         this.boundStaging = new long[graph.values().size()];
         try {

@@ -13,17 +13,22 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Logger;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * cuDNN 9 ({@code libcudnn.so.9}) through FFM: the legacy convolution API only (tensor, filter and convolution
- * descriptors in NCHW, algorithm search, {@code cudnnConvolutionForward}). Optional: when the library or one of
- * its symbols is missing, {@link #load()} answers empty and the backend keeps its own convolution paths.
- * Searched like the other CUDA libraries, then in the pip wheel folders ({@code nvidia/cudnn/lib}).
+ * descriptors in NCHW, algorithm search on our own buffers, {@code cudnnConvolutionForward}, the bias fused by
+ * {@code cudnnConvolutionBiasActivationForward} or added by {@code cudnnAddTensor}).
+ * Optional: when the library or one of its symbols is missing, {@link #load()} answers empty and the backend keeps
+ * its own convolution paths. Searched like the other CUDA libraries, then in the pip wheel folders
+ * ({@code nvidia/cudnn/lib}). Holds what the convolutions of all plans of one backend share: the handle, the
+ * algorithm choices by shape and one capped workspace (see {@link #workspace}).
  */
 final class Cudnn implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Cudnn.class.getName());
@@ -31,6 +36,7 @@ final class Cudnn implements AutoCloseable {
     static final int FORMAT_NCHW = 0;
     static final int CROSS_CORRELATION = 1;
     static final int TENSOR_OP_MATH = 1;
+    static final int ALGO_IMPLICIT_PRECOMP_GEMM = 1, ACTIVATION_IDENTITY = 5, NOT_PROPAGATE_NAN = 0;
     /** cudnnConvolutionFwdAlgoPerf_t: algo, status (int), time (float), memory (size_t at 16), determinism, mathType, reserved[3]. */
     static final long PERF_BYTES = 48, PERF_ALGO = 0, PERF_STATUS = 4, PERF_TIME = 8, PERF_MEMORY = 16, PERF_MATH = 28;
     static final int MAX_ALGOS = 10;
@@ -40,12 +46,26 @@ final class Cudnn implements AutoCloseable {
 
     private final NativeLibrary lib;
     final MethodHandle setStream, createTensor, setTensor4d, destroyTensor, createFilter, setFilter4d, destroyFilter,
-            createConv, setConv2d, setConvMath, destroyConv, findForward, heuristicForward, workspaceSize, forward;
+            createConv, setConv2d, setConvMath, destroyConv, findForwardEx, heuristicForward, workspaceSize, forward, addTensor,
+            createActivation, setActivation, destroyActivation;
+    /** cudnnConvolutionBiasActivationForward, absent in a library without it: the bias in the conv's epilogue. */
+    final Optional<MethodHandle> biasActivationForward;
     private final MethodHandle destroy, errorString;
     final MemorySegment handle;
     private final long version;
-    /** Algorithm choices by shape: the search runs real convolutions, so it is done once per shape and backend. */
-    final Map<String, CudnnConvolution.Choice> choices = new ConcurrentHashMap<>();
+    /**
+     * Algorithm choices by shape, dtype and workspace bound (empty: cuDNN declined that shape): the search runs real
+     * convolutions, so it is done once per distinct shape and backend, however often the shape repeats.
+     */
+    final Map<String, Optional<CudnnConvolution.Choice>> choices = new ConcurrentHashMap<>();
+    /** By choice key: whether cuDNN accepted the bias fused into that convolution (one trial call per shape). */
+    final Map<String, Boolean> fusedBias = new ConcurrentHashMap<>();
+    /** Algorithm searches run and convolutions planned (tests check that searches are cached and cuDNN is used). */
+    final AtomicInteger searches = new AtomicInteger(), planned = new AtomicInteger();
+    /** Workspaces handed out by {@link #workspace}; never freed before {@link #close()} since captured steps point into them. */
+    private final List<Long> workspaces = new ArrayList<>();
+    private long workspaceBytes;
+    private CudaDriver driver;
 
     private Cudnn(NativeLibrary lib) {
         this.lib = lib;
@@ -67,14 +87,26 @@ final class Cudnn implements AutoCloseable {
                 JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
         setConvMath = lib.function("cudnnSetConvolutionMathType", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
         destroyConv = lib.function("cudnnDestroyConvolutionDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        findForward = lib.function("cudnnFindConvolutionForwardAlgorithm", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS,
-                ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS));
+        // the Ex search runs on buffers we pass (x, w, y and a bounded workspace): it allocates nothing itself, unlike
+        // cudnnFindConvolutionForwardAlgorithm, whose own trial buffers took the device to 65 GiB (notes, section 5)
+        findForwardEx = lib.function("cudnnFindConvolutionForwardAlgorithmEx", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS,
+                ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
         heuristicForward = lib.function("cudnnGetConvolutionForwardAlgorithm_v7", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS,
                 ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS));
         workspaceSize = lib.function("cudnnGetConvolutionForwardWorkspaceSize", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS,
                 ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS));
         forward = lib.function("cudnnConvolutionForward", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
                 ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS));
+        addTensor = lib.function("cudnnAddTensor", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
+                ADDRESS, ADDRESS));
+        createActivation = lib.function("cudnnCreateActivationDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        setActivation = lib.function("cudnnSetActivationDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT,
+                JAVA_DOUBLE));
+        destroyActivation = lib.function("cudnnDestroyActivationDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        // (handle, alpha1, xDesc, x, wDesc, w, convDesc, algo, workspace, bytes, alpha2, zDesc, z, biasDesc, bias, actDesc, yDesc, y)
+        biasActivationForward = lib.optionalFunction("cudnnConvolutionBiasActivationForward", FunctionDescriptor.of(JAVA_INT,
+                ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG,
+                ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
         try {
             version = (long) getVersion.invoke();
         } catch (Throwable t) {
@@ -148,6 +180,25 @@ final class Cudnn implements AutoCloseable {
 
     String libraryPath() { return lib.path().toString(); }
 
+    /**
+     * The device workspace of all cuDNN convolutions of this backend, at least {@code bytes}, allocated on first use:
+     * the algorithm search runs in it and so do the planned convolutions. One buffer per backend is enough because
+     * every plan runs on the backend's one stream (as cuBLASLt's workspace is shared); a task scratch would keep a
+     * doubled copy per plan. Throws {@link CudaException} when the device cannot hold it.
+     */
+    synchronized long workspace(CudaDriver driver, long bytes) {
+        this.driver = driver;
+        if (workspaceBytes < bytes) {   // callers ask for the same bound; a larger one gets a new buffer, the old stays valid
+            long p = driver.malloc(bytes);
+            workspaces.add(p);
+            workspaceBytes = bytes;
+        }
+        return workspaces.getLast();
+    }
+
+    /** Bytes of the current workspace (0 before the first cuDNN convolution). */
+    synchronized long workspaceBytes() { return workspaceBytes; }
+
     long version() { return version; }
 
     static int dataType(DType t) {
@@ -172,5 +223,9 @@ final class Cudnn implements AutoCloseable {
     }
 
     @Override
-    public void close() { CudaDriver.call(destroy, handle); }
+    public synchronized void close() {
+        CudaDriver.call(destroy, handle);
+        for (long p : workspaces) driver.free(p);   // the backend syncs its stream before closing cuDNN
+        workspaces.clear();
+    }
 }

@@ -4,6 +4,8 @@ import dev.i2vgen.tensor.DType;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Optional;
+import java.util.logging.Logger;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
@@ -13,69 +15,158 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 /**
  * One cuDNN forward convolution y[N, O, OH, OW] = x[N, C, H, W] ⋆ w[O, C, kh, kw] (cross-correlation, symmetric
  * zero padding, NCHW, fp32 accumulation), planned once: descriptors, and the algorithm measured fastest by
- * {@code cudnnFindConvolutionForwardAlgorithm} among those whose workspace fits (the heuristic of
- * {@code cudnnGetConvolutionForwardAlgorithm_v7} when the search fails). The search runs outside any stream
- * capture, at plan build (no choice when only algorithms much slower than the fastest fit); {@link #run} is a plain launch on the given stream, so it can be captured.
+ * {@code cudnnFindConvolutionForwardAlgorithmEx} on the plan's own x, w and y and the backend's capped workspace
+ * (the heuristic of {@code cudnnGetConvolutionForwardAlgorithm_v7} when the search fails). The images are split
+ * into equal groups, one {@code cudnnConvolutionForward} call each, so that cuDNN's fast algorithms (which copy x
+ * and y to NHWC in the workspace) fit the bound. The search runs only in {@link #plan}, i.e. while a plan is being
+ * lowered, never inside a stream capture; {@link #run} is plain launches on the given stream, so it can be captured.
  */
 final class CudnnConvolution implements AutoCloseable {
-    /** The algorithm chosen for one shape, its math type and workspace. */
-    record Choice(int algo, int mathType, long workspaceBytes, float searchMillis) {}
+    private static final Logger LOG = Logger.getLogger(CudnnConvolution.class.getName());
 
-    /** How much slower than cuDNN's fastest algorithm the one within the workspace bound may be. */
-    private static final float SLOWDOWN_LIMIT = 1.5f;
+    /** The algorithm chosen for one per-call shape, its math type and workspace; cuDNN's time for it (NaN if not measured). */
+    record Choice(int algo, int mathType, long workspaceBytes, float millis, float searchMillis) {}
+
+    /** A convolution's shape: NCHW input, O filters of kh x kw, stride, symmetric padding, output size. */
+    record Geometry(int n, int c, int h, int w, int o, int kh, int kw, int strideH, int strideW, int padH, int padW,
+                    int oh, int ow) {
+        long xImage() { return (long) c * h * w; }
+        long yImage() { return (long) o * oh * ow; }
+        long weights() { return (long) o * c * kh * kw; }
+        double flops() { return 2.0 * n * yImage() * c * kh * kw; }
+    }
+
+    /** Margin kept free in the workspace beside the NHWC copies (filter copy, alignment, cuDNN's own small buffers). */
+    private static final long WORKSPACE_MARGIN = 16L << 20;
 
     private final Cudnn cudnn;
     private final Arena arena = Arena.ofShared();
-    private final MemorySegment xDesc, wDesc, yDesc, convDesc, alpha, beta;
+    private final MemorySegment xDesc, wDesc, yDesc, convDesc, biasDesc, one, zero;
+    private MemorySegment activationDesc = MemorySegment.NULL;   // identity: set when the bias is fused into the conv
     private final Choice choice;
+    private final int calls;                     // cudnnConvolutionForward calls per run, over consecutive image groups
+    private final long xGroupBytes, yGroupBytes; // byte distance between consecutive groups
     private final String what;
 
     private CudnnConvolution(Cudnn cudnn, String what, MemorySegment xDesc, MemorySegment wDesc, MemorySegment yDesc,
-                             MemorySegment convDesc, Choice choice) {
+                             MemorySegment convDesc, MemorySegment biasDesc, Choice choice, int calls,
+                             long xGroupBytes, long yGroupBytes) {
         this.cudnn = cudnn;
         this.what = what;
         this.xDesc = xDesc;
         this.wDesc = wDesc;
         this.yDesc = yDesc;
         this.convDesc = convDesc;
+        this.biasDesc = biasDesc;
         this.choice = choice;
-        alpha = arena.allocate(JAVA_FLOAT);
-        alpha.set(JAVA_FLOAT, 0, 1f);
-        beta = arena.allocate(JAVA_FLOAT);
-        beta.set(JAVA_FLOAT, 0, 0f);
+        this.calls = calls;
+        this.xGroupBytes = xGroupBytes;
+        this.yGroupBytes = yGroupBytes;
+        one = arena.allocate(JAVA_FLOAT);   // fp16/bf16/fp32 data all take float scaling factors
+        one.set(JAVA_FLOAT, 0, 1f);
+        zero = arena.allocate(JAVA_FLOAT);
+        zero.set(JAVA_FLOAT, 0, 0f);
     }
 
     /**
-     * Plans the convolution, or answers null when cuDNN has no algorithm for it within {@code maxWorkspace} bytes.
-     * {@code stream} is where the algorithm search runs (not capturing).
+     * Images per cuDNN call: the largest divisor of N whose x and y (the NHWC copies of the fast algorithms) plus the
+     * filter fit {@code maxWorkspace}, whose element counts stay below 2^31 (the legacy API's int sizes) and whose
+     * group offsets keep 16-byte alignment; 0 when not even one image fits.
      */
-    static CudnnConvolution plan(Cudnn cudnn, DType type, int n, int c, int h, int w, int o, int kh, int kw,
-                                 int strideH, int strideW, int padH, int padW, int oh, int ow,
-                                 long maxWorkspace, MemorySegment stream) {
-        String what = "cuDNN conv " + type + " x[" + n + "," + c + "," + h + "," + w + "] w[" + o + "," + c + "," + kh + "," + kw
-                + "] stride " + strideH + "x" + strideW + " pad " + padH + "x" + padW;
+    static int imagesPerCall(Geometry g, int elementBytes, long maxWorkspace) {
+        long perImage = (g.xImage() + g.yImage()) * elementBytes;
+        long room = maxWorkspace - 2 * g.weights() * elementBytes - WORKSPACE_MARGIN;
+        long limit = Math.min(g.n(), Math.min(room / perImage, (Integer.MAX_VALUE - 1L) / Math.max(g.xImage(), g.yImage())));
+        for (long d = limit; d >= 1; d--) {
+            if (g.n() % d != 0) continue;
+            boolean aligned = d == g.n() || ((d * g.xImage() * elementBytes) % 16 == 0 && (d * g.yImage() * elementBytes) % 16 == 0);
+            if (aligned) return (int) d;
+        }
+        return 0;
+    }
+
+    /**
+     * Plans the convolution on the given device pointers, or answers null when cuDNN should not take it: not even
+     * one image fits the workspace bound, no algorithm fits, or the workspace cannot be allocated. The first plan
+     * of a shape searches: {@code cudnnFindConvolutionForwardAlgorithmEx} times the algorithms on x, w and y
+     * themselves (y is overwritten, harmless while the plan is built; x may hold anything, NaN included: the trials
+     * only compute and time, nothing depends on the values) in the backend's workspace, on {@code stream}, which is
+     * not capturing. A non-zero {@code bias} gets a [1, O, 1, 1] descriptor: added by {@link #addBias}, or with
+     * {@code fuseBias} in the convolution's epilogue ({@code cudnnConvolutionBiasActivationForward}, identity
+     * activation) where cuDNN supports that: the chosen algorithm is IMPLICIT_PRECOMP_GEMM (the only one it allows
+     * with identity) and one trial call on these buffers at plan time succeeds (see {@link #biasFused()}).
+     */
+    static CudnnConvolution plan(Cudnn cudnn, CudaDriver driver, DType type, Geometry g, long bias, boolean fuseBias,
+                                 long x, long weight, long y, long maxWorkspace, MemorySegment stream) {
+        int es = type.byteSize();
+        int group = imagesPerCall(g, es, maxWorkspace);
+        if (group == 0) return null;
+        String what = "cuDNN conv " + type + " x[" + group + "," + g.c() + "," + g.h() + "," + g.w() + "] w[" + g.o() + "," + g.c()
+                + "," + g.kh() + "," + g.kw() + "] stride " + g.strideH() + "x" + g.strideW() + " pad " + g.padH() + "x" + g.padW();
+        String search = System.getProperty("i2vgen.cuda.cudnn.search", "find");   // =heuristic: no timed trials (A/B, tests)
+        String key = what + " ws " + maxWorkspace + " " + search;
+        Optional<Choice> cached = cudnn.choices.get(key);
+        if (cached != null && cached.isEmpty()) return null;   // declined before: no descriptors, no second search
         int dt = Cudnn.dataType(type);
-        MemorySegment x = tensor(cudnn, dt, n, c, h, w), y = tensor(cudnn, dt, n, o, oh, ow);
+        MemorySegment xd = tensor(cudnn, dt, group, g.c(), g.h(), g.w()), yd = tensor(cudnn, dt, group, g.o(), g.oh(), g.ow());
         MemorySegment wd = created(cudnn, cudnn.createFilter, "cudnnCreateFilterDescriptor");
-        cudnn.check(CudaDriver.call(cudnn.setFilter4d, wd, dt, Cudnn.FORMAT_NCHW, o, c, kh, kw), "cudnnSetFilter4dDescriptor for " + what);
+        cudnn.check(CudaDriver.call(cudnn.setFilter4d, wd, dt, Cudnn.FORMAT_NCHW, g.o(), g.c(), g.kh(), g.kw()), "cudnnSetFilter4dDescriptor for " + what);
         MemorySegment cd = created(cudnn, cudnn.createConv, "cudnnCreateConvolutionDescriptor");
         // fp16/bf16 data with fp32 accumulation (what PyTorch asks for too)
-        cudnn.check(CudaDriver.call(cudnn.setConv2d, cd, padH, padW, strideH, strideW, 1, 1, Cudnn.CROSS_CORRELATION,
+        cudnn.check(CudaDriver.call(cudnn.setConv2d, cd, g.padH(), g.padW(), g.strideH(), g.strideW(), 1, 1, Cudnn.CROSS_CORRELATION,
                 Cudnn.DATA_FLOAT), "cudnnSetConvolution2dDescriptor for " + what);
         cudnn.check(CudaDriver.call(cudnn.setConvMath, cd, Cudnn.TENSOR_OP_MATH), "cudnnSetConvolutionMathType for " + what);
-        String key = what + " ws " + maxWorkspace;
-        Choice choice = cudnn.choices.get(key);
-        if (choice == null) {
-            cudnn.check(CudaDriver.call(cudnn.setStream, cudnn.handle, stream), "cudnnSetStream");
-            choice = choose(cudnn, x, wd, cd, y, maxWorkspace);
-            if (choice != null) cudnn.choices.put(key, choice);
+        MemorySegment bd = bias != 0 ? tensor(cudnn, dt, 1, g.o(), 1, 1) : MemorySegment.NULL;
+        CudnnConvolution conv;
+        Choice choice;
+        long workspace;
+        try {
+            workspace = cudnn.workspace(driver, maxWorkspace);
+        } catch (CudaException e) {   // the device is full: the built-in paths need no such workspace
+            LOG.warning("no device memory for the cuDNN workspace (" + e.getMessage() + "): " + what + " uses the built-in path");
+            workspace = 0;
         }
-        CudnnConvolution conv = new CudnnConvolution(cudnn, what, x, wd, y, cd, choice);
-        if (choice == null) {
+        if (cached != null) {
+            choice = cached.get();
+        } else if (workspace == 0) {
+            choice = null;
+        } else {
+            cudnn.searches.incrementAndGet();
+            long t0 = System.nanoTime();
+            choice = choose(cudnn, xd, x, wd, weight, cd, yd, y, workspace, maxWorkspace, stream, search.equals("heuristic"));
+            float searchMs = (System.nanoTime() - t0) / 1e6f;
+            if (choice != null) choice = new Choice(choice.algo(), choice.mathType(), choice.workspaceBytes(), choice.millis(), searchMs);
+            cudnn.choices.put(key, Optional.ofNullable(choice));
+            LOG.fine(() -> what + ": " + (cudnn.choices.get(key).map(Object::toString).orElse("no algorithm within the workspace")));
+        }
+        int calls = g.n() / group;
+        conv = new CudnnConvolution(cudnn, what + (calls > 1 ? " x" + calls + " calls" : ""), xd, wd, yd, cd, bd, choice, calls,
+                (long) group * g.xImage() * es, (long) group * g.yImage() * es);
+        if (choice == null || workspace == 0) {
             conv.close();
             return null;
         }
         cudnn.check(CudaDriver.call(cudnn.setConvMath, cd, choice.mathType()), "cudnnSetConvolutionMathType for " + what);
+        if (bias != 0 && fuseBias && choice.algo() == Cudnn.ALGO_IMPLICIT_PRECOMP_GEMM && cudnn.biasActivationForward.isPresent()) {
+            MemorySegment ad = created(cudnn, cudnn.createActivation, "cudnnCreateActivationDescriptor");
+            cudnn.check(CudaDriver.call(cudnn.setActivation, ad, Cudnn.ACTIVATION_IDENTITY, Cudnn.NOT_PROPAGATE_NAN, 0.0),
+                    "cudnnSetActivationDescriptor");
+            conv.activationDesc = ad;
+            Boolean fusable = cudnn.fusedBias.get(key);
+            if (fusable == null) {   // once per shape: cuDNN answers NOT_SUPPORTED for what it cannot fuse
+                cudnn.check(CudaDriver.call(cudnn.setStream, cudnn.handle, stream), "cudnnSetStream");
+                int rc = conv.fused(x, weight, bias, y, workspace, 0);
+                if (rc == 0) driver.synchronize(stream);
+                else LOG.info(what + ": bias not fused (cuDNN status " + rc + "), added by cudnnAddTensor");
+                fusable = rc == 0;
+                cudnn.fusedBias.put(key, fusable);
+            }
+            if (!fusable) {
+                CudaDriver.call(cudnn.destroyActivation, ad);
+                conv.activationDesc = MemorySegment.NULL;
+            }
+        }
+        cudnn.planned.incrementAndGet();
         return conv;
     }
 
@@ -94,36 +185,42 @@ final class CudnnConvolution implements AutoCloseable {
         }
     }
 
-    /** Fastest measured algorithm within the workspace bound; the heuristic ranking when measuring fails. */
-    private static Choice choose(Cudnn cudnn, MemorySegment x, MemorySegment w, MemorySegment conv, MemorySegment y, long maxWorkspace) {
+    /**
+     * Fastest measured algorithm within the workspace (the Ex search only runs those that fit {@code workspaceBytes}
+     * and reports them fastest first); the heuristic ranking when measuring fails or {@code heuristicOnly}.
+     */
+    private static Choice choose(Cudnn cudnn, MemorySegment xd, long x, MemorySegment wd, long w, MemorySegment cd,
+                                 MemorySegment yd, long y, long workspace, long workspaceBytes, MemorySegment stream,
+                                 boolean heuristicOnly) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment perf = a.allocate(Cudnn.PERF_BYTES * Cudnn.MAX_ALGOS, 8);
             MemorySegment count = a.allocate(JAVA_INT);
-            boolean measured = true;
-            int rc = CudaDriver.call(cudnn.findForward, cudnn.handle, x, w, conv, y, Cudnn.MAX_ALGOS, count, perf);
-            if (rc != 0) {   // e.g. no memory left for the search's own buffers
-                measured = false;
-                cudnn.check(CudaDriver.call(cudnn.heuristicForward, cudnn.handle, x, w, conv, y, Cudnn.MAX_ALGOS, count, perf),
+            boolean measured = false;
+            if (!heuristicOnly) {
+                cudnn.check(CudaDriver.call(cudnn.setStream, cudnn.handle, stream), "cudnnSetStream");
+                int rc = CudaDriver.call(cudnn.findForwardEx, cudnn.handle, xd, MemorySegment.ofAddress(x), wd,
+                        MemorySegment.ofAddress(w), cd, yd, MemorySegment.ofAddress(y), Cudnn.MAX_ALGOS, count, perf,
+                        MemorySegment.ofAddress(workspace), workspaceBytes);
+                measured = rc == 0;
+                if (!measured) LOG.info("cudnnFindConvolutionForwardAlgorithmEx failed with status " + rc + ": heuristic choice");
+            }
+            if (!measured) {
+                count.set(JAVA_INT, 0, 0);
+                cudnn.check(CudaDriver.call(cudnn.heuristicForward, cudnn.handle, xd, wd, cd, yd, Cudnn.MAX_ALGOS, count, perf),
                         "cudnnGetConvolutionForwardAlgorithm_v7");
             }
             MemorySegment size = a.allocate(JAVA_LONG);
-            float fastest = Float.MAX_VALUE;   // over all algorithms, whatever their workspace
-            for (int i = 0; i < count.get(JAVA_INT, 0); i++) {
-                if (perf.get(JAVA_INT, i * Cudnn.PERF_BYTES + Cudnn.PERF_STATUS) == 0) fastest = Math.min(fastest, perf.get(JAVA_FLOAT, i * Cudnn.PERF_BYTES + Cudnn.PERF_TIME));
-            }
-            for (int i = 0; i < count.get(JAVA_INT, 0); i++) {   // results come fastest (or most promising) first
+            int n = Math.min(count.get(JAVA_INT, 0), Cudnn.MAX_ALGOS);
+            for (int i = 0; i < n; i++) {   // fastest (or most promising) first
                 long base = i * Cudnn.PERF_BYTES;
                 if (perf.get(JAVA_INT, base + Cudnn.PERF_STATUS) != 0) continue;
                 int algo = perf.get(JAVA_INT, base + Cudnn.PERF_ALGO);
                 int math = perf.get(JAVA_INT, base + Cudnn.PERF_MATH);
-                cudnn.check(CudaDriver.call(cudnn.setConvMath, conv, math), "cudnnSetConvolutionMathType");
-                if (CudaDriver.call(cudnn.workspaceSize, cudnn.handle, x, w, conv, y, algo, size) != 0) continue;
+                cudnn.check(CudaDriver.call(cudnn.setConvMath, cd, math), "cudnnSetConvolutionMathType");
+                if (CudaDriver.call(cudnn.workspaceSize, cudnn.handle, xd, wd, cd, yd, algo, size) != 0) continue;
                 long bytes = Math.max(size.get(JAVA_LONG, 0), perf.get(JAVA_LONG, base + Cudnn.PERF_MEMORY));
-                if (bytes > maxWorkspace) continue;
-                // the fast algorithms transpose to NHWC in the workspace; when only a slow one fits (measured 25 vs
-                // 190 TFLOP/s), the built-in paths are better: no choice
-                if (measured && perf.get(JAVA_FLOAT, base + Cudnn.PERF_TIME) > SLOWDOWN_LIMIT * fastest) return null;
-                return new Choice(algo, math, bytes, measured ? perf.get(JAVA_FLOAT, base + Cudnn.PERF_TIME) : Float.NaN);
+                if (bytes > workspaceBytes) continue;
+                return new Choice(algo, math, bytes, measured ? perf.get(JAVA_FLOAT, base + Cudnn.PERF_TIME) : Float.NaN, Float.NaN);
             }
             return null;
         }
@@ -131,12 +228,49 @@ final class CudnnConvolution implements AutoCloseable {
 
     Choice choice() { return choice; }
 
-    /** y = conv(x, w) on {@code stream}; {@code workspace} holds at least {@link Choice#workspaceBytes()}. */
-    void run(long x, long weight, long y, long workspace, MemorySegment stream) {
+    /** cudnnConvolutionForward calls per run (images split into groups that fit the workspace). */
+    int calls() { return calls; }
+
+    /** Whether {@link #run} adds the bias itself (in the convolution's epilogue); otherwise {@link #addBias} does. */
+    boolean biasFused() { return !activationDesc.equals(MemorySegment.NULL); }
+
+    /**
+     * y = conv(x, w) (+ bias when {@link #biasFused()}) on {@code stream}, one call per image group; {@code workspace}
+     * holds {@link Choice#workspaceBytes()}.
+     */
+    void run(long x, long weight, long bias, long y, long workspace, MemorySegment stream) {
         cudnn.check(CudaDriver.call(cudnn.setStream, cudnn.handle, stream), "cudnnSetStream");
-        cudnn.check(CudaDriver.call(cudnn.forward, cudnn.handle, alpha, xDesc, MemorySegment.ofAddress(x), wDesc,
-                MemorySegment.ofAddress(weight), convDesc, choice.algo(), MemorySegment.ofAddress(workspace),
-                choice.workspaceBytes(), beta, yDesc, MemorySegment.ofAddress(y)), "cudnnConvolutionForward for " + what);
+        for (int i = 0; i < calls; i++) {
+            if (biasFused()) {
+                cudnn.check(fused(x, weight, bias, y, workspace, i), "cudnnConvolutionBiasActivationForward for " + what);
+                continue;
+            }
+            cudnn.check(CudaDriver.call(cudnn.forward, cudnn.handle, one, xDesc, MemorySegment.ofAddress(x + i * xGroupBytes), wDesc,
+                    MemorySegment.ofAddress(weight), convDesc, choice.algo(), MemorySegment.ofAddress(workspace),
+                    choice.workspaceBytes(), zero, yDesc, MemorySegment.ofAddress(y + i * yGroupBytes)), "cudnnConvolutionForward for " + what);
+        }
+    }
+
+    /**
+     * y = identity(1 * conv(x, w) + 0 * z + bias) for image group {@code group}, z = y itself (alpha2 = 0: cuDNN does
+     * not read it); answers cuDNN's status.
+     */
+    private int fused(long x, long weight, long bias, long y, long workspace, int group) {
+        MemorySegment yg = MemorySegment.ofAddress(y + group * yGroupBytes);
+        return CudaDriver.call(cudnn.biasActivationForward.orElseThrow(), cudnn.handle, one, xDesc,
+                MemorySegment.ofAddress(x + group * xGroupBytes), wDesc, MemorySegment.ofAddress(weight), convDesc, choice.algo(),
+                MemorySegment.ofAddress(workspace), choice.workspaceBytes(), zero, yDesc, yg, biasDesc,
+                MemorySegment.ofAddress(bias), activationDesc, yDesc, yg);
+    }
+
+    /** y += bias[O] broadcast over images and pixels (cudnnAddTensor), on {@code stream}; planned with {@code bias}. */
+    void addBias(long bias, long y, MemorySegment stream) {
+        if (biasDesc.equals(MemorySegment.NULL)) throw new IllegalStateException(what + " was planned without a bias");
+        cudnn.check(CudaDriver.call(cudnn.setStream, cudnn.handle, stream), "cudnnSetStream");
+        for (int i = 0; i < calls; i++) {
+            cudnn.check(CudaDriver.call(cudnn.addTensor, cudnn.handle, one, biasDesc, MemorySegment.ofAddress(bias), one, yDesc,
+                    MemorySegment.ofAddress(y + i * yGroupBytes)), "cudnnAddTensor for the bias of " + what);
+        }
     }
 
     @Override
@@ -146,6 +280,8 @@ final class CudnnConvolution implements AutoCloseable {
     public void close() {
         CudaDriver.call(cudnn.destroyTensor, xDesc);
         CudaDriver.call(cudnn.destroyTensor, yDesc);
+        if (!biasDesc.equals(MemorySegment.NULL)) CudaDriver.call(cudnn.destroyTensor, biasDesc);
+        if (biasFused()) CudaDriver.call(cudnn.destroyActivation, activationDesc);
         CudaDriver.call(cudnn.destroyFilter, wDesc);
         CudaDriver.call(cudnn.destroyConv, convDesc);
         arena.close();

@@ -11,7 +11,7 @@ public final class KernelSources {
     private KernelSources() {}
 
     /** Every kernel family (a {@code .cu} resource next to this class's package path). */
-    public static final List<String> FAMILIES = List.of("elementwise", "normalization", "layout", "attention", "conv");
+    public static final List<String> FAMILIES = List.of("elementwise", "normalization", "layout", "attention", "conv", "gemm");
 
     private static final String DIR = "/dev/i2vgen/backend/cuda/";
 

@@ -24,6 +24,7 @@ final class TaskLowering {
     final TaskScratch scratch;
     private final ConvolutionLowering convolutions;
     private final AttentionLowering attentions;
+    private final GemmLowering gemms;
 
     TaskLowering(CudaExecutionPlan plan) {
         this.plan = plan;
@@ -32,20 +33,19 @@ final class TaskLowering {
         this.scratch = new TaskScratch(plan::allocateExtra);
         this.convolutions = new ConvolutionLowering(this);
         this.attentions = new AttentionLowering(this);
+        this.gemms = new GemmLowering(this);
     }
 
     void lower(Task t) {
         scratch.beginTask();
+        if (gemms.absorbed(t)) return;   // an Add already computed by its Linear's GEMM (GemmFusion)
         Value out = t.output();
         switch (t.op()) {
             case Unary u -> elementwise("unary", t, new Object[]{operand(t.input(0)), ptr(out), out.numel(), u.kind().ordinal()});
             case Affine a -> elementwise("affine", t, new Object[]{operand(t.input(0)), ptr(out), out.numel(), a.scale(), a.shift()});
             case Clamp c -> elementwise("clamp", t, new Object[]{operand(t.input(0)), ptr(out), out.numel(), c.min(), c.max()});
             case Binary b -> binary(t, b);
-            case Geglu g -> {
-                long d = out.dim(-1);
-                elementwise("geglu", t, new Object[]{operand(t.input(0)), ptr(out), out.numel() / d, d});
-            }
+            case Geglu g -> geglu(t);
             case CfgCombine c -> elementwise("cfg_combine", t, new Object[]{operand(t.input(0)), ptr(out), out.numel(), c.guidance()});
             case DdimStep d -> {
                 Value coef = t.input(2);
@@ -54,31 +54,8 @@ final class TaskLowering {
                         noise, ptr(out), out.numel()});
             }
             case Cast c -> convert(t.input(0), ptr(t.input(0)), ptr(out), plan.storageType(out), out.numel());
-            case LayerNorm ln -> {
-                long d = out.dim(-1);
-                launch("normalization", "layer_norm", (int) (out.numel() / d), 1, reductionBlock(d), 0,
-                        args().ptr(operand(t.input(0))).ptr(operand(t.input(1))).ptr(operand(t.input(2))).ptr(ptr(out)).i64(d).f32(ln.eps()));
-            }
-            case GroupNorm gn -> {
-                int n = out.dim(0), c = out.dim(1);
-                long inner = out.numel() / ((long) n * c);
-                long len = c / gn.groups() * inner;
-                // enough blocks for the whole GPU (>= 1024), chunks of at least 8,192 elements
-                int chunks = (int) Math.max(1, Math.min(Math.min(len / 8192, 256), (1024 + (long) n * gn.groups() - 1) / ((long) n * gn.groups())));
-                if (chunks > 1) {
-                    long partials = scratch.take((long) n * gn.groups() * chunks * 3 * 4);
-                    long xp = operand(t.input(0));
-                    launch("normalization", "group_norm_partial", n * gn.groups() * chunks, 1, 256, 0,
-                            args().ptr(xp).ptr(partials).i64(len).i32(chunks));
-                    launch("normalization", "group_norm_apply", n * gn.groups() * chunks, 1, 256, 0,
-                            args().ptr(xp).ptr(operand(t.input(1))).ptr(operand(t.input(2))).ptr(ptr(out)).ptr(partials)
-                                    .i32(c).i32(gn.groups()).i64(inner).f32(gn.eps()).i32(gn.silu() ? 1 : 0).i32(chunks));
-                } else {
-                    launch("normalization", "group_norm", n * gn.groups(), 1, reductionBlock(len), 0,
-                            args().ptr(operand(t.input(0))).ptr(operand(t.input(1))).ptr(operand(t.input(2))).ptr(ptr(out))
-                                    .i32(c).i32(gn.groups()).i64(inner).f32(gn.eps()).i32(gn.silu() ? 1 : 0));
-                }
-            }
+            case LayerNorm ln -> NormalizationLowering.layerNorm(this, t, ln);
+            case GroupNorm gn -> NormalizationLowering.groupNorm(this, t, gn);
             case Softmax s -> {
                 long d = out.dim(-1);
                 launch("normalization", "softmax", (int) (out.numel() / d), 1, reductionBlock(d), 0,
@@ -101,13 +78,7 @@ final class TaskLowering {
                 launch("layout", "upsample_nearest", grid(out.numel()), 1, BLOCK, 0,
                         args().ptr(operand(x)).ptr(ptr(out)).i64((long) x.dim(0) * x.dim(1)).i32(x.dim(2)).i32(x.dim(3)).i32(u.outH()).i32(u.outW()));
             }
-            case Linear l -> {
-                Value x = t.input(0), w = t.input(1);
-                int k = x.dim(-1), n = w.dim(0);
-                int m = (int) (x.numel() / k);
-                long bias = t.input(2) == null ? 0 : operand(t.input(2));
-                gemm("linear", m, n, k, true, 0, 0, 0, 1, 1f, operand(x), operand(w), ptr(out), bias);
-            }
+            case Linear l -> gemms.linear(t);
             case MatMul mm -> {
                 Value a = t.input(0), b = t.input(1);
                 int m = a.dim(-2), k = a.dim(-1), n = mm.transposeB() ? b.dim(-2) : b.dim(-1);
@@ -122,7 +93,8 @@ final class TaskLowering {
                         t.input(2) == null ? 0 : operand(t.input(2)), ptr(out));
             }
             case TemporalConv tc -> {
-                // a (k x 1) 2-D convolution over [B, C, F, H*W]
+                if (gemms.temporalConv(t)) break;   // per-tap GEMMs, no im2col (GemmLowering)
+                // otherwise a (k x 1) 2-D convolution over [B, C, F, H*W]
                 Value x = t.input(0), w = t.input(1);
                 int k = w.dim(2), pad = (k - 1) / 2, hw = x.dim(3) * x.dim(4);
                 convolutions.conv(operand(x), x.dim(0), x.dim(1), x.dim(2), hw, operand(w), w.dim(0), k, 1, 1, 1, pad, 0, x.dim(2), hw,
@@ -197,8 +169,15 @@ final class TaskLowering {
         int rank = out.rank();
         if (rank > MAX_RANK) throw new IllegalArgumentException("rank " + rank + " > " + MAX_RANK);
         if (x.numel() == out.numel() && y.numel() == out.numel()) {   // no broadcasting: skip the index decoding
-            launch("elementwise", "binary_same", grid(out.numel()), 1, BLOCK, 0,
-                    args().ptr(operand(x)).ptr(operand(y)).ptr(ptr(out)).i64(out.numel()).i32(b.kind().ordinal()));
+            long a = operand(x), c = operand(y), o = ptr(out);
+            int vec = VectorAccess.MAX_BYTES / act.byteSize();
+            if (VectorAccess.enabled() && out.numel() >= vec && VectorAccess.width(act.byteSize(), vec, a, c, o) == vec) {
+                launch("elementwise", "binary_same_vec", grid(out.numel() / vec), 1, BLOCK, 0,   // 16 bytes per access
+                        args().ptr(a).ptr(c).ptr(o).i64(out.numel()).i32(b.kind().ordinal()));
+            } else {
+                launch("elementwise", "binary_same", grid(out.numel()), 1, BLOCK, 0,
+                        args().ptr(a).ptr(c).ptr(o).i64(out.numel()).i32(b.kind().ordinal()));
+            }
             return;
         }
         long[] dims = new long[rank];
@@ -228,11 +207,27 @@ final class TaskLowering {
         Value x = t.input(0), out = t.output();
         int rank = out.rank();
         if (rank > MAX_RANK) throw new IllegalArgumentException("rank " + rank + " > " + MAX_RANK);
+        long src = operand(x);
+        if (PermuteLowering.fast(this, t, p, src)) return;   // row copy or tiled transpose
         long[] strides = TensorLayouts.permutedStrides(x.shape(), p.perm());
         long[] dims = new long[rank];
         for (int i = 0; i < rank; i++) dims[i] = out.dim(i);
         launch("layout", "permute", grid(out.numel()), 1, BLOCK, 0,
-                args().ptr(operand(x)).ptr(ptr(out)).i64(out.numel()).rankedStruct(MAX_RANK, rank, dims, strides));
+                args().ptr(src).ptr(ptr(out)).i64(out.numel()).rankedStruct(MAX_RANK, rank, dims, strides));
+    }
+
+    /** GEGLU on vectors of up to 16 bytes when the half-row width allows, else element-wise. */
+    private void geglu(Task t) {
+        Value out = t.output();
+        long d = out.dim(-1), rows = out.numel() / d;
+        long x = operand(t.input(0)), y = ptr(out);
+        int v = VectorAccess.width(act.byteSize(), d, x, y);
+        if (VectorAccess.enabled() && v * act.byteSize() >= 4 && rows * (d / v) <= Integer.MAX_VALUE) {   // geglu_v{V}: 4 bytes up
+            launch("elementwise", "geglu_v" + v, grid(rows * (d / v)), 1, BLOCK, 0,
+                    args().ptr(x).ptr(y).i64(rows * (d / v)).i32((int) (d / v)));
+            return;
+        }
+        elementwise("geglu", t, new Object[]{x, y, rows, d});
     }
 
     void gemm(String what, int m, int n, int k, boolean transposeB, long strideA, long strideB, long strideC, int batch,

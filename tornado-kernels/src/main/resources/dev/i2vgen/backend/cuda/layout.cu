@@ -29,6 +29,183 @@ extern "C" __global__ void permute(const act* x, act* y, i64 n, Permutation p) {
     }
 }
 
+// ---- Fast permutes: TaskLowering picks them from CollapsedPermute's plan; `permute` above is the fallback. ----
+// They move bits, no arithmetic; 16-byte accesses where the extents allow (the host checks extents and alignment).
+#if ACT_DTYPE == 0
+typedef unsigned int raw_t;
+#else
+typedef unsigned short raw_t;
+#endif
+struct __align__(8) pm_w2 { unsigned int x, y; };
+struct __align__(16) pm_w4 { unsigned int x, y, z, w; };
+
+// V consecutive values in one load/store of V * sizeof(raw_t) <= 16 bytes (the address aligned to that size).
+template <int V> __device__ __forceinline__ void raw_load(const raw_t* p, raw_t* e) {
+    constexpr int BYTES = V * (int) sizeof(raw_t);
+    static_assert(BYTES == 2 || BYTES == 4 || BYTES == 8 || BYTES == 16, "1 to 16 bytes per access");
+    if constexpr (BYTES == 2) {
+        e[0] = p[0];
+    } else {
+        unsigned int w[BYTES / 4];
+        if constexpr (BYTES == 4) {
+            w[0] = *reinterpret_cast<const unsigned int*>(p);
+        } else if constexpr (BYTES == 8) {
+            const pm_w2 v = *reinterpret_cast<const pm_w2*>(p);
+            w[0] = v.x; w[1] = v.y;
+        } else {
+            const pm_w4 v = *reinterpret_cast<const pm_w4*>(p);
+            w[0] = v.x; w[1] = v.y; w[2] = v.z; w[3] = v.w;
+        }
+#pragma unroll
+        for (int i = 0; i < BYTES / 4; i++) {
+#if ACT_DTYPE == 0
+            e[i] = w[i];
+#else
+            e[2 * i] = (raw_t) (w[i] & 0xffffu);   // little-endian: the lower address is the low half
+            e[2 * i + 1] = (raw_t) (w[i] >> 16);
+#endif
+        }
+    }
+}
+
+template <int V> __device__ __forceinline__ void raw_store(raw_t* p, const raw_t* e) {
+    constexpr int BYTES = V * (int) sizeof(raw_t);
+    static_assert(BYTES == 2 || BYTES == 4 || BYTES == 8 || BYTES == 16, "1 to 16 bytes per access");
+    if constexpr (BYTES == 2) {
+        p[0] = e[0];
+    } else {
+        unsigned int w[BYTES / 4];
+#pragma unroll
+        for (int i = 0; i < BYTES / 4; i++) {
+#if ACT_DTYPE == 0
+            w[i] = e[i];
+#else
+            w[i] = (unsigned int) e[2 * i] | ((unsigned int) e[2 * i + 1] << 16);
+#endif
+        }
+        // explicit vector stores: nvcc splits a struct store assembled from shared-memory values into 4-byte ones
+        if constexpr (BYTES == 4) *reinterpret_cast<unsigned int*>(p) = w[0];
+        else if constexpr (BYTES == 8) asm volatile("st.global.v2.u32 [%0], {%1, %2};" :: "l"(p), "r"(w[0]), "r"(w[1]) : "memory");
+        else asm volatile("st.global.v4.u32 [%0], {%1, %2, %3, %4};" :: "l"(p), "r"(w[0]), "r"(w[1]), "r"(w[2]), "r"(w[3]) : "memory");
+    }
+}
+
+// Rows: the output is `rows` runs of `words` W-sized words that are contiguous in the input too ([B, F, C, H·W] →
+// [B, C, F, H·W]). A work item is (row, segment of PR_SEG words), one warp each, so a long row still spreads over
+// the GPU and a row's source is decoded once per 8 KB instead of once per element. p holds the output dims before
+// the run and their input strides (elements).
+#define PR_SEG 512
+template <typename W>
+__device__ __forceinline__ void permute_rows_body(const act* __restrict__ x, act* __restrict__ y, i64 rows, i64 words, const Permutation& p) {
+    const i64 segs = (words + PR_SEG - 1) / PR_SEG;
+    const int lane = threadIdx.x & 31, warps = blockDim.x >> 5;
+    for (i64 item = (i64) blockIdx.x * warps + (threadIdx.x >> 5); item < rows * segs; item += (i64) gridDim.x * warps) {
+        const i64 row = item / segs, seg = item - row * segs;
+        i64 rest = row, src = 0;
+        for (int d = p.rank - 1; d >= 0; d--) {
+            const i64 c = rest % p.out_dims[d];
+            rest /= p.out_dims[d];
+            src += c * p.in_strides[d];
+        }
+        const W* s = reinterpret_cast<const W*>(x + src) + seg * PR_SEG;
+        W* o = reinterpret_cast<W*>(y) + row * words + seg * PR_SEG;
+        const int n = (int) min((i64) PR_SEG, words - seg * PR_SEG);
+        int j = lane;
+        for (; j + 96 < n; j += 128) {   // four independent loads in flight per lane
+            const W w0 = s[j], w1 = s[j + 32], w2 = s[j + 64], w3 = s[j + 96];
+            o[j] = w0; o[j + 32] = w1; o[j + 64] = w2; o[j + 96] = w3;
+        }
+        for (; j < n; j += 32) o[j] = s[j];
+    }
+}
+
+extern "C" __global__ void permute_rows_16(const act* __restrict__ x, act* __restrict__ y, i64 rows, i64 words, Permutation p) {
+    permute_rows_body<pm_w4>(x, y, rows, words, p);
+}
+extern "C" __global__ void permute_rows_8(const act* __restrict__ x, act* __restrict__ y, i64 rows, i64 words, Permutation p) {
+    permute_rows_body<pm_w2>(x, y, rows, words, p);
+}
+extern "C" __global__ void permute_rows_4(const act* __restrict__ x, act* __restrict__ y, i64 rows, i64 words, Permutation p) {
+    permute_rows_body<unsigned int>(x, y, rows, words, p);
+}
+extern "C" __global__ void permute_rows_2(const act* __restrict__ x, act* __restrict__ y, i64 rows, i64 words, Permutation p) {
+    permute_rows_body<unsigned short>(x, y, rows, words, p);
+}
+
+// Batched 2-D transpose: axis A contiguous in the input (extent na), axis B contiguous in the output (extent nb);
+// element (batch, a, b) moves from x[in_off + a + b * in_stride_b] to y[out_off + a * out_stride_a + b]. One PT x PT
+// tile per block iteration through shared memory, V values per global access on both sides (na and nb multiples
+// of V, 16-byte aligned bases: the host checks), so every warp reads and writes whole 128-byte lines.
+struct TransposeBatch {
+    i64 dims[MAX_RANK];
+    i64 in_strides[MAX_RANK];
+    i64 out_strides[MAX_RANK];
+    int rank;
+};
+#define PT 64
+// Row pitch 66 halves (33 words) or 65 words: the row-wise scalar writes of a warp (4 rows x 8 vectors at V = 8)
+// hit 32 distinct banks; the column-wise reads at most 2 words per bank.
+#define PT_PITCH (PT + (sizeof(raw_t) == 2 ? 2 : 1))
+
+template <int V>
+__device__ __forceinline__ void permute_tiled_body(const act* __restrict__ xa, act* __restrict__ ya, i64 na, i64 nb,
+                                                   i64 in_stride_b, i64 out_stride_a, const TransposeBatch& g) {
+    __shared__ raw_t tile[PT][PT_PITCH];   // tile[b][a]
+    const raw_t* x = reinterpret_cast<const raw_t*>(xa);
+    raw_t* y = reinterpret_cast<raw_t*>(ya);
+    constexpr int VPR = PT / V;           // vectors per tile row
+    const i64 tiles_a = (na + PT - 1) / PT, tiles_b = (nb + PT - 1) / PT;
+    i64 batches = 1;
+    for (int d = 0; d < g.rank; d++) batches *= g.dims[d];
+    const i64 tiles = batches * tiles_a * tiles_b;
+    for (i64 t = blockIdx.x; t < tiles; t += gridDim.x) {   // uniform per block: the barriers below are safe
+        const i64 tb = t % tiles_b, r0 = t / tiles_b;
+        const i64 ta = r0 % tiles_a;
+        i64 rest = r0 / tiles_a, in_off = 0, out_off = 0;
+        for (int d = g.rank - 1; d >= 0; d--) {
+            const i64 c = rest % g.dims[d];
+            rest /= g.dims[d];
+            in_off += c * g.in_strides[d];
+            out_off += c * g.out_strides[d];
+        }
+        const i64 a0 = ta * PT, b0 = tb * PT;
+        // valid extents of this tile: multiples of V, so a vector is either wholly inside or wholly outside
+        const int an = (int) min((i64) PT, na - a0), bn = (int) min((i64) PT, nb - b0);
+        for (int k = threadIdx.x; k < PT * VPR; k += blockDim.x) {
+            const int b = k / VPR, a = (k - b * VPR) * V;
+            if (b < bn && a < an) {
+                raw_t e[V];
+                raw_load<V>(x + in_off + (b0 + b) * in_stride_b + a0 + a, e);
+#pragma unroll
+                for (int i = 0; i < V; i++) tile[b][a + i] = e[i];
+            }
+        }
+        __syncthreads();
+        for (int k = threadIdx.x; k < PT * VPR; k += blockDim.x) {
+            const int a = k / VPR, b = (k - a * VPR) * V;
+            if (a < an && b < bn) {
+                raw_t e[V];
+#pragma unroll
+                for (int i = 0; i < V; i++) e[i] = tile[b + i][a];
+                raw_store<V>(y + out_off + (a0 + a) * out_stride_a + b0 + b, e);
+            }
+        }
+        __syncthreads();   // the next tile overwrites the shared buffer
+    }
+}
+
+#define PERMUTE_TILED(V) \
+    extern "C" __global__ void permute_tiled_##V(const act* __restrict__ x, act* __restrict__ y, i64 na, i64 nb, \
+                                                 i64 in_stride_b, i64 out_stride_a, TransposeBatch g) { \
+        permute_tiled_body<V>(x, y, na, nb, in_stride_b, out_stride_a, g); \
+    }
+PERMUTE_TILED(1)
+PERMUTE_TILED(2)
+PERMUTE_TILED(4)
+#if ACT_DTYPE != 0
+PERMUTE_TILED(8)   // 8 halves = 16 bytes; fp32 stops at 4
+#endif
+
 // PyTorch 'nearest': src = min(floor(dst * (in / out)), in - 1) with the scale in fp32.
 extern "C" __global__ void upsample_nearest(const act* x, act* y, i64 planes, int in_h, int in_w, int out_h, int out_w) {
     float sh = (float) in_h / (float) out_h, sw = (float) in_w / (float) out_w;

@@ -86,6 +86,232 @@ extern "C" __global__ void group_norm_apply(const act* x, const act* gamma, cons
     }
 }
 
+// ---- Vectorised LayerNorm and GroupNorm (TaskLowering falls back to the kernels above where shapes or alignment
+// do not allow V-wide accesses). V activation values per load/store, V * sizeof(act) <= 16 bytes, address aligned. ----
+struct __align__(8) nm_w2 { unsigned int x, y; };
+struct __align__(16) nm_w4 { unsigned int x, y, z, w; };
+
+#if ACT_DTYPE == 0
+#define NM_PER_WORD 1
+__device__ __forceinline__ void nm_unpack(unsigned int w, float* f) { f[0] = __uint_as_float(w); }
+__device__ __forceinline__ unsigned int nm_pack(const float* f) { return __float_as_uint(f[0]); }
+#else
+#define NM_PER_WORD 2
+__device__ __forceinline__ float nm_half(unsigned int h) { return ACT_DTYPE == 1 ? f16_to_f32((unsigned short) h) : bf16_to_f32((unsigned short) h); }
+__device__ __forceinline__ unsigned int nm_round(float f) { return ACT_DTYPE == 1 ? f32_to_f16(f) : f32_to_bf16(f); }
+__device__ __forceinline__ void nm_unpack(unsigned int w, float* f) { f[0] = nm_half(w & 0xffffu); f[1] = nm_half(w >> 16); }
+__device__ __forceinline__ unsigned int nm_pack(const float* f) { return nm_round(f[0]) | (nm_round(f[1]) << 16); }
+#endif
+
+template <int V> __device__ __forceinline__ void nm_load(const act* p, float* f) {
+    constexpr int BYTES = V * (int) sizeof(act);
+    static_assert(BYTES == 2 || BYTES == 4 || BYTES == 8 || BYTES == 16, "1 to 16 bytes per access");
+    if constexpr (BYTES == 2) {
+        f[0] = ld(p, 0);
+    } else if constexpr (BYTES == 4) {
+        nm_unpack(*reinterpret_cast<const unsigned int*>(p), f);
+    } else if constexpr (BYTES == 8) {
+        const nm_w2 w = *reinterpret_cast<const nm_w2*>(p);
+        nm_unpack(w.x, f); nm_unpack(w.y, f + NM_PER_WORD);
+    } else {
+        const nm_w4 w = *reinterpret_cast<const nm_w4*>(p);
+        nm_unpack(w.x, f); nm_unpack(w.y, f + NM_PER_WORD); nm_unpack(w.z, f + 2 * NM_PER_WORD); nm_unpack(w.w, f + 3 * NM_PER_WORD);
+    }
+}
+
+// explicit vector stores: nvcc may split a struct store into 4-byte ones
+template <int V> __device__ __forceinline__ void nm_store(act* p, const float* f) {
+    constexpr int BYTES = V * (int) sizeof(act);
+    static_assert(BYTES == 2 || BYTES == 4 || BYTES == 8 || BYTES == 16, "1 to 16 bytes per access");
+    if constexpr (BYTES == 2) {
+        st(p, 0, f[0]);
+    } else if constexpr (BYTES == 4) {
+        *reinterpret_cast<unsigned int*>(p) = nm_pack(f);
+    } else if constexpr (BYTES == 8) {
+        asm volatile("st.global.v2.u32 [%0], {%1, %2};" :: "l"(p), "r"(nm_pack(f)), "r"(nm_pack(f + NM_PER_WORD)) : "memory");
+    } else {
+        asm volatile("st.global.v4.u32 [%0], {%1, %2, %3, %4};" :: "l"(p), "r"(nm_pack(f)), "r"(nm_pack(f + NM_PER_WORD)),
+                     "r"(nm_pack(f + 2 * NM_PER_WORD)), "r"(nm_pack(f + 3 * NM_PER_WORD)) : "memory");
+    }
+}
+
+__device__ __forceinline__ float warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+// LayerNorm with one warp per row and the row in registers (NV vectors of V per lane: d <= 32 * NV * V), so x is
+// read once; mean, then centred variance, from the registers (the two-pass statistics of the kernel above).
+template <int V, int NV>
+__device__ __forceinline__ void layer_norm_warp_body(const act* __restrict__ x, const act* __restrict__ gamma, const act* __restrict__ beta,
+                                                     act* __restrict__ y, i64 rows, int d, float eps) {
+    const i64 row = (i64) blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+    if (row >= rows) return;   // whole warps leave: the shuffles below always see 32 lanes
+    const int lane = threadIdx.x & 31, dv = d / V;
+    const act* p = x + row * d;
+    float v[NV][V];
+    float s = 0.f;
+#pragma unroll
+    for (int k = 0; k < NV; k++) {
+        const int j = lane + 32 * k;
+        if (j < dv) {
+            nm_load<V>(p + j * V, v[k]);
+#pragma unroll
+            for (int i = 0; i < V; i++) s += v[k][i];
+        }
+    }
+    const float mean = warp_sum(s) / (float) d;
+    float q = 0.f;
+#pragma unroll
+    for (int k = 0; k < NV; k++) {
+        if (lane + 32 * k < dv) {
+#pragma unroll
+            for (int i = 0; i < V; i++) { const float t = v[k][i] - mean; q += t * t; }
+        }
+    }
+    const float rstd = rsqrtf(warp_sum(q) / (float) d + eps);
+    act* o = y + row * d;
+#pragma unroll
+    for (int k = 0; k < NV; k++) {
+        const int j = lane + 32 * k;
+        if (j < dv) {
+            float g[V], b[V];
+            nm_load<V>(gamma + j * V, g);
+            nm_load<V>(beta + j * V, b);
+#pragma unroll
+            for (int i = 0; i < V; i++) v[k][i] = (v[k][i] - mean) * rstd * g[i] + b[i];
+            nm_store<V>(o + j * V, v[k]);
+        }
+    }
+}
+
+#define LAYER_NORM_WARP(V, NV) \
+    extern "C" __global__ void layer_norm_v##V##_n##NV(const act* __restrict__ x, const act* __restrict__ gamma, const act* __restrict__ beta, \
+                                                        act* __restrict__ y, i64 rows, int d, float eps) { \
+        layer_norm_warp_body<V, NV>(x, gamma, beta, y, rows, d, eps); \
+    }
+// (V, NV) pairs with V * NV <= 64 values per lane; TaskLowering.LAYER_NORM_NV lists the same NV
+#define LAYER_NORM_WARPS_UP_TO_4(V) LAYER_NORM_WARP(V, 1) LAYER_NORM_WARP(V, 2) LAYER_NORM_WARP(V, 3) LAYER_NORM_WARP(V, 4) \
+    LAYER_NORM_WARP(V, 5) LAYER_NORM_WARP(V, 6) LAYER_NORM_WARP(V, 8)
+LAYER_NORM_WARPS_UP_TO_4(2)
+LAYER_NORM_WARP(2, 10) LAYER_NORM_WARP(2, 12) LAYER_NORM_WARP(2, 16)
+LAYER_NORM_WARPS_UP_TO_4(4)
+LAYER_NORM_WARP(4, 10) LAYER_NORM_WARP(4, 12) LAYER_NORM_WARP(4, 16)
+#if ACT_DTYPE != 0
+LAYER_NORM_WARPS_UP_TO_4(8)   // 8 halves = 16 bytes; fp32 stops at V = 4
+#endif
+
+// Chan et al.'s pairwise merge of (count, mean, centred sum of squares) summaries; an empty b changes nothing.
+__device__ __forceinline__ void chan_merge(float& n, float& mean, float& m2, float nb, float mb, float m2b) {
+    if (nb == 0.f) return;
+    const float nn = n + nb, d = mb - mean, f = nb / nn;
+    mean += d * f;
+    m2 += m2b + d * d * n * f;
+    n = nn;
+}
+
+__device__ __forceinline__ void warp_chan(float& n, float& mean, float& m2) {
+    for (int o = 16; o > 0; o >>= 1) {
+        const float nb = __shfl_xor_sync(0xffffffffu, n, o), mb = __shfl_xor_sync(0xffffffffu, mean, o),
+                    m2b = __shfl_xor_sync(0xffffffffu, m2, o);
+        chan_merge(n, mean, m2, nb, mb, m2b);
+    }
+}
+
+// GroupNorm in two kernels for every group size (x[n, channels, inner], a group = channels/groups contiguous channels,
+// len elements, split into `chunks` chunks of `per` elements, both multiples of V, inner too so that no vector
+// straddles two channels). Pass 1 reads x once: each thread folds V values at a time (their exact mean and centred
+// sum of squares) into its running summary with Chan's merge, then warps and the block merge theirs the same way:
+// fp32 throughout, deterministic, no atomics. Pass 2 merges the group's chunk summaries and normalises its chunk.
+template <int V>
+__device__ __forceinline__ void group_norm_stats_body(const act* __restrict__ x, float* __restrict__ partials, i64 len, i64 per, int chunks) {
+    __shared__ float sh[3][32];
+    const int group = blockIdx.x / chunks, chunk = blockIdx.x - group * chunks;
+    const i64 start = (i64) chunk * per, end = min(len, start + per);
+    const act* p = x + (i64) group * len + start;
+    const unsigned nv = (unsigned) ((end - start) / V);   // the host keeps a group below 2^31 elements
+    float n = 0.f, mean = 0.f, m2 = 0.f;
+    for (unsigned j = threadIdx.x; j < nv; j += blockDim.x) {
+        float f[V];
+        nm_load<V>(p + (i64) j * V, f);
+        float s = 0.f;
+#pragma unroll
+        for (int i = 0; i < V; i++) s += f[i];
+        const float mb = s * (1.f / V);
+        float q = 0.f;
+#pragma unroll
+        for (int i = 0; i < V; i++) { const float t = f[i] - mb; q += t * t; }
+        chan_merge(n, mean, m2, (float) V, mb, q);
+    }
+    warp_chan(n, mean, m2);
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    if (lane == 0) { sh[0][warp] = n; sh[1][warp] = mean; sh[2][warp] = m2; }
+    __syncthreads();
+    if (warp == 0) {
+        const bool has = lane < (int) (blockDim.x >> 5);
+        n = has ? sh[0][lane] : 0.f;
+        mean = has ? sh[1][lane] : 0.f;
+        m2 = has ? sh[2][lane] : 0.f;
+        warp_chan(n, mean, m2);
+        if (lane == 0) {
+            partials[3 * (i64) blockIdx.x] = n;
+            partials[3 * (i64) blockIdx.x + 1] = mean;
+            partials[3 * (i64) blockIdx.x + 2] = m2;
+        }
+    }
+}
+
+template <int V>
+__device__ __forceinline__ void group_norm_apply_body(const act* __restrict__ x, const act* __restrict__ gamma, const act* __restrict__ beta,
+                                                      act* __restrict__ y, const float* __restrict__ partials, int channels, int groups,
+                                                      i64 inner, float eps, int silu, int chunks, i64 per) {
+    const int group = blockIdx.x / chunks, chunk = blockIdx.x - group * chunks;
+    const int g = group % groups, cpg = channels / groups;
+    const i64 len = (i64) cpg * inner, start = (i64) chunk * per, end = min(len, start + per);
+    // every warp merges the group's summaries in the same order (lanes stride over them, then the butterfly) and
+    // takes lane 0's result, so the whole block normalises with identical statistics
+    const float* q = partials + 3 * (i64) group * chunks;
+    float n = 0.f, mean = 0.f, m2 = 0.f;
+    for (int i = threadIdx.x & 31; i < chunks; i += 32) chan_merge(n, mean, m2, q[3 * i], q[3 * i + 1], q[3 * i + 2]);
+    warp_chan(n, mean, m2);
+    n = __shfl_sync(0xffffffffu, n, 0);
+    mean = __shfl_sync(0xffffffffu, mean, 0);
+    m2 = __shfl_sync(0xffffffffu, m2, 0);
+    const float rstd = rsqrtf(m2 / n + eps);
+    const unsigned inner_v = (unsigned) (inner / V), last = (unsigned) (end / V);
+    const act* p = x + (i64) group * len;
+    act* o = y + (i64) group * len;
+    for (unsigned j = (unsigned) (start / V) + threadIdx.x; j < last; j += blockDim.x) {
+        const int c = g * cpg + (int) (j / inner_v);   // 32-bit division once per V values
+        const float scale = rstd * ld(gamma, c), shift = ld(beta, c);
+        float f[V];
+        nm_load<V>(p + (i64) j * V, f);
+#pragma unroll
+        for (int i = 0; i < V; i++) {
+            float r = (f[i] - mean) * scale + shift;
+            if (silu) r = r / (1.f + expf(-r));
+            f[i] = r;
+        }
+        nm_store<V>(o + (i64) j * V, f);
+    }
+}
+
+#define GROUP_NORM_VEC(V) \
+    extern "C" __global__ void group_norm_stats_v##V(const act* __restrict__ x, float* __restrict__ partials, i64 len, i64 per, int chunks) { \
+        group_norm_stats_body<V>(x, partials, len, per, chunks); \
+    } \
+    extern "C" __global__ void group_norm_apply_v##V(const act* __restrict__ x, const act* __restrict__ gamma, const act* __restrict__ beta, \
+                                                    act* __restrict__ y, const float* __restrict__ partials, int channels, int groups, \
+                                                    i64 inner, float eps, int silu, int chunks, i64 per) { \
+        group_norm_apply_body<V>(x, gamma, beta, y, partials, channels, groups, inner, eps, silu, chunks, per); \
+    }
+GROUP_NORM_VEC(1)
+GROUP_NORM_VEC(2)
+GROUP_NORM_VEC(4)
+#if ACT_DTYPE != 0
+GROUP_NORM_VEC(8)
+#endif
+
 // Softmax over rows of length d.
 extern "C" __global__ void softmax(const act* x, act* y, i64 d) {
     __shared__ float scratch[32];

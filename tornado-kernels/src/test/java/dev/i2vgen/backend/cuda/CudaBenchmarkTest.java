@@ -76,7 +76,10 @@ class CudaBenchmarkTest {
                     g.output("o", g.attention(q, kk, v, heads, (float) (1 / Math.sqrt(d)), false));
                     String[] variants = act != DType.F32 && s[0] == 32 ? new String[]{"4x64", "8x64", "4x128", "8x128"} : new String[]{"default"};
                     for (String variant : variants) {
-                    if (!variant.equals("default")) System.setProperty("i2vgen.cuda.flash", variant);
+                    if (!variant.equals("default")) {   // the v2 block shapes (flashAttentionVariants times v3/v4)
+                        System.setProperty("i2vgen.cuda.flash", variant);
+                        System.setProperty("i2vgen.cuda.flashVariant", "v2");
+                    }
                     try (CudaExecutionPlan plan = cuda.compile(g.freeze())) {
                         plan.executeByName(Map.of("q", qkv[0], "k", qkv[1], "v", qkv[2]));
                         Tensor o = plan.read("o");
@@ -87,7 +90,64 @@ class CudaBenchmarkTest {
                                 act, batch, len, heads, d, variant, ms, flops / (ms * 1e-3) / 1e12);
                     } finally {
                         System.clearProperty("i2vgen.cuda.flash");
+                        System.clearProperty("i2vgen.cuda.flashVariant");
                     }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * The flash kernel families (i2vgen.cuda.flashVariant x warps) at the UNet's first-level attention shapes with CFG:
+     * spatial self-attention 32 x 14,080 tokens x 5 heads of 64 and the cross-attention to 77 text tokens. Prints ms,
+     * TFLOP/s (4 B H Lq Lk D), the q/k/v/o bytes and the K/V bytes re-read per query block, and checks each variant's
+     * output against v2's (both carry their own rounding: fp16 <= 2e-3, bf16 <= 1.6e-2).
+     */
+    @Test
+    void flashAttentionVariants() {
+        Assumptions.assumeTrue(Boolean.getBoolean("i2vgen.cuda.bench"), "benchmarks run only with -Di2vgen.cuda.bench=true");
+        BackendProvider p = new CudaBackendProvider();
+        Assumptions.assumeTrue(p.isAvailable(), "CUDA backend unavailable: " + p.unavailableReason());
+        Random rnd = new Random(13);
+        String[][] variants = {{"v2", "8x64"}, {"v3m1", "8x64"}, {"v3m2", "4x64"}, {"v3m2", "8x64"}, {"v4m1", "4x64"},
+                {"v4m2", "4x64"}, {"v4m2", "8x64"}};
+        int[][] shapes = {{32, 14080, 14080, 5, 64}, {32, 14080, 77, 5, 64}};   // {batch, Lq, Lk, heads, d}
+        try (CudaBackend cuda = CudaBackend.create()) {
+            System.out.println("device: " + cuda.deviceDescription());
+            for (int[] s : shapes) {
+                int batch = s[0], lq = s[1], lk = s[2], heads = s[3], d = s[4];
+                Tensor q = uniform(rnd, batch, lq, heads * d), k = uniform(rnd, batch, lk, heads * d), v = uniform(rnd, batch, lk, heads * d);
+                double flops = 4.0 * batch * heads * (double) lq * lk * d;
+                double bytes = 2.0 * 2 * ((double) batch * lq * heads * d + (double) batch * lk * heads * d);
+                for (DType act : new DType[]{DType.F16, DType.BF16}) {
+                    TaskGraph g = new TaskGraph("attention", act);
+                    Value qv = g.input("q", act, batch, lq, heads * d);
+                    Value kv = g.input("k", act, batch, lk, heads * d);
+                    Value vv = g.input("v", act, batch, lk, heads * d);
+                    g.output("o", g.attention(qv, kv, vv, heads, (float) (1 / Math.sqrt(d)), false));
+                    var frozen = g.freeze();
+                    Tensor reference = null;
+                    for (String[] variant : variants) {
+                        System.setProperty("i2vgen.cuda.flashVariant", variant[0]);
+                        System.setProperty("i2vgen.cuda.flash", variant[1]);
+                        try (CudaExecutionPlan plan = cuda.compile(frozen)) {
+                            plan.executeByName(Map.of("q", q, "k", k, "v", v));
+                            Tensor o = plan.read("o");
+                            double err = 0;
+                            if (reference == null) reference = o;
+                            else err = dev.i2vgen.tensor.TensorComparison.relativeError(o, reference);
+                            double ms = cuda.timeMillis(plan::enqueueTasks, 2, 10);
+                            int rows = 16 * Integer.parseInt(variant[1].split("x")[0]) * (variant[0].endsWith("m2") ? 2 : 1);
+                            double kvReads = 2.0 * 2 * batch * heads * Math.ceil((double) lq / rows) * lk * d;
+                            System.out.printf("BENCH flash %s %s %s B=%d Lq=%d Lk=%d H=%d D=%d: %.3f ms, %.1f TFLOP/s, %.2f GFLOP, q/k/v/o %.0f MB, K/V re-reads %.1f GB, vs v2 rel.err %.2e%n",
+                                    act, variant[0], variant[1], batch, lq, lk, heads, d, ms, flops / (ms * 1e-3) / 1e12, flops / 1e9,
+                                    bytes / 1e6, kvReads / 1e9, err);
+                            assertTrue(err <= (act == DType.F16 ? 2e-3 : 1.6e-2), variant[0] + " " + variant[1] + " differs from v2: " + err);
+                        } finally {
+                            System.clearProperty("i2vgen.cuda.flashVariant");
+                            System.clearProperty("i2vgen.cuda.flash");
+                        }
                     }
                 }
             }
@@ -151,6 +211,252 @@ class CudaBenchmarkTest {
                 }
             }
             cuda.cudnn().ifPresent(c -> c.choices.forEach((k, v) -> System.out.println("BENCH cudnn choice " + k + " -> " + v)));
+        }
+    }
+
+    /**
+     * cuDNN (the default auto choice, bias fused into the conv; and with cudnnAddTensor or the channel-bias kernel) against the built-in
+     * paths (i2vgen.cuda.conv=builtin: im2col + cuBLASLt, implicit GEMM at ≤ 128 ch) per conv, bias included, at the
+     * UNet's shapes (32 frames = 2 x 16 with CFG, 3x3 at the three resolutions, the temporal (3,1,1) conv) and every
+     * 3x3 conv shape of the VAE decoder at 704x1280 (one frame), with FLOPs, bytes (x + w + y once) and their ratio;
+     * the plan's build time includes the one algorithm search per shape. Results must agree (rel. error ≤ 1e-2).
+     */
+    @Test
+    void cudnnVersusBuiltin() {
+        Assumptions.assumeTrue(Boolean.getBoolean("i2vgen.cuda.bench"), "benchmarks run only with -Di2vgen.cuda.bench=true");
+        BackendProvider p = new CudaBackendProvider();
+        Assumptions.assumeTrue(p.isAvailable(), "CUDA backend unavailable: " + p.unavailableReason());
+        Random rnd = new Random(13);
+        // {images, channels in, out, h, w, kernel h, kernel w}; kernel w = 0 marks a TemporalConv over 16 frames
+        int[][] shapes = {{32, 320, 320, 88, 160, 3, 3}, {32, 640, 640, 44, 80, 3, 3}, {32, 1280, 1280, 22, 40, 3, 3},
+                {2, 320, 320, 88, 160, 3, 0}, {2, 1280, 1280, 22, 40, 3, 0},
+                {1, 4, 512, 88, 160, 3, 3}, {1, 512, 512, 88, 160, 3, 3}, {1, 512, 512, 176, 320, 3, 3},
+                {1, 512, 256, 352, 640, 3, 3}, {1, 256, 256, 352, 640, 3, 3}, {1, 256, 256, 704, 1280, 3, 3},
+                {1, 256, 128, 704, 1280, 3, 3}, {1, 128, 128, 704, 1280, 3, 3}, {1, 128, 3, 704, 1280, 3, 3}};
+        String[][] paths = {{"builtin", null}, {"auto", "kernel"}, {"auto", "add"}, {"auto", null}};
+        try (CudaBackend cuda = CudaBackend.create()) {
+            System.out.println("device: " + cuda.deviceDescription());
+            cuda.cudnn().ifPresentOrElse(c -> System.out.println("cuDNN " + c.version() + " from " + c.libraryPath()),
+                    () -> System.out.println("cuDNN not installed: only the built-in paths"));
+            for (DType act : new DType[]{DType.F16, DType.BF16}) {
+                for (int[] s : shapes) {
+                    if (act == DType.BF16 && !(s[0] == 32 && s[1] == 320) && !(s[1] == 128 && s[2] == 128)) continue;   // bf16: two shapes
+                    boolean temporal = s[6] == 0;
+                    int[] xs = temporal ? new int[]{s[0], s[1], 16, s[3], s[4]} : new int[]{s[0], s[1], s[3], s[4]};
+                    int[] ws = temporal ? new int[]{s[2], s[1], 3, 1, 1} : new int[]{s[2], s[1], s[5], s[6]};
+                    Tensor x = uniform(rnd, xs).to(act), w = uniform(rnd, ws), b = uniform(rnd, s[2]);
+                    long outputs = Tensor.numel(xs) / s[1] * s[2];
+                    double flops = 2.0 * outputs * s[1] * s[5] * (temporal ? 1 : s[6]);
+                    double bytes = (double) act.byteSize() * (Tensor.numel(xs) + Tensor.numel(ws) + outputs);
+                    String shape = java.util.Arrays.toString(s);
+                    System.out.printf("BENCH cudnn-vs-builtin %s %s: %.1f GFLOP, %.1f MB, %.0f FLOP/byte%n", act, shape, flops / 1e9, bytes / 1e6, flops / bytes);
+                    Tensor[] results = new Tensor[paths.length];
+                    int usable = cuda.cudnn().isPresent() ? paths.length : 1;
+                    for (int i = 0; i < usable; i++) {
+                        String name = paths[i][1] == null ? paths[i][0] : paths[i][0] + "+bias-" + paths[i][1];
+                        System.setProperty("i2vgen.cuda.conv", paths[i][0]);
+                        if (paths[i][1] != null) System.setProperty("i2vgen.cuda.cudnnBias", paths[i][1]);
+                        TaskGraph g = new TaskGraph("conv", act);
+                        Value xv = g.input("x", act, xs);
+                        Value y = temporal ? g.temporalConv(xv, g.constant("w", w), g.constant("b", b))
+                                : g.conv2d(xv, g.constant("w", w), g.constant("b", b), 1, (s[5] - 1) / 2);
+                        g.output("y", y);
+                        long t0 = System.nanoTime();
+                        try (CudaExecutionPlan plan = cuda.compile(g.freeze())) {
+                            double buildMs = (System.nanoTime() - t0) / 1e6;
+                            plan.executeByName(Map.of("x", x));
+                            results[i] = plan.read("y");
+                            double ms = cuda.timeMillis(plan::enqueueTasks, 2, 10);
+                            System.out.printf("BENCH cudnn-vs-builtin %s %s %-20s %8.3f ms %6.1f TFLOP/s %6.0f GB/s (build %.0f ms, %d steps)%n",
+                                    act, shape, name, ms, flops / (ms * 1e-3) / 1e12, bytes / (ms * 1e-3) / 1e9, buildMs, plan.stepCount());
+                        } finally {
+                            System.clearProperty("i2vgen.cuda.conv");
+                            System.clearProperty("i2vgen.cuda.cudnnBias");
+                        }
+                    }
+                    double err = 0;
+                    for (int i = 1; i < usable; i++) {
+                        double e = dev.i2vgen.tensor.TensorComparison.relativeError(results[i], results[0]);
+                        System.out.printf("BENCH cudnn-vs-builtin %s %s path %d vs builtin rel.err %.3e%n", act, shape, i, e);
+                        err = Math.max(err, e);
+                    }
+                    assertTrue(err <= 1e-2, "cuDNN differs from the built-in path: " + err);
+                }
+            }
+            cuda.cudnn().ifPresent(c -> c.choices.forEach((k, v) -> System.out.println("BENCH cudnn choice " + k + " -> " + v)));
+        }
+    }
+
+    /**
+     * The temporal (3,1,1) conv at the UNet's shapes (2 videos x 16 frames, 320 ch at 88x160, 640 at 44x80, 1280 at
+     * 22x40, bias included): per-tap GEMMs (default) against im2col + GEMM (i2vgen.cuda.conv=im2col); and the
+     * attention-output and feed-forward-output Linears with their residual Add, fused (default) against
+     * i2vgen.cuda.fuse=false, at 32 frames x 14,080 tokens. FLOPs, the bytes each path must move at least, and the
+     * effective rates; the two paths must agree (rel. error ≤ 1e-2).
+     */
+    @Test
+    void temporalConvAndFusedLinear() {
+        Assumptions.assumeTrue(Boolean.getBoolean("i2vgen.cuda.bench"), "benchmarks run only with -Di2vgen.cuda.bench=true");
+        BackendProvider p = new CudaBackendProvider();
+        Assumptions.assumeTrue(p.isAvailable(), "CUDA backend unavailable: " + p.unavailableReason());
+        Random rnd = new Random(17);
+        try (CudaBackend cuda = CudaBackend.create()) {
+            System.out.println("device: " + cuda.deviceDescription());
+            int[][] convs = {{2, 320, 88, 160}, {2, 640, 44, 80}, {2, 1280, 22, 40}};   // {videos, channels, h, w}, 16 frames, k = 3
+            for (DType act : new DType[]{DType.F16, DType.BF16}) {
+                for (int[] s : convs) {
+                    int[] xs = {s[0], s[1], 16, s[2], s[3]};
+                    Tensor x = uniform(rnd, xs).to(act), w = uniform(rnd, s[1], s[1], 3, 1, 1), b = uniform(rnd, s[1]);
+                    double elems = Tensor.numel(xs), es = act.byteSize();
+                    double flops = 2.0 * elems * s[1] * 3 * 15 / 16;   // the side taps skip one of the 16 frames
+                    // per-tap GEMMs: centre x + y, each side tap x + y read + y write, bias y read + write; im2col: x read,
+                    // 3x written and read back, y written, bias y read + write
+                    double direct = es * elems * (2 + 2 * 3 + 2), im2col = es * elems * (1 + 3 + 3 + 1 + 2);
+                    String shape = java.util.Arrays.toString(xs);
+                    System.out.printf("BENCH temporal %s %s: %.1f GFLOP; bytes at least: per-tap %.0f MB, im2col %.0f MB%n",
+                            act, shape, flops / 1e9, direct / 1e6, im2col / 1e6);
+                    Tensor[] results = new Tensor[2];
+                    String[] paths = {"im2col", null};
+                    for (int i = 0; i < 2; i++) {
+                        if (paths[i] != null) System.setProperty("i2vgen.cuda.conv", paths[i]);
+                        TaskGraph g = new TaskGraph("temporal", act);
+                        g.output("y", g.temporalConv(g.input("x", act, xs), g.constant("w", w), g.constant("b", b)));
+                        try (CudaExecutionPlan plan = cuda.compile(g.freeze())) {
+                            plan.executeByName(Map.of("x", x));
+                            results[i] = plan.read("y");
+                            double ms = cuda.timeMillis(plan::enqueueTasks, 2, 10);
+                            double bytes = i == 0 ? im2col : direct;
+                            System.out.printf("BENCH temporal %s %s %-8s %8.3f ms %6.1f TFLOP/s %6.0f GB/s (%d steps)%n", act, shape,
+                                    paths[i] == null ? "per-tap" : paths[i], ms, flops / (ms * 1e-3) / 1e12, bytes / (ms * 1e-3) / 1e9, plan.stepCount());
+                        } finally {
+                            System.clearProperty("i2vgen.cuda.conv");
+                        }
+                    }
+                    double err = dev.i2vgen.tensor.TensorComparison.relativeError(results[1], results[0]);
+                    System.out.printf("BENCH temporal %s %s per-tap vs im2col rel.err %.3e%n", act, shape, err);
+                    assertTrue(err <= 1e-2, "per-tap temporal conv differs from im2col: " + err);
+                }
+            }
+            int tokens = 32 * 14080;
+            int[][] linears = {{320, 320}, {1280, 320}};   // {K, N}: attention to_out (inner 320), feed-forward out (GEGLU 1280)
+            for (DType act : new DType[]{DType.F16, DType.BF16}) {
+                for (int[] s : linears) {
+                    int k = s[0], n = s[1];
+                    Tensor x = uniform(rnd, tokens, k).to(act), r = uniform(rnd, tokens, n).to(act), w = uniform(rnd, n, k), b = uniform(rnd, n);
+                    double flops = 2.0 * tokens * n * k, es = act.byteSize();
+                    double fusedBytes = es * ((double) tokens * k + 2.0 * tokens * n), unfusedBytes = es * ((double) tokens * k + 4.0 * tokens * n);
+                    Tensor[] results = new Tensor[2];
+                    for (int i = 0; i < 2; i++) {
+                        boolean fuse = i == 0;
+                        System.setProperty("i2vgen.cuda.fuse", Boolean.toString(fuse));
+                        TaskGraph g = new TaskGraph("linear+add", act);
+                        // x comes from a task (as the attention output does), so it is dead after the linear
+                        Value xv = g.affine(g.input("x", act, tokens, k), 1f, 0f);
+                        g.output("y", g.add(g.linear(xv, g.constant("w", w), g.constant("b", b)), g.input("r", act, tokens, n)));
+                        try (CudaExecutionPlan plan = cuda.compile(g.freeze())) {
+                            plan.executeByName(Map.of("x", x, "r", r));
+                            results[i] = plan.read("y");
+                            // the affine copy of x is timed apart and subtracted
+                            double all = cuda.timeMillis(plan::enqueueTasks, 2, 10);
+                            double bytes = fuse ? fusedBytes : unfusedBytes;
+                            System.out.printf("BENCH linear+add %s M=%d N=%d K=%d %-7s %8.3f ms incl. x copy (%d steps); GEMM part: %.1f GFLOP, at least %.0f MB%n",
+                                    act, tokens, n, k, fuse ? "fused" : "unfused", all, plan.stepCount(), flops / 1e9, bytes / 1e6);
+                        } finally {
+                            System.clearProperty("i2vgen.cuda.fuse");
+                        }
+                    }
+                    TaskGraph g = new TaskGraph("copy", act);
+                    g.output("y", g.affine(g.input("x", act, tokens, k), 1f, 0f));
+                    try (CudaExecutionPlan plan = cuda.compile(g.freeze())) {
+                        plan.executeByName(Map.of("x", x));
+                        System.out.printf("BENCH linear+add %s M=%d K=%d x copy alone %8.3f ms%n", act, tokens, k, cuda.timeMillis(plan::enqueueTasks, 2, 10));
+                    }
+                    double err = dev.i2vgen.tensor.TensorComparison.relativeError(results[0], results[1]);
+                    System.out.printf("BENCH linear+add %s K=%d fused vs unfused rel.err %.3e%n", act, k, err);
+                    assertTrue(err <= 1e-2, "fused linear+add differs: " + err);
+                }
+            }
+        }
+    }
+
+    /**
+     * The memory-bound kernels at the UNet's fp16 shapes (CFG batch 2 x 16 frames, 88x160 latents; the VAE decoder's
+     * GroupNorms at 704x1280): the vectorised kernels against the earlier ones (-Di2vgen.cuda.vectorized=false), whose
+     * output they must match. Prints ms and GB/s over the byte floor (each input read once, the output written once);
+     * the split GroupNorm reads x twice, so its ceiling is 2/3 of the floor rate when x does not fit in L2.
+     */
+    @Test
+    void memoryBoundKernels() {
+        Assumptions.assumeTrue(Boolean.getBoolean("i2vgen.cuda.bench"), "benchmarks run only with -Di2vgen.cuda.bench=true");
+        BackendProvider p = new CudaBackendProvider();
+        Assumptions.assumeTrue(p.isAvailable(), "CUDA backend unavailable: " + p.unavailableReason());
+        Random rnd = new Random(13);
+        DType act = DType.F16;
+        record Case(String name, int[] shape, int inputs, java.util.function.BiFunction<TaskGraph, Value[], Value> build, double floorBytes) {}
+        java.util.function.BiFunction<int[], Integer, Double> bytes = (s, passes) -> (double) Tensor.numel(s) * act.byteSize() * passes;
+        java.util.List<Case> cases = new java.util.ArrayList<>();
+        int[][][] permutes = {
+                {{32, 320, 88, 160}, {0, 2, 3, 1}},       // SpatialTransformer in, level 1
+                {{32, 88, 160, 320}, {0, 3, 1, 2}},       // SpatialTransformer out
+                {{32, 1280, 11, 20}, {0, 2, 3, 1}},       // level 4 (H·W = 220: 8-byte accesses)
+                {{2, 16, 320, 88, 160}, {0, 2, 1, 3, 4}}, // [B, F, C, H, W] → [B, C, F, H, W]: row copy
+                {{2, 320, 16, 88, 160}, {0, 3, 4, 2, 1}}, // TemporalTransformer in
+                {{2, 88, 160, 16, 320}, {0, 3, 4, 1, 2}}, // TemporalTransformer out
+                {{1, 512, 14080}, {0, 2, 1}}};            // VAE mid-block attention
+        for (int[][] c : permutes)
+            cases.add(new Case("permute " + java.util.Arrays.toString(c[0]) + java.util.Arrays.toString(c[1]), c[0], 1,
+                    (g, x) -> g.permute(x[0], c[1]), bytes.apply(c[0], 2)));
+        Object[][] norms = {   // shape, groups, silu
+                {new int[]{32, 320, 88, 160}, 32, true}, {new int[]{2, 320, 16, 88, 160}, 32, false},
+                {new int[]{32, 1280, 11, 20}, 32, true}, {new int[]{2, 1280, 16, 11, 20}, 32, false},
+                {new int[]{1, 128, 704, 1280}, 32, true}, {new int[]{1, 256, 352, 640}, 32, true}};
+        for (Object[] c : norms) {
+            int[] s = (int[]) c[0];
+            int groups = (Integer) c[1];
+            boolean silu = (Boolean) c[2];
+            Tensor gamma = random(rnd, s[1]), beta = random(rnd, s[1]);
+            cases.add(new Case("group_norm " + java.util.Arrays.toString(s) + (silu ? " silu" : ""), s, 1,
+                    (g, x) -> g.groupNorm(x[0], g.constant("g", gamma), g.constant("b", beta), groups, 1e-6f, silu), bytes.apply(s, 2)));
+        }
+        for (int[] s : new int[][]{{450560, 320}, {112640, 640}, {28160, 1280}, {154, 1024}}) {
+            Tensor gamma = random(rnd, s[1]), beta = random(rnd, s[1]);
+            cases.add(new Case("layer_norm " + java.util.Arrays.toString(s), s, 1,
+                    (g, x) -> g.layerNorm(x[0], g.constant("g", gamma), g.constant("b", beta), 1e-5f), bytes.apply(s, 2)));
+        }
+        for (int[] s : new int[][]{{56320, 2560}, {28160, 10240}})   // level 1 (4 of its 32 frames), level 3
+            cases.add(new Case("geglu " + java.util.Arrays.toString(s), s, 1, (g, x) -> g.geglu(x[0]), bytes.apply(s, 1) * 1.5));
+        int[] res = {32, 320, 88, 160};
+        cases.add(new Case("add same " + java.util.Arrays.toString(res), res, 2, (g, x) -> g.add(x[0], x[1]), bytes.apply(res, 3)));
+        try (CudaBackend cuda = CudaBackend.create()) {
+            System.out.println("device: " + cuda.deviceDescription());
+            for (Case c : cases) {
+                Map<String, Tensor> in = new java.util.LinkedHashMap<>();
+                for (int i = 0; i < c.inputs(); i++) in.put("x" + i, uniform(rnd, c.shape()).to(act));
+                Tensor[] out = new Tensor[2];
+                double[] ms = new double[2];
+                String[] paths = {"false", "true"};
+                for (int k = 0; k < 2; k++) {
+                    System.setProperty("i2vgen.cuda.vectorized", paths[k]);
+                    TaskGraph g = new TaskGraph("mem", act);
+                    Value[] xs = new Value[c.inputs()];
+                    for (int i = 0; i < xs.length; i++) xs[i] = g.input("x" + i, act, c.shape());
+                    g.output("y", c.build().apply(g, xs));
+                    try (CudaExecutionPlan plan = cuda.compile(g.freeze())) {
+                        plan.executeByName(in);
+                        out[k] = plan.read("y");
+                        ms[k] = cuda.timeMillis(plan::enqueueTasks, 3, 20);
+                        String kernels = String.join("+", plan.profile().stream().map(Map.Entry::getKey).toList());
+                        System.out.printf("BENCH mem %-44s %-10s %8.3f ms %7.0f GB/s of the %6.0f MB floor (%3.0f%% of 3 TB/s) [%s]%n", c.name(),
+                                k == 0 ? "earlier" : "vectorised", ms[k], c.floorBytes() / (ms[k] * 1e-3) / 1e9, c.floorBytes() / 1e6,
+                                c.floorBytes() / (ms[k] * 1e-3) / 3e12 * 100, kernels);
+                    } finally {
+                        System.clearProperty("i2vgen.cuda.vectorized");
+                    }
+                }
+                double err = dev.i2vgen.tensor.TensorComparison.relativeError(out[1], out[0]);
+                System.out.printf("BENCH mem %-44s speed-up %.2fx, vectorised vs earlier rel.err %.3e%n", c.name(), ms[0] / ms[1], err);
+                assertTrue(err <= (c.name().startsWith("permute") ? 0 : 1e-2), c.name() + ": vectorised kernels differ from the earlier ones: " + err);
+            }
         }
     }
 }

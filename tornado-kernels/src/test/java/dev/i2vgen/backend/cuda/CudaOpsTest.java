@@ -17,6 +17,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
@@ -26,6 +27,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.function.BiFunction;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -67,11 +69,14 @@ class CudaOpsTest {
 
     /** Runs {@code build} on CUDA with {@code activation} and on the JVM in fp32; returns the relative error. */
     static double compare(String what, DType activation, Map<String, Tensor> inputs, Build build) {
+        return compare(what, activation, activation == DType.F32 ? 1e-5 : 1e-2, inputs, build);
+    }
+
+    static double compare(String what, DType activation, double tol, Map<String, Tensor> inputs, Build build) {
         Tensor expected = run(jvm, DType.F32, inputs, build);
         Tensor actual = null;
         for (int rep = 0; rep < 2; rep++) actual = run(cuda, activation, inputs, build);
         double err = TensorComparison.relativeError(actual, expected);
-        double tol = activation == DType.F32 ? 1e-5 : 1e-2;
         System.out.printf("%-28s %-5s rel.err %.3e%n", what, activation, err);
         assertTrue(err <= tol, what + " " + activation + ": relative error " + err + " > " + tol);
         return err;
@@ -99,6 +104,11 @@ class CudaOpsTest {
             plan.executeByName(runtime);
             return plan.read("out");
         }
+    }
+
+    static Tensor scaled(Tensor t, float factor) {
+        for (long i = 0; i < t.numel(); i++) t.setFlat(i, t.getFlat(i) * factor);
+        return t;
     }
 
     static Map<String, Tensor> in(Object... kv) {
@@ -209,27 +219,257 @@ class CudaOpsTest {
         }
     }
 
+    // ---- cuDNN 9 (each test skips where libcudnn.so.9 is absent) ----
+
+    private static Cudnn cudnnOrSkip() {
+        Assumptions.assumeTrue(cuda.cudnn().isPresent(), "cuDNN 9 (libcudnn.so.9) not installed");
+        return cuda.cudnn().get();
+    }
+
     /**
-     * The same cases forced through cuDNN 9 (skipped where libcudnn.so.9 is absent); the asymmetric-padding case
-     * falls back to the built-in path by design. Fails if no convolution was actually planned by cuDNN.
+     * Runs {@code body} (compare() builds two CUDA plans) and asserts whether cuDNN planned a convolution in it:
+     * {@code expected} true or false, null where either is right (TemporalConv may be lowered as GEMMs elsewhere).
+     */
+    private static void cudnnUse(String what, Boolean expected, Runnable body) {
+        Cudnn cudnn = cuda.cudnn().orElseThrow();
+        int before = cudnn.planned.get();
+        body.run();
+        int used = cudnn.planned.get() - before;
+        System.out.printf("%-28s cuDNN plans %d%n", what, used);
+        if (expected != null) assertEquals(expected, used > 0, what + ": cuDNN " + (expected ? "expected" : "not expected") + ", " + used + " cuDNN plans");
+    }
+
+    private static void withProperty(String key, String value, Runnable body) {
+        String old = System.getProperty(key);
+        if (value == null) System.clearProperty(key); else System.setProperty(key, value);
+        try {
+            body.run();
+        } finally {
+            if (old == null) System.clearProperty(key); else System.setProperty(key, old);
+        }
+    }
+
+    /**
+     * Cases forced through cuDNN (i2vgen.cuda.conv=cudnn): every conv with symmetric padding takes it, 1x1 and the
+     * 14x14 patch conv included; the VAE downsampler's asymmetric padding falls back by design. Bias fused into the
+     * conv (default, where cuDNN can), through cudnnAddTensor and through the channel-bias kernel.
      */
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F16", "BF16"})
     void cudnnConvolutions(DType act) {
-        Assumptions.assumeTrue(cuda.cudnn().isPresent(), "cuDNN 9 (libcudnn.so.9) not installed");
-        Cudnn cudnn = cuda.cudnn().get();
+        Cudnn cudnn = cudnnOrSkip();
         System.out.println("cuDNN " + cudnn.version() + " from " + cudnn.libraryPath());
-        long before = cudnn.choices.keySet().stream().filter(k -> k.contains(" " + act + " ")).count();
-        System.setProperty("i2vgen.cuda.conv", "cudnn");
-        try {
-            convolutionCases(act);
-            compare("cudnn conv 3x3 C320 O640", act, in("x", random(2, 320, 12, 20), "w:w", random(640, 320, 3, 3), "w:b", random(640)),
-                    (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), v.get("w:b"), 1, 1));
-        } finally {
-            System.clearProperty("i2vgen.cuda.conv");
+        withProperty("i2vgen.cuda.conv", "cudnn", () -> {
+            cudnnUse("cudnn 3x3 O200 C40 odd", true, () -> compare("cudnn 3x3 O200 C40 odd", act,
+                    in("x", random(3, 40, 13, 17), "w:w", random(200, 40, 3, 3), "w:b", random(200)),
+                    (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), v.get("w:b"), 1, 1)));
+            cudnnUse("cudnn 3x3 C3 (K=27)", true, () -> compare("cudnn 3x3 C3 (K=27)", act,
+                    in("x", random(2, 3, 21, 30), "w:w", random(130, 3, 3, 3), "w:b", random(130)),
+                    (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), v.get("w:b"), 1, 1)));
+            cudnnUse("cudnn 3x3 s2 asym C32", false, () -> compare("cudnn 3x3 s2 asym C32", act,
+                    in("x", random(2, 32, 18, 26), "w:w", random(48, 32, 3, 3), "w:b", random(48)),
+                    (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), v.get("w:b"), new Conv2d(2, 2, 0, 1, 0, 1))));
+            cudnnUse("cudnn 3x3 s2 pad1 C24", true, () -> compare("cudnn 3x3 s2 pad1 C24", act,
+                    in("x", random(3, 24, 15, 19), "w:w", random(40, 24, 3, 3)),
+                    (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), null, Conv2d.of(2, 1))));
+            cudnnUse("cudnn 1x1 C48 O136", true, () -> compare("cudnn 1x1 C48 O136", act,
+                    in("x", random(3, 48, 7, 9), "w:w", random(136, 48, 1, 1), "w:b", random(136)),
+                    (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), v.get("w:b"), 1, 0)));
+            cudnnUse("cudnn 1x1 s2", true, () -> compare("cudnn 1x1 s2", act,
+                    in("x", random(2, 16, 9, 11), "w:w", random(24, 16, 1, 1), "w:b", random(24)),
+                    (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), v.get("w:b"), Conv2d.of(2, 0))));
+            cudnnUse("cudnn temporal C64 F16", null, () -> compare("cudnn temporal C64 F16", act,
+                    in("x", random(2, 64, 16, 5, 7), "w:w", random(136, 64, 3, 1, 1), "w:b", random(136)),
+                    (g, v) -> g.temporalConv(v.get("x"), v.get("w:w"), v.get("w:b"))));
+            cudnnUse("cudnn 14x14/14 patch", true, () -> compare("cudnn 14x14/14 patch", act,
+                    in("x", random(2, 3, 42, 56), "w:w", random(40, 3, 14, 14)),
+                    (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), null, Conv2d.of(14, 0))));
+            cudnnUse("cudnn 3x3 C320 O640", true, () -> compare("cudnn 3x3 C320 O640", act,
+                    in("x", random(2, 320, 12, 20), "w:w", random(640, 320, 3, 3), "w:b", random(640)),
+                    (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), v.get("w:b"), 1, 1)));
+            for (String biasMode : new String[]{"kernel", "add"}) {
+                withProperty("i2vgen.cuda.cudnnBias", biasMode, () ->
+                        cudnnUse("cudnn 3x3 bias " + biasMode, true, () -> compare("cudnn 3x3 bias " + biasMode, act,
+                                in("x", random(2, 64, 11, 14), "w:w", random(72, 64, 3, 3), "w:b", random(72)),
+                                (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), v.get("w:b"), 1, 1))));
+            }
+        });
+    }
+
+    /**
+     * The default (i2vgen.cuda.conv unset = auto): cuDNN for every 3x3 conv with symmetric padding, the VAE's
+     * 128-channel level and its 3-channel in/out convs included, stride 2 with padding 1 (UNet downsampler); not for
+     * the VAE downsampler's asymmetric padding, 1x1 or the patch conv; =builtin never. Bias on and off, odd sizes.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F16", "BF16"})
+    void cudnnAutoChoice(DType act) {
+        cudnnOrSkip();
+        withProperty("i2vgen.cuda.conv", null, () -> {
+            cudnnUse("auto 3x3 C40 O200 odd", true, () -> compare("auto 3x3 C40 O200 odd", act,
+                    in("x", random(3, 40, 13, 17), "w:w", random(200, 40, 3, 3), "w:b", random(200)),
+                    (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), v.get("w:b"), 1, 1)));
+            cudnnUse("auto 3x3 C128 O128 bias", true, () -> compare("auto 3x3 C128 O128 bias", act,
+                    in("x", random(1, 128, 40, 72), "w:w", random(128, 128, 3, 3), "w:b", random(128)),
+                    (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), v.get("w:b"), 1, 1)));
+            cudnnUse("auto 3x3 C128 no bias odd", true, () -> compare("auto 3x3 C128 no bias odd", act,
+                    in("x", random(2, 128, 23, 31), "w:w", random(128, 128, 3, 3)),
+                    (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), null, 1, 1)));
+            cudnnUse("auto 3x3 C3 O128 (conv_in)", true, () -> compare("auto 3x3 C3 O128 (conv_in)", act,
+                    in("x", random(1, 3, 37, 53), "w:w", random(128, 3, 3, 3), "w:b", random(128)),
+                    (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), v.get("w:b"), 1, 1)));
+            cudnnUse("auto 3x3 C128 O3 (conv_out)", true, () -> compare("auto 3x3 C128 O3 (conv_out)", act,
+                    in("x", random(1, 128, 29, 45), "w:w", random(3, 128, 3, 3), "w:b", random(3)),
+                    (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), v.get("w:b"), 1, 1)));
+            cudnnUse("auto 3x3 s2 pad1 C64", true, () -> compare("auto 3x3 s2 pad1 C64", act,
+                    in("x", random(2, 64, 17, 22), "w:w", random(64, 64, 3, 3), "w:b", random(64)),
+                    (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), v.get("w:b"), Conv2d.of(2, 1))));
+            cudnnUse("auto 3x3 s2 asym (VAE down)", false, () -> compare("auto 3x3 s2 asym (VAE down)", act,
+                    in("x", random(1, 64, 18, 26), "w:w", random(64, 64, 3, 3), "w:b", random(64)),
+                    (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), v.get("w:b"), new Conv2d(2, 2, 0, 1, 0, 1))));
+            cudnnUse("auto 1x1", false, () -> compare("auto 1x1", act,
+                    in("x", random(2, 64, 9, 13), "w:w", random(96, 64, 1, 1), "w:b", random(96)),
+                    (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), v.get("w:b"), 1, 0)));
+            cudnnUse("auto 14x14/14 patch", false, () -> compare("auto 14x14/14 patch", act,
+                    in("x", random(1, 3, 28, 42), "w:w", random(32, 3, 14, 14)),
+                    (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), null, Conv2d.of(14, 0))));
+            cudnnUse("auto temporal C40 F16", null, () -> compare("auto temporal C40 F16", act,
+                    in("x", random(2, 40, 16, 3, 5), "w:w", random(48, 40, 3, 1, 1), "w:b", random(48)),
+                    (g, v) -> g.temporalConv(v.get("x"), v.get("w:w"), v.get("w:b"))));
+        });
+        withProperty("i2vgen.cuda.conv", "builtin", () ->
+                cudnnUse("builtin 3x3 C40 O200", false, () -> compare("builtin 3x3 C40 O200", act,
+                        in("x", random(3, 40, 13, 17), "w:w", random(200, 40, 3, 3), "w:b", random(200)),
+                        (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), v.get("w:b"), 1, 1))));
+    }
+
+    /** fp32 is the conformance path: never cuDNN, neither by default nor forced. */
+    @Test
+    void cudnnNeverInFp32() {
+        cudnnOrSkip();
+        for (String mode : new String[]{null, "cudnn"}) {
+            withProperty("i2vgen.cuda.conv", mode, () ->
+                    cudnnUse("fp32 3x3 (" + mode + ")", false, () -> compare("fp32 3x3 (" + mode + ")", DType.F32,
+                            in("x", random(2, 16, 9, 10), "w:w", random(24, 16, 3, 3), "w:b", random(24)),
+                            (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), v.get("w:b"), 1, 1))));
         }
-        long after = cudnn.choices.keySet().stream().filter(k -> k.contains(" " + act + " ")).count();
-        assertTrue(after >= before + 8, "expected at least 8 new cuDNN convolution plans for " + act + ", got " + (after - before));
+    }
+
+    /**
+     * The search runs once per distinct shape (the second plan of compare() finds the cached choice), the heuristic
+     * choice (i2vgen.cuda.cudnn.search=heuristic, the fallback when the Ex search fails) is correct too, and a batch
+     * whose NHWC copies exceed the workspace bound is split into image groups (bound lowered to 32 MB: 2 images of
+     * 7.9 MB each per call, 3 calls) with the same results.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F16", "BF16"})
+    void cudnnSearchCacheHeuristicAndGroups(DType act) {
+        Cudnn cudnn = cudnnOrSkip();
+        withProperty("i2vgen.cuda.conv", "cudnn", () -> {
+            int s0 = cudnn.searches.get();
+            cudnnUse("cudnn search once", true, () -> compare("cudnn search once", act,
+                    in("x", random(3, 56, 11, 13), "w:w", random(72, 56, 3, 3), "w:b", random(72)),
+                    (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), v.get("w:b"), 1, 1)));
+            assertEquals(1, cudnn.searches.get() - s0, "two plans of one new shape must search once");
+            withProperty("i2vgen.cuda.cudnn.search", "heuristic", () ->
+                    cudnnUse("cudnn heuristic choice", true, () -> compare("cudnn heuristic choice", act,
+                            in("x", random(3, 56, 11, 13), "w:w", random(72, 56, 3, 3), "w:b", random(72)),
+                            (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), v.get("w:b"), 1, 1))));
+            withProperty("i2vgen.cuda.cudnnWorkspaceBytes", String.valueOf(32L << 20), () -> {
+                var geometry = new CudnnConvolution.Geometry(6, 128, 96, 160, 128, 3, 3, 1, 1, 1, 1, 96, 160);
+                assertEquals(2, CudnnConvolution.imagesPerCall(geometry, act.byteSize(), 32L << 20));
+                cudnnUse("cudnn 3 groups of 2 images", true, () -> compare("cudnn 3 groups of 2 images", act,
+                        in("x", random(6, 128, 96, 160), "w:w", random(128, 128, 3, 3), "w:b", random(128)),
+                        (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), v.get("w:b"), 1, 1)));
+            });
+        });
+    }
+
+    /** The Ex search on buffers full of NaN (what an unwritten arena may hold) neither fails nor declines. */
+    @Test
+    void cudnnSearchOnNaNBuffers() {
+        Cudnn cudnn = cudnnOrSkip();
+        var g = new CudnnConvolution.Geometry(2, 24, 19, 23, 40, 3, 3, 1, 1, 1, 1, 19, 23);
+        long x = cuda.driver.malloc(g.n() * g.xImage() * 2), w = cuda.driver.malloc(g.weights() * 2), y = cuda.driver.malloc(g.n() * g.yImage() * 2);
+        long b = cuda.driver.malloc(g.o() * 2);
+        try {
+            cuda.driver.fill32(x, 0x7fc07fc0, g.n() * g.xImage() / 2, cuda.stream);   // NaN as two fp16 halves
+            cuda.driver.fill32(w, 0x7fc07fc0, g.weights() / 2, cuda.stream);
+            cuda.driver.fill32(y, 0x7fc07fc0, g.n() * g.yImage() / 2, cuda.stream);
+            cuda.driver.fill32(b, 0x7fc07fc0, g.o() / 2, cuda.stream);
+            cuda.driver.synchronize(cuda.stream);
+            int s0 = cudnn.searches.get();
+            CudnnConvolution conv = CudnnConvolution.plan(cudnn, cuda.driver, DType.F16, g, b, true, x, w, y,
+                    ConvolutionLowering.CUDNN_WORKSPACE_BYTES, cuda.stream);
+            assertTrue(conv != null, "cuDNN declined a plain 3x3 conv after searching on NaN inputs");
+            try {
+                assertEquals(1, cudnn.searches.get() - s0);
+                System.out.println("cuDNN search on NaN buffers: " + conv + " " + conv.choice() + ", bias fused " + conv.biasFused());
+                conv.run(x, w, b, y, cudnn.workspace(cuda.driver, ConvolutionLowering.CUDNN_WORKSPACE_BYTES), cuda.stream);
+                cuda.driver.synchronize(cuda.stream);
+            } finally {
+                conv.close();
+            }
+        } finally {
+            cuda.driver.free(x);
+            cuda.driver.free(w);
+            cuda.driver.free(y);
+            cuda.driver.free(b);
+        }
+    }
+
+    /**
+     * Device memory while building and running a plan of cuDNN convolutions on a fresh backend (fresh cuDNN handle
+     * and workspace) stays within the plan's own buffers + its weights + 1.5 GiB (the workspace bound is 1 GiB); the
+     * old allocating search took 65 GiB. Used memory is polled every millisecond from a second thread.
+     */
+    @Test
+    void cudnnPlanMemoryIsBounded() throws Exception {
+        cudnnOrSkip();
+        try (CudaBackend fresh = CudaBackend.create()) {
+            CudaMemoryInfo info = new CudaMemoryInfo(fresh);
+            Tensor x = random(4, 320, 88, 160);
+            // weights scaled by ~1/sqrt(fan-in) so that three convs in a row stay within fp16's range
+            Tensor w1 = scaled(random(320, 320, 3, 3), 0.02f), w2 = scaled(random(640, 320, 3, 3), 0.02f),
+                    w3 = scaled(random(640, 640, 3, 3), 0.015f), b = random(640);
+            TaskGraph g = new TaskGraph("cudnn memory", DType.F16);
+            Value in = g.input("x", DType.F16, 4, 320, 88, 160);
+            Value y = g.conv2d(in, g.constant("w1", w1), null, 1, 1);
+            y = g.conv2d(y, g.constant("w2", w2), g.constant("b", b), Conv2d.of(2, 1));
+            y = g.conv2d(y, g.constant("w3", w3), null, 1, 1);
+            g.output("y", y);
+            long weights = 2L * (w1.numel() + w2.numel() + w3.numel() + b.numel());
+            long before = info.usedBytes();
+            java.util.concurrent.atomic.AtomicLong peak = new java.util.concurrent.atomic.AtomicLong(before);
+            java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+            Thread poller = new Thread(() -> {
+                while (!done.get()) {
+                    peak.accumulateAndGet(info.usedBytes(), Math::max);
+                    try { Thread.sleep(1); } catch (InterruptedException e) { return; }
+                }
+            });
+            int searches0 = fresh.cudnn().map(c -> c.searches.get()).orElse(0);
+            long planned;
+            poller.start();
+            try (CudaExecutionPlan plan = fresh.compile(g.freeze())) {
+                planned = plan.plannedPeakBytes();
+                plan.executeByName(Map.of("x", x));
+                plan.executeByName(Map.of("x", x));   // captured and replayed
+                Tensor out = plan.read("y");
+                for (long i = 0; i < out.numel(); i += 997) assertTrue(Float.isFinite(out.getFlat(i)), "non-finite conv output at " + i);
+            } finally {
+                done.set(true);
+                poller.join();
+            }
+            peak.accumulateAndGet(info.usedBytes(), Math::max);
+            Cudnn c = fresh.cudnn().orElseThrow();
+            long bound = planned + weights + (3L << 29);
+            System.out.printf("cuDNN plan memory: peak +%.3f GiB (planned %.3f GiB, weights %.3f GiB, workspace %.3f GiB, %d searches); bound +%.3f GiB%n",
+                    (peak.get() - before) / 1073741824.0, planned / 1073741824.0, weights / 1073741824.0,
+                    c.workspaceBytes() / 1073741824.0, c.searches.get() - searches0, bound / 1073741824.0);
+            assertTrue(c.planned.get() >= 3, "the three 3x3 convs should have been planned by cuDNN, got " + c.planned.get());
+            assertTrue(peak.get() - before <= bound, "building and running the plan took " + (peak.get() - before) + " bytes > " + bound);
+        }
     }
 
     private static void convolutionCases(DType act) {
@@ -287,6 +527,63 @@ class CudaOpsTest {
                 (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 1, (float) (1 / Math.sqrt(512)), false));
     }
 
+    /**
+     * Every flash kernel family (i2vgen.cuda.flashVariant; i2vgen.cuda.flash sets the warps) on every flash-attention
+     * shape of the model, with the tight bounds of the tensor-core kernels (fp16 1e-3, bf16 8e-3). Extra cases for
+     * the lean kernels' lazy rescale: keys whose scale rises along the sequence (the row max moves by more than the
+     * rescale threshold several times, also under a causal mask) or falls (the first tile holds the max, later
+     * P underflow), and a multi-block spatial shape (1100 tokens: 9 query blocks of 128, 17 full key tiles + 12).
+     */
+    @ParameterizedTest
+    @CsvSource({"v2,8x64,F16", "v2,8x64,BF16", "v2,4x64,F16", "v3m1,8x64,F16", "v3m1,8x64,BF16", "v3m1,4x64,F16",
+            "v3m2,4x64,F16", "v3m2,4x64,BF16", "v3m2,8x64,F16", "v3m2,8x64,BF16", "v4m1,4x64,F16", "v4m1,4x64,BF16",
+            "v4m1,8x64,F16", "v4m2,4x64,F16", "v4m2,4x64,BF16", "v4m2,8x64,F16", "v4m2,8x64,BF16"})
+    void flashAttentionVariants(String variant, String warpsByKeys, DType act) {
+        double tol = act == DType.F16 ? 1e-3 : 8e-3;
+        System.setProperty("i2vgen.cuda.flashVariant", variant);
+        System.setProperty("i2vgen.cuda.flash", warpsByKeys);
+        try {
+            String tag = variant + " " + warpsByKeys + " ";
+            compare(tag + "5 heads 50 keys", act, tol, in("q", random(2, 77, 320), "k", random(2, 50, 320), "v", random(2, 50, 320)),
+                    (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 5, 0.125f, false));
+            compare(tag + "causal 2x64", act, tol, in("q", random(1, 77, 128), "k", random(1, 77, 128), "v", random(1, 77, 128)),
+                    (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 2, 0.125f, true));
+            compare(tag + "d80 x16 heads", act, tol, in("q", random(2, 257, 1280), "k", random(2, 257, 1280), "v", random(2, 257, 1280)),
+                    (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 16, (float) (1 / Math.sqrt(80)), false));
+            compare(tag + "temporal 16", act, tol, in("q", random(40, 16, 320), "k", random(40, 16, 320), "v", random(40, 16, 320)),
+                    (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 5, 0.125f, false));
+            compare(tag + "cross 77 keys", act, tol, in("q", random(2, 300, 640), "k", random(2, 77, 640), "v", random(2, 77, 640)),
+                    (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 10, 0.125f, false));
+            compare(tag + "causal 12x64", act, tol, in("q", random(2, 77, 768), "k", random(2, 77, 768), "v", random(2, 77, 768)),
+                    (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 12, 0.125f, true));
+            compare(tag + "causal 200 tok", act, tol, in("q", random(1, 200, 128), "k", random(1, 200, 128), "v", random(1, 200, 128)),
+                    (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 2, 0.125f, true));
+            compare(tag + "d128 long keys", act, tol, in("q", random(1, 130, 256), "k", random(1, 1000, 256), "v", random(1, 1000, 256)),
+                    (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 2, (float) (1 / Math.sqrt(128)), false));
+            compare(tag + "spatial 5x64 1100 tok", act, tol, in("q", random(1, 1100, 320), "k", random(1, 1100, 320), "v", random(1, 1100, 320)),
+                    (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 5, 0.125f, false));
+            compare(tag + "rising keys", act, tol, in("q", random(1, 300, 128), "k", ramp(random(1, 1000, 128), 0.1f, 2.5f), "v", random(1, 1000, 128)),
+                    (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 2, 0.125f, false));
+            compare(tag + "falling keys", act, tol, in("q", random(1, 300, 128), "k", ramp(random(1, 1000, 128), 2.5f, 0.1f), "v", random(1, 1000, 128)),
+                    (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 2, 0.125f, false));
+            compare(tag + "causal rising keys", act, tol, in("q", random(1, 300, 128), "k", ramp(random(1, 300, 128), 0.1f, 2.5f), "v", random(1, 300, 128)),
+                    (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 2, 0.125f, true));
+        } finally {
+            System.clearProperty("i2vgen.cuda.flashVariant");
+            System.clearProperty("i2vgen.cuda.flash");
+        }
+    }
+
+    /** {@code t} [B, L, C] with row l scaled by from + (to - from) * l / (L - 1). */
+    static Tensor ramp(Tensor t, float from, float to) {
+        int len = t.shape()[1], c = t.shape()[2];
+        for (long i = 0; i < t.numel(); i++) {
+            int l = (int) (i / c % len);
+            t.setFlat(i, t.getFlat(i) * (from + (to - from) * l / (len - 1)));
+        }
+        return t;
+    }
+
     /** Independent of the JVM backend: float64 references for the GEMM and attention paths. */
     @Test
     void float64References() {
@@ -328,5 +625,331 @@ class CudaOpsTest {
         double e2 = TensorComparison.relativeError(att, Tensor.fromFloats(aref, 1, lq, h * d));
         System.out.printf("attention vs float64         rel.err %.3e%n", e2);
         assertTrue(e2 <= 1e-5, "attention vs float64: " + e2);
+    }
+
+    // ---- GEMM epilogue fusion (GemmFusion) and the per-tap temporal convolution (GemmLowering) ----
+
+    /** The plan of {@code build} as {@link #run} compiles it, with -Di2vgen.cuda.fuse set to {@code fuse}. */
+    private static CudaExecutionPlan planWithFusion(DType activation, Map<String, Tensor> inputs, Build build, boolean fuse) {
+        TaskGraph g = new TaskGraph("test", activation);
+        Map<String, Value> vals = new LinkedHashMap<>();
+        inputs.forEach((name, t) -> vals.put(name, name.startsWith("w:") ? g.constant(name, t) : g.input(name, t.dtype(), t.shape())));
+        g.output("out", build.apply(g, vals));
+        System.setProperty("i2vgen.cuda.fuse", Boolean.toString(fuse));
+        try {
+            return cuda.compile(g.freeze());
+        } finally {
+            System.clearProperty("i2vgen.cuda.fuse");
+        }
+    }
+
+    /**
+     * Against the JVM backend with the fusion on (default) and off, and whether the Linear's Add was fused: a fused
+     * plan has one step fewer (the Add's kernel) than the same graph compiled with -Di2vgen.cuda.fuse=false.
+     */
+    private static void checkFusion(String what, DType act, Map<String, Tensor> inputs, Build build, boolean fused) {
+        compare(what, act, inputs, build);
+        System.setProperty("i2vgen.cuda.fuse", "false");
+        try {
+            compare(what + " (unfused)", act, inputs, build);
+        } finally {
+            System.clearProperty("i2vgen.cuda.fuse");
+        }
+        int on, off;
+        try (CudaExecutionPlan a = planWithFusion(act, inputs, build, true); CudaExecutionPlan b = planWithFusion(act, inputs, build, false)) {
+            on = a.stepCount();
+            off = b.stepCount();
+        }
+        System.out.printf("%-28s %-5s steps fused %d, unfused %d%n", what, act, on, off);
+        assertTrue((on == off - 1) == fused, what + ": expected " + (fused ? "" : "no ") + "fusion, steps " + on + " vs " + off + " unfused");
+    }
+
+    /**
+     * Linear + residual Add as one GEMM (D = x·Wᵀ + bias + R): both operand orders, with and without bias, the residual
+     * made inside the graph, a reshape view of the linear's output, the input x dead after the linear (the planner
+     * must not give D its slot); refused where the residual is computed after the linear and where it broadcasts.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void linearResidualFusion(DType act) {
+        Map<String, Tensor> data = in("x", random(2, 37, 96), "r", random(2, 37, 80), "w:w", random(80, 96), "w:b", random(80));
+        checkFusion("linear+bias, add(y, r)", act, data, (g, v) -> g.add(g.linear(v.get("x"), v.get("w:w"), v.get("w:b")), v.get("r")), true);
+        checkFusion("linear, add(r, y)", act, data, (g, v) -> g.add(v.get("r"), g.linear(v.get("x"), v.get("w:w"), null)), true);
+        checkFusion("residual in graph, view", act, data, (g, v) -> {
+            Value r = g.affine(v.get("r"), 0.5f, 0.25f);   // stored in the activation dtype: read by the GEMM in place
+            Value y = g.linear(v.get("x"), v.get("w:w"), v.get("w:b"));
+            return g.add(g.reshape(r, 74, 80), g.reshape(y, 74, 80));
+        }, true);
+        checkFusion("x dead after linear", act, in("x", random(6, 64), "r", random(6, 32), "w:w", random(32, 64), "w:b", random(32)),
+                (g, v) -> g.add(g.linear(v.get("x"), v.get("w:w"), v.get("w:b")), v.get("r")), true);
+        checkFusion("residual after linear", act, data, (g, v) -> {
+            Value y = g.linear(v.get("x"), v.get("w:w"), v.get("w:b"));
+            return g.add(y, g.affine(v.get("r"), 0.5f, 0.25f));
+        }, false);
+        checkFusion("broadcast add", act, in("x", random(2, 37, 96), "r", random(80), "w:w", random(80, 96)),
+                (g, v) -> g.add(g.linear(v.get("x"), v.get("w:w"), null), v.get("r")), false);
+    }
+
+    /** A UNet transformer block's pattern (attention and GEGLU feed-forward, each residual): fused where allowed, same result. */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void transformerBlockWithFusedResiduals(DType act) {
+        int d = 64;
+        Map<String, Tensor> data = in("t", random(2, 40, d), "w:g1", random(d), "w:b1", random(d), "w:q", random(d, d), "w:k", random(d, d),
+                "w:v", random(d, d), "w:o", random(d, d), "w:bo", random(d), "w:g3", random(d), "w:b3", random(d),
+                "w:f1", random(8 * d, d), "w:c1", random(8 * d), "w:f2", random(d, 4 * d), "w:c2", random(d));
+        for (Tensor w : data.values()) for (long i = 0; i < w.numel(); i++) w.setFlat(i, w.getFlat(i) * 0.125f);   // keep activations O(1)
+        Build block = (g, v) -> {
+            Value t = v.get("t");
+            Value n = g.layerNorm(t, v.get("w:g1"), v.get("w:b1"), 1e-5f);
+            Value a = g.attention(g.linear(n, v.get("w:q"), null), g.linear(n, v.get("w:k"), null), g.linear(n, v.get("w:v"), null), 2, 0.125f, false);
+            t = g.add(t, g.linear(a, v.get("w:o"), v.get("w:bo")));
+            n = g.layerNorm(t, v.get("w:g3"), v.get("w:b3"), 1e-5f);
+            return g.add(t, g.linear(g.geglu(g.linear(n, v.get("w:f1"), v.get("w:c1"))), v.get("w:f2"), v.get("w:c2")));
+        };
+        compare("transformer block fused", act, data, block);
+        try (CudaExecutionPlan on = planWithFusion(act, data, block, true); CudaExecutionPlan off = planWithFusion(act, data, block, false)) {
+            System.out.printf("transformer block %-5s steps fused %d, unfused %d%n", act, on.stepCount(), off.stepCount());
+            assertTrue(on.stepCount() == off.stepCount() - 2, "both residual adds fused: steps " + on.stepCount() + " vs " + off.stepCount());
+        }
+    }
+
+    /**
+     * TemporalConv as per-tap GEMMs (no im2col) against the JVM backend: k = 3 at F = 1, 2, 5, 16 (the side taps
+     * cover F − 1 frames, none at F = 1), k = 1, k = 5 (F = 2 drops the outer taps), odd H·W, with and without bias,
+     * fp32 within 1e-6; one weight shared by two convs; a weight given as a run-time input (repacked by a step each
+     * run, staged from F32); and that the direct path was planned.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void temporalConvGemms(DType act) {
+        // {B, C, F, H, W, O, k}
+        int[][] cases = {{2, 24, 1, 3, 5, 40, 3}, {2, 24, 2, 3, 5, 40, 3}, {1, 16, 5, 7, 9, 24, 3}, {2, 64, 16, 5, 7, 136, 3},
+                {3, 32, 16, 4, 8, 48, 3}, {2, 24, 5, 3, 5, 40, 1}, {1, 8, 6, 2, 3, 12, 5}, {2, 8, 2, 3, 3, 12, 5}};
+        for (int i = 0; i < cases.length; i++) {
+            int[] c = cases[i];
+            boolean bias = i % 2 == 0 || c[6] != 3;
+            Map<String, Tensor> data = in("x", random(c[0], c[1], c[2], c[3], c[4]), "w:w", random(c[5], c[1], c[6], 1, 1), "w:b", random(c[5]));
+            double err = compare("temporal gemm " + java.util.Arrays.toString(c) + (bias ? " bias" : ""), act, data,
+                    (g, v) -> g.temporalConv(v.get("x"), v.get("w:w"), bias ? v.get("w:b") : null));
+            if (act == DType.F32) assertTrue(err <= 1e-6, "fp32 temporal conv " + java.util.Arrays.toString(c) + ": " + err);
+        }
+        // one weight read by two convs: repacked once into a copy of its own (a weight read once is repacked over itself)
+        Map<String, Tensor> shared = in("x", random(2, 24, 5, 3, 5), "w:w", random(24, 24, 3, 1, 1), "w:b", random(24));
+        double errShared = compare("temporal gemm shared weight", act, shared,
+                (g, v) -> g.temporalConv(g.temporalConv(v.get("x"), v.get("w:w"), v.get("w:b")), v.get("w:w"), null));
+        if (act == DType.F32) assertTrue(errShared <= 1e-6, "fp32 temporal conv, shared weight: " + errShared);
+        Map<String, Tensor> runtimeWeight = in("x", random(2, 24, 5, 3, 5), "w", random(40, 24, 3, 1, 1), "w:b", random(40));
+        Build conv = (g, v) -> g.temporalConv(v.get("x"), v.get("w"), v.get("w:b"));
+        double err = compare("temporal gemm weight input", act, runtimeWeight, conv);
+        if (act == DType.F32) assertTrue(err <= 1e-6, "fp32 temporal conv, weight input: " + err);
+        try (CudaExecutionPlan plan = planWithFusion(act, runtimeWeight, conv, true)) {
+            Map<String, Tensor> runtime = new LinkedHashMap<>();
+            runtimeWeight.forEach((name, t) -> { if (!name.startsWith("w:")) runtime.put(name, t); });
+            plan.executeByName(runtime);
+            java.util.List<String> names = plan.profile().stream().map(Map.Entry::getKey).toList();
+            assertTrue(names.contains("gemm temporal centre") && names.contains("gemm temporal side") && names.contains("repack_taps")
+                    && names.contains("bias_rows") && !names.contains("im2col"), "per-tap GEMM path not planned: " + names);
+        }
+    }
+
+    // ---- memory-bound kernels at vector width: permutes, GroupNorm, LayerNorm, GEGLU, binary_same ----
+
+    /** The kernel (step) names a CUDA plan of {@code build} runs: which path the lowering chose. */
+    static java.util.List<String> kernelsOf(DType activation, Map<String, Tensor> inputs, Build build) {
+        TaskGraph g = new TaskGraph("kernels", activation);
+        Map<String, Value> vals = new LinkedHashMap<>();
+        inputs.forEach((name, t) -> vals.put(name, name.startsWith("w:") ? g.constant(name, t) : g.input(name, t.dtype(), t.shape())));
+        g.output("out", build.apply(g, vals));
+        Map<String, Tensor> runtime = new LinkedHashMap<>();
+        inputs.forEach((name, t) -> { if (!name.startsWith("w:")) runtime.put(name, t); });
+        try (CudaExecutionPlan plan = cuda.compile(g.freeze())) {
+            plan.executeByName(runtime);
+            return plan.profile().stream().map(Map.Entry::getKey).toList();
+        }
+    }
+
+    /** compare(), then asserts that the plan ran {@code kernel} (null: no check). */
+    static double compareOn(String kernel, String what, DType act, double tol, Map<String, Tensor> inputs, Build build) {
+        double err = compare(what, act, tol, inputs, build);
+        if (kernel != null) {
+            java.util.List<String> names = kernelsOf(act, inputs, build);
+            assertTrue(names.contains(kernel), what + " " + act + ": expected kernel " + kernel + ", plan ran " + names);
+        }
+        return err;
+    }
+
+    static Tensor shifted(Tensor t, float by) {
+        for (long i = 0; i < t.numel(); i++) t.setFlat(i, t.getFlat(i) + by);
+        return t;
+    }
+
+    /**
+     * Every permutation the model issues (UNet spatial/temporal transformers and temporal convs, image conditioning,
+     * VAE attention, adaptive pooling), at reduced sizes that keep the extents' divisibility (H·W = 220 like the UNet's
+     * 11x20 level), plus tile edges, rows spanning several 512-word segments, odd run lengths, the identity and the
+     * cases that must keep the element-wise kernel. Checks the values and the kernel (with its access width) chosen.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void permutePaths(DType act) {
+        boolean half = act != DType.F32;
+        // {input shape}, {perm}, kernel for 2-byte activations, kernel for fp32
+        Object[][] cases = {
+                {new int[]{2, 3, 8, 11, 20}, new int[]{0, 2, 1, 3, 4}, "permute_rows_8", "permute_rows_16"},     // [B,F,C,h,w] → [B,C,F,h,w]
+                {new int[]{2, 16, 24, 5, 8}, new int[]{0, 2, 1, 3, 4}, "permute_rows_16", "permute_rows_16"},
+                {new int[]{6, 24, 11, 20}, new int[]{0, 2, 3, 1}, "permute_tiled_4", "permute_tiled_4"},         // spatial in
+                {new int[]{6, 11, 20, 24}, new int[]{0, 3, 1, 2}, "permute_tiled_4", "permute_tiled_4"},         // spatial out
+                {new int[]{6, 40, 16, 8}, new int[]{0, 2, 3, 1}, "permute_tiled_8", "permute_tiled_4"},
+                {new int[]{2, 40, 3, 16, 8}, new int[]{0, 3, 4, 2, 1}, "permute_tiled_8", "permute_tiled_4"},    // temporal in
+                {new int[]{2, 16, 8, 3, 40}, new int[]{0, 3, 4, 1, 2}, "permute_tiled_8", "permute_tiled_4"},    // temporal out
+                {new int[]{2, 320, 16, 8, 20}, new int[]{0, 3, 4, 2, 1}, "permute_tiled_8", "permute_tiled_4"},  // many full tiles
+                {new int[]{2, 3, 4, 11, 20}, new int[]{0, 3, 4, 1, 2}, "permute_tiled_4", "permute_tiled_4"},    // image conditioning
+                {new int[]{1, 72, 130}, new int[]{0, 2, 1}, "permute_tiled_2", "permute_tiled_2"},               // VAE attention
+                {new int[]{3, 150, 70}, new int[]{0, 2, 1}, "permute_tiled_2", "permute_tiled_2"},               // edge tiles both ways
+                {new int[]{2, 5, 7, 9}, new int[]{0, 1, 3, 2}, "permute_tiled_1", "permute_tiled_1"},            // adaptive pooling
+                {new int[]{2, 3, 4, 5000}, new int[]{0, 2, 1, 3}, "permute_rows_16", "permute_rows_16"},         // 2-3 segments a row
+                {new int[]{2, 3, 4, 1001}, new int[]{0, 2, 1, 3}, "permute_rows_2", "permute_rows_4"},           // odd run
+                {new int[]{7, 300}, new int[]{0, 1}, "permute_rows_8", "permute_rows_16"},                       // identity: one row
+                {new int[]{4, 5, 3}, new int[]{1, 0, 2}, "permute", "permute"},                                  // 6/12-byte runs
+                {new int[]{50, 3}, new int[]{1, 0}, "permute", "permute"},                                       // extent 3 < 4
+        };
+        for (Object[] c : cases) {
+            int[] shape = (int[]) c[0], perm = (int[]) c[1];
+            compareOn((String) (half ? c[2] : c[3]), "permute " + java.util.Arrays.toString(shape) + java.util.Arrays.toString(perm), act,
+                    act == DType.F32 ? 0 : 1e-2, in("x", random(shape)), (g, v) -> g.permute(v.get("x"), perm));
+        }
+        // a permute whose input is a graph input of another dtype (staged into the activation dtype first)
+        compare("permute staged input", act, act == DType.F32 ? 0 : 1e-2, in("x", random(2, 24, 11, 20).to(DType.BF16)),
+                (g, v) -> g.permute(v.get("x"), 0, 2, 3, 1));
+    }
+
+    /** Random permutations of rank 3 to 6 over random extents (unit axes, odd and 16-divisible ones). */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void randomPermutes(DType act) {
+        Random rnd = new Random(4242 + act.ordinal());
+        int[] extents = {1, 2, 3, 4, 5, 7, 8, 16, 20, 33, 64};
+        for (int n = 0; n < 30; n++) {
+            int rank = 3 + rnd.nextInt(4);
+            int[] shape = new int[rank];
+            long numel;
+            do {
+                numel = 1;
+                for (int i = 0; i < rank; i++) numel *= shape[i] = extents[rnd.nextInt(extents.length)];
+            } while (numel > 300_000);
+            int[] perm = new int[rank];
+            for (int i = 0; i < rank; i++) perm[i] = i;
+            for (int i = rank - 1; i > 0; i--) {
+                int j = rnd.nextInt(i + 1), t = perm[i];
+                perm[i] = perm[j];
+                perm[j] = t;
+            }
+            compare("permute " + java.util.Arrays.toString(shape) + java.util.Arrays.toString(perm), act, act == DType.F32 ? 0 : 1e-2,
+                    in("x", random(shape)), (g, v) -> g.permute(v.get("x"), perm));
+        }
+    }
+
+    /**
+     * GroupNorm through the split kernels at every access width (inner extents divisible by 8, 4, 2 and odd), one and
+     * many chunks per group (the last one shorter), SiLU on and off, data with a large mean; fp32 within 1e-6 of the
+     * JVM backend. Then the same shapes with -Di2vgen.cuda.vectorized=false (the earlier kernels, kept as fallback).
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void groupNormPaths(DType act) {
+        boolean half = act != DType.F32;
+        double tol = act == DType.F32 ? 1e-6 : 1e-2;
+        // {shape}, groups, silu, kernel (2-byte / fp32 activations)
+        Object[][] cases = {
+                {new int[]{2, 64, 4, 32, 40}, 8, false, "group_norm_stats_v8", "group_norm_stats_v4"},   // 10 chunks of 512 vectors
+                {new int[]{1, 32, 4, 128, 160}, 8, true, "group_norm_stats_v8", "group_norm_stats_v4"},  // 80 / 160 chunks
+                {new int[]{1, 32, 3, 61, 67}, 4, true, "group_norm_stats_v1", "group_norm_stats_v1"},    // odd inner, uneven last chunk
+                {new int[]{3, 40, 11, 20}, 8, false, "group_norm_stats_v4", "group_norm_stats_v4"},      // inner 220 (UNet 11x20)
+                {new int[]{2, 16, 5, 6}, 4, true, "group_norm_stats_v2", "group_norm_stats_v2"},
+                {new int[]{2, 64, 6, 10}, 32, true, "group_norm_stats_v4", "group_norm_stats_v4"},
+                {new int[]{8, 320, 8, 16}, 32, true, "group_norm_stats_v8", "group_norm_stats_v4"},      // per-frame, many small groups
+                {new int[]{2, 64, 16, 12, 20}, 32, false, "group_norm_stats_v8", "group_norm_stats_v4"}, // [B, C, F, h, w]
+        };
+        for (Object[] c : cases) {
+            int[] shape = (int[]) c[0];
+            int groups = (Integer) c[1], ch = shape[1];
+            boolean silu = (Boolean) c[2];
+            String what = "group_norm " + java.util.Arrays.toString(shape) + "/" + groups + (silu ? " silu" : "");
+            Map<String, Tensor> data = in("x", random(shape), "w:g", random(ch), "w:b", random(ch));
+            Build gn = (g, v) -> g.groupNorm(v.get("x"), v.get("w:g"), v.get("w:b"), groups, 1e-5f, silu);
+            compareOn((String) (half ? c[3] : c[4]), what, act, tol, data, gn);
+            withProperty("i2vgen.cuda.vectorized", "false", () -> compare(what + " legacy", act, data, gn));
+        }
+        // statistics of data far from zero: the per-vector exact mean and Chan's merges keep the variance accurate
+        // (bf16 keeps 8 bits: at a mean of 8 its input rounding alone would exceed the 1e-2 bound, so 2 there)
+        float mean = act == DType.BF16 ? 2f : 8f;
+        compare("group_norm mean " + mean, act, tol, in("x", shifted(random(2, 32, 6, 40, 40), mean), "w:g", random(32), "w:b", random(32)),
+                (g, v) -> g.groupNorm(v.get("x"), v.get("w:g"), v.get("w:b"), 8, 1e-6f, true));
+    }
+
+    /**
+     * LayerNorm rows of the UNet (320 to 1280), CLIP (768, 1024), image-conditioning (4) and wider ones through the
+     * warp-per-row kernels; 333 and 4096 keep the block-per-row kernel. Row counts that are no multiple of 8 (the rows a
+     * block holds), data with a large mean, and the legacy path under -Di2vgen.cuda.vectorized=false.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void layerNormPaths(DType act) {
+        boolean half = act != DType.F32;
+        // width, kernel for 2-byte activations, kernel for fp32
+        Object[][] cases = {
+                {320, "layer_norm_v8_n2", "layer_norm_v4_n3"}, {640, "layer_norm_v8_n3", "layer_norm_v4_n5"},
+                {768, "layer_norm_v8_n3", "layer_norm_v4_n6"}, {1024, "layer_norm_v8_n4", "layer_norm_v4_n8"},
+                {1280, "layer_norm_v8_n5", "layer_norm_v4_n10"}, {2048, "layer_norm_v8_n8", "layer_norm_v4_n16"},
+                {36, "layer_norm_v4_n1", "layer_norm_v4_n1"}, {4, "layer_norm_v4_n1", "layer_norm_v4_n1"},
+                {1288, "layer_norm_v8_n6", "layer_norm_v4_n12"}, {330, "layer_norm_v2_n6", "layer_norm_v2_n6"},
+                {333, "layer_norm", "layer_norm"}, {4096, "layer_norm", "layer_norm"},
+        };
+        for (Object[] c : cases) {
+            int d = (Integer) c[0];
+            Map<String, Tensor> data = in("x", random(3, 13, d), "w:g", random(d), "w:b", random(d));
+            Build ln = (g, v) -> g.layerNorm(v.get("x"), v.get("w:g"), v.get("w:b"), 1e-5f);
+            String kernel = (String) (half ? c[1] : c[2]);
+            // fp32 within 1e-6 on the warp kernels; the block-per-row fallback keeps the usual 1e-5
+            compareOn(kernel, "layer_norm d=" + d, act, act != DType.F32 ? 1e-2 : kernel.equals("layer_norm") ? 1e-5 : 1e-6, data, ln);
+        }
+        float mean = act == DType.BF16 ? 2f : 10f;   // bf16: see groupNormPaths
+        Map<String, Tensor> offset = in("x", shifted(random(37, 1280), mean), "w:g", random(1280), "w:b", random(1280));
+        Build ln = (g, v) -> g.layerNorm(v.get("x"), v.get("w:g"), v.get("w:b"), 1e-5f);
+        compare("layer_norm mean " + mean, act, offset, ln);
+        withProperty("i2vgen.cuda.vectorized", "false", () -> compare("layer_norm legacy", act, offset, ln));
+    }
+
+    /** GEGLU and same-shape binary ops at every access width, with tails that are no multiple of a vector. */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void gegluAndBinarySamePaths(DType act) {
+        boolean half = act != DType.F32;
+        // {shape of x}, kernel for 2-byte activations, kernel for fp32
+        Object[][] gegluCases = {
+                {new int[]{5, 7, 2 * 1280}, "geglu_v8", "geglu_v4"}, {new int[]{4, 7, 96}, "geglu_v8", "geglu_v4"},
+                {new int[]{3, 11, 72}, "geglu_v4", "geglu_v4"}, {new int[]{3, 5, 2 * 10}, "geglu_v2", "geglu_v2"},
+                {new int[]{2, 3, 26}, "geglu", "geglu_v1"}, {new int[]{1, 2, 2 * 5120}, "geglu_v8", "geglu_v4"},
+        };
+        for (Object[] c : gegluCases) {
+            int[] shape = (int[]) c[0];
+            compareOn((String) (half ? c[1] : c[2]), "geglu " + java.util.Arrays.toString(shape), act, act == DType.F32 ? 1e-5 : 1e-2,
+                    in("x", random(shape)), (g, v) -> g.geglu(v.get("x")));
+        }
+        withProperty("i2vgen.cuda.vectorized", "false", () -> compare("geglu legacy", act, in("x", random(4, 7, 96)), (g, v) -> g.geglu(v.get("x"))));
+        int[][] shapes = {{3, 1000, 8}, {2, 4001}, {5}, {4}, {3, 7}, {2, 16, 8, 9}};
+        for (int[] s : shapes) {
+            for (Binary.Kind k : Binary.Kind.values()) {
+                Tensor b = random(s);
+                if (k == Binary.Kind.DIV) for (int i = 0; i < b.numel(); i++) b.setFlat(i, 1.5f + Math.abs(b.getFlat(i)));
+                long n = Tensor.numel(s);
+                String kernel = n >= (half ? 8 : 4) ? "binary_same_vec" : "binary_same";
+                compareOn(k == Binary.Kind.ADD ? kernel : null, "binary same " + k + " " + java.util.Arrays.toString(s), act,
+                        act == DType.F32 ? 1e-6 : 1e-2, in("a", random(s), "b", b), (g, v) -> g.add(new Binary(k), v.get("a"), v.get("b")));
+            }
+        }
+        withProperty("i2vgen.cuda.vectorized", "false",
+                () -> compare("binary same legacy", act, in("a", random(3, 77), "b", random(3, 77)), (g, v) -> g.add(v.get("a"), v.get("b"))));
     }
 }

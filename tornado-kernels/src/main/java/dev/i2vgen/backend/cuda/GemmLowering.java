@@ -1,0 +1,171 @@
+package dev.i2vgen.backend.cuda;
+
+import dev.i2vgen.graph.Task;
+import dev.i2vgen.graph.Value;
+import dev.i2vgen.tensor.DType;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.logging.Logger;
+
+/**
+ * Lowers Linear (with its residual Add fused into the GEMM where {@link GemmFusion} allows) and TemporalConv
+ * without im2col: the (k,1,1) convolution over [B, C, F, H·W] as k cuBLASLt GEMMs per launch, one per tap j
+ * with frame shift s = j − pad, Y[b][:, f·HW + p] += W_j · X[b][:, (f + s)·HW + p] over the frames where f + s
+ * exists: the centre tap (every frame) first with beta = 0, the others with beta = 1 on column sub-ranges of
+ * the same rows (offset pointers, ld = F·HW), all batched over B. W_j come from the weight repacked once as
+ * [k, O, C]; the per-channel bias is a separate pass (cuBLASLt's bias epilogue adds per pixel here, see gemm.cu).
+ */
+final class GemmLowering {
+    private static final Logger LOG = Logger.getLogger(GemmLowering.class.getName());
+
+    private final TaskLowering base;
+    private final CudaExecutionPlan plan;
+    private final CudaBackend backend;
+    private final DType act;
+    private final GemmFusion fusion;
+    private final Set<Integer> absorbedAdds = new HashSet<>();
+    private final Map<Long, Long> repackedConstants = new HashMap<>();   // weight pointer → its [k, O, C] copy
+    private final Map<Integer, Integer> uses = new HashMap<>();           // root id → task inputs and graph outputs reading it
+
+    GemmLowering(TaskLowering base) {
+        this.base = base;
+        this.plan = base.plan;
+        this.backend = base.backend;
+        this.act = base.act;
+        CudaExecutionPlan p = plan;
+        this.fusion = GemmFusion.plan(p.graph(), new GemmFusion.Storage() {
+            @Override public long address(Value v) { return p.pointer(v); }
+            @Override public long bytes(Value v) { return v.numel() * p.storageType(v).byteSize(); }
+            @Override public boolean activationTyped(Value v) { return p.storageType(v) == p.activation(); }
+        }, GemmFusion.enabledByProperty());
+        for (GemmFusion.ResidualAdd f : fusion.fused().values()) absorbedAdds.add(f.add().index());
+        for (Task t : p.graph().tasks())
+            for (Value in : t.inputs()) if (in != null) uses.merge(in.root().id(), 1, Integer::sum);
+        for (Value o : p.graph().outputs().values()) uses.merge(o.root().id(), 1, Integer::sum);
+    }
+
+    /** Whether {@code t} is an Add already computed by its Linear's GEMM, so it is lowered as nothing. */
+    boolean absorbed(Task t) { return absorbedAdds.contains(t.index()); }
+
+    /** Linear pairs fused with their Add in this plan (tests, logs). */
+    int fusedCount() { return absorbedAdds.size(); }
+
+    void linear(Task t) {
+        Value x = t.input(0), w = t.input(1);
+        int k = x.dim(-1), n = w.dim(0);
+        int m = (int) (x.numel() / k);
+        long bias = t.input(2) == null ? 0 : base.operand(t.input(2));
+        long xp = base.operand(x), wp = base.operand(w);
+        GemmFusion.ResidualAdd fused = fusion.forLinear(t.index());
+        if (fused != null && fusedLinear(fused, m, n, k, xp, wp, bias)) return;
+        base.gemm("linear", m, n, k, true, 0, 0, 0, 1, 1f, xp, wp, base.ptr(t.output()), bias);
+    }
+
+    /** D = x·Wᵀ + bias + R as one GEMM (C = R, beta = 1); false (and the Add lowered normally) if cuBLASLt has no algorithm. */
+    private boolean fusedLinear(GemmFusion.ResidualAdd f, int m, int n, int k, long x, long w, long bias) {
+        long r = base.operand(f.residual());
+        long d = base.ptr(f.add().output());
+        GemmSpec spec = new GemmSpec(act, m, n, k, true, 1, 1f, 1f, new GemmSpec.Matrix(x, k, 0), new GemmSpec.Matrix(w, k, 0),
+                new GemmSpec.Matrix(r, n, 0), new GemmSpec.Matrix(d, n, 0), bias);
+        CublasLt.Gemm g;
+        try {
+            g = backend.cublas.plan(spec);
+        } catch (CudaException e) {
+            LOG.fine("linear task " + f.linear().index() + " not fused with its add: " + e.getMessage());
+            absorbedAdds.remove(f.add().index());
+            return false;
+        }
+        plan.addResource(g);
+        plan.addStep("gemm linear+add", stream -> g.run(backend.workspace, stream));
+        return true;
+    }
+
+    /**
+     * TemporalConv as per-tap GEMMs; false (nothing planned) where it does not apply: a convolution path forced with
+     * -Di2vgen.cuda.conv (im2col, igemm, cudnn: tests and A/B runs keep ConvolutionLowering), turned off with
+     * -Di2vgen.cuda.temporalGemm=false (A/B), more than 2³¹ columns, or no cuBLASLt algorithm.
+     */
+    boolean temporalConv(Task t) {
+        String mode = System.getProperty("i2vgen.cuda.conv", "builtin");
+        if (!mode.equals("builtin") && !mode.equals("auto") || "false".equals(System.getProperty("i2vgen.cuda.temporalGemm"))) return false;
+        Value x = t.input(0), w = t.input(1), out = t.output();
+        int images = x.dim(0), c = x.dim(1), frames = x.dim(2), o = w.dim(0), k = w.dim(2), pad = (k - 1) / 2;
+        long hw = (long) x.dim(3) * x.dim(4), cols = frames * hw;
+        if (cols > Integer.MAX_VALUE) return false;
+        int es = act.byteSize();
+        long xp = base.operand(x), y = base.ptr(out);
+        boolean constantWeight = w.root().kind() == Value.Kind.CONSTANT;
+        long wp = base.operand(w), tapBytes = (long) o * c * k * es;
+        Long cachedTaps = k == 1 ? Long.valueOf(wp) : constantWeight ? repackedConstants.get(wp) : null;
+        // a constant read by this conv alone is repacked over itself (the UNet's 88 weights would cost ~0.5 GB twice)
+        boolean inPlace = cachedTaps == null && constantWeight && uses.getOrDefault(w.root().id(), 0) == 1;
+        long taps = cachedTaps != null ? cachedTaps : inPlace ? wp : constantWeight ? plan.allocateExtra(tapBytes) : base.scratch.take(tapBytes);
+        List<CublasLt.Gemm> gemms = new ArrayList<>();
+        List<String> names = new ArrayList<>();
+        try {
+            for (int i = 0; i < k; i++) {
+                int j = i == 0 ? pad : i <= pad ? i - 1 : i;   // centre tap first: it covers every frame (beta = 0)
+                int shift = j - pad;
+                int f0 = Math.max(0, -shift), f1 = Math.min(frames, frames - shift);
+                if (f0 >= f1) continue;   // the shifted frames are all padding
+                long yOff = f0 * hw * es, xOff = (f0 + shift) * hw * es;
+                GemmSpec.Matrix d = new GemmSpec.Matrix(y + yOff, cols, (long) o * cols);
+                gemms.add(backend.cublas.plan(new GemmSpec(act, o, (int) ((f1 - f0) * hw), c, false, images, 1f, shift == 0 ? 0f : 1f,
+                        new GemmSpec.Matrix(taps + (long) j * o * c * es, c, 0), new GemmSpec.Matrix(xp + xOff, cols, (long) c * cols),
+                        shift == 0 ? null : d, d, 0)));
+                names.add(shift == 0 ? "gemm temporal centre" : "gemm temporal side");
+            }
+        } catch (CudaException e) {
+            for (CublasLt.Gemm g : gemms) g.close();
+            LOG.fine("temporal conv task " + t.index() + " keeps the im2col path: " + e.getMessage());
+            return false;
+        }
+        if (cachedTaps == null) repack(wp, taps, (long) o * c, k, constantWeight);
+        for (int i = 0; i < gemms.size(); i++) {
+            CublasLt.Gemm g = gemms.get(i);
+            plan.addResource(g);
+            plan.addStep(names.get(i), stream -> g.run(backend.workspace, stream));
+        }
+        if (t.input(2) != null) biasRows(y, base.operand(t.input(2)), (long) images * o, o, cols);
+        return true;
+    }
+
+    /**
+     * w [O, C, k] → taps [k, O, C]. A constant weight never changes, so it is repacked once, now, into memory the plan
+     * owns (constants are on the device already), or over itself (taps == w) through a temporary; a weight given as
+     * an input is repacked by a step of every run.
+     */
+    private void repack(long w, long taps, long oc, int k, boolean once) {
+        int grid = TaskLowering.grid(oc * k);
+        if (!once) {
+            base.launch("gemm", "repack_taps", grid, 1, TaskLowering.BLOCK, 0, base.args().ptr(w).ptr(taps).i64(oc).i32(k));
+            return;
+        }
+        // launched now, ordered before every run on the plan's stream; the temporary is task scratch, free at plan build
+        long target = taps == w ? base.scratch.take(oc * k * act.byteSize()) : taps;
+        launchNow(grid, base.args().ptr(w).ptr(target).i64(oc).i32(k));
+        if (target != taps) launchNow(grid, base.args().ptr(target).ptr(taps).i64(oc * k).i32(1));   // k = 1: a plain copy back
+        repackedConstants.put(w, taps);
+    }
+
+    private void launchNow(int grid, KernelLaunch.Args args) {
+        KernelLaunch.of("repack_taps", backend.kernels.function("gemm", "repack_taps", act), grid, 1, TaskLowering.BLOCK, 0, args)
+                .run(backend.driver, backend.stream);
+    }
+
+    /** y[r, p] += bias[r % channels] over rows of {@code inner} values (gemm.cu bias_rows). */
+    private void biasRows(long y, long bias, long rows, int channels, long inner) {
+        int es = act.byteSize();
+        boolean vec = (y & 15) == 0 && (inner * es) % 16 == 0;
+        long units = vec ? inner * es / 16 : inner;
+        int gx = (int) Math.min(rows, Integer.MAX_VALUE);
+        int gy = (int) Math.max(1, Math.min((units + TaskLowering.BLOCK - 1) / TaskLowering.BLOCK, 65535));
+        base.launch("gemm", "bias_rows", gx, gy, TaskLowering.BLOCK, 0,
+                base.args().ptr(y).ptr(bias).i64(rows).i64(channels).i64(inner).i32(vec ? 1 : 0));
+    }
+}

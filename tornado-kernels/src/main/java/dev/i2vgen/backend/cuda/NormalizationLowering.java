@@ -1,0 +1,99 @@
+package dev.i2vgen.backend.cuda;
+
+import dev.i2vgen.graph.Task;
+import dev.i2vgen.graph.Value;
+import dev.i2vgen.graph.ops.GroupNorm;
+import dev.i2vgen.graph.ops.LayerNorm;
+
+/**
+ * LayerNorm and GroupNorm launches. LayerNorm: one warp per row with the row in registers (read once), vectors of up
+ * to 16 bytes. GroupNorm: always the split statistics + apply pair, the group cut into chunks so that all groups
+ * together give about a full wave of blocks, vectors of up to 16 bytes when the channel's extent allows. Where
+ * neither applies (odd rows, rows over 64 values per lane, {@code -Di2vgen.cuda.vectorized=false}) the earlier
+ * one-block-per-row / per-group kernels run.
+ */
+final class NormalizationLowering {
+    /** NV (vectors per lane) of the layer_norm_v{V}_n{NV} kernels in normalization.cu; only V·NV ≤ 64 exist. */
+    static final int[] LAYER_NORM_NV = {1, 2, 3, 4, 5, 6, 8, 10, 12, 16};
+    private static final int MAX_VALUES_PER_LANE = 64;
+    private static final int ROWS_PER_BLOCK = 8;         // warps of a layer_norm_v block
+    private static final int GN_BLOCK = 256;
+    private static final int GN_BLOCKS_PER_SM = 8;       // 8 x 256 threads: a full SM, one wave over the GPU
+    private static final long GN_MIN_CHUNK_VECTORS = 512; // 2 vectors per thread at least
+    private static final int GN_MAX_CHUNKS = 4096;
+
+    private NormalizationLowering() {}
+
+    static void layerNorm(TaskLowering tl, Task t, LayerNorm ln) {
+        Value out = t.output();
+        long d = out.dim(-1), rows = out.numel() / d;
+        long x = tl.operand(t.input(0)), g = tl.operand(t.input(1)), b = tl.operand(t.input(2)), y = tl.ptr(out);
+        if (VectorAccess.enabled()) {
+            int v = VectorAccess.width(tl.act.byteSize(), d, x, g, b, y);
+            int nv = v >= 2 ? vectorsPerLane(d / v, v) : 0;
+            long blocks = VectorAccess.ceilDiv(rows, ROWS_PER_BLOCK);
+            if (nv > 0 && blocks <= Integer.MAX_VALUE) {
+                tl.launch("normalization", "layer_norm_v" + v + "_n" + nv, (int) blocks, 1, 32 * ROWS_PER_BLOCK, 0,
+                        tl.args().ptr(x).ptr(g).ptr(b).ptr(y).i64(rows).i32((int) d).f32(ln.eps()));
+                return;
+            }
+        }
+        tl.launch("normalization", "layer_norm", (int) rows, 1, TaskLowering.reductionBlock(d), 0,
+                tl.args().ptr(x).ptr(g).ptr(b).ptr(y).i64(d).f32(ln.eps()));
+    }
+
+    /** The smallest NV with a kernel that holds {@code vectors} per row in one warp, or 0. */
+    static int vectorsPerLane(long vectors, int v) {
+        for (int nv : LAYER_NORM_NV) if (v * nv <= MAX_VALUES_PER_LANE && 32L * nv >= vectors) return nv;
+        return 0;
+    }
+
+    static void groupNorm(TaskLowering tl, Task t, GroupNorm gn) {
+        Value out = t.output();
+        int n = out.dim(0), c = out.dim(1), groups = gn.groups();
+        long inner = out.numel() / ((long) n * c);
+        long len = c / groups * inner;
+        int all = n * groups;
+        long x = tl.operand(t.input(0)), gamma = tl.operand(t.input(1)), beta = tl.operand(t.input(2)), y = tl.ptr(out);
+        if (VectorAccess.enabled()) {
+            int v = VectorAccess.width(tl.act.byteSize(), inner, x, y);
+            long lenV = len / v;
+            long perV = chunkVectors(lenV, all, tl.backend.multiprocessors);
+            long chunks = VectorAccess.ceilDiv(lenV, perV);
+            if (lenV <= Integer.MAX_VALUE && all * chunks <= Integer.MAX_VALUE) {
+                int grid = (int) (all * chunks);
+                long partials = tl.scratch.take(all * chunks * 3 * 4);
+                tl.launch("normalization", "group_norm_stats_v" + v, grid, 1, GN_BLOCK, 0,
+                        tl.args().ptr(x).ptr(partials).i64(len).i64(perV * v).i32((int) chunks));
+                tl.launch("normalization", "group_norm_apply_v" + v, grid, 1, GN_BLOCK, 0,
+                        tl.args().ptr(x).ptr(gamma).ptr(beta).ptr(y).ptr(partials).i32(c).i32(groups).i64(inner).f32(gn.eps())
+                                .i32(gn.silu() ? 1 : 0).i32((int) chunks).i64(perV * v));
+                return;
+            }
+        }
+        // enough blocks for the whole GPU (>= 1024), chunks of at least 8,192 elements
+        int chunks = (int) Math.max(1, Math.min(Math.min(len / 8192, 256), (1024 + (long) all - 1) / all));
+        if (chunks > 1) {
+            long partials = tl.scratch.take((long) all * chunks * 3 * 4);
+            tl.launch("normalization", "group_norm_partial", all * chunks, 1, 256, 0,
+                    tl.args().ptr(x).ptr(partials).i64(len).i32(chunks));
+            tl.launch("normalization", "group_norm_apply", all * chunks, 1, 256, 0,
+                    tl.args().ptr(x).ptr(gamma).ptr(beta).ptr(y).ptr(partials)
+                            .i32(c).i32(groups).i64(inner).f32(gn.eps()).i32(gn.silu() ? 1 : 0).i32(chunks));
+        } else {
+            tl.launch("normalization", "group_norm", all, 1, TaskLowering.reductionBlock(len), 0,
+                    tl.args().ptr(x).ptr(gamma).ptr(beta).ptr(y)
+                            .i32(c).i32(groups).i64(inner).f32(gn.eps()).i32(gn.silu() ? 1 : 0));
+        }
+    }
+
+    /**
+     * Vectors per chunk: as many chunks per group as give all groups together GN_BLOCKS_PER_SM blocks per SM (one
+     * full wave, every SM busy to the end), but at least GN_MIN_CHUNK_VECTORS per chunk; the last chunk may be shorter.
+     */
+    static long chunkVectors(long lenV, int groups, int multiprocessors) {
+        long wanted = VectorAccess.ceilDiv((long) GN_BLOCKS_PER_SM * multiprocessors, groups);
+        long chunks = Math.max(1, Math.min(Math.min(wanted, lenV / GN_MIN_CHUNK_VECTORS), GN_MAX_CHUNKS));
+        return VectorAccess.ceilDiv(lenV, chunks);
+    }
+}
