@@ -22,6 +22,7 @@ import dev.i2vgen.model.unet.UNetShape;
 import dev.i2vgen.model.unet.UNetStepGraph;
 import dev.i2vgen.model.vae.AutoencoderKL;
 import dev.i2vgen.sampler.pipeline.GenerationRequest;
+import dev.i2vgen.sampler.pipeline.PipelineListener;
 import dev.i2vgen.sampler.pipeline.I2VGenXLPipeline;
 import dev.i2vgen.tensor.DType;
 import dev.i2vgen.tensor.Tensor;
@@ -233,13 +234,20 @@ public final class BenchCommand implements Callable<Integer> {
             // Warm-up: one 1-step generation compiles (and caches) every kernel of every stage.
             pipe.generate(request(image, 1));
             memory.ifPresent(PeakMemorySampler::reset);
-            double s = StageTimer.medianSeconds(() -> pipe.generate(request(image, pipelineSteps)), 0, pipelineRepeats);
+            StageClock clock = new StageClock();
+            double s = StageTimer.medianSeconds(() -> {
+                clock.start();
+                pipe.generate(request(image, pipelineSteps), clock);
+                clock.stop();
+            }, 0, pipelineRepeats);
             boolean comparable = !small && pipelineSteps == 50;
             report.add(new BenchRow(key, "whole pipeline, " + pipelineSteps + " steps, " + model.frames() + "x" + model.height() + "x" + model.width(),
                     s, "s", comparable ? anchor.figure("pipeline_s_steps50") : null, comparable ? TARGET_PIPELINE_S : null));
             Double peak = memory.map(m -> m.peakBytes() / GIB).orElse(null);
             if (peak != null) peakGib = Math.max(peakGib, peak);
             done(s, peak);
+            out.println("    last run by stage: " + clock.summary());
+            report.header().put("pipeline_stages_last_run", clock.summary());
             report.add(new BenchRow("peak_memory_pipeline", "device memory during the pipeline", peak, "GiB",
                     small ? null : anchor.figure("pipeline_peak_gib"), small ? null : TARGET_PEAK_GIB));
         }
@@ -305,6 +313,57 @@ public final class BenchCommand implements Callable<Integer> {
             return new UNetInputs(gaussian(video), UNetInputs.scalar(981f),
                     gaussian(s.batch(), s.textLength(), c.crossAttentionDim()), UNetInputs.scalar(16f),
                     gaussian(video), gaussian(s.batch(), 1, c.crossAttentionDim()));
+        }
+    }
+
+    /**
+     * Wall time of each pipeline stage of one generation, from the listener's stage and step calls; the first
+     * denoising step is shown apart (it includes building the step's plan).
+     */
+    private static final class StageClock implements PipelineListener {
+        private final java.util.LinkedHashMap<String, Long> nanos = new java.util.LinkedHashMap<>();
+        private String current;
+        private long mark, firstStep, steps;
+
+        void start() {
+            nanos.clear();
+            current = "setup";
+            mark = System.nanoTime();
+            firstStep = 0;
+            steps = 0;
+        }
+
+        @Override
+        public void stage(String name) {
+            lap();
+            current = name;
+        }
+
+        @Override
+        public void step(int index, int total, int timestep) {
+            if (index == 0) firstStep = System.nanoTime() - mark;
+            steps = total;
+        }
+
+        void stop() { lap(); current = null; }
+
+        private void lap() {
+            long now = System.nanoTime();
+            if (current != null) nanos.merge(current, now - mark, Long::sum);
+            mark = now;
+        }
+
+        String summary() {
+            StringBuilder sb = new StringBuilder();
+            nanos.forEach((k, v) -> {
+                if (!sb.isEmpty()) sb.append(", ");
+                sb.append(String.format(Locale.ROOT, "%s %.3f s", k, v / 1e9));
+                if (k.equals("denoise") && steps > 1) {
+                    sb.append(String.format(Locale.ROOT, " (first step %.3f s incl. plan build, then %.4f s/step)",
+                            firstStep / 1e9, (v - firstStep) / 1e9 / (steps - 1)));
+                }
+            });
+            return sb.toString();
         }
     }
 

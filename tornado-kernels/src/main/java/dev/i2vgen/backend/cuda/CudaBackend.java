@@ -20,6 +20,8 @@ public final class CudaBackend implements Backend {
     final MemorySegment context;
     final MemorySegment stream;
     final long workspace;
+    /** Weights uploaded once and shared by every plan built from the same host tensors. */
+    final ResidentWeights residentWeights;
     final int device, ccMajor, ccMinor, multiprocessors;
     private final String description;
     private boolean closed;
@@ -40,6 +42,7 @@ public final class CudaBackend implements Backend {
         cublas = CublasLt.load();
         kernels = new KernelCache(driver, nvrtc, ccMajor, ccMinor, KernelCache.defaultCacheDir());
         workspace = driver.malloc(CublasLt.WORKSPACE_BYTES);
+        residentWeights = new ResidentWeights(driver);
         description = driver.deviceName(device) + " (sm_" + ccMajor + ccMinor + ", " + multiprocessors + " SMs, driver "
                 + driver.driverVersion() + ", NVRTC " + nvrtc.version() + ")";
     }
@@ -94,6 +97,7 @@ public final class CudaBackend implements Backend {
         closed = true;
         driver.setCurrent(context);
         driver.synchronize(stream);
+        residentWeights.close();
         kernels.close();
         cublas.close();
         if (cudnn != null) cudnn.ifPresent(Cudnn::close);

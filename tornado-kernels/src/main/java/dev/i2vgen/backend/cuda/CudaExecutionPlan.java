@@ -38,7 +38,8 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     private final PlanChecks checks;
     private final MemoryPlan memory;
     private final long arena;                     // device base of planned buffers
-    private final Map<Integer, Long> constants = new HashMap<>();
+    /** By constant id and layout tag: the resident device copies this plan holds (uploaded on first use). */
+    private final Map<String, ResidentWeights.Entry> constants = new HashMap<>();
     private final List<Long> extraAllocations = new ArrayList<>();
     private final List<AutoCloseable> resources = new ArrayList<>();
     final Arena hostArena = Arena.ofShared();     // kernel argument blocks, live as long as the plan
@@ -63,8 +64,7 @@ public final class CudaExecutionPlan implements ExecutionPlan {
         this.bound = new long[graph.values().size()];
         this.boundStaging = new long[graph.values().size()];
         try {
-            this.arena = driver.malloc(memory.peakBytes());
-            uploadConstants();
+            this.arena = backend.residentWeights.mallocEvicting(memory.peakBytes());
             TaskLowering lowering = new TaskLowering(this);
             for (Task t : graph.tasks()) {
                 try {
@@ -95,12 +95,12 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     /** The device address of a value's data (views share their root's buffer). */
     long pointer(Value v) {
         Value r = v.root();
-        if (r.kind() == Value.Kind.CONSTANT) return constants.get(r.id());
+        if (r.kind() == Value.Kind.CONSTANT) return constantPointer(r, "", r.numel() * storageType(r).byteSize(), this::upload);
         return arena + memory.offset(r);
     }
 
     long allocateExtra(long bytes) {
-        long p = driver.malloc(bytes);
+        long p = backend.residentWeights.mallocEvicting(bytes);
         extraAllocations.add(p);
         return p;
     }
@@ -145,17 +145,27 @@ public final class CudaExecutionPlan implements ExecutionPlan {
 
     CudaBackend backend() { return backend; }
 
-    private void uploadConstants() {
-        for (Value v : graph.values()) {
-            if (v.kind() != Value.Kind.CONSTANT || v.aliasOf() != null) continue;
-            DType type = storageType(v);
-            Tensor host = v.constant();
-            Tensor converted = host.dtype() == type ? host.contiguous() : host.to(type);
-            long p = allocateExtra(converted.byteSize());
-            driver.copyToDevice(p, converted.contiguousSegment(), converted.byteSize(), backend.stream);
-            driver.synchronize(backend.stream);   // the host copy may be a temporary
-            constants.put(v.id(), p);
+    /**
+     * The device copy of constant {@code root} in {@code layout} ("" = its host layout in the storage dtype), shared
+     * with other plans of the backend through {@link ResidentWeights}; {@code init} fills a fresh copy on a miss.
+     */
+    long constantPointer(Value root, String layout, long bytes, java.util.function.BiConsumer<Value, Long> init) {
+        String key = root.id() + "/" + layout;
+        ResidentWeights.Entry e = constants.get(key);
+        if (e == null) {
+            e = backend.residentWeights.acquire(root.constant(), storageType(root), layout, bytes, p -> init.accept(root, p));
+            constants.put(key, e);
         }
+        return e.pointer;
+    }
+
+    /** Uploads a constant in the storage dtype (converted on the host if its dtype differs). */
+    void upload(Value root, long pointer) {
+        Tensor host = root.constant();
+        DType type = storageType(root);
+        Tensor converted = host.dtype() == type ? host.contiguous() : host.to(type);
+        driver.copyToDevice(pointer, converted.contiguousSegment(), converted.byteSize(), backend.stream);
+        driver.synchronize(backend.stream);   // the host copy may be a temporary
     }
 
     // ---- ExecutionPlan ----
@@ -324,6 +334,8 @@ public final class CudaExecutionPlan implements ExecutionPlan {
             try { r.close(); } catch (Exception e) { LOG.warning("closing " + r + ": " + e); }
         }
         for (long p : extraAllocations) driver.free(p);
+        for (ResidentWeights.Entry e : constants.values()) backend.residentWeights.release(e);
+        constants.clear();
         if (arena != 0) driver.free(arena);
         hostArena.close();
     }

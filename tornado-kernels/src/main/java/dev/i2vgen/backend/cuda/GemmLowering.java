@@ -100,11 +100,14 @@ final class GemmLowering {
         int es = act.byteSize();
         long xp = base.operand(x), y = base.ptr(out);
         boolean constantWeight = w.root().kind() == Value.Kind.CONSTANT;
-        long wp = base.operand(w), tapBytes = (long) o * c * k * es;
-        Long cachedTaps = k == 1 ? Long.valueOf(wp) : constantWeight ? repackedConstants.get(wp) : null;
-        // a constant read by this conv alone is repacked over itself (the UNet's 88 weights would cost ~0.5 GB twice)
-        boolean inPlace = cachedTaps == null && constantWeight && uses.getOrDefault(w.root().id(), 0) == 1;
-        long taps = cachedTaps != null ? cachedTaps : inPlace ? wp : constantWeight ? plan.allocateExtra(tapBytes) : base.scratch.take(tapBytes);
+        long tapBytes = (long) o * c * k * es;
+        // a constant read by this conv alone is kept on the device in the [k, O, C] layout only, shared with later
+        // plans (ResidentWeights): repacked once per backend (the UNet's 88 weights would cost ~0.5 GB twice)
+        boolean ownTaps = constantWeight && k > 1 && uses.getOrDefault(w.root().id(), 0) == 1 && w.root().numel() == (long) o * c * k;
+        long wp = ownTaps ? 0 : base.operand(w);
+        Long cachedTaps = k == 1 ? Long.valueOf(wp) : ownTaps ? Long.valueOf(plan.constantPointer(w.root(), "taps" + k, tapBytes,
+                (root, p) -> { plan.upload(root, p); repack(p, p, (long) o * c, k, true); })) : constantWeight ? repackedConstants.get(wp) : null;
+        long taps = cachedTaps != null ? cachedTaps : constantWeight ? plan.allocateExtra(tapBytes) : base.scratch.take(tapBytes);
         List<CublasLt.Gemm> gemms = new ArrayList<>();
         List<String> names = new ArrayList<>();
         try {

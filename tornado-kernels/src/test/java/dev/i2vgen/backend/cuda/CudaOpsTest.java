@@ -753,6 +753,44 @@ class CudaOpsTest {
         }
     }
 
+    /**
+     * Weights stay on the device between plans (ResidentWeights): a second plan from the same host tensors uploads
+     * nothing, a host tensor rewritten in place is uploaded again, and a temporal-conv weight kept repacked for the
+     * per-tap GEMMs is not repacked a second time by the next plan (each result checked against the JVM).
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void residentWeightsAcrossPlans(DType act) {
+        Tensor w = random(96, 64), b = random(96);
+        Map<String, Tensor> data = in("x", random(5, 64), "w:w", w, "w:b", b);
+        Build linear = (g, v) -> g.linear(v.get("x"), v.get("w:w"), v.get("w:b"));
+        compare("resident linear, first plan", act, data, linear);
+        long resident = cuda.residentWeights.residentBytes();
+        long expectedBytes = (w.numel() + b.numel()) * act.byteSize();
+        assertTrue(resident >= expectedBytes, "weights not resident after the plan closed: " + resident + " < " + expectedBytes);
+        compare("resident linear, second plan", act, data, linear);
+        assertTrue(cuda.residentWeights.residentBytes() == resident, "second plan uploaded its weights again: "
+                + cuda.residentWeights.residentBytes() + " != " + resident);
+        scaled(w, -0.5f);   // the host weight rewritten in place: the next plan must see the new values
+        compare("resident linear, rewritten", act, data, linear);
+        assertTrue(cuda.residentWeights.residentBytes() == resident, "the stale copy was not replaced");
+
+        Map<String, Tensor> temporal = in("x", random(2, 24, 5, 3, 5), "w:w", random(40, 24, 3, 1, 1), "w:b", random(40));
+        Build conv = (g, v) -> g.temporalConv(v.get("x"), v.get("w:w"), v.get("w:b"));
+        for (int plan = 0; plan < 3; plan++) {   // the [k, O, C] copy is made once and reused as is
+            double err = compare("resident temporal conv " + plan, act, temporal, conv);
+            if (act == DType.F32) assertTrue(err <= 1e-6, "fp32 temporal conv, plan " + plan + ": " + err);
+        }
+        String previous = System.getProperty("i2vgen.cuda.conv");
+        System.setProperty("i2vgen.cuda.conv", "im2col");   // the plain layout of the same weight: its own copy
+        try {
+            double err = compare("resident temporal conv, im2col", act, temporal, conv);
+            if (act == DType.F32) assertTrue(err <= 1e-6, "fp32 temporal conv via im2col after the repacked copy: " + err);
+        } finally {
+            if (previous == null) System.clearProperty("i2vgen.cuda.conv"); else System.setProperty("i2vgen.cuda.conv", previous);
+        }
+    }
+
     // ---- memory-bound kernels at vector width: permutes, GroupNorm, LayerNorm, GEGLU, binary_same ----
 
     /** The kernel (step) names a CUDA plan of {@code build} runs: which path the lowering chose. */
