@@ -49,7 +49,7 @@ def main():
         with torch.no_grad():
             hidden = text(ids, output_hidden_states=True)
             # clip_skip = 1: the penultimate layer through the final LayerNorm (what the pipeline's encode_prompt does)
-            emb = text.text_model.final_layer_norm(hidden.hidden_states[-2])
+            emb = getattr(text, "text_model", text).final_layer_norm(hidden.hidden_states[-2])
         rows.append(("prompt_embeds", relative_error(emb, ref["prompt_embeds"])))
 
         unet = I2VGenXLUNet.from_pretrained(checkpoint / "unet", torch_dtype=dt).to(dev).eval()

@@ -31,7 +31,10 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * Each model stage on its own, fed the reference's recorded inputs (so errors do not compound): text
  * encoder, vision encoder, VAE encode, every UNet call, VAE decode. fp32: relative error ≤ 1e-4 per stage;
- * fp16/bf16 compute (CUDA): ≤ 1e-2. The cuda rows skip, with the reason, where no GPU is available.
+ * fp16 compute (CUDA): ≤ 1e-2; bf16: ≤ 2e-2, because bf16's 8-bit significand alone puts the UNet near 1.5e-2 —
+ * diffusers itself computing in bf16 on the H100 lands at 1.6–1.7e-2 on these cases (UNet) and 1.2e-2 (decode),
+ * measured with conformance/tools/diffusers_precision_check.py (docs/cuda-performance-notes.md, bf16 section).
+ * The cuda rows skip, with the reason, where no GPU is available.
  */
 class StageConformanceTest {
 
@@ -39,7 +42,7 @@ class StageConformanceTest {
     @CsvSource({
             "tiny,jvm,F32,1e-4", "tiny-fp16,jvm,F32,1e-4", "tiny-noguidance,jvm,F32,1e-4",
             "tiny,cuda,F32,1e-4", "tiny-fp16,cuda,F32,1e-4", "tiny-noguidance,cuda,F32,1e-4",
-            "tiny,cuda,F16,1e-2", "tiny,cuda,BF16,1e-2", "tiny-fp16,cuda,F16,1e-2", "tiny-noguidance,cuda,BF16,1e-2",
+            "tiny,cuda,F16,1e-2", "tiny,cuda,BF16,2e-2", "tiny-fp16,cuda,F16,1e-2", "tiny-noguidance,cuda,BF16,2e-2",
             "tiny,opencl,F32,1e-4", "tiny-fp16,opencl,F32,1e-4", "tiny-noguidance,opencl,F32,1e-4"})
     void everyStageFromRecordedInputs(String caseName, String backendName, DType dtype, double tolerance) throws Exception {
         if (!backendName.equals("jvm")) PipelineConformanceTest.assumeBackend(backendName);
