@@ -18,6 +18,28 @@ public final class TensorLayouts {
      */
     public record RowCopy(long srcRow, long srcOffset, long dstRow, long dstOffset, long rows, long length) {}
 
+    /**
+     * For an operand that broadcasts against {@code out} as one value per leading index (e.g. [N, C, 1, 1] against
+     * [N, C, H, W]: equal leading dims, then only ones, right-aligned), the number of output values sharing one
+     * operand value (H·W); -1 for any other broadcast.
+     */
+    public static long rowBroadcastInner(int[] out, int[] operand) {
+        int rank = out.length, off = rank - operand.length;
+        if (off < 0) return -1;
+        int last = -1;   // the last dim where the operand is not 1
+        for (int i = off; i < rank; i++) if (operand[i - off] != 1) last = i;
+        long inner = 1;
+        for (int i = 0; i < rank; i++) {
+            int d = i < off ? 1 : operand[i - off];
+            if (i <= last) {
+                if (d != out[i]) return -1;
+            } else {
+                inner *= out[i];
+            }
+        }
+        return inner;
+    }
+
     /** Element strides of a tensor of {@code shape} aligned (right to left) to an output of {@code rank} dims, 0 where it broadcasts. */
     public static long[] broadcastStrides(int[] shape, int rank) {
         long[] s = new long[rank];

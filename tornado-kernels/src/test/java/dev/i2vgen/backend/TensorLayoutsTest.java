@@ -167,4 +167,16 @@ class TensorLayoutsTest {
         for (int i = 0; i < idx.length; i++) s += idx[i] * strides[i];
         return s;
     }
+
+    @Test
+    void rowBroadcastInnerFindsOneValuePerLeadingIndex() {
+        assertEquals(88 * 160, TensorLayouts.rowBroadcastInner(new int[]{32, 320, 88, 160}, new int[]{32, 320, 1, 1}));
+        assertEquals(5 * 7, TensorLayouts.rowBroadcastInner(new int[]{2, 3, 4, 5, 7}, new int[]{2, 3, 4, 1, 1}));
+        assertEquals(2 * 3 * 4, TensorLayouts.rowBroadcastInner(new int[]{2, 3, 4}, new int[]{1}), "a scalar: one row");
+        assertEquals(1, TensorLayouts.rowBroadcastInner(new int[]{6, 320}, new int[]{6, 320}), "same shape: rows of one");
+        assertEquals(-1, TensorLayouts.rowBroadcastInner(new int[]{32, 320, 8, 8}, new int[]{1, 320, 1, 1}), "broadcast in front");
+        assertEquals(-1, TensorLayouts.rowBroadcastInner(new int[]{32, 320, 8, 8}, new int[]{320, 1, 1}), "missing leading dim");
+        assertEquals(-1, TensorLayouts.rowBroadcastInner(new int[]{4, 8, 8}, new int[]{4, 1, 8}), "broadcast in the middle");
+        assertEquals(-1, TensorLayouts.rowBroadcastInner(new int[]{4, 8}, new int[]{2, 4, 8}), "operand of higher rank");
+    }
 }

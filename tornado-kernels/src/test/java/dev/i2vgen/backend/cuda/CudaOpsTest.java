@@ -753,6 +753,28 @@ class CudaOpsTest {
         }
     }
 
+    /** One operand value per leading index ("h + temb[:, :, None, None]"): binary_rows_vec, both operand orders. */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void binaryRowBroadcast(DType act) {
+        int[][][] shapes = {{{4, 6, 8, 16}, {4, 6, 1, 1}}, {{2, 3, 4, 5, 8}, {2, 3, 4, 1, 1}}, {{3, 40, 24}, {1}}};
+        for (int[][] sh : shapes) {
+            for (Binary.Kind k : Binary.Kind.values()) {
+                Tensor full = random(sh[0]), rows = shifted(random(sh[1]), k == Binary.Kind.DIV ? 4f : 0f);
+                Tensor fullDen = k == Binary.Kind.DIV ? shifted(random(sh[0]), 4f) : full;
+                compareOn("binary_rows_vec", "rows " + k + " " + java.util.Arrays.toString(sh[0]), act, act == DType.F32 ? 1e-6 : 1e-2,
+                        in("a", full, "b", rows), (g, v) -> g.add(new Binary(k), v.get("a"), v.get("b")));
+                compareOn("binary_rows_vec", "rows first " + k + " " + java.util.Arrays.toString(sh[0]), act, act == DType.F32 ? 1e-6 : 1e-2,
+                        in("a", rows, "b", fullDen), (g, v) -> g.add(new Binary(k), v.get("a"), v.get("b")));
+            }
+        }
+        // rows of 6 values (no 16-byte vector fits) and a broadcast in front keep the general kernel
+        compareOn("binary", "rows of 6", act, act == DType.F32 ? 1e-6 : 1e-2, in("a", random(4, 5, 2, 3), "b", random(4, 5, 1, 1)),
+                (g, v) -> g.add(v.get("a"), v.get("b")));
+        compareOn("binary", "broadcast in front", act, act == DType.F32 ? 1e-6 : 1e-2, in("a", random(4, 5, 8, 16), "b", random(1, 5, 1, 1)),
+                (g, v) -> g.add(v.get("a"), v.get("b")));
+    }
+
     /**
      * Weights stay on the device between plans (ResidentWeights): a second plan from the same host tensors uploads
      * nothing, a host tensor rewritten in place is uploaded again, and a temporal-conv weight kept repacked for the
