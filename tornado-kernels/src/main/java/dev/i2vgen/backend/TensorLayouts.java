@@ -19,25 +19,36 @@ public final class TensorLayouts {
     public record RowCopy(long srcRow, long srcOffset, long dstRow, long dstOffset, long rows, long length) {}
 
     /**
-     * For an operand that broadcasts against {@code out} as one value per leading index (e.g. [N, C, 1, 1] against
-     * [N, C, H, W]: equal leading dims, then only ones, right-aligned), the number of output values sharing one
-     * operand value (H·W); -1 for any other broadcast.
+     * An operand that broadcasts against an output as one value per row of {@code inner} output values, the row's
+     * value at index (row / (period·repeat))·period + row % period: right-aligned to the output, its dims are the
+     * output's (leading part), then ones ({@code repeat} = their output extent), then the output's again
+     * ({@code period}), then ones ({@code inner}). [N, C, 1, 1] against [N, C, H, W]: repeat 1, period N·C (every
+     * row its own value); [B, 1, C, 1, 1] against [B, F, C, H, W]: period C, repeat F, inner H·W.
      */
-    public static long rowBroadcastInner(int[] out, int[] operand) {
+    public record RowBroadcast(long inner, long period, long repeat) {
+        /** The operand element that output row {@code row} uses. */
+        public long operandIndex(long row) { return (row / (period * repeat)) * period + row % period; }
+    }
+
+    /** The {@link RowBroadcast} of {@code operand} against {@code out}, or null for any other broadcast. */
+    public static RowBroadcast rowBroadcast(int[] out, int[] operand) {
         int rank = out.length, off = rank - operand.length;
-        if (off < 0) return -1;
-        int last = -1;   // the last dim where the operand is not 1
-        for (int i = off; i < rank; i++) if (operand[i - off] != 1) last = i;
+        if (off < 0) return null;
+        int[] d = new int[rank];
+        for (int i = 0; i < rank; i++) d[i] = i < off ? 1 : operand[i - off];
+        int last = -1;   // the last dim where the operand is not 1: everything after it is the row
+        for (int i = 0; i < rank; i++) if (d[i] != 1) last = i;
         long inner = 1;
-        for (int i = 0; i < rank; i++) {
-            int d = i < off ? 1 : operand[i - off];
-            if (i <= last) {
-                if (d != out[i]) return -1;
-            } else {
-                inner *= out[i];
-            }
-        }
-        return inner;
+        for (int i = last + 1; i < rank; i++) inner *= out[i];
+        // walking left from `last`: the period part (operand = output), then the repeat part (operand 1), then the
+        // leading part (operand = output again); an output extent of 1 fits any part
+        int i = last;
+        long period = 1, repeat = 1, lead = 1;
+        while (i >= 0 && d[i] == out[i]) period *= out[i--];
+        while (i >= 0 && d[i] == 1) repeat *= out[i--];
+        while (i >= 0 && d[i] == out[i]) lead *= out[i--];
+        if (i >= 0) return null;
+        return new RowBroadcast(inner, period * (repeat == 1 ? lead : 1), repeat);
     }
 
     /** Element strides of a tensor of {@code shape} aligned (right to left) to an output of {@code rank} dims, 0 where it broadcasts. */

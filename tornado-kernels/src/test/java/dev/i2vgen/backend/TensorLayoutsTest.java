@@ -9,6 +9,7 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@link TensorLayouts} on random shapes against a direct computation: every element located through the
@@ -169,14 +170,43 @@ class TensorLayoutsTest {
     }
 
     @Test
-    void rowBroadcastInnerFindsOneValuePerLeadingIndex() {
-        assertEquals(88 * 160, TensorLayouts.rowBroadcastInner(new int[]{32, 320, 88, 160}, new int[]{32, 320, 1, 1}));
-        assertEquals(5 * 7, TensorLayouts.rowBroadcastInner(new int[]{2, 3, 4, 5, 7}, new int[]{2, 3, 4, 1, 1}));
-        assertEquals(2 * 3 * 4, TensorLayouts.rowBroadcastInner(new int[]{2, 3, 4}, new int[]{1}), "a scalar: one row");
-        assertEquals(1, TensorLayouts.rowBroadcastInner(new int[]{6, 320}, new int[]{6, 320}), "same shape: rows of one");
-        assertEquals(-1, TensorLayouts.rowBroadcastInner(new int[]{32, 320, 8, 8}, new int[]{1, 320, 1, 1}), "broadcast in front");
-        assertEquals(-1, TensorLayouts.rowBroadcastInner(new int[]{32, 320, 8, 8}, new int[]{320, 1, 1}), "missing leading dim");
-        assertEquals(-1, TensorLayouts.rowBroadcastInner(new int[]{4, 8, 8}, new int[]{4, 1, 8}), "broadcast in the middle");
-        assertEquals(-1, TensorLayouts.rowBroadcastInner(new int[]{4, 8}, new int[]{2, 4, 8}), "operand of higher rank");
+    void rowBroadcastShapes() {
+        assertEquals(new TensorLayouts.RowBroadcast(88 * 160, 32 * 320, 1),
+                TensorLayouts.rowBroadcast(new int[]{32, 320, 88, 160}, new int[]{32, 320, 1, 1}));
+        assertEquals(new TensorLayouts.RowBroadcast(88 * 160, 320, 16),   // the resnets' temb over [B, F, C, H, W]
+                TensorLayouts.rowBroadcast(new int[]{2, 16, 320, 88, 160}, new int[]{2, 1, 320, 1, 1}));
+        assertEquals(new TensorLayouts.RowBroadcast(24, 1, 1), TensorLayouts.rowBroadcast(new int[]{2, 3, 4}, new int[]{1}));
+        assertEquals(new TensorLayouts.RowBroadcast(128, 5, 4), TensorLayouts.rowBroadcast(new int[]{4, 5, 8, 16}, new int[]{1, 5, 1, 1}));
+        assertEquals(null, TensorLayouts.rowBroadcast(new int[]{2, 16, 32, 8, 8}, new int[]{2, 1, 32, 1, 8}), "two broadcast gaps");
+        assertEquals(null, TensorLayouts.rowBroadcast(new int[]{4, 8}, new int[]{2, 4, 8}), "operand of higher rank");
+        assertEquals(null, TensorLayouts.rowBroadcast(new int[]{4, 5}, new int[]{2, 5}), "not a broadcast");
+    }
+
+    /** operandIndex agrees with plain broadcasting (broadcastStrides) on every element of random shapes. */
+    @Test
+    void rowBroadcastIndexMatchesBroadcastStrides() {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(5);
+        int checked = 0;
+        for (int trial = 0; trial < 400; trial++) {
+            int rank = 1 + rnd.nextInt(5);
+            int[] out = new int[rank], op = new int[rank - rnd.nextInt(rank)];
+            for (int i = 0; i < rank; i++) out[i] = 1 + rnd.nextInt(4);
+            for (int i = 0; i < op.length; i++) op[i] = rnd.nextInt(3) == 0 ? 1 : out[rank - op.length + i];
+            TensorLayouts.RowBroadcast rb = TensorLayouts.rowBroadcast(out, op);
+            if (rb == null) continue;
+            long[] strides = TensorLayouts.broadcastStrides(op, rank);
+            long n = 1;
+            for (int d : out) n *= d;
+            for (long flat = 0; flat < n; flat++) {
+                long rest = flat, idx = 0;
+                for (int d = rank - 1; d >= 0; d--) {
+                    idx += (rest % out[d]) * strides[d];
+                    rest /= out[d];
+                }
+                assertEquals(idx, rb.operandIndex(flat / rb.inner()), java.util.Arrays.toString(out) + " vs " + java.util.Arrays.toString(op) + " at " + flat);
+            }
+            checked++;
+        }
+        assertTrue(checked > 100, "too few row broadcasts among the random shapes: " + checked);
     }
 }

@@ -189,21 +189,23 @@ final class TaskLowering {
     }
 
     /**
-     * One operand shaped like the output, the other one value per leading index ([N, C, 1, 1] against [N, C, H, W]):
-     * binary_rows_vec, 16-byte vectors along each row; false when the shapes or alignment do not fit.
+     * One operand shaped like the output, the other one value per row of it ([N, C, 1, 1] against [N, C, H, W], or
+     * the resnets' [B, 1, C, 1, 1] against [B, F, C, H, W]; TensorLayouts.RowBroadcast): binary_rows_vec, 16-byte
+     * vectors along each row; false when the shapes or alignment do not fit.
      */
     private boolean binaryRows(Value x, Value y, Value out, Binary b) {
         if (!VectorAccess.enabled()) return false;
         boolean xFull = x.numel() == out.numel();
         Value full = xFull ? x : y, rowsOperand = xFull ? y : x;
         if (full.numel() != out.numel()) return false;
-        long inner = TensorLayouts.rowBroadcastInner(out.shape(), rowsOperand.shape());
+        TensorLayouts.RowBroadcast rows = TensorLayouts.rowBroadcast(out.shape(), rowsOperand.shape());
         int vec = VectorAccess.MAX_BYTES / act.byteSize();
-        if (inner <= 0 || inner % vec != 0) return false;
+        if (rows == null || rows.inner() % vec != 0) return false;
         long a = operand(full), s = operand(rowsOperand), o = ptr(out);
-        if (VectorAccess.width(act.byteSize(), inner, a, o) != vec) return false;
+        if (VectorAccess.width(act.byteSize(), rows.inner(), a, o) != vec) return false;
         launch("elementwise", "binary_rows_vec", grid(out.numel() / vec), 1, BLOCK, 0,
-                args().ptr(a).ptr(s).ptr(o).i64(out.numel()).i64(inner).i32(b.kind().ordinal()).i32(xFull ? 0 : 1));
+                args().ptr(a).ptr(s).ptr(o).i64(out.numel()).i64(rows.inner()).i64(rows.period()).i64(rows.repeat())
+                        .i32(b.kind().ordinal()).i32(xFull ? 0 : 1));
         return true;
     }
 

@@ -159,17 +159,19 @@ extern "C" __global__ void binary_same_vec(const act* __restrict__ a, const act*
     }
 }
 
-// One operand per row: y = a ⊙ s[row] (or s[row] ⊙ a when scalarFirst), rows of `inner` values (inner % EW_VEC == 0,
-// bases 16-byte aligned) — the resnets' "h + temb[:, :, None, None]", which the broadcasting kernel above handles
-// with a rank-8 index decoding per element.
+// One operand value per row: y = a ⊙ s[j] (or s[j] ⊙ a when scalarFirst), rows of `inner` values (inner % EW_VEC
+// == 0, bases 16-byte aligned), j = (row / (period·repeat))·period + row % period: the operand repeats `repeat`
+// times between its leading and trailing part (TensorLayouts.RowBroadcast) — the resnets' "h + temb[:, None, :, None,
+// None]" over [B, F, C, H, W], which the broadcasting kernel above handles with a rank-8 index decoding per element.
 template <int K>
 __device__ __forceinline__ void binary_rows_vec_body(const act* __restrict__ a, const act* __restrict__ s, act* __restrict__ y,
-                                                     i64 n, i64 inner, int scalarFirst) {
+                                                     i64 n, i64 inner, i64 period, i64 repeat, int scalarFirst) {
     const i64 nv = n / EW_VEC, perRow = inner / EW_VEC;
     GRID_STRIDE(i, nv) {
         float u[EW_VEC];
         ew_load<EW_VEC>(a + i * EW_VEC, u);
-        const float c = ld(s, i / perRow);
+        const i64 row = i / perRow;
+        const float c = ld(s, (row / (period * repeat)) * period + row % period);
 #pragma unroll
         for (int e = 0; e < EW_VEC; e++) u[e] = scalarFirst ? binary_fn(K, c, u[e]) : binary_fn(K, u[e], c);
         ew_store<EW_VEC>(y + i * EW_VEC, u);
@@ -177,12 +179,12 @@ __device__ __forceinline__ void binary_rows_vec_body(const act* __restrict__ a, 
 }
 
 extern "C" __global__ void binary_rows_vec(const act* __restrict__ a, const act* __restrict__ s, act* __restrict__ y,
-                                           i64 n, i64 inner, int kind, int scalarFirst) {
+                                           i64 n, i64 inner, i64 period, i64 repeat, int kind, int scalarFirst) {
     switch (kind) {
-        case B_ADD: binary_rows_vec_body<B_ADD>(a, s, y, n, inner, scalarFirst); break;
-        case B_SUB: binary_rows_vec_body<B_SUB>(a, s, y, n, inner, scalarFirst); break;
-        case B_MUL: binary_rows_vec_body<B_MUL>(a, s, y, n, inner, scalarFirst); break;
-        default: binary_rows_vec_body<B_DIV>(a, s, y, n, inner, scalarFirst); break;
+        case B_ADD: binary_rows_vec_body<B_ADD>(a, s, y, n, inner, period, repeat, scalarFirst); break;
+        case B_SUB: binary_rows_vec_body<B_SUB>(a, s, y, n, inner, period, repeat, scalarFirst); break;
+        case B_MUL: binary_rows_vec_body<B_MUL>(a, s, y, n, inner, period, repeat, scalarFirst); break;
+        default: binary_rows_vec_body<B_DIV>(a, s, y, n, inner, period, repeat, scalarFirst); break;
     }
 }
 
