@@ -91,3 +91,52 @@ __device__ __forceinline__ float block_max(float v, float* scratch) {
     for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
     return v;
 }
+
+// ---- V activation values per global load/store (V * sizeof(act) = 2, 4, 8 or 16 bytes, the address aligned to it),
+// converted to/from float: the vectorised memory-bound kernels (elementwise.cu, normalization.cu). ----
+struct __align__(8) vec_w2 { unsigned int x, y; };
+struct __align__(16) vec_w4 { unsigned int x, y, z, w; };
+
+#if ACT_DTYPE == 0
+#define VEC_PER_WORD 1
+__device__ __forceinline__ void vec_unpack(unsigned int w, float* f) { f[0] = __uint_as_float(w); }
+__device__ __forceinline__ unsigned int vec_pack(const float* f) { return __float_as_uint(f[0]); }
+#else
+#define VEC_PER_WORD 2
+__device__ __forceinline__ float vec_half(unsigned int h) { return ACT_DTYPE == 1 ? f16_to_f32((unsigned short) h) : bf16_to_f32((unsigned short) h); }
+__device__ __forceinline__ unsigned int vec_round(float f) { return ACT_DTYPE == 1 ? f32_to_f16(f) : f32_to_bf16(f); }
+__device__ __forceinline__ void vec_unpack(unsigned int w, float* f) { f[0] = vec_half(w & 0xffffu); f[1] = vec_half(w >> 16); }
+__device__ __forceinline__ unsigned int vec_pack(const float* f) { return vec_round(f[0]) | (vec_round(f[1]) << 16); }
+#endif
+
+template <int V> __device__ __forceinline__ void vec_load(const act* p, float* f) {
+    constexpr int BYTES = V * (int) sizeof(act);
+    static_assert(BYTES == 2 || BYTES == 4 || BYTES == 8 || BYTES == 16, "1 to 16 bytes per access");
+    if constexpr (BYTES == 2) {
+        f[0] = ld(p, 0);
+    } else if constexpr (BYTES == 4) {
+        vec_unpack(*reinterpret_cast<const unsigned int*>(p), f);
+    } else if constexpr (BYTES == 8) {
+        const vec_w2 w = *reinterpret_cast<const vec_w2*>(p);
+        vec_unpack(w.x, f); vec_unpack(w.y, f + VEC_PER_WORD);
+    } else {
+        const vec_w4 w = *reinterpret_cast<const vec_w4*>(p);
+        vec_unpack(w.x, f); vec_unpack(w.y, f + VEC_PER_WORD); vec_unpack(w.z, f + 2 * VEC_PER_WORD); vec_unpack(w.w, f + 3 * VEC_PER_WORD);
+    }
+}
+
+// explicit vector stores: nvcc may split a struct store into 4-byte ones
+template <int V> __device__ __forceinline__ void vec_store(act* p, const float* f) {
+    constexpr int BYTES = V * (int) sizeof(act);
+    static_assert(BYTES == 2 || BYTES == 4 || BYTES == 8 || BYTES == 16, "1 to 16 bytes per access");
+    if constexpr (BYTES == 2) {
+        st(p, 0, f[0]);
+    } else if constexpr (BYTES == 4) {
+        *reinterpret_cast<unsigned int*>(p) = vec_pack(f);
+    } else if constexpr (BYTES == 8) {
+        asm volatile("st.global.v2.u32 [%0], {%1, %2};" :: "l"(p), "r"(vec_pack(f)), "r"(vec_pack(f + VEC_PER_WORD)) : "memory");
+    } else {
+        asm volatile("st.global.v4.u32 [%0], {%1, %2, %3, %4};" :: "l"(p), "r"(vec_pack(f)), "r"(vec_pack(f + VEC_PER_WORD)),
+                     "r"(vec_pack(f + 2 * VEC_PER_WORD)), "r"(vec_pack(f + 3 * VEC_PER_WORD)) : "memory");
+    }
+}

@@ -88,49 +88,6 @@ extern "C" __global__ void geglu(const act* x, act* y, i64 rows, i64 d) {
 
 // ---- Vectorised binary_same and GEGLU: V activation values per load/store (V * sizeof(act) <= 16 bytes, aligned;
 // TaskLowering checks and otherwise launches the scalar kernels above). ----
-struct __align__(8) ew_w2 { unsigned int x, y; };
-struct __align__(16) ew_w4 { unsigned int x, y, z, w; };
-
-#if ACT_DTYPE == 0
-#define EW_PER_WORD 1
-__device__ __forceinline__ void ew_unpack(unsigned int w, float* f) { f[0] = __uint_as_float(w); }
-__device__ __forceinline__ unsigned int ew_pack(const float* f) { return __float_as_uint(f[0]); }
-#else
-#define EW_PER_WORD 2
-__device__ __forceinline__ float ew_half(unsigned int h) { return ACT_DTYPE == 1 ? f16_to_f32((unsigned short) h) : bf16_to_f32((unsigned short) h); }
-__device__ __forceinline__ unsigned int ew_round(float f) { return ACT_DTYPE == 1 ? f32_to_f16(f) : f32_to_bf16(f); }
-__device__ __forceinline__ void ew_unpack(unsigned int w, float* f) { f[0] = ew_half(w & 0xffffu); f[1] = ew_half(w >> 16); }
-__device__ __forceinline__ unsigned int ew_pack(const float* f) { return ew_round(f[0]) | (ew_round(f[1]) << 16); }
-#endif
-
-template <int V> __device__ __forceinline__ void ew_load(const act* p, float* f) {
-    constexpr int BYTES = V * (int) sizeof(act);
-    static_assert(BYTES == 4 || BYTES == 8 || BYTES == 16, "4 to 16 bytes per access");
-    if constexpr (BYTES == 4) {
-        ew_unpack(*reinterpret_cast<const unsigned int*>(p), f);
-    } else if constexpr (BYTES == 8) {
-        const ew_w2 w = *reinterpret_cast<const ew_w2*>(p);
-        ew_unpack(w.x, f); ew_unpack(w.y, f + EW_PER_WORD);
-    } else {
-        const ew_w4 w = *reinterpret_cast<const ew_w4*>(p);
-        ew_unpack(w.x, f); ew_unpack(w.y, f + EW_PER_WORD); ew_unpack(w.z, f + 2 * EW_PER_WORD); ew_unpack(w.w, f + 3 * EW_PER_WORD);
-    }
-}
-
-// explicit vector stores: nvcc may split a struct store into 4-byte ones
-template <int V> __device__ __forceinline__ void ew_store(act* p, const float* f) {
-    constexpr int BYTES = V * (int) sizeof(act);
-    static_assert(BYTES == 4 || BYTES == 8 || BYTES == 16, "4 to 16 bytes per access");
-    if constexpr (BYTES == 4) {
-        *reinterpret_cast<unsigned int*>(p) = ew_pack(f);
-    } else if constexpr (BYTES == 8) {
-        asm volatile("st.global.v2.u32 [%0], {%1, %2};" :: "l"(p), "r"(ew_pack(f)), "r"(ew_pack(f + EW_PER_WORD)) : "memory");
-    } else {
-        asm volatile("st.global.v4.u32 [%0], {%1, %2, %3, %4};" :: "l"(p), "r"(ew_pack(f)), "r"(ew_pack(f + EW_PER_WORD)),
-                     "r"(ew_pack(f + 2 * EW_PER_WORD)), "r"(ew_pack(f + 3 * EW_PER_WORD)) : "memory");
-    }
-}
-
 #define EW_VEC (16 / (int) sizeof(act))   // values per 16 bytes
 
 // binary_same on 16-byte vectors (all three bases 16-byte aligned); the n % EW_VEC tail element-wise by block 0.
@@ -140,11 +97,11 @@ __device__ __forceinline__ void binary_same_vec_body(const act* __restrict__ a, 
     const i64 nv = n / EW_VEC;
     GRID_STRIDE(i, nv) {
         float u[EW_VEC], v[EW_VEC];
-        ew_load<EW_VEC>(a + i * EW_VEC, u);
-        ew_load<EW_VEC>(b + i * EW_VEC, v);
+        vec_load<EW_VEC>(a + i * EW_VEC, u);
+        vec_load<EW_VEC>(b + i * EW_VEC, v);
 #pragma unroll
         for (int e = 0; e < EW_VEC; e++) u[e] = binary_fn(K, u[e], v[e]);
-        ew_store<EW_VEC>(y + i * EW_VEC, u);
+        vec_store<EW_VEC>(y + i * EW_VEC, u);
     }
     if (blockIdx.x == 0)
         for (i64 i = nv * EW_VEC + threadIdx.x; i < n; i += blockDim.x) st(y, i, binary_fn(K, ld(a, i), ld(b, i)));
@@ -169,12 +126,12 @@ __device__ __forceinline__ void binary_rows_vec_body(const act* __restrict__ a, 
     const i64 nv = n / EW_VEC, perRow = inner / EW_VEC;
     GRID_STRIDE(i, nv) {
         float u[EW_VEC];
-        ew_load<EW_VEC>(a + i * EW_VEC, u);
+        vec_load<EW_VEC>(a + i * EW_VEC, u);
         const i64 row = i / perRow;
         const float c = ld(s, (row / (period * repeat)) * period + row % period);
 #pragma unroll
         for (int e = 0; e < EW_VEC; e++) u[e] = scalarFirst ? binary_fn(K, c, u[e]) : binary_fn(K, u[e], c);
-        ew_store<EW_VEC>(y + i * EW_VEC, u);
+        vec_store<EW_VEC>(y + i * EW_VEC, u);
     }
 }
 
@@ -196,11 +153,11 @@ __device__ __forceinline__ void geglu_vec_body(const act* __restrict__ x, act* _
         const unsigned r = (unsigned) i / dv, j = (unsigned) i - r * dv;
         const act* row = x + (i64) r * 2 * dv * V;
         float h[V], g[V];
-        ew_load<V>(row + (i64) j * V, h);
-        ew_load<V>(row + (i64) (dv + j) * V, g);
+        vec_load<V>(row + (i64) j * V, h);
+        vec_load<V>(row + (i64) (dv + j) * V, g);
 #pragma unroll
         for (int e = 0; e < V; e++) h[e] *= gelu_erf(g[e]);
-        ew_store<V>(y + i * V, h);
+        vec_store<V>(y + i * V, h);
     }
 }
 

@@ -88,53 +88,6 @@ extern "C" __global__ void group_norm_apply(const act* x, const act* gamma, cons
 
 // ---- Vectorised LayerNorm and GroupNorm (TaskLowering falls back to the kernels above where shapes or alignment
 // do not allow V-wide accesses). V activation values per load/store, V * sizeof(act) <= 16 bytes, address aligned. ----
-struct __align__(8) nm_w2 { unsigned int x, y; };
-struct __align__(16) nm_w4 { unsigned int x, y, z, w; };
-
-#if ACT_DTYPE == 0
-#define NM_PER_WORD 1
-__device__ __forceinline__ void nm_unpack(unsigned int w, float* f) { f[0] = __uint_as_float(w); }
-__device__ __forceinline__ unsigned int nm_pack(const float* f) { return __float_as_uint(f[0]); }
-#else
-#define NM_PER_WORD 2
-__device__ __forceinline__ float nm_half(unsigned int h) { return ACT_DTYPE == 1 ? f16_to_f32((unsigned short) h) : bf16_to_f32((unsigned short) h); }
-__device__ __forceinline__ unsigned int nm_round(float f) { return ACT_DTYPE == 1 ? f32_to_f16(f) : f32_to_bf16(f); }
-__device__ __forceinline__ void nm_unpack(unsigned int w, float* f) { f[0] = nm_half(w & 0xffffu); f[1] = nm_half(w >> 16); }
-__device__ __forceinline__ unsigned int nm_pack(const float* f) { return nm_round(f[0]) | (nm_round(f[1]) << 16); }
-#endif
-
-template <int V> __device__ __forceinline__ void nm_load(const act* p, float* f) {
-    constexpr int BYTES = V * (int) sizeof(act);
-    static_assert(BYTES == 2 || BYTES == 4 || BYTES == 8 || BYTES == 16, "1 to 16 bytes per access");
-    if constexpr (BYTES == 2) {
-        f[0] = ld(p, 0);
-    } else if constexpr (BYTES == 4) {
-        nm_unpack(*reinterpret_cast<const unsigned int*>(p), f);
-    } else if constexpr (BYTES == 8) {
-        const nm_w2 w = *reinterpret_cast<const nm_w2*>(p);
-        nm_unpack(w.x, f); nm_unpack(w.y, f + NM_PER_WORD);
-    } else {
-        const nm_w4 w = *reinterpret_cast<const nm_w4*>(p);
-        nm_unpack(w.x, f); nm_unpack(w.y, f + NM_PER_WORD); nm_unpack(w.z, f + 2 * NM_PER_WORD); nm_unpack(w.w, f + 3 * NM_PER_WORD);
-    }
-}
-
-// explicit vector stores: nvcc may split a struct store into 4-byte ones
-template <int V> __device__ __forceinline__ void nm_store(act* p, const float* f) {
-    constexpr int BYTES = V * (int) sizeof(act);
-    static_assert(BYTES == 2 || BYTES == 4 || BYTES == 8 || BYTES == 16, "1 to 16 bytes per access");
-    if constexpr (BYTES == 2) {
-        st(p, 0, f[0]);
-    } else if constexpr (BYTES == 4) {
-        *reinterpret_cast<unsigned int*>(p) = nm_pack(f);
-    } else if constexpr (BYTES == 8) {
-        asm volatile("st.global.v2.u32 [%0], {%1, %2};" :: "l"(p), "r"(nm_pack(f)), "r"(nm_pack(f + NM_PER_WORD)) : "memory");
-    } else {
-        asm volatile("st.global.v4.u32 [%0], {%1, %2, %3, %4};" :: "l"(p), "r"(nm_pack(f)), "r"(nm_pack(f + NM_PER_WORD)),
-                     "r"(nm_pack(f + 2 * NM_PER_WORD)), "r"(nm_pack(f + 3 * NM_PER_WORD)) : "memory");
-    }
-}
-
 __device__ __forceinline__ float warp_sum(float v) {
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
     return v;
@@ -155,7 +108,7 @@ __device__ __forceinline__ void layer_norm_warp_body(const act* __restrict__ x, 
     for (int k = 0; k < NV; k++) {
         const int j = lane + 32 * k;
         if (j < dv) {
-            nm_load<V>(p + j * V, v[k]);
+            vec_load<V>(p + j * V, v[k]);
 #pragma unroll
             for (int i = 0; i < V; i++) s += v[k][i];
         }
@@ -176,11 +129,11 @@ __device__ __forceinline__ void layer_norm_warp_body(const act* __restrict__ x, 
         const int j = lane + 32 * k;
         if (j < dv) {
             float g[V], b[V];
-            nm_load<V>(gamma + j * V, g);
-            nm_load<V>(beta + j * V, b);
+            vec_load<V>(gamma + j * V, g);
+            vec_load<V>(beta + j * V, b);
 #pragma unroll
             for (int i = 0; i < V; i++) v[k][i] = (v[k][i] - mean) * rstd * g[i] + b[i];
-            nm_store<V>(o + j * V, v[k]);
+            vec_store<V>(o + j * V, v[k]);
         }
     }
 }
@@ -233,7 +186,7 @@ __device__ __forceinline__ void group_norm_stats_body(const act* __restrict__ x,
     float n = 0.f, mean = 0.f, m2 = 0.f;
     for (unsigned j = threadIdx.x; j < nv; j += blockDim.x) {
         float f[V];
-        nm_load<V>(p + (i64) j * V, f);
+        vec_load<V>(p + (i64) j * V, f);
         float s = 0.f;
 #pragma unroll
         for (int i = 0; i < V; i++) s += f[i];
@@ -285,14 +238,14 @@ __device__ __forceinline__ void group_norm_apply_body(const act* __restrict__ x,
         const int c = g * cpg + (int) (j / inner_v);   // 32-bit division once per V values
         const float scale = rstd * ld(gamma, c), shift = ld(beta, c);
         float f[V];
-        nm_load<V>(p + (i64) j * V, f);
+        vec_load<V>(p + (i64) j * V, f);
 #pragma unroll
         for (int i = 0; i < V; i++) {
             float r = (f[i] - mean) * scale + shift;
             if (silu) r = r / (1.f + expf(-r));
             f[i] = r;
         }
-        nm_store<V>(o + (i64) j * V, f);
+        vec_store<V>(o + (i64) j * V, f);
     }
 }
 
