@@ -114,15 +114,26 @@ public final class AutoencoderKL {
 
         /** latents[B, C, F, h, w] → video[B, out_channels, F, H, W] (values ≈ [−1, 1], not clamped). */
         public Tensor decodeVideo(Tensor latents, Integer chunkSize) {
+            return videoLayout(decodeVideoFrames(latents, chunkSize), latents.dim(0));
+        }
+
+        /**
+         * latents[B, C, F, h, w] → frames[B·F, out_channels, H, W], batch-major, as the decoder produces them (no
+         * permuted copy of the whole video; {@link #videoLayout} makes diffusers' layout when it is wanted).
+         */
+        public Tensor decodeVideoFrames(Tensor latents, Integer chunkSize) {
             if (latents.rank() != 5) {
                 throw new IllegalArgumentException("VAE decode: latents must be [batch, channels, frames, h, w], got "
                         + Arrays.toString(latents.shape()));
             }
             int b = latents.dim(0), c = latents.dim(1), f = latents.dim(2), h = latents.dim(3), w = latents.dim(4);
-            Tensor frames = latents.permute(0, 2, 1, 3, 4).reshape(b * f, c, h, w);
-            Tensor images = decodeFrames(frames, chunkSize);
-            int oc = images.dim(1), oh = images.dim(2), ow = images.dim(3);
-            return images.reshape(b, f, oc, oh, ow).permute(0, 2, 1, 3, 4).contiguous();
+            return decodeFrames(latents.permute(0, 2, 1, 3, 4).reshape(b * f, c, h, w), chunkSize);
+        }
+
+        /** frames[B·F, C, H, W] (batch-major) → video[B, C, F, H, W]. */
+        public static Tensor videoLayout(Tensor frames, int batch) {
+            int f = frames.dim(0) / batch, oc = frames.dim(1), oh = frames.dim(2), ow = frames.dim(3);
+            return frames.reshape(batch, f, oc, oh, ow).permute(0, 2, 1, 3, 4).contiguous();
         }
 
         /** latents[N, C, h, w] (scaled) → images[N, out_channels, H, W], {@code chunkSize} frames per graph run. */

@@ -155,14 +155,14 @@ public final class I2VGenXLPipeline implements AutoCloseable {
 
         listener.stage("decode");
         emit(listener, "decode.latents", latents);
-        Tensor video;
+        Tensor frames;   // [F, 3, H, W]: one video (batch 1), frame-major as decoded
         try (AutoencoderKL.FrameDecoder decoder = vae.frameDecoder(backend, activation)) {
-            video = decoder.decodeVideo(latents, req.decodeChunkSize());
+            frames = decoder.decodeVideoFrames(latents, req.decodeChunkSize());
         }
-        emit(listener, "decode.video", video);
-        Tensor framesFloat = FramePostprocessor.toFloatFrames(video);
-        emit(listener, "frames_float", framesFloat);
-        return new GeneratedVideo(FramePostprocessor.toImages(video), framesFloat, seed);
+        if (listener.wantsTensors()) emit(listener, "decode.video", AutoencoderKL.FrameDecoder.videoLayout(frames, latents.dim(0)));
+        FramePostprocessor.Frames out = FramePostprocessor.fromFrameMajor(frames);
+        emit(listener, "frames_float", out.floats());
+        return new GeneratedVideo(out.images(), out.floats(), seed);
     }
 
     /** Text states [B, 77, D]: (negative, positive) when CFG is on, as diffusers concatenates them. */

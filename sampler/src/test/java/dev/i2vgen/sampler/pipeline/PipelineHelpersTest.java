@@ -79,4 +79,27 @@ class PipelineHelpersTest {
         assertEquals(255, img.get(5, 0, 0));
         assertEquals(0, img.get(4, 0, 0));
     }
+
+    @Test
+    void frameMajorPostprocessingMatchesElementwiseDefinition() {
+        int f = 3, h = 4, w = 5;
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(11);
+        float[] v = new float[f * 3 * h * w];
+        for (int i = 0; i < v.length; i++) v[i] = (float) (rnd.nextGaussian() * 0.8);   // some outside [-1, 1]
+        Tensor frames = Tensor.fromFloats(v, f, 3, h, w);
+        FramePostprocessor.Frames out = FramePostprocessor.fromFrameMajor(frames);
+        assertEquals(f, out.images().size());
+        assertEquals(java.util.List.of(f, h, w, 3), java.util.Arrays.stream(out.floats().shape()).boxed().toList());
+        for (int k = 0; k < f; k++)
+            for (int c = 0; c < 3; c++)
+                for (int y = 0; y < h; y++)
+                    for (int x = 0; x < w; x++) {
+                        float unit = Math.min(Math.max(frames.get(k, c, y, x) * 0.5f + 0.5f, 0f), 1f);
+                        assertEquals(unit, out.floats().get(k, y, x, c), 0f);
+                        assertEquals((int) Math.rint(unit * 255f), out.images().get(k).get(x, y, c), "frame " + k + " pixel " + x + "," + y);
+                    }
+        // the [1, 3, F, H, W] entry point gives the same
+        Tensor video = frames.permute(1, 0, 2, 3).contiguous().reshape(1, 3, f, h, w);
+        assertEquals(0.0, dev.i2vgen.tensor.TensorComparison.maxAbsError(FramePostprocessor.toFloatFrames(video), out.floats()));
+    }
 }
