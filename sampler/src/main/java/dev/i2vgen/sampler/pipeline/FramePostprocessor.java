@@ -1,6 +1,5 @@
 package dev.i2vgen.sampler.pipeline;
 
-import dev.i2vgen.io.image.ImageTensors;
 import dev.i2vgen.io.image.RgbImage;
 import dev.i2vgen.tensor.Tensor;
 
@@ -30,15 +29,18 @@ final class FramePostprocessor {
         float[] floats = new float[f * plane * 3];
         RgbImage[] images = new RgbImage[f];
         IntStream.range(0, f).parallel().forEach(k -> {
-            Tensor frame = c.slice(0, k, k + 1).reshape(3, h, w);   // a contiguous view: no copy
-            images[k] = ImageTensors.fromSignedUnitRange(frame);
-            float[] v = frame.toFloatArray();
+            float[] v = c.slice(0, k, k + 1).toFloatArray();   // a contiguous view [1, 3, H, W]
+            byte[] rgb = new byte[plane * 3];
             int base = k * plane * 3;
             for (int p = 0; p < plane; p++) {
                 for (int ch = 0; ch < 3; ch++) {
-                    floats[base + p * 3 + ch] = Math.min(Math.max(v[ch * plane + p] * 0.5f + 0.5f, 0f), 1f);
+                    float y = v[ch * plane + p] * 0.5f + 0.5f;   // = x/2 + 0.5 exactly
+                    float unit = Math.min(Math.max(y, 0f), 1f);  // NaN stays NaN here, as torch.clamp keeps it ...
+                    floats[base + p * 3 + ch] = unit;
+                    rgb[p * 3 + ch] = (byte) (Float.isNaN(y) ? 0 : (int) Math.rint(unit * 255f));   // ... and uint8 makes it 0
                 }
             }
+            images[k] = RgbImage.of(w, h, rgb);
         });
         return new Frames(List.of(images), Tensor.fromFloats(floats, f, h, w, 3));
     }

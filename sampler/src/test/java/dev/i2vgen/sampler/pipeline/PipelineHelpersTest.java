@@ -98,6 +98,12 @@ class PipelineHelpersTest {
                         assertEquals(unit, out.floats().get(k, y, x, c), 0f);
                         assertEquals((int) Math.rint(unit * 255f), out.images().get(k).get(x, y, c), "frame " + k + " pixel " + x + "," + y);
                     }
+        // NaN: kept in the float frames (torch.clamp keeps it), 0 in the 8-bit ones (numpy's uint8 cast)
+        v[0] = Float.NaN;
+        FramePostprocessor.Frames withNaN = FramePostprocessor.fromFrameMajor(Tensor.fromFloats(v, f, 3, h, w));
+        assertTrue(Float.isNaN(withNaN.floats().get(0, 0, 0, 0)));
+        assertEquals(0, withNaN.images().get(0).get(0, 0, 0));
+        v[0] = frames.get(0, 0, 0, 0);
         // the [1, 3, F, H, W] entry point gives the same
         Tensor video = frames.permute(1, 0, 2, 3).contiguous().reshape(1, 3, f, h, w);
         assertEquals(0.0, dev.i2vgen.tensor.TensorComparison.maxAbsError(FramePostprocessor.toFloatFrames(video), out.floats()));
