@@ -51,13 +51,28 @@ final class ResidentWeights implements AutoCloseable {
         void fill(long pointer);
     }
 
-    private final CudaDriver driver;
+    /** Device allocations (cuMemAlloc / cuMemFree; a fake in the unit test). */
+    interface DeviceMemory {
+        /** Throws {@link CudaException} when the device is out of memory. */
+        long malloc(long bytes);
+
+        void free(long pointer);
+    }
+
+    private final DeviceMemory driver;
     private final long idleBudgetBytes;
     private final LinkedHashMap<Key, Entry> entries = new LinkedHashMap<>(64, 0.75f, true);   // access order = LRU
 
     ResidentWeights(CudaDriver driver) {
-        this.driver = driver;
-        this.idleBudgetBytes = Long.getLong("i2vgen.cuda.residentWeightsBytes", 8L << 30);
+        this(new DeviceMemory() {
+            @Override public long malloc(long bytes) { return driver.malloc(bytes); }
+            @Override public void free(long pointer) { driver.free(pointer); }
+        }, Long.getLong("i2vgen.cuda.residentWeightsBytes", 8L << 30));
+    }
+
+    ResidentWeights(DeviceMemory memory, long idleBudgetBytes) {
+        this.driver = memory;
+        this.idleBudgetBytes = idleBudgetBytes;
     }
 
     /**
