@@ -300,11 +300,8 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     @Override
     public Tensor read(Value output) {
         ensureOpen();
+        checks.checkReadable(output);   // as the other backends: only graph outputs keep their buffers
         driver.setCurrent(backend.context);
-        Value r = output.root();
-        if (r.kind() != Value.Kind.CONSTANT && !memory.hasBuffer(output)) {
-            throw new IllegalArgumentException("value " + output + " has no buffer in graph " + graph.name());
-        }
         DType type = storageType(output);
         Tensor host = Tensor.allocate(type, output.shape());
         driver.copyToHost(host.contiguousSegment(), pointer(output), host.byteSize(), backend.stream);
