@@ -45,6 +45,9 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     final Arena hostArena = Arena.ofShared();     // kernel argument blocks, live as long as the plan
     private final List<Step> steps = new ArrayList<>();
     private final List<String> stepNames = new ArrayList<>();
+    /** The task each step was lowered from (op and output shape), for the detailed profile. */
+    private final List<String> stepTasks = new ArrayList<>();
+    private String loweringTask = "";
     private final boolean useGraphs = !"false".equals(System.getProperty("i2vgen.cuda.graphs"));
     private MemorySegment[] cudaGraph;            // {graph, exec} once captured
     private final long[] bound;                   // by input id: device copies kept across runs (bind / copy), input dtype
@@ -68,6 +71,7 @@ public final class CudaExecutionPlan implements ExecutionPlan {
             TaskLowering lowering = new TaskLowering(this);
             for (Task t : graph.tasks()) {
                 try {
+                    loweringTask = t.op().name() + " " + Arrays.toString(t.output().shape());
                     lowering.lower(t);
                 } catch (RuntimeException e) {
                     throw new IllegalArgumentException("CUDA backend cannot compile task " + t.index() + " " + t.op().name()
@@ -111,13 +115,17 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     void addStep(String name, Step s) {
         steps.add(s);
         stepNames.add(name);
+        stepTasks.add(loweringTask);
     }
 
     /**
      * Runs every step once on its own between two events (no CUDA graph) and returns the milliseconds spent per
      * step name and the number of such steps, largest total first: where the time of a run goes.
      */
-    public java.util.List<java.util.Map.Entry<String, double[]>> profile() {
+    public java.util.List<java.util.Map.Entry<String, double[]>> profile() { return profile(false); }
+
+    /** As {@link #profile()}; {@code byTask} splits each step name by the op and output shape it was lowered from. */
+    public java.util.List<java.util.Map.Entry<String, double[]>> profile(boolean byTask) {
         ensureOpen();
         driver.setCurrent(backend.context);
         java.util.Map<String, double[]> byName = new java.util.HashMap<>();
@@ -128,7 +136,8 @@ public final class CudaExecutionPlan implements ExecutionPlan {
                 steps.get(i).run(backend.stream);
                 driver.record(end, backend.stream);
                 driver.synchronize(backend.stream);
-                double[] acc = byName.computeIfAbsent(stepNames.get(i), k -> new double[2]);
+                String key = byTask ? stepNames.get(i) + " | " + stepTasks.get(i) : stepNames.get(i);
+                double[] acc = byName.computeIfAbsent(key, k -> new double[2]);
                 acc[0] += driver.elapsedMillis(start, end);
                 acc[1]++;
             }
@@ -260,10 +269,12 @@ public final class CudaExecutionPlan implements ExecutionPlan {
 
     /** With -Di2vgen.cuda.profile=N: after the N-th run, the time per step name on standard error (benchmarks). */
     private void logProfile() {
-        var rows = profile();
+        // -Di2vgen.cuda.profileDetail=true: rows per step name, op and output shape (where a kernel's time comes from)
+        boolean detail = Boolean.getBoolean("i2vgen.cuda.profileDetail");
+        var rows = profile(detail);
         double total = rows.stream().mapToDouble(e -> e.getValue()[0]).sum();
         StringBuilder sb = new StringBuilder(String.format("PROFILE %s: %d steps, %.3f ms with a sync per step%n", graph.name(), steps.size(), total));
-        for (var e : rows.subList(0, Math.min(25, rows.size())))
+        for (var e : rows.subList(0, Math.min(detail ? 120 : 25, rows.size())))
             sb.append(String.format("PROFILE %-40s %6d x %10.3f ms %5.1f %%%n", e.getKey(), (long) e.getValue()[1], e.getValue()[0], 100 * e.getValue()[0] / total));
         System.err.print(sb);
     }
