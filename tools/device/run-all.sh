@@ -30,7 +30,7 @@ tail -5 "$OUT/ops/conformance.log"
 grep -E "^\[FAIL|✘" "$OUT/ops/conformance.log" | head -20
 fi
 if [[ " $PARTS " == *" conformance "* ]]; then
-SELECT="--select-class dev.i2vgen.conformance.StageConformanceTest --select-class dev.i2vgen.conformance.PipelineConformanceTest --select-class dev.i2vgen.conformance.CommandLineConformanceTest --select-class dev.i2vgen.backend.ExecutionPlanBindingTest" \
+SELECT="--select-class dev.i2vgen.conformance.StageConformanceTest --select-class dev.i2vgen.conformance.PipelineConformanceTest --select-class dev.i2vgen.conformance.CommandLineConformanceTest --select-class dev.i2vgen.backend.ExecutionPlanBindingTest --select-class dev.i2vgen.backend.ExecutionPlanAsyncReadTest" \
   OUT="$OUT/conformance" tools/device/run-conformance.sh > /dev/null 2>&1 || rc=1
 grep -E "stages from|relative error per stage|^  [a-z_.0-9]+ +[0-9.e+-]+$|tests (successful|failed|skipped|aborted)" "$OUT/conformance/conformance.log" | head -150
 fi

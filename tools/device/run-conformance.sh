@@ -23,7 +23,7 @@ if [ "${1:-}" = stage ]; then
   cp -r conformance/target/test-classes "$STAGE/test-classes"
   # the device-residency test of the backends (bind / copy between runs) rides along
   mkdir -p "$STAGE/test-classes/dev/i2vgen/backend"
-  cp tornado-kernels/target/test-classes/dev/i2vgen/backend/ExecutionPlanBindingTest.class "$STAGE/test-classes/dev/i2vgen/backend/"
+  cp tornado-kernels/target/test-classes/dev/i2vgen/backend/ExecutionPlanBindingTest.class tornado-kernels/target/test-classes/dev/i2vgen/backend/ExecutionPlanAsyncReadTest*.class "$STAGE/test-classes/dev/i2vgen/backend/"
   junit=$(ls .device/junit-platform-console-standalone.jar 2>/dev/null || find ~/.m2/repository/org/junit/platform/junit-platform-console-standalone -name '*.jar' | sort | tail -1)
   [ -n "$junit" ] || { echo "no junit-platform-console-standalone jar (put one in .device/ or the local Maven repository)" >&2; exit 1; }
   cp "$junit" "$STAGE/junit-platform-console-standalone.jar"

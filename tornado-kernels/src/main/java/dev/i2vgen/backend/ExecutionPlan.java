@@ -54,6 +54,24 @@ public interface ExecutionPlan extends AutoCloseable {
 
     default Tensor read(String outputName) { return read(graph().output(outputName)); }
 
+    /**
+     * As {@link #execute(Map)}, but may return before the backend has finished the run (no host synchronisation
+     * where the backend is asynchronous): results are seen through {@link #read}, {@link #readAsync} or a later
+     * {@link #execute}; an error of the run may surface at such a later call. The host tensors given may be reused
+     * as soon as it returns. Synchronous backends simply execute.
+     */
+    default void submit(Map<Value, Tensor> inputs) { execute(inputs); }
+
+    /**
+     * Captures {@code output} of the last run (or submitted run) for a copy to the host later: the value is kept
+     * apart from later runs (on asynchronous backends a device copy is made only when a later run would overwrite
+     * it), and {@link PendingRead#into} waits for it. A loop submits run i+1 and then copies run i out, so the host
+     * copy overlaps the backend's work. Synchronous backends read at once.
+     */
+    default PendingRead readAsync(Value output) { return PendingRead.of(read(output)); }
+
+    default PendingRead readAsync(String outputName) { return readAsync(graph().output(outputName)); }
+
     /** Bytes of intermediate buffers as planned (peak of simultaneously live intermediates, after reuse). */
     long plannedPeakBytes();
 

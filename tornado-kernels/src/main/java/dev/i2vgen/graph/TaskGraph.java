@@ -119,8 +119,18 @@ public final class TaskGraph {
 
     public Value temporalConv(Value x, Value weight, Value bias) { return add(new TemporalConv(), x, weight, bias); }
 
+    /** Frames-first temporal conv: x[B, F, C, H, W] → [B, F, O, H, W] + residual (null for none; needs the bias). */
+    public Value temporalConvFramesFirst(Value x, Value weight, Value bias, Value residual) {
+        return add(new TemporalConv(true), x, weight, bias, residual);
+    }
+
     public Value groupNorm(Value x, Value gamma, Value beta, int groups, float eps, boolean silu) {
         return add(new GroupNorm(groups, eps, silu), x, gamma, beta);
+    }
+
+    /** GroupNorm with the channels on {@code channelAxis} (2 for a frame-major video [B, F, C, h, w]). */
+    public Value groupNorm(Value x, Value gamma, Value beta, int groups, float eps, boolean silu, int channelAxis) {
+        return add(new GroupNorm(groups, eps, silu, channelAxis), x, gamma, beta);
     }
 
     public Value layerNorm(Value x, Value gamma, Value beta, float eps) { return add(new LayerNorm(eps), x, gamma, beta); }

@@ -2,6 +2,7 @@ package dev.i2vgen.model.common;
 
 import dev.i2vgen.backend.Backend;
 import dev.i2vgen.backend.ExecutionPlan;
+import dev.i2vgen.backend.PendingRead;
 import dev.i2vgen.graph.ImmutableTaskGraph;
 import dev.i2vgen.graph.TaskGraph;
 import dev.i2vgen.graph.Value;
@@ -35,6 +36,24 @@ public final class CompiledStage implements AutoCloseable {
      * converted), runs the graph and returns every output as an F32 host tensor.
      */
     public Map<String, Tensor> run(Map<String, Tensor> inputs) {
+        plan.execute(bindInputs(inputs));
+        ImmutableTaskGraph g = plan.graph();
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        g.outputs().keySet().stream().sorted().forEach(name -> out.put(name, plan.read(name)));
+        return out;
+    }
+
+    /**
+     * As {@link #run} without reading: the run may still be in progress when this returns (asynchronous backends);
+     * take its outputs with {@link #readAsync}. A loop of submit, readAsync, then the previous read's
+     * {@link PendingRead#into} keeps the backend busy while the host copies results out.
+     */
+    public void submit(Map<String, Tensor> inputs) { plan.submit(bindInputs(inputs)); }
+
+    /** Captures an output of the last run for a later copy to the host ({@link ExecutionPlan#readAsync}). */
+    public PendingRead readAsync(String output) { return plan.readAsync(output); }
+
+    private Map<Value, Tensor> bindInputs(Map<String, Tensor> inputs) {
         ImmutableTaskGraph g = plan.graph();
         if (!inputs.keySet().equals(g.inputs().keySet())) {
             throw new IllegalArgumentException("graph " + g.name() + ": inputs " + g.inputs().keySet()
@@ -49,10 +68,7 @@ public final class CompiledStage implements AutoCloseable {
             }
             bound.put(v, t.dtype() == v.dtype() && t.isContiguous() ? t : t.to(v.dtype()));
         });
-        plan.execute(bound);
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        g.outputs().keySet().stream().sorted().forEach(name -> out.put(name, plan.read(name)));
-        return out;
+        return bound;
     }
 
     @Override

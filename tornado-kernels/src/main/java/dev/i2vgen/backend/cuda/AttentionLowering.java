@@ -16,8 +16,10 @@ final class AttentionLowering {
      * flash_lean_* (lean softmax, 1 or 2 16-row tiles per warp), v4m1 / v4m2 flash_pipe_* (the same, software-
      * pipelined over key tiles). Notes, section 1b: v3m2 measured 1.6x faster than v2 on the H100 (spatial
      * self-attention 37.7 -> 23.0 ms; cross-attention to 77 keys 0.54 -> 0.41 ms); v4 is no faster than v3.
+     * v5 (default): the Hopper wgmma kernels of {@link Sm90FlashAttention} where they apply (compute capability 9.0,
+     * d = 64, non-causal; notes section 1c: spatial 23.0 -> 18.0 ms), else v3m2.
      */
-    private static final String FLASH_VARIANT = "v3m2";
+    private static final String FLASH_VARIANT = "v5";
     private static final java.util.Set<String> FLASH_VARIANTS = java.util.Set.of("v2", "v3m1", "v3m2", "v4m1", "v4m2");
     private static final java.util.Set<Integer> FLASH_HEAD_DIMS = java.util.Set.of(64, 80, 128);
     /** Bound on the score scratch of the chunked GEMM attention (property for tests that want many chunks). */
@@ -45,14 +47,18 @@ final class AttentionLowering {
         Value q = t.input(0), k = t.input(1), v = t.input(2), out = t.output();
         int heads = a.heads(), dk = q.dim(2) / heads, dv = v.dim(2) / heads;
         int lq = q.dim(1), lk = k.dim(1), batch = q.dim(0);
-        long qp = base.operand(q), kp = base.operand(k), vp = base.operand(v), op = base.ptr(out);
+        // q, k, v may be column blocks of one fused projection output (QkvFusion): rows ld elements apart
+        QkvFusion.Group fused = QkvFusion.of(plan).forAttention(t.index());
+        long qp = rows(fused, q), kp = rows(fused, k), vp = rows(fused, v), op = base.ptr(out);
+        int ldq = ld(fused, q), ldk = ld(fused, k), ldv = ld(fused, v), ldo = heads * dv;
+        boolean dense = ldq == heads * dk && ldk == heads * dk && ldv == heads * dv;
         boolean lowPrecision = act != DType.F32;
-        if (lowPrecision && dk == dv && FLASH_HEAD_DIMS.contains(dk) && (heads * dk) % 8 == 0
-                && ((qp | kp | vp | op) & 15) == 0) {
-            flashAttention(qp, kp, vp, op, batch, lq, lk, heads, dk, a);
+        if (lowPrecision && dk == dv && FLASH_HEAD_DIMS.contains(dk) && (heads * dk) % 8 == 0 && ldk == ldv
+                && ((ldq | ldk) & 7) == 0 && ((qp | kp | vp | op) & 15) == 0) {
+            flashAttention(qp, kp, vp, op, batch, lq, lk, heads, dk, a, ldq, ldk, ldo);
             return;
         }
-        if (lowPrecision && heads == 1 && !a.causal() && dk > 128) {
+        if (lowPrecision && heads == 1 && !a.causal() && dk > 128 && dense) {   // (readsStridedRows keeps strided rows away)
             chunkedGemmAttention(qp, kp, vp, op, batch, lq, lk, dk, dv, a.scale());
             return;
         }
@@ -63,8 +69,30 @@ final class AttentionLowering {
         int bh = batch * heads, gy = Math.min(bh, 65535), gz = (bh + gy - 1) / gy;
         KernelLaunch l = KernelLaunch.of("attention", f, (lq + ATT_WARPS - 1) / ATT_WARPS, gy, gz, ATT_WARPS * 32, shared,
                 base.args().ptr(qp).ptr(kp).ptr(vp).ptr(op).i32(lq).i32(lk).i32(heads).i32(dk).i32(dv)
-                        .f32(a.scale()).i32(a.causal() ? 1 : 0).i32(batch));
+                        .f32(a.scale()).i32(a.causal() ? 1 : 0).i32(batch).i32(ldq).i32(ldk).i32(ldv).i32(ldo));
         plan.addStep(l.name(), stream -> l.run(backend.driver, stream));
+    }
+
+    /**
+     * Whether the path {@link #attention} takes for these sizes reads q, k, v at any row stride (attention.cu's ld
+     * arguments), so QkvFusion may hand it column blocks of one fused projection: all but the chunked GEMM path
+     * (one head wider than 128 in fp16/bf16, the VAE mid-block), and nothing past the exact kernel's ATT_MAX_DV.
+     * A new attention path must read strided rows or be excluded here.
+     */
+    static boolean readsStridedRows(DType act, int heads, int dk, int dv) {
+        return dv <= ATT_MAX_DV && !(act != DType.F32 && heads == 1 && dk > 128);
+    }
+
+    /** The device address of attention operand {@code v}: in its fused projection's buffer, or its own (staged) buffer. */
+    private long rows(QkvFusion.Group fused, Value v) {
+        int member = fused == null ? -1 : fused.memberOf(v);
+        if (member < 0) return base.operand(v);
+        return base.ptr(fused.buffer()) + (long) fused.columns()[member] * act.byteSize();
+    }
+
+    /** Elements between consecutive rows of attention operand {@code v}. */
+    private static int ld(QkvFusion.Group fused, Value v) {
+        return fused != null && fused.memberOf(v) >= 0 ? fused.width() : v.dim(2);
     }
 
     /**
@@ -72,9 +100,17 @@ final class AttentionLowering {
      * {@link #FLASH_WIDE} (warps x key tile; the property i2vgen.cuda.flash, e.g. "4x64", overrides it for benchmarks),
      * or the v3/v4 kernels of {@link #FLASH_VARIANT} (key tile 64; i2vgen.cuda.flash gives their warps at d = 64).
      */
-    private void flashAttention(long q, long k, long v, long out, int batch, int lq, int lk, int heads, int d, Attention a) {
+    private void flashAttention(long q, long k, long v, long out, int batch, int lq, int lk, int heads, int d, Attention a,
+                                int ldq, int ldkv, int ldo) {
         boolean narrow = lq <= 32;
         String variant = System.getProperty("i2vgen.cuda.flashVariant", FLASH_VARIANT);
+        if (Sm90FlashAttention.VARIANTS.contains(variant)) {   // v5*: the Hopper wgmma kernels where they apply, else v3m2
+            if (Sm90FlashAttention.applies(backend, act, d, lq, lk, a.causal(), a.scale(), ldq, ldkv, ldkv, ldo)) {
+                Sm90FlashAttention.lower(base, variant, q, k, v, out, batch, lq, lk, heads, ldq, ldkv, ldkv, ldo, a.scale());
+                return;
+            }
+            variant = Sm90FlashAttention.FALLBACK;
+        }
         if (!FLASH_VARIANTS.contains(variant))
             throw new IllegalArgumentException("i2vgen.cuda.flashVariant must be one of " + FLASH_VARIANTS + ", not '" + variant + "'");
         String[] wide = System.getProperty("i2vgen.cuda.flash", FLASH_WIDE).split("x");
@@ -104,7 +140,7 @@ final class AttentionLowering {
         if (shared > 48 * 1024) backend.driver.setMaxDynamicSharedMemory(f, shared);
         KernelLaunch l = KernelLaunch.of(name, f, (int) blocks, 1, warps * 32, shared,
                 base.args().ptr(q).ptr(k).ptr(v).ptr(out).i32(lq).i32(lk).i32(heads)
-                        .f32((float) (a.scale() / Math.log(2))).i32(a.causal() ? 1 : 0));
+                        .f32((float) (a.scale() / Math.log(2))).i32(a.causal() ? 1 : 0).i32(ldq).i32(ldkv).i32(ldo));
         plan.addStep(l.name(), stream -> l.run(backend.driver, stream));
     }
 

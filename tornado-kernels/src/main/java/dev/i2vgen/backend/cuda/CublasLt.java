@@ -8,6 +8,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -15,8 +16,11 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 /**
  * cuBLASLt ({@code libcublasLt.so.13} or {@code .12}) through FFM, for the row-major GEMMs of Linear,
  * MatMul and the convolutions. fp32 runs with CUBLAS_COMPUTE_32F (TF32 off, for conformance); fp16 and
- * bf16 operands accumulate in fp32. A {@link Gemm} is planned once (descriptors + heuristic algorithm)
- * and run many times, also inside stream capture.
+ * bf16 operands accumulate in fp32. A {@link Gemm} is planned once (descriptors + algorithm) and run many
+ * times, also inside stream capture. The algorithm is the heuristic's first, or, when the caller passes a
+ * {@link Timing}, the fastest of up to {@link #SEARCH_CANDIDATES} heuristic results timed on the plan's own
+ * buffers; the choice is kept per problem ({@link GemmSpec#searchKey} plus the operands' alignments), so each
+ * distinct GEMM of a backend is timed once.
  */
 final class CublasLt implements AutoCloseable {
     private static final int CUDA_R_32F = 0, CUDA_R_16F = 2, CUDA_R_16BF = 14;
@@ -27,8 +31,34 @@ final class CublasLt implements AutoCloseable {
             PREF_MIN_ALIGNMENT_C = 7, PREF_MIN_ALIGNMENT_D = 8;
     private static final int EPILOGUE_DEFAULT = 1, EPILOGUE_BIAS = 4;
     private static final int OP_N = 0, OP_T = 1;
-    private static final long HEURISTIC_RESULT_BYTES = 96;   // cublasLtMatmulHeuristicResult_t
+    // cublasLtMatmulHeuristicResult_t: algo (64 bytes), size_t workspaceSize, cublasStatus_t state, float wavesCount, int[4]
+    private static final long HEURISTIC_RESULT_BYTES = 96, ALGO_BYTES = 64, RESULT_WORKSPACE_OFFSET = 64, RESULT_STATE_OFFSET = 72;
+    private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(CublasLt.class.getName());
     static final long WORKSPACE_BYTES = 32L << 20;
+    /** Heuristic results timed per problem when searching. */
+    static final int SEARCH_CANDIDATES = 8;
+    private static final int SEARCH_REPEATS = 5, SEARCH_ROUNDS = 3;
+    /**
+     * Another candidate replaces the heuristic's first only when its best round is this much faster: trials differ
+     * by a few percent from run to run (H100: a 3 % loss from a noise-driven choice at M = 450,560, N = K = 320).
+     */
+    private static final double SEARCH_MARGIN = 0.97;
+
+    /**
+     * What a timed algorithm choice runs on: the backend's driver, stream and workspace. Trials run D = ... on the
+     * planned buffers, so only at plan build (never during stream capture), and D must be memory no live data is
+     * in: the plan's own arena before its first run (C is only read, also when it is D's storage).
+     */
+    record Timing(CudaDriver driver, MemorySegment stream, long workspace) {}
+
+    /** -Di2vgen.cuda.gemmSearch=false: the heuristic's first algorithm, no timing (A/B runs). */
+    static boolean searchEnabled() { return !"false".equals(System.getProperty("i2vgen.cuda.gemmSearch")); }
+
+    /** Search key → the 64 bytes of the chosen algorithm. */
+    private final java.util.Map<String, byte[]> chosen = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Problems timed, and how many of them chose another than the heuristic's first (tests, logs). */
+    private final java.util.concurrent.atomic.AtomicInteger searched = new java.util.concurrent.atomic.AtomicInteger(),
+            improved = new java.util.concurrent.atomic.AtomicInteger();
 
     private final NativeLibrary lib;
     private final MethodHandle create, destroy, descCreate, descDestroy, descSet, layoutCreate, layoutDestroy, layoutSet,
@@ -84,7 +114,7 @@ final class CublasLt implements AutoCloseable {
      */
     Gemm plan(DType type, int m, int n, int k, boolean transposeB, long strideA, long strideB, long strideC,
               int batch, float alpha, long a, long b, long c, long bias) {
-        return new Gemm(GemmSpec.packed(type, m, n, k, transposeB, strideA, strideB, strideC, batch, alpha, a, b, c, bias));
+        return new Gemm(GemmSpec.packed(type, m, n, k, transposeB, strideA, strideB, strideC, batch, alpha, a, b, c, bias), null);
     }
 
     /**
@@ -92,7 +122,13 @@ final class CublasLt implements AutoCloseable {
      * matrix with its own leading dimension and batch stride, C distinct from D or D itself. Throws a
      * {@link CudaException} when the heuristic finds no algorithm.
      */
-    Gemm plan(GemmSpec spec) { return new Gemm(spec); }
+    Gemm plan(GemmSpec spec) { return new Gemm(spec, null); }
+
+    /** As {@link #plan(GemmSpec)}; with a non-null {@code timing}, the fastest heuristic candidate (see {@link Timing}). */
+    Gemm plan(GemmSpec spec, Timing timing) { return new Gemm(spec, timing); }
+
+    /** Distinct problems timed so far, and of those, how many run another algorithm than the heuristic's first. */
+    int[] searchCounts() { return new int[]{searched.get(), improved.get()}; }
 
     private static int alignment(long ptr) {
         return (int) Math.min(256, Long.lowestOneBit(ptr == 0 ? 256 : ptr));
@@ -104,7 +140,7 @@ final class CublasLt implements AutoCloseable {
         private final String what;
         private final long a, b, c, d;
 
-        private Gemm(GemmSpec s) {
+        private Gemm(GemmSpec s, Timing timing) {
             what = s.describe();
             this.a = s.a().ptr();
             this.b = s.b().ptr();
@@ -147,20 +183,83 @@ final class CublasLt implements AutoCloseable {
                     v.set(JAVA_INT, 0, al[1]);
                     check(CudaDriver.call(prefSet, p, al[0], v, 4L), "cublasLtMatmulPreferenceSetAttribute(alignment)");
                 }
-                MemorySegment results = arena.allocate(HEURISTIC_RESULT_BYTES, 8);
+                int requested = timing == null ? 1 : SEARCH_CANDIDATES;
+                MemorySegment results = arena.allocate(HEURISTIC_RESULT_BYTES * requested, 8);
                 MemorySegment count = a.allocate(JAVA_INT);
-                int rc = CudaDriver.call(heuristic, handle, desc, layoutA, layoutB, layoutC, layoutD, p, 1, results, count);
+                int rc = CudaDriver.call(heuristic, handle, desc, layoutA, layoutB, layoutC, layoutD, p, requested, results, count);
                 CudaDriver.call(prefDestroy, p);
                 if (rc != 0 || count.get(JAVA_INT, 0) == 0) {
                     close();   // the descriptors made so far
                     throw new CudaException("cuBLASLt found no algorithm for " + what + " (status " + rc + ")");
                 }
-                algo = results;   // the algo struct is the first 64 bytes of the heuristic result
+                alpha = arena.allocate(JAVA_FLOAT);
+                alpha.set(JAVA_FLOAT, 0, s.alpha());
+                beta = arena.allocate(JAVA_FLOAT);
+                beta.set(JAVA_FLOAT, 0, s.beta());
+                int found = Math.min(requested, count.get(JAVA_INT, 0));
+                int pick = timing == null || found == 1 ? 0
+                        : choose(s.searchKey() + " align " + aligns[0][1] + "," + aligns[1][1] + "," + aligns[2][1] + "," + aligns[3][1]
+                                + "," + alignment(s.bias()), results, found, timing);
+                // the algo struct is the first 64 bytes of a heuristic result
+                algo = results.asSlice(pick * HEURISTIC_RESULT_BYTES, ALGO_BYTES);
             }
-            alpha = arena.allocate(JAVA_FLOAT);
-            alpha.set(JAVA_FLOAT, 0, s.alpha());
-            beta = arena.allocate(JAVA_FLOAT);
-            beta.set(JAVA_FLOAT, 0, s.beta());
+        }
+
+        /**
+         * The index of the fastest usable result: the cached choice for {@code key} if it is among them, else each
+         * candidate timed (a warm-up launch, then SEARCH_ROUNDS rounds of SEARCH_REPEATS launches between events,
+         * the best round counts); candidates whose state is not success or whose launch fails are skipped, and the
+         * first result stays unless the fastest beats it by {@link #SEARCH_MARGIN}.
+         */
+        private int choose(String key, MemorySegment results, int found, Timing timing) {
+            byte[] known = chosen.get(key);
+            if (known != null) {
+                for (int i = 0; i < found; i++)
+                    if (java.util.Arrays.equals(known, results.asSlice(i * HEURISTIC_RESULT_BYTES, ALGO_BYTES).toArray(JAVA_BYTE))) return i;
+            }
+            double[] best = new double[found];
+            java.util.Arrays.fill(best, Double.POSITIVE_INFINITY);
+            CudaDriver driver = timing.driver();
+            MemorySegment start = driver.createEvent(), end = driver.createEvent();
+            try {
+                for (int i = 0; i < found; i++) {
+                    MemorySegment r = results.asSlice(i * HEURISTIC_RESULT_BYTES, HEURISTIC_RESULT_BYTES);
+                    if (r.get(JAVA_INT, RESULT_STATE_OFFSET) != 0 || r.get(JAVA_LONG, RESULT_WORKSPACE_OFFSET) > WORKSPACE_BYTES) continue;
+                    if (launch(r, timing.workspace(), timing.stream()) != 0) continue;   // warm-up; a refusal drops the candidate
+                }
+                driver.synchronize(timing.stream());
+                for (int round = 0; round < SEARCH_ROUNDS; round++) {
+                    for (int i = 0; i < found; i++) {
+                        MemorySegment r = results.asSlice(i * HEURISTIC_RESULT_BYTES, HEURISTIC_RESULT_BYTES);
+                        if (r.get(JAVA_INT, RESULT_STATE_OFFSET) != 0 || r.get(JAVA_LONG, RESULT_WORKSPACE_OFFSET) > WORKSPACE_BYTES) continue;
+                        if (round > 0 && best[i] == Double.POSITIVE_INFINITY) continue;   // failed in round 0
+                        driver.record(start, timing.stream());
+                        boolean ok = true;
+                        for (int rep = 0; rep < SEARCH_REPEATS && ok; rep++) ok = launch(r, timing.workspace(), timing.stream()) == 0;
+                        driver.record(end, timing.stream());
+                        float ms = driver.elapsedMillis(start, end);
+                        if (ok) best[i] = Math.min(best[i], ms / SEARCH_REPEATS);
+                    }
+                }
+            } finally {
+                driver.destroyEvent(start);
+                driver.destroyEvent(end);
+            }
+            int pick = 0;
+            for (int i = 1; i < found; i++) if (best[i] < best[pick]) pick = i;
+            if (best[pick] == Double.POSITIVE_INFINITY || best[pick] > SEARCH_MARGIN * best[0]) pick = 0;   // (best[0] may be +inf)
+            chosen.put(key, results.asSlice(pick * HEURISTIC_RESULT_BYTES, ALGO_BYTES).toArray(JAVA_BYTE));
+            searched.incrementAndGet();
+            if (pick != 0) improved.incrementAndGet();
+            int picked = pick;
+            LOG.fine(() -> "cuBLASLt search " + what + ": candidates " + java.util.Arrays.toString(best) + " ms, chose " + picked);
+            return pick;
+        }
+
+        /** One cublasLtMatmul with the algorithm of heuristic result {@code result}; the cuBLAS status. */
+        private int launch(MemorySegment result, long workspace, MemorySegment stream) {
+            return CudaDriver.call(matmul, handle, desc, alpha, b, layoutA, a, layoutB, beta, c, layoutC, d, layoutD,
+                    result, workspace, WORKSPACE_BYTES, stream);
         }
 
         private void setDesc(int attribute, int value) {

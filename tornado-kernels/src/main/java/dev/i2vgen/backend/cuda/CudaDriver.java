@@ -195,6 +195,9 @@ final class CudaDriver {
 
     void record(MemorySegment event, MemorySegment stream) { check(call(cuEventRecord, event, stream), "cuEventRecord"); }
 
+    /** Blocks the calling thread until the work before the event's last record is done (not later work of its stream). */
+    void waitFor(MemorySegment event) { check(call(cuEventSynchronize, event), "cuEventSynchronize"); }
+
     /** Milliseconds between two recorded events (waits for the second). */
     float elapsedMillis(MemorySegment start, MemorySegment end) {
         check(call(cuEventSynchronize, end), "cuEventSynchronize");

@@ -1,6 +1,7 @@
 package dev.i2vgen.backend.cuda;
 
 import dev.i2vgen.backend.ExecutionPlan;
+import dev.i2vgen.backend.PendingRead;
 import dev.i2vgen.backend.PlanChecks;
 import dev.i2vgen.graph.ImmutableTaskGraph;
 import dev.i2vgen.graph.MemoryPlan;
@@ -53,6 +54,8 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     private final long[] bound;                   // by input id: device copies kept across runs (bind / copy), input dtype
     private final long[] boundStaging;            // by input id: F32 upload buffers of bound inputs with a narrower dtype
     private final Map<String, KernelLaunch> copies = new HashMap<>();
+    /** Outputs captured by readAsync and not yet copied to the host. */
+    private final CudaPendingReads pendingReads;
     private int runs;
     private boolean closed;
 
@@ -61,6 +64,7 @@ public final class CudaExecutionPlan implements ExecutionPlan {
         this.driver = backend.driver;
         this.graph = graph;
         this.checks = new PlanChecks(graph);
+        this.pendingReads = new CudaPendingReads(this, backend);
         // fused Linear + Add pairs write the Add's result at the Linear: the planner must know (GemmFusion)
         this.memory = MemoryPlanner.plan(GemmFusion.planningGraph(graph, GemmFusion.enabledByProperty()),
                 v -> v.numel() * storageType(v).byteSize());
@@ -128,6 +132,7 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     public java.util.List<java.util.Map.Entry<String, double[]>> profile(boolean byTask) {
         ensureOpen();
         driver.setCurrent(backend.context);
+        pendingReads.detachAll();
         java.util.Map<String, double[]> byName = new java.util.HashMap<>();
         MemorySegment start = driver.createEvent(), end = driver.createEvent();
         try {
@@ -182,7 +187,13 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     @Override public ImmutableTaskGraph graph() { return graph; }
 
     @Override
-    public void execute(Map<Value, Tensor> inputs) {
+    public void execute(Map<Value, Tensor> inputs) { run(inputs, true); }
+
+    /** As execute, without waiting for the run: the next call that needs its results waits (read, readAsync's into). */
+    @Override
+    public void submit(Map<Value, Tensor> inputs) { run(inputs, false); }
+
+    private void run(Map<Value, Tensor> inputs, boolean wait) {
         ensureOpen();
         driver.setCurrent(backend.context);
         for (Value given : inputs.keySet()) checks.checkInput(given);
@@ -191,6 +202,7 @@ public final class CudaExecutionPlan implements ExecutionPlan {
             checks.checkGivenOrBound(in, t, bound[in.id()] != 0);
             if (t != null) checkShape(in, t);
         }
+        pendingReads.detachAll();   // outputs captured by readAsync leave the arena before this run overwrites it
         for (Value in : graph.inputs().values()) {
             Tensor t = inputs.get(in);
             if (t == null) {
@@ -200,10 +212,13 @@ public final class CudaExecutionPlan implements ExecutionPlan {
             }
             Tensor c = t.dtype() == in.dtype() ? t.contiguous() : t.to(in.dtype());
             driver.copyToDevice(pointer(in), c.contiguousSegment(), c.byteSize(), backend.stream);
-            driver.synchronize(backend.stream);   // pageable host memory may be a temporary
+            // pageable host memory may be a temporary: execute waits for the copy. submit does not: a copy from
+            // pageable memory returns only once the driver has taken the bytes (CUDA's "API synchronization
+            // behavior"), and waiting here would also wait for the previous run, stalling a submit loop
+            if (wait) driver.synchronize(backend.stream);
         }
         enqueueTasks();
-        driver.synchronize(backend.stream);
+        if (wait) driver.synchronize(backend.stream);
         runs++;
         if (runs == Integer.getInteger("i2vgen.cuda.profile", -1)) logProfile();
     }
@@ -247,7 +262,7 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     }
 
     /** Enqueues a device-side copy with dtype conversion (the {@code convert} kernel); launches are cached per pair. */
-    private void deviceCopy(long src, DType from, long dst, DType to, long n) {
+    void deviceCopy(long src, DType from, long dst, DType to, long n) {
         String key = src + ":" + from + ">" + dst + ":" + to + "#" + n;
         KernelLaunch l = copies.get(key);
         if (l == null) {
@@ -281,6 +296,7 @@ public final class CudaExecutionPlan implements ExecutionPlan {
 
     /** Enqueues all tasks (no input copies, no synchronisation): replays the CUDA graph when one was captured. */
     public void enqueueTasks() {
+        pendingReads.detachAll();   // nothing to do unless readAsync captured an output still in the arena
         if (cudaGraph != null) {
             driver.launchGraph(cudaGraph[1], backend.stream);
             return;
@@ -304,6 +320,7 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     /** Fills every planned buffer with a NaN pattern (tests: proves each output element is written). */
     public void poison() {
         driver.setCurrent(backend.context);
+        pendingReads.detachAll();
         driver.fill32(arena, 0x7fc07fc0, Math.max(1, memory.peakBytes() / 4), backend.stream);   // NaN as f32, f16 and bf16
         driver.synchronize(backend.stream);
     }
@@ -318,6 +335,14 @@ public final class CudaExecutionPlan implements ExecutionPlan {
         driver.copyToHost(host.contiguousSegment(), pointer(output), host.byteSize(), backend.stream);
         driver.synchronize(backend.stream);
         return type == DType.F32 ? host : host.to(DType.F32);
+    }
+
+    @Override
+    public PendingRead readAsync(Value output) {
+        ensureOpen();
+        checks.checkReadable(output);
+        driver.setCurrent(backend.context);
+        return pendingReads.start(output, pointer(output), storageType(output));
     }
 
     @Override public long plannedPeakBytes() { return memory.peakBytes(); }
@@ -338,6 +363,7 @@ public final class CudaExecutionPlan implements ExecutionPlan {
             LOG.warning("stream error while closing " + graph.name() + ": " + e.getMessage());
         }
         if (cudaGraph != null) driver.destroyGraph(cudaGraph[0], cudaGraph[1]);
+        pendingReads.close();
         for (AutoCloseable r : resources) {
             try { r.close(); } catch (Exception e) { LOG.warning("closing " + r + ": " + e); }
         }

@@ -23,7 +23,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * cuDNN 9 ({@code libcudnn.so.9}) through FFM: the legacy convolution API only (tensor, filter and convolution
- * descriptors in NCHW, algorithm search on our own buffers, {@code cudnnConvolutionForward}, the bias fused by
+ * descriptors in NCHW or NHWC, algorithm search on our own buffers, {@code cudnnConvolutionForward}, the bias fused by
  * {@code cudnnConvolutionBiasActivationForward} or added by {@code cudnnAddTensor}).
  * Optional: when the library or one of its symbols is missing, {@link #load()} answers empty and the backend keeps
  * its own convolution paths. Searched like the other CUDA libraries, then in the pip wheel folders
@@ -33,7 +33,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 final class Cudnn implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Cudnn.class.getName());
     static final int DATA_FLOAT = 0, DATA_HALF = 2, DATA_BFLOAT16 = 9;
-    static final int FORMAT_NCHW = 0;
+    static final int FORMAT_NCHW = 0, FORMAT_NHWC = 1;   // NHWC filters are KRSC: [O, kh, kw, C]
     static final int CROSS_CORRELATION = 1;
     static final int TENSOR_OP_MATH = 1;
     static final int ALGO_IMPLICIT_PRECOMP_GEMM = 1, ACTIVATION_IDENTITY = 5, NOT_PROPAGATE_NAN = 0;

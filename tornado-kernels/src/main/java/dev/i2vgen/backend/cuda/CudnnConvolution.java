@@ -14,7 +14,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * One cuDNN forward convolution y[N, O, OH, OW] = x[N, C, H, W] ⋆ w[O, C, kh, kw] (cross-correlation, symmetric
- * zero padding, NCHW, fp32 accumulation), planned once: descriptors, and the algorithm measured fastest by
+ * zero padding, NCHW, or NHWC tensors with a KRSC filter for the channels-last activations of {@link ChannelsLastPlan};
+ * fp32 accumulation), planned once: descriptors, and the algorithm measured fastest by
  * {@code cudnnFindConvolutionForwardAlgorithmEx} on the plan's own x, w and y and the backend's capped workspace
  * (the heuristic of {@code cudnnGetConvolutionForwardAlgorithm_v7} when the search fails). The images are split
  * into equal groups, one {@code cudnnConvolutionForward} call each, so that cuDNN's fast algorithms (which copy x
@@ -98,25 +99,38 @@ final class CudnnConvolution implements AutoCloseable {
      */
     static CudnnConvolution plan(Cudnn cudnn, CudaDriver driver, DType type, Geometry g, long bias, boolean fuseBias,
                                  long x, long weight, long y, long maxWorkspace, MemorySegment stream) {
+        return plan(cudnn, driver, type, g, bias, fuseBias, x, weight, y, maxWorkspace, stream, false);
+    }
+
+    /**
+     * As {@link #plan(Cudnn, CudaDriver, DType, Geometry, long, boolean, long, long, long, long, MemorySegment)}, with
+     * {@code channelsLast}: x and y are NHWC ([N, H, W, C], image after image as in NCHW) and the weight is KRSC
+     * ([O, kh, kw, C]); cuDNN's fast algorithms then need no transposes of their own (1.2–2.8x faster at the VAE
+     * decoder's shapes, docs/cuda-performance-notes.md section 12). Searched and cached apart from the NCHW shape.
+     */
+    static CudnnConvolution plan(Cudnn cudnn, CudaDriver driver, DType type, Geometry g, long bias, boolean fuseBias,
+                                 long x, long weight, long y, long maxWorkspace, MemorySegment stream, boolean channelsLast) {
         int es = type.byteSize();
+        int format = channelsLast ? Cudnn.FORMAT_NHWC : Cudnn.FORMAT_NCHW;
         int group = imagesPerCall(g, es, maxWorkspace);
         if (group == 0) return null;
         String what = "cuDNN conv " + type + " x[" + group + "," + g.c() + "," + g.h() + "," + g.w() + "] w[" + g.o() + "," + g.c()
-                + "," + g.kh() + "," + g.kw() + "] stride " + g.strideH() + "x" + g.strideW() + " pad " + g.padH() + "x" + g.padW();
+                + "," + g.kh() + "," + g.kw() + "] stride " + g.strideH() + "x" + g.strideW() + " pad " + g.padH() + "x" + g.padW()
+                + (channelsLast ? " NHWC" : "");
         String search = System.getProperty("i2vgen.cuda.cudnn.search", "find");   // =heuristic: no timed trials (A/B, tests)
         String key = what + " ws " + maxWorkspace + " " + search;
         Optional<Choice> cached = cudnn.choices.get(key);
         if (cached != null && cached.isEmpty()) return null;   // declined before: no descriptors, no second search
         int dt = Cudnn.dataType(type);
-        MemorySegment xd = tensor(cudnn, dt, group, g.c(), g.h(), g.w()), yd = tensor(cudnn, dt, group, g.o(), g.oh(), g.ow());
+        MemorySegment xd = tensor(cudnn, format, dt, group, g.c(), g.h(), g.w()), yd = tensor(cudnn, format, dt, group, g.o(), g.oh(), g.ow());
         MemorySegment wd = created(cudnn, cudnn.createFilter, "cudnnCreateFilterDescriptor");
-        cudnn.check(CudaDriver.call(cudnn.setFilter4d, wd, dt, Cudnn.FORMAT_NCHW, g.o(), g.c(), g.kh(), g.kw()), "cudnnSetFilter4dDescriptor for " + what);
+        cudnn.check(CudaDriver.call(cudnn.setFilter4d, wd, dt, format, g.o(), g.c(), g.kh(), g.kw()), "cudnnSetFilter4dDescriptor for " + what);
         MemorySegment cd = created(cudnn, cudnn.createConv, "cudnnCreateConvolutionDescriptor");
         // fp16/bf16 data with fp32 accumulation (what PyTorch asks for too)
         cudnn.check(CudaDriver.call(cudnn.setConv2d, cd, g.padH(), g.padW(), g.strideH(), g.strideW(), 1, 1, Cudnn.CROSS_CORRELATION,
                 Cudnn.DATA_FLOAT), "cudnnSetConvolution2dDescriptor for " + what);
         cudnn.check(CudaDriver.call(cudnn.setConvMath, cd, Cudnn.TENSOR_OP_MATH), "cudnnSetConvolutionMathType for " + what);
-        MemorySegment bd = bias != 0 ? tensor(cudnn, dt, 1, g.o(), 1, 1) : MemorySegment.NULL;
+        MemorySegment bd = bias != 0 ? tensor(cudnn, format, dt, 1, g.o(), 1, 1) : MemorySegment.NULL;
         CudnnConvolution conv;
         Choice choice;
         long workspace;
@@ -170,9 +184,9 @@ final class CudnnConvolution implements AutoCloseable {
         return conv;
     }
 
-    private static MemorySegment tensor(Cudnn cudnn, int dt, int n, int c, int h, int w) {
+    private static MemorySegment tensor(Cudnn cudnn, int format, int dt, int n, int c, int h, int w) {
         MemorySegment d = created(cudnn, cudnn.createTensor, "cudnnCreateTensorDescriptor");
-        cudnn.check(CudaDriver.call(cudnn.setTensor4d, d, Cudnn.FORMAT_NCHW, dt, n, c, h, w),
+        cudnn.check(CudaDriver.call(cudnn.setTensor4d, d, format, dt, n, c, h, w),
                 "cudnnSetTensor4dDescriptor [" + n + "," + c + "," + h + "," + w + "]");
         return d;
     }

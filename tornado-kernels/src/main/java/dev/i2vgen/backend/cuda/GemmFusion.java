@@ -80,15 +80,18 @@ final class GemmFusion {
      * then keeps D live from the Linear on, so D no longer gets the slot of x (dead after the Linear in the
      * unfused order, and otherwise the usual reason to refuse) or of anything used before the Add.
      * The markers are never lowered; the address checks of {@link #plan} still run on the final placement.
+     * Fused attention projections ({@link QkvFusion}, its own property) are planned in the same graph: one buffer
+     * per group instead of the q, k, v outputs.
      */
     static ImmutableTaskGraph planningGraph(ImmutableTaskGraph graph, boolean enabled) {
-        if (!enabled) return graph;
+        ImmutableTaskGraph base = QkvFusion.plan(graph, QkvFusion.enabledByProperty()).planningGraph();
+        if (!enabled) return base;
         GemmFusion structural = new GemmFusion(graph, null, true);
-        if (structural.byLinear.isEmpty()) return graph;
-        List<Task> tasks = new ArrayList<>(graph.tasks());
+        if (structural.byLinear.isEmpty()) return base;
+        List<Task> tasks = new ArrayList<>(base.tasks());
         for (ResidualAdd f : structural.byLinear.values())
             tasks.add(new Task(f.linear().index(), f.add().op(), List.of(), f.add().output(), f.add().label()));
-        return new ImmutableTaskGraph(graph.name(), graph.activation(), graph.values(), List.copyOf(tasks), graph.inputs(), graph.outputs());
+        return new ImmutableTaskGraph(graph.name(), graph.activation(), base.values(), List.copyOf(tasks), graph.inputs(), graph.outputs());
     }
 
     /** -Di2vgen.cuda.fuse=false turns the fusion off (A/B runs). */

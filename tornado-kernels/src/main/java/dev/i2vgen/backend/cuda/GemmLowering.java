@@ -19,6 +19,10 @@ import java.util.logging.Logger;
  * exists: the centre tap (every frame) first with beta = 0, the others with beta = 1 on column sub-ranges of
  * the same rows (offset pointers, ld = F·HW), all batched over B. W_j come from the weight repacked once as
  * [k, O, C]; the per-channel bias is a separate pass (cuBLASLt's bias epilogue adds per pixel here, see gemm.cu).
+ * The q/k/v projections of an attention that {@link QkvFusion} groups run as one GEMM into the group's buffer, with
+ * the weights (and biases) concatenated once into a resident copy. Every GEMM planned here takes the fastest of
+ * cuBLASLt's heuristic candidates, timed once per distinct problem ({@link CublasLt.Timing}; off with
+ * -Di2vgen.cuda.gemmSearch=false): their D is always an output in this plan's arena, free at plan build.
  */
 final class GemmLowering {
     private static final Logger LOG = Logger.getLogger(GemmLowering.class.getName());
@@ -28,6 +32,8 @@ final class GemmLowering {
     private final CudaBackend backend;
     private final DType act;
     private final GemmFusion fusion;
+    private final QkvFusion projections;
+    private final CublasLt.Timing timing;
     private final Set<Integer> absorbedAdds = new HashSet<>();
     private final Map<Long, Long> repackedConstants = new HashMap<>();   // weight pointer → its [k, O, C] copy
     private final Map<Integer, Integer> uses = new HashMap<>();           // root id → task inputs and graph outputs reading it
@@ -38,15 +44,31 @@ final class GemmLowering {
         this.backend = base.backend;
         this.act = base.act;
         CudaExecutionPlan p = plan;
+        this.projections = QkvFusion.of(p);
+        this.timing = CublasLt.searchEnabled() ? new CublasLt.Timing(backend.driver, backend.stream, backend.workspace) : null;
         this.fusion = GemmFusion.plan(p.graph(), new GemmFusion.Storage() {
-            @Override public long address(Value v) { return p.pointer(v); }
-            @Override public long bytes(Value v) { return v.numel() * p.storageType(v).byteSize(); }
+            // a fused projection's output lives in its group's buffer (conservatively: all of it)
+            @Override public long address(Value v) {
+                QkvFusion.Group g = group(v);
+                return g != null ? p.pointer(g.buffer()) : p.pointer(v);
+            }
+            @Override public long bytes(Value v) {
+                QkvFusion.Group g = group(v);
+                return (g != null ? g.buffer().numel() : v.numel()) * p.storageType(v).byteSize();
+            }
             @Override public boolean activationTyped(Value v) { return p.storageType(v) == p.activation(); }
         }, GemmFusion.enabledByProperty());
         for (GemmFusion.ResidualAdd f : fusion.fused().values()) absorbedAdds.add(f.add().index());
         for (Task t : p.graph().tasks())
             for (Value in : t.inputs()) if (in != null) uses.merge(in.root().id(), 1, Integer::sum);
         for (Value o : p.graph().outputs().values()) uses.merge(o.root().id(), 1, Integer::sum);
+    }
+
+    /** The fused projection group whose member computes {@code v} (a view counts), or null. */
+    private QkvFusion.Group group(Value v) {
+        if (projections.groups().isEmpty()) return null;
+        for (QkvFusion.Group g : projections.groups()) if (g.memberOf(v) >= 0) return g;
+        return null;
     }
 
     /** Whether {@code t} is an Add already computed by its Linear's GEMM, so it is lowered as nothing. */
@@ -56,6 +78,11 @@ final class GemmLowering {
     int fusedCount() { return absorbedAdds.size(); }
 
     void linear(Task t) {
+        QkvFusion.Group group = projections.forLinear(t.index());
+        if (group != null) {   // one GEMM for the group at its first member; the others are lowered as nothing
+            if (t.index() == group.first()) fusedProjection(group);
+            return;
+        }
         Value x = t.input(0), w = t.input(1);
         int k = x.dim(-1), n = w.dim(0);
         int m = (int) (x.numel() / k);
@@ -63,7 +90,76 @@ final class GemmLowering {
         long xp = base.operand(x), wp = base.operand(w);
         GemmFusion.ResidualAdd fused = fusion.forLinear(t.index());
         if (fused != null && fusedLinear(fused, m, n, k, xp, wp, bias)) return;
-        base.gemm("linear", m, n, k, true, 0, 0, 0, 1, 1f, xp, wp, base.ptr(t.output()), bias);
+        gemm("gemm linear", GemmSpec.packed(act, m, n, k, true, 0, 0, 0, 1, 1f, xp, wp, base.ptr(t.output()), bias));
+    }
+
+    private void gemm(String name, GemmSpec spec) {
+        CublasLt.Gemm g = backend.cublas.plan(spec, timing);
+        plan.addResource(g);
+        plan.addStep(name, stream -> g.run(backend.workspace, stream));
+    }
+
+    /**
+     * The group's projections as one GEMM: buffer[M, N] = x · Wᵀ (+ bias) with W = [W_q; W_k; W_v] (rows stacked in
+     * the order of {@link QkvFusion.Group#linears}, each member's columns at its offset), uploaded once into a
+     * resident copy keyed by the first weight plus the identity of the others (rewriting any of them gives another
+     * key). Without a cuBLASLt algorithm for the fused shape: one GEMM per member into its columns (ldd = N).
+     */
+    private void fusedProjection(QkvFusion.Group g) {
+        int es = act.byteSize(), k = g.k(), n = g.width(), m = (int) g.rows();
+        List<Task> members = g.linears();
+        long x = base.operand(members.get(0).input(0));
+        long w = concatenated(members.stream().map(t -> t.input(1)).toList(), g.columns(), k, "fused-weight");
+        long bias = members.get(0).input(2) == null ? 0
+                : concatenated(members.stream().map(t -> t.input(2)).toList(), g.columns(), 1, "fused-bias");
+        long d = base.ptr(g.buffer());
+        try {
+            gemm("gemm linear qkv", new GemmSpec(act, m, n, k, true, 1, 1f, 0f, new GemmSpec.Matrix(x, k, 0),
+                    new GemmSpec.Matrix(w, k, 0), null, new GemmSpec.Matrix(d, n, 0), bias));
+            return;
+        } catch (CudaException e) {
+            LOG.fine("fused projection of attention task " + g.attention().index() + " as one GEMM per member: " + e.getMessage());
+        }
+        for (int i = 0; i < members.size(); i++) {
+            int col = g.columns()[i], width = members.get(i).input(1).dim(0);
+            gemm("gemm linear", new GemmSpec(act, m, width, k, true, 1, 1f, 0f, new GemmSpec.Matrix(x, k, 0),
+                    new GemmSpec.Matrix(w + (long) col * k * es, k, 0), null, new GemmSpec.Matrix(d + (long) col * es, n, 0),
+                    bias == 0 ? 0 : bias + (long) col * es));
+        }
+    }
+
+    /**
+     * The constants {@code parts} ([rows_i, cols] each) stacked by rows on the device, row offsets {@code rowStart}:
+     * a resident copy under the first part's host tensor, the layout tag naming the others' host identity.
+     */
+    private long concatenated(List<Value> parts, int[] rowStart, int cols, String tag) {
+        int es = act.byteSize();
+        long rows = 0;
+        StringBuilder layout = new StringBuilder(tag);
+        for (Value part : parts) {
+            rows += part.numel() / cols;
+            layout.append('|').append(hostIdentity(part.root()));
+        }
+        Value first = parts.get(0).root();
+        return plan.constantPointer(first, layout.toString(), rows * cols * es, (root, p) -> {
+            for (int i = 0; i < parts.size(); i++) plan.upload(parts.get(i).root(), p + (long) rowStart[i] * cols * es);
+        });
+    }
+
+    /**
+     * A constant's host bytes as ResidentWeights tells them apart: address, size, dtype and a sampled fingerprint
+     * (a rewrite in place changes the tag, so a stale concatenation is never found); a strided view by identity.
+     */
+    private static String hostIdentity(Value root) {
+        dev.i2vgen.tensor.Tensor t = root.constant();
+        if (!t.isContiguous()) return "view" + System.identityHashCode(t);
+        java.lang.foreign.MemorySegment seg = t.contiguousSegment();
+        long n = seg.byteSize() / 8, h = seg.byteSize();
+        for (int s = 0; s < 64 && n > 0; s++) {
+            long i = n * s / 64;
+            h = (h ^ seg.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, i * 8)) * 0x9E3779B97F4A7C15L + i;
+        }
+        return Long.toHexString(seg.address()) + ":" + seg.byteSize() + ":" + t.dtype() + ":" + Long.toHexString(h);
     }
 
     /** D = x·Wᵀ + bias + R as one GEMM (C = R, beta = 1); false (and the Add lowered normally) if cuBLASLt has no algorithm. */
@@ -74,7 +170,7 @@ final class GemmLowering {
                 new GemmSpec.Matrix(r, n, 0), new GemmSpec.Matrix(d, n, 0), bias);
         CublasLt.Gemm g;
         try {
-            g = backend.cublas.plan(spec);
+            g = backend.cublas.plan(spec, timing);
         } catch (CudaException e) {
             LOG.fine("linear task " + f.linear().index() + " not fused with its add: " + e.getMessage());
             absorbedAdds.remove(f.add().index());
@@ -120,7 +216,7 @@ final class GemmLowering {
                 GemmSpec.Matrix d = new GemmSpec.Matrix(y + yOff, cols, (long) o * cols);
                 gemms.add(backend.cublas.plan(new GemmSpec(act, o, (int) ((f1 - f0) * hw), c, false, images, 1f, shift == 0 ? 0f : 1f,
                         new GemmSpec.Matrix(taps + (long) j * o * c * es, c, 0), new GemmSpec.Matrix(xp + xOff, cols, (long) c * cols),
-                        shift == 0 ? null : d, d, 0)));
+                        shift == 0 ? null : d, d, 0), timing));
                 names.add(shift == 0 ? "gemm temporal centre" : "gemm temporal side");
             }
         } catch (CudaException e) {

@@ -47,6 +47,17 @@ record GemmSpec(DType type, int m, int n, int k, boolean transposeB, int batch, 
     /** Whether C is a matrix of its own rather than D's storage. */
     boolean separateC() { return c.ptr() != d.ptr(); }
 
+    /**
+     * What decides cuBLASLt's algorithm choice, without the pointers: sizes, dtype, transpose, batch, leading
+     * dimensions and batch strides, beta, C in place or not, bias or not (CublasLt adds the operands' alignments).
+     */
+    String searchKey() {
+        return type + " " + m + "x" + n + "x" + k + (transposeB ? "T" : "N") + " b" + batch
+                + " ld " + a.ld() + "," + b.ld() + "," + c.ld() + "," + d.ld()
+                + " bs " + a.batchStride() + "," + b.batchStride() + "," + c.batchStride() + "," + d.batchStride()
+                + (beta != 0f ? " beta " + (separateC() ? "C" : "D") : "") + (bias != 0 ? " bias" : "");
+    }
+
     String describe() {
         return "GEMM " + type + " M=" + m + " N=" + n + " K=" + k + (transposeB ? " Bᵀ" : "") + " batch " + batch
                 + (beta != 0f ? " beta " + beta + (separateC() ? " C≠D" : " C=D") : "")

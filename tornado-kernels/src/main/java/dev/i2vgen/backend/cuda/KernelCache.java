@@ -64,9 +64,14 @@ final class KernelCache implements AutoCloseable {
 
     private String ptx(String family, DType activation) {
         String source = KernelSources.translationUnit(family);
-        List<String> options = List.of("--gpu-architecture=" + arch, "-DACT_DTYPE=" + actCode(activation), "--std=c++17");
+        String target = arch;
+        if (KernelSources.SM90A_FAMILIES.contains(family)) {   // wgmma: the arch-specific target, Hopper only
+            if (!arch.equals("compute_90")) throw new IllegalStateException(family + " kernels need compute capability 9.0, not " + arch);
+            target = "compute_90a";
+        }
+        List<String> options = List.of("--gpu-architecture=" + target, "-DACT_DTYPE=" + actCode(activation), "--std=c++17");
         String hash = sha256(source + "\0" + options + "\0" + nvrtc.version());
-        Path cached = cacheDir.resolve(family + "-" + activation + "-" + arch + "-" + hash.substring(0, 24) + ".ptx");
+        Path cached = cacheDir.resolve(family + "-" + activation + "-" + target + "-" + hash.substring(0, 24) + ".ptx");
         try {
             if (Files.isReadable(cached)) return Files.readString(cached, StandardCharsets.UTF_8);
         } catch (IOException e) {

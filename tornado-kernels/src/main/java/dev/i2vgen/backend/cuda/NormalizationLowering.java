@@ -88,6 +88,31 @@ final class NormalizationLowering {
     }
 
     /**
+     * GroupNorm(+SiLU) of channels-last x[N, H, W, C] into y (ChannelsLastPlan checked: C a multiple of the 16-byte
+     * vector, 256 divisible by C / vector, fewer than 2^31 elements per image): per-chunk group statistics (a thread per
+     * channel vector walking pixels), their merge into per-(image, channel) scale and shift, and the apply pass. Chunks:
+     * about GN_BLOCKS_PER_SM blocks per SM over all images, at least 4 pixels per thread row.
+     */
+    static void groupNormChannelsLast(TaskLowering tl, Task t, GroupNorm gn, long x, long y) {
+        Value out = t.output();
+        int n = out.dim(0), c = out.dim(1), groups = gn.groups(), pixels = out.dim(2) * out.dim(3);
+        int vector = VectorAccess.MAX_BYTES / tl.act.byteSize(), rows = GN_BLOCK / (c / vector);
+        long wanted = VectorAccess.ceilDiv((long) GN_BLOCKS_PER_SM * tl.backend.multiprocessors, n);
+        int chunks = (int) Math.max(1, Math.min(Math.min(wanted, pixels / (4L * rows)), GN_MAX_CHUNKS));
+        int per = (int) VectorAccess.ceilDiv(pixels, chunks);
+        chunks = (int) VectorAccess.ceilDiv(pixels, per);
+        long gamma = tl.operand(t.input(1)), beta = tl.operand(t.input(2));
+        long partials = tl.scratch.take((long) n * chunks * groups * 3 * 4);
+        long scaleShift = tl.scratch.take(2L * n * c * 4);
+        tl.launch("normalization", "group_norm_nhwc_stats", n * chunks, 1, GN_BLOCK, 0,
+                tl.args().ptr(x).ptr(partials).i32(pixels).i32(c).i32(groups).i32(per).i32(chunks));
+        tl.launch("normalization", "group_norm_nhwc_finalize", (int) VectorAccess.ceilDiv(32L * n * groups, GN_BLOCK), 1, GN_BLOCK, 0,
+                tl.args().ptr(partials).ptr(gamma).ptr(beta).ptr(scaleShift).i32(n).i32(c).i32(groups).i32(chunks).f32(gn.eps()));
+        tl.launch("normalization", "group_norm_nhwc_apply", TaskLowering.grid(out.numel() / vector), 1, GN_BLOCK, 0,
+                tl.args().ptr(x).ptr(scaleShift).ptr(y).i32(n).i32(pixels).i32(c).i32(gn.silu() ? 1 : 0));
+    }
+
+    /**
      * Vectors per chunk: as many chunks per group as give all groups together GN_BLOCKS_PER_SM blocks per SM (one
      * full wave, every SM busy to the end), but at least GN_MIN_CHUNK_VECTORS per chunk; the last chunk may be shorter.
      */
@@ -95,5 +120,33 @@ final class NormalizationLowering {
         long wanted = VectorAccess.ceilDiv((long) GN_BLOCKS_PER_SM * multiprocessors, groups);
         long chunks = Math.max(1, Math.min(Math.min(wanted, lenV / GN_MIN_CHUNK_VECTORS), GN_MAX_CHUNKS));
         return VectorAccess.ceilDiv(lenV, chunks);
+    }
+
+    /**
+     * GroupNorm with the channels on a later axis ({@link GroupNorm#channelAxis()} ≥ 2: TemporalConvLayer's frame-major
+     * [B, F, C, h, w]): normalization.cu group_norm_frames_stats/apply_v{V}, the split pair over a group's F segments
+     * (C/G · h · w contiguous values each, at a stride of C · h · w), each cut into chunks so that all segments together
+     * give about a full wave of blocks. V = 1 where no vector width fits (or -Di2vgen.cuda.vectorized=false).
+     */
+    static void groupNormFrames(TaskLowering tl, Task t, GroupNorm gn) {
+        Value out = t.output();
+        int axis = gn.channelAxis(), images = out.dim(0), c = out.dim(axis), groups = gn.groups();
+        long frames = 1;
+        for (int i = 1; i < axis; i++) frames *= out.dim(i);
+        long inner = out.numel() / ((long) images * frames * c);
+        long seg = c / groups * inner, frameStride = (long) c * inner, segments = (long) images * groups * frames;
+        long x = tl.operand(t.input(0)), gamma = tl.operand(t.input(1)), beta = tl.operand(t.input(2)), y = tl.ptr(out);
+        int v = VectorAccess.enabled() ? VectorAccess.width(tl.act.byteSize(), inner, x, y) : 1;
+        long segV = seg / v;
+        long perV = chunkVectors(segV, (int) Math.min(segments, Integer.MAX_VALUE), tl.backend.multiprocessors);
+        long cpf = VectorAccess.ceilDiv(segV, perV), blocks = segments * cpf;
+        if (frames * cpf > Integer.MAX_VALUE || blocks > Integer.MAX_VALUE || segV > Integer.MAX_VALUE)
+            throw new IllegalArgumentException("group norm over " + java.util.Arrays.toString(out.shape()) + " exceeds the kernels' 32-bit block counts");
+        long partials = tl.scratch.take(blocks * 3 * 4);
+        tl.launch("normalization", "group_norm_frames_stats_v" + v, (int) blocks, 1, GN_BLOCK, 0,
+                tl.args().ptr(x).ptr(partials).i32(groups).i64(seg).i32((int) frames).i64(frameStride).i64(perV * v).i32((int) cpf));
+        tl.launch("normalization", "group_norm_frames_apply_v" + v, (int) blocks, 1, GN_BLOCK, 0,
+                tl.args().ptr(x).ptr(gamma).ptr(beta).ptr(y).ptr(partials).i32(groups).i64(inner).i64(seg).i32((int) frames)
+                        .i64(frameStride).f32(gn.eps()).i32(gn.silu() ? 1 : 0).i64(perV * v).i32((int) cpf));
     }
 }

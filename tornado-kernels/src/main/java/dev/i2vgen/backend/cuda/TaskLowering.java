@@ -25,6 +25,7 @@ final class TaskLowering {
     private final ConvolutionLowering convolutions;
     private final AttentionLowering attentions;
     private final GemmLowering gemms;
+    private final ChannelsLastLowering channelsLast;   // NHWC activations where cuDNN gains (ChannelsLastPlan)
 
     TaskLowering(CudaExecutionPlan plan) {
         this.plan = plan;
@@ -34,11 +35,13 @@ final class TaskLowering {
         this.convolutions = new ConvolutionLowering(this);
         this.attentions = new AttentionLowering(this);
         this.gemms = new GemmLowering(this);
+        this.channelsLast = new ChannelsLastLowering(this);
     }
 
     void lower(Task t) {
         scratch.beginTask();
         if (gemms.absorbed(t)) return;   // an Add already computed by its Linear's GEMM (GemmFusion)
+        if (channelsLast.lower(t)) return;   // converts inputs of the other layout; lowers NHWC conv/norm/upsample
         Value out = t.output();
         switch (t.op()) {
             case Unary u -> elementwise("unary", t, new Object[]{operand(t.input(0)), ptr(out), out.numel(), u.kind().ordinal()});
@@ -55,6 +58,7 @@ final class TaskLowering {
             }
             case Cast c -> convert(t.input(0), ptr(t.input(0)), ptr(out), plan.storageType(out), out.numel());
             case LayerNorm ln -> NormalizationLowering.layerNorm(this, t, ln);
+            case GroupNorm gn when gn.channelAxis() != 1 -> NormalizationLowering.groupNormFrames(this, t, gn);
             case GroupNorm gn -> NormalizationLowering.groupNorm(this, t, gn);
             case Softmax s -> {
                 long d = out.dim(-1);
@@ -92,6 +96,7 @@ final class TaskLowering {
                         c.strideH(), c.strideW(), c.padTop(), c.padLeft(), out.dim(2), out.dim(3),
                         t.input(2) == null ? 0 : operand(t.input(2)), ptr(out));
             }
+            case TemporalConv tc when tc.framesFirst() -> TemporalConvLowering.lower(this, t);   // window GEMMs, K = k·C
             case TemporalConv tc -> {
                 if (gemms.temporalConv(t)) break;   // per-tap GEMMs, no im2col (GemmLowering)
                 // otherwise a (k x 1) 2-D convolution over [B, C, F, H*W]
@@ -107,7 +112,11 @@ final class TaskLowering {
 
     // ---- helpers ----
 
-    long ptr(Value v) { return plan.pointer(v); }
+    /** The value's device buffer, or during a task the layout-converted copy ChannelsLastLowering made for it. */
+    long ptr(Value v) {
+        long s = channelsLast == null ? 0 : channelsLast.substitute(v);
+        return s != 0 ? s : plan.pointer(v);
+    }
 
     KernelLaunch.Args args() { return new KernelLaunch.Args(plan.hostArena); }
 
@@ -126,6 +135,8 @@ final class TaskLowering {
 
     /** The value's pointer in the activation dtype: itself, or a staging copy converted before each run. */
     long operand(Value v) {
+        long converted = channelsLast == null ? 0 : channelsLast.substitute(v);
+        if (converted != 0) return converted;   // a layout-converted copy: already in the activation dtype
         DType type = plan.storageType(v);
         if (type == act) return ptr(v);
         long staged = scratch.take(v.numel() * act.byteSize());

@@ -60,6 +60,15 @@ final class OpenClTaskLowering {
                 reduction(plan.launch("normalization", "layer_norm").buf(in(t, 0)).buf(in(t, 1)).buf(in(t, 2)).buf(ref(out))
                         .i64(d).f32(ln.eps()), n / d);
             }
+            case GroupNorm gn when gn.channelAxis() != 1 -> {
+                // channels on a later axis: [n, mid, channels, inner], each group normalised over all its mid segments
+                int images = out.dim(0), c = out.dim(gn.channelAxis());
+                long mid = 1;
+                for (int i = 1; i < gn.channelAxis(); i++) mid *= out.dim(i);
+                long inner = n / ((long) images * mid * c);
+                reduction(plan.launch("normalization", "group_norm_strided").buf(in(t, 0)).buf(in(t, 1)).buf(in(t, 2)).buf(ref(out))
+                        .i32(c).i32(gn.groups()).i64(inner).i64(mid).f32(gn.eps()).i32(gn.silu() ? 1 : 0), (long) images * gn.groups());
+            }
             case GroupNorm gn -> {
                 int images = out.dim(0), c = out.dim(1);
                 long inner = n / ((long) images * c);
@@ -106,6 +115,13 @@ final class OpenClTaskLowering {
                 Value bias = t.inputs().size() > 2 ? t.input(2) : null;
                 conv(ref(x), x.dim(0), x.dim(1), x.dim(2), x.dim(3), ref(w), w.dim(0), w.dim(2), w.dim(3),
                         c.strideH(), c.strideW(), c.padTop(), c.padLeft(), out.dim(2), out.dim(3), bias == null ? null : ref(bias), ref(out));
+            }
+            case TemporalConv tc when tc.framesFirst() -> {
+                // [B, F, C, H*W] → [B, F, O, H*W] straight from x (gemm.cl temporal_conv_frames), + the residual if given
+                Value x = t.input(0), w = t.input(1), bias = t.input(2), residual = t.input(3);
+                elementwise(plan.launch("gemm", "temporal_conv_frames").buf(ref(x)).buf(ref(w)).buf(bias == null ? ref(out) : ref(bias))
+                        .buf(residual == null ? ref(out) : ref(residual)).buf(ref(out)).i32(bias == null ? 0 : 1).i32(residual == null ? 0 : 1)
+                        .i32(x.dim(1)).i32(x.dim(2)).i32(w.dim(0)).i32(w.dim(2)).i64((long) x.dim(3) * x.dim(4)).i64(n), n);
             }
             case TemporalConv tc -> {
                 // a (k x 1) 2-D convolution over [B, C, F, H*W]

@@ -2,6 +2,8 @@
 // online softmax, so the Lq x Lk score matrix is never stored. fp32 arithmetic whatever the storage type.
 //
 // Layout: q[B, Lq, H*dk], k[B, Lk, H*dk], v[B, Lk, H*dv], out[B, Lq, H*dv] (heads interleaved in the last axis).
+// Rows may be strided: ldq, ldk, ldv, ldo are the elements between consecutive rows (H*dk / H*dv when dense;
+// 3*H*d when q, k, v are column blocks of one fused projection output [B*L, 3*H*d], GemmLowering / QkvFusion).
 // Block = ATT_WARPS warps, one query row per warp; the block shares each tile of 32 keys through shared
 // memory; lane j scores key j of the tile, then every lane accumulates its slice of dv (lane, lane+32, ...).
 
@@ -12,7 +14,7 @@
 
 extern "C" __global__ void __launch_bounds__(ATT_WARPS * 32)
 attention(const act* q, const act* k, const act* v, act* out, int lq, int lk, int heads, int dk, int dv,
-          float scale, int causal, int batch) {
+          float scale, int causal, int batch, int ldq, int ldk, int ldv, int ldo) {
     extern __shared__ float smem[];
     float* ks = smem;                              // [ATT_TILE][dk + 1] (padded: lane-wise rows hit distinct banks)
     float* vs = ks + ATT_TILE * (dk + 1);          // [ATT_TILE][dv]
@@ -23,9 +25,8 @@ attention(const act* q, const act* k, const act* v, act* out, int lq, int lk, in
     if (b >= batch) return;   // whole block: before any barrier
     const int qi = blockIdx.x * ATT_WARPS + warp;
     const bool active = qi < lq;
-    const i64 qrow = (i64) heads * dk, vrow = (i64) heads * dv;
 
-    if (active) for (int d = lane; d < dk; d += 32) qs[warp * dk + d] = ld(q, ((i64) b * lq + qi) * qrow + (i64) h * dk + d) * scale;
+    if (active) for (int d = lane; d < dk; d += 32) qs[warp * dk + d] = ld(q, ((i64) b * lq + qi) * ldq + (i64) h * dk + d) * scale;
 
     float acc[ATT_SLOTS];
 #pragma unroll
@@ -39,11 +40,11 @@ attention(const act* q, const act* k, const act* v, act* out, int lq, int lk, in
         int tile = min(ATT_TILE, lk - k0);
         for (int e = threadIdx.x; e < tile * dk; e += blockDim.x) {
             int j = e / dk, d = e - j * dk;
-            ks[j * (dk + 1) + d] = ld(k, ((i64) b * lk + k0 + j) * qrow + (i64) h * dk + d);
+            ks[j * (dk + 1) + d] = ld(k, ((i64) b * lk + k0 + j) * ldk + (i64) h * dk + d);
         }
         for (int e = threadIdx.x; e < tile * dv; e += blockDim.x) {
             int j = e / dv, d = e - j * dv;
-            vs[j * dv + d] = ld(v, ((i64) b * lk + k0 + j) * vrow + (i64) h * dv + d);
+            vs[j * dv + d] = ld(v, ((i64) b * lk + k0 + j) * ldv + (i64) h * dv + d);
         }
         __syncthreads();
         if (!active) continue;
@@ -81,7 +82,7 @@ attention(const act* q, const act* k, const act* v, act* out, int lq, int lk, in
     }
     if (!active) return;
     float inv = 1.f / l;
-    i64 obase = ((i64) b * lq + qi) * vrow + (i64) h * dv;
+    i64 obase = ((i64) b * lq + qi) * ldo + (i64) h * dv;
 #pragma unroll
     for (int t = 0; t < ATT_SLOTS; t++) {
         int d = lane + 32 * t;
@@ -95,8 +96,8 @@ attention(const act* q, const act* k, const act* v, act* out, int lq, int lk, in
 // accumulation, ldmatrix fragment loads, cp.async double-buffered K/V tiles, online softmax in base 2.
 // Each warp owns 16 query rows; a block of WARPS warps shares every tile of KT keys. The score tile lives
 // only in registers (P is re-packed from the S accumulators into A fragments without touching memory).
-// Same layout as `attention`: q[B, Lq, H*D], k/v[B, Lk, H*D], out[B, Lq, H*D]; needs D % 16 == 0,
-// (H*D) % 8 == 0 and 16-byte aligned bases (checked on the host). 1-D grid: blockIdx.x = bh * qblocks + qb,
+// Same layout as `attention`: q[B, Lq, H*D], k/v[B, Lk, H*D], out[B, Lq, H*D], rows ldq / ldkv / ldo apart (k and v
+// share one stride); needs D % 16 == 0, strides % 8 == 0 and 16-byte aligned bases (checked on the host). 1-D grid: blockIdx.x = bh * qblocks + qb,
 // because B*H reaches 140,800 in the temporal attention (over the 65,535 limit of gridDim.y).
 #if ACT_DTYPE == 1
 #define FA_T "f16"
@@ -134,7 +135,8 @@ __device__ __forceinline__ unsigned fa_pack(float lo, float hi) {
 
 template <int D, int WARPS, int KT>
 __device__ __forceinline__ void flash_attention_impl(const act* __restrict__ q, const act* __restrict__ k,
-        const act* __restrict__ v, act* __restrict__ out, int lq, int lk, int heads, float scale_log2, int causal) {
+        const act* __restrict__ v, act* __restrict__ out, int lq, int lk, int heads, float scale_log2, int causal,
+        int ldq, int ldkv, int ldo) {
     constexpr int BM = 16 * WARPS, LD = D + 8, CH = D / 8, NT = WARPS * 32;
     // Rows padded by 16 bytes: the 8 row addresses of one ldmatrix fall in distinct 16-byte bank groups.
     extern __shared__ __align__(16) unsigned short fa_sm[];
@@ -145,15 +147,15 @@ __device__ __forceinline__ void flash_attention_impl(const act* __restrict__ q, 
     const int qblocks = (lq + BM - 1) / BM;
     const int bh = blockIdx.x / qblocks, q0 = (blockIdx.x - bh * qblocks) * BM;
     const int b = bh / heads, h = bh - b * heads;
-    const i64 row = (i64) heads * D;
-    const act* qb = q + (i64) b * lq * row + (i64) h * D;
-    const act* kb = k + (i64) b * lk * row + (i64) h * D;
-    const act* vb = v + (i64) b * lk * row + (i64) h * D;
+    const i64 rq = ldq, rkv = ldkv, ro = ldo;   // row strides in elements
+    const act* qb = q + (i64) b * lq * rq + (i64) h * D;
+    const act* kb = k + (i64) b * lk * rkv + (i64) h * D;
+    const act* vb = v + (i64) b * lk * rkv + (i64) h * D;
 
     for (int c = tid; c < BM * CH; c += NT) {
         int r = c / CH, cc = c - r * CH;
         bool ok = q0 + r < lq;
-        fa_cp16(fa_smem(qs + r * LD + cc * 8), ok ? qb + (i64) (q0 + r) * row + cc * 8 : qb, ok);
+        fa_cp16(fa_smem(qs + r * LD + cc * 8), ok ? qb + (i64) (q0 + r) * rq + cc * 8 : qb, ok);
     }
     const int kend = causal ? min(lk, q0 + BM) : lk;
     const int ntiles = (kend + KT - 1) / KT;
@@ -161,7 +163,7 @@ __device__ __forceinline__ void flash_attention_impl(const act* __restrict__ q, 
         for (int c = tid; c < KT * CH; c += NT) {
             int r = c / CH, cc = c - r * CH, key = tile * KT + r;
             bool ok = key < lk;   // zero-filled rows beyond lk: masked scores, and P = 0 times 0 (never garbage)
-            i64 off = (i64) key * row + cc * 8;
+            i64 off = (i64) key * rkv + cc * 8;
             fa_cp16(fa_smem(ks + (buf * KT + r) * LD + cc * 8), ok ? kb + off : kb, ok);
             fa_cp16(fa_smem(vs + (buf * KT + r) * LD + cc * 8), ok ? vb + off : vb, ok);
         }
@@ -259,7 +261,7 @@ __device__ __forceinline__ void flash_attention_impl(const act* __restrict__ q, 
         int qi = qrow + r * 8;
         if (qi >= lq) continue;
         float inv = 1.f / sum;
-        unsigned* dst = (unsigned*) (out + ((i64) b * lq + qi) * row + (i64) h * D + 2 * t);
+        unsigned* dst = (unsigned*) (out + ((i64) b * lq + qi) * ro + (i64) h * D + 2 * t);
 #pragma unroll
         for (int n = 0; n < D / 8; n++) dst[n * 4] = fa_pack(o[n][2 * r] * inv, o[n][2 * r + 1] * inv);
     }
@@ -269,8 +271,9 @@ __device__ __forceinline__ void flash_attention_impl(const act* __restrict__ q, 
 // attention: 16 frames, where a 64-query block would be three quarters padding), larger ones for long sequences.
 #define FA_KERNEL(D, WARPS, KT) \
 extern "C" __global__ void __launch_bounds__(WARPS * 32) flash_attention_d##D##_w##WARPS##_k##KT( \
-        const act* q, const act* k, const act* v, act* out, int lq, int lk, int heads, float scale_log2, int causal) { \
-    flash_attention_impl<D, WARPS, KT>(q, k, v, out, lq, lk, heads, scale_log2, causal); }
+        const act* q, const act* k, const act* v, act* out, int lq, int lk, int heads, float scale_log2, int causal, \
+        int ldq, int ldkv, int ldo) { \
+    flash_attention_impl<D, WARPS, KT>(q, k, v, out, lq, lk, heads, scale_log2, causal, ldq, ldkv, ldo); }
 FA_KERNEL(64, 1, 16)
 FA_KERNEL(64, 4, 64)
 FA_KERNEL(64, 8, 64)
@@ -439,7 +442,8 @@ __device__ __forceinline__ void fa_pv(float (&o)[MT][D / 8][4], float (&l)[MT][4
 
 template <int D, int WARPS, int MT, bool PIPE>
 __device__ __forceinline__ void flash_lean_impl(const act* __restrict__ q, const act* __restrict__ k,
-        const act* __restrict__ v, act* __restrict__ out, int lq, int lk, int heads, float scale_log2, int causal) {
+        const act* __restrict__ v, act* __restrict__ out, int lq, int lk, int heads, float scale_log2, int causal,
+        int ldq, int ldkv, int ldo) {
     constexpr int KT = FA_KT, WM = 16 * MT, BM = WM * WARPS, LD = D + 8, CH = D / 8, NT = WARPS * 32;
     constexpr int ROWB = LD * 2, TILEB = KT * ROWB;   // bytes of one padded smem row / one K or V tile
     constexpr int PASSES = (KT * CH + NT - 1) / NT;   // 16-byte chunks per thread per K (and V) tile
@@ -451,31 +455,31 @@ __device__ __forceinline__ void flash_lean_impl(const act* __restrict__ q, const
     const int qblocks = (lq + BM - 1) / BM;
     const int bh = blockIdx.x / qblocks, q0 = (blockIdx.x - bh * qblocks) * BM;
     const int b = bh / heads, h = bh - b * heads;
-    const i64 row = (i64) heads * D;
-    const act* qb = q + (i64) b * lq * row + (i64) h * D;
-    const act* kb = k + (i64) b * lk * row + (i64) h * D;
-    const act* vb = v + (i64) b * lk * row + (i64) h * D;
+    const i64 rq = ldq, rkv = ldkv, ro = ldo;   // row strides in elements
+    const act* qb = q + (i64) b * lq * rq + (i64) h * D;
+    const act* kb = k + (i64) b * lk * rkv + (i64) h * D;
+    const act* vb = v + (i64) b * lk * rkv + (i64) h * D;
 
     for (int c = tid; c < BM * CH; c += NT) {
         int r = c / CH, cc = c - r * CH;
         bool ok = q0 + r < lq;
-        fa_cp16(sq + r * ROWB + cc * 16, ok ? qb + (i64) (q0 + r) * row + cc * 8 : qb, ok);
+        fa_cp16(sq + r * ROWB + cc * 16, ok ? qb + (i64) (q0 + r) * rq + cc * 8 : qb, ok);
     }
     const int kend = causal ? min(lk, q0 + BM) : lk;
     const int ntiles = (kend + KT - 1) / KT;
     // K/V prefetch. Rows beyond lk are zero-filled (masked scores, and P = 0 times 0, never garbage); a
     // zero-size cp.async reads nothing, so its source address needs no clamping.
     const int lr0 = tid / CH, lcc = tid - lr0 * CH;   // this thread's first row and 16-byte column
-    const i64 lane_off = (i64) lr0 * row + lcc * 8;
+    const i64 lane_off = (i64) lr0 * rkv + lcc * 8;
     auto load_kv = [&](int tile, int buf) {
         if constexpr (NT % CH == 0) {   // d = 64, 128: the same column on every pass, rows RP apart
             constexpr int RP = NT / CH;
-            const i64 toff = (i64) tile * KT * row + lane_off;
+            const i64 toff = (i64) tile * KT * rkv + lane_off;
             const int rem = lk - tile * KT - lr0;   // rows lr0 + p*RP < lk <=> p*RP < rem
             const unsigned dst = buf * TILEB + lr0 * ROWB + lcc * 16;
 #pragma unroll
             for (int p = 0; p < KT / RP; p++) {
-                const i64 off = toff + (i64) p * RP * row;
+                const i64 off = toff + (i64) p * RP * rkv;
                 fa_cp16(sk + dst + p * RP * ROWB, kb + off, p * RP < rem);
                 fa_cp16(sv + dst + p * RP * ROWB, vb + off, p * RP < rem);
             }
@@ -486,7 +490,7 @@ __device__ __forceinline__ void flash_lean_impl(const act* __restrict__ q, const
                 if ((KT * CH) % NT != 0 && c >= KT * CH) break;
                 int r = c / CH, cc = c - r * CH, key = tile * KT + r;   // CH is a constant: no division
                 bool ok = key < lk;
-                i64 off = ok ? (i64) key * row + cc * 8 : 0;
+                i64 off = ok ? (i64) key * rkv + cc * 8 : 0;
                 unsigned dst = buf * TILEB + r * ROWB + cc * 16;
                 fa_cp16(sk + dst, kb + off, ok);
                 fa_cp16(sv + dst, vb + off, ok);
@@ -571,7 +575,7 @@ __device__ __forceinline__ void flash_lean_impl(const act* __restrict__ q, const
             int qi = wrow0 + i * 16 + g + r * 8;
             if (qi >= lq) continue;
             float inv = 1.f / l[i][2 * r];
-            unsigned* dst = (unsigned*) (out + ((i64) b * lq + qi) * row + (i64) h * D + 2 * t);
+            unsigned* dst = (unsigned*) (out + ((i64) b * lq + qi) * ro + (i64) h * D + 2 * t);
 #pragma unroll
             for (int n = 0; n < D / 8; n++) dst[n * 4] = fa_pack(o[i][n][2 * r] * inv, o[i][n][2 * r + 1] * inv);
         }
@@ -582,8 +586,9 @@ __device__ __forceinline__ void flash_lean_impl(const act* __restrict__ q, const
 // Dynamic shared memory: (16 * MT * WARPS + 2 * FA_STAGES * 64) * (D + 8) * 2 bytes (AttentionLowering).
 #define FA_LEAN_KERNEL(KIND, PIPE, D, WARPS, MT, MINB) \
 extern "C" __global__ void __launch_bounds__(WARPS * 32, MINB) flash_##KIND##_d##D##_w##WARPS##_m##MT( \
-        const act* q, const act* k, const act* v, act* out, int lq, int lk, int heads, float scale_log2, int causal) { \
-    flash_lean_impl<D, WARPS, MT, PIPE>(q, k, v, out, lq, lk, heads, scale_log2, causal); }
+        const act* q, const act* k, const act* v, act* out, int lq, int lk, int heads, float scale_log2, int causal, \
+        int ldq, int ldkv, int ldo) { \
+    flash_lean_impl<D, WARPS, MT, PIPE>(q, k, v, out, lq, lk, heads, scale_log2, causal, ldq, ldkv, ldo); }
 FA_LEAN_KERNEL(lean, false, 64, 4, 1, 2)
 FA_LEAN_KERNEL(lean, false, 64, 8, 1, 2)
 FA_LEAN_KERNEL(lean, false, 64, 4, 2, 2)

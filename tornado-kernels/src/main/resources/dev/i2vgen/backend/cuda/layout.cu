@@ -273,3 +273,24 @@ extern "C" __global__ void timestep_embedding(const void* t, int t_dt, act* y, i
         st(y, i, out);
     }
 }
+
+// Channels-last nearest upsampling (the decoder's NHWC activations: ChannelsLastPlan): y[n, oy, ox, :] = x[n, iy, ix, :]
+// with the source row and column of upsample_nearest; raw 16-byte copies of `cols` vectors per pixel. Host: channels a
+// multiple of 16 / sizeof(act), fewer than 2^31 output vectors.
+extern "C" __global__ void upsample_nearest_nhwc(const act* __restrict__ xa, act* __restrict__ ya, int images, int in_h, int in_w,
+                                                 int out_h, int out_w, int cols) {
+    constexpr int V = 16 / (int) sizeof(raw_t);
+    const raw_t* x = reinterpret_cast<const raw_t*>(xa);
+    raw_t* y = reinterpret_cast<raw_t*>(ya);
+    const float sh = (float) in_h / (float) out_h, sw = (float) in_w / (float) out_w;
+    const unsigned total = (unsigned) images * (unsigned) out_h * (unsigned) out_w * (unsigned) cols;
+    for (unsigned j = blockIdx.x * blockDim.x + threadIdx.x; j < total; j += blockDim.x * gridDim.x) {
+        const unsigned pix = j / (unsigned) cols, col = j - pix * (unsigned) cols;
+        const unsigned row = pix / (unsigned) out_w, ox = pix - row * (unsigned) out_w;
+        const unsigned n = row / (unsigned) out_h, oy = row - n * (unsigned) out_h;
+        const int iy = min((int) floorf((int) oy * sh), in_h - 1), ix = min((int) floorf((int) ox * sw), in_w - 1);
+        raw_t e[V];
+        raw_load<V>(x + ((((i64) n * in_h + iy) * in_w + ix) * cols + col) * V, e);
+        raw_store<V>(y + (i64) j * V, e);
+    }
+}

@@ -278,3 +278,226 @@ extern "C" __global__ void softmax(const act* x, act* y, i64 d) {
     float inv = 1.f / block_sum(s, scratch);
     for (i64 j = threadIdx.x; j < d; j += blockDim.x) st(out, j, expf(ld(row, j) - m) * inv);
 }
+
+// ---- GroupNorm on channels-last x[image, pixel, channel] (the decoder's NHWC activations: ChannelsLastPlan). ----
+// Three launches: per-chunk statistics of every group, their merge into per-(image, channel) scale and shift, and
+// the element-wise apply. A thread owns one column of CL_V channels (one 16-byte vector) and walks pixels, so every
+// access is a full vector and a group may be narrower than a vector (the VAE's 128 channels in 32 groups of 4).
+#define CL_V (16 / (int) sizeof(act))
+#define CL_BLOCK 256
+
+// partials[((image * chunks + chunk) * groups + g) * 3 + {count, mean, M2}] over pixels [chunk * per, +per) of image.
+// Each thread sums its values as offsets from its first one (keeps fp32 sums accurate), turns them into a (count,
+// mean, M2) summary per channel; the block merges those over its rows in shared memory, then over each group's
+// channels, always in the same order: deterministic, no atomics. Host: channels % CL_V == 0, CL_BLOCK divisible by
+// channels / CL_V (so rows * cols == CL_BLOCK), pixels * channels < 2^31 per image.
+extern "C" __global__ void __launch_bounds__(CL_BLOCK) group_norm_nhwc_stats(const act* __restrict__ x, float* __restrict__ partials,
+                                                                              int pixels, int channels, int groups, int per, int chunks) {
+    __shared__ float s_mean[CL_BLOCK * CL_V], s_m2[CL_BLOCK * CL_V], s_n[CL_BLOCK];
+    const int image = blockIdx.x / chunks, chunk = blockIdx.x - image * chunks;
+    const int cols = channels / CL_V, rows = CL_BLOCK / cols;
+    const int col = threadIdx.x % cols, row = threadIdx.x / cols;
+    const int start = chunk * per, end = min(pixels, start + per);
+    const act* p = x + (i64) image * pixels * channels + col * CL_V;
+    float ref[CL_V], s[CL_V], q[CL_V];
+#pragma unroll
+    for (int i = 0; i < CL_V; i++) { ref[i] = 0.f; s[i] = 0.f; q[i] = 0.f; }
+    int n = 0;
+    for (int px = start + row; px < end; px += rows) {
+        float f[CL_V];
+        vec_load<CL_V>(p + (i64) px * channels, f);
+        if (n == 0) {
+#pragma unroll
+            for (int i = 0; i < CL_V; i++) ref[i] = f[i];
+        }
+#pragma unroll
+        for (int i = 0; i < CL_V; i++) { const float d = f[i] - ref[i]; s[i] += d; q[i] += d * d; }
+        n++;
+    }
+    const float fn = (float) n;
+#pragma unroll
+    for (int i = 0; i < CL_V; i++) {
+        const float shift = n > 0 ? s[i] / fn : 0.f;
+        s_mean[row * channels + col * CL_V + i] = ref[i] + shift;
+        s_m2[row * channels + col * CL_V + i] = n > 0 ? fmaxf(q[i] - s[i] * shift, 0.f) : 0.f;
+    }
+    if (col == 0) s_n[row] = fn;
+    __syncthreads();
+    // per channel over the rows; thread c alone reads and writes channel c, so row 0 can hold the result
+    for (int c = threadIdx.x; c < channels; c += CL_BLOCK) {
+        float cn = 0.f, cm = 0.f, cm2 = 0.f;
+        for (int r = 0; r < rows; r++) chan_merge(cn, cm, cm2, s_n[r], s_mean[r * channels + c], s_m2[r * channels + c]);
+        s_mean[c] = cm;
+        s_m2[c] = cm2;
+    }
+    __syncthreads();
+    const int cpg = channels / groups;
+    for (int g = threadIdx.x; g < groups; g += CL_BLOCK) {
+        float total = 0.f;
+        for (int r = 0; r < rows; r++) total += s_n[r];
+        float gn = 0.f, gm = 0.f, gm2 = 0.f;
+        for (int c = g * cpg; c < (g + 1) * cpg; c++) chan_merge(gn, gm, gm2, total, s_mean[c], s_m2[c]);
+        float* o = partials + 3 * (((i64) image * chunks + chunk) * groups + g);
+        o[0] = gn;
+        o[1] = gm;
+        o[2] = gm2;
+    }
+}
+
+// scale_shift[image * channels + c] = rstd * gamma[c], scale_shift[(images + image) * channels + c] = beta[c] - mean *
+// that scale. One warp per (image, group): lanes stride over the chunk summaries, the butterfly merges them, and
+// lane 0's result is used by all (the butterfly's lanes may differ in the last bit).
+extern "C" __global__ void group_norm_nhwc_finalize(const float* __restrict__ partials, const act* __restrict__ gamma,
+                                                    const act* __restrict__ beta, float* __restrict__ scale_shift, int images,
+                                                    int channels, int groups, int chunks, float eps) {
+    const int warp = (int) ((blockIdx.x * blockDim.x + threadIdx.x) >> 5), lane = threadIdx.x & 31;
+    if (warp >= images * groups) return;   // uniform per warp: blockDim is a multiple of 32
+    const int image = warp / groups, g = warp - image * groups;
+    float n = 0.f, mean = 0.f, m2 = 0.f;
+    for (int i = lane; i < chunks; i += 32) {
+        const float* q = partials + 3 * (((i64) image * chunks + i) * groups + g);
+        chan_merge(n, mean, m2, q[0], q[1], q[2]);
+    }
+    warp_chan(n, mean, m2);
+    n = __shfl_sync(0xffffffffu, n, 0);
+    mean = __shfl_sync(0xffffffffu, mean, 0);
+    m2 = __shfl_sync(0xffffffffu, m2, 0);
+    const float rstd = rsqrtf(m2 / n + eps);
+    const int cpg = channels / groups;
+    for (int j = lane; j < cpg; j += 32) {
+        const int c = g * cpg + j;
+        const float sc = rstd * ld(gamma, c);
+        scale_shift[(i64) image * channels + c] = sc;
+        scale_shift[((i64) images + image) * channels + c] = ld(beta, c) - mean * sc;
+    }
+}
+
+// y = x * scale + shift per (image, channel), SiLU optionally; CL_V channels per 16-byte vector, their scales and
+// shifts in 16-byte float loads (scale_shift 16-byte aligned). Host: channels % CL_V == 0, fewer than 2^31 vectors.
+struct __align__(16) cl_f4 { float x, y, z, w; };
+extern "C" __global__ void group_norm_nhwc_apply(const act* __restrict__ x, const float* __restrict__ scale_shift, act* __restrict__ y,
+                                                 int images, int pixels, int channels, int silu) {
+    const unsigned cols = (unsigned) (channels / CL_V), per_image = (unsigned) pixels * cols, total = per_image * (unsigned) images;
+    for (unsigned j = blockIdx.x * blockDim.x + threadIdx.x; j < total; j += blockDim.x * gridDim.x) {
+        const unsigned image = j / per_image, c0 = (j % cols) * CL_V;
+        const cl_f4* sc = reinterpret_cast<const cl_f4*>(scale_shift + (i64) image * channels + c0);
+        const cl_f4* sh = reinterpret_cast<const cl_f4*>(scale_shift + ((i64) images + image) * channels + c0);
+        float a[CL_V], b[CL_V], f[CL_V];
+#pragma unroll
+        for (int k = 0; k < CL_V / 4; k++) {
+            const cl_f4 u = sc[k], v = sh[k];
+            a[4 * k] = u.x; a[4 * k + 1] = u.y; a[4 * k + 2] = u.z; a[4 * k + 3] = u.w;
+            b[4 * k] = v.x; b[4 * k + 1] = v.y; b[4 * k + 2] = v.z; b[4 * k + 3] = v.w;
+        }
+        vec_load<CL_V>(x + (i64) j * CL_V, f);
+#pragma unroll
+        for (int i = 0; i < CL_V; i++) {
+            float r = f[i] * a[i] + b[i];
+            if (silu) r = r / (1.f + expf(-r));
+            f[i] = r;
+        }
+        vec_store<CL_V>(y + (i64) j * CL_V, f);
+    }
+}
+
+// GroupNorm with the channels on a later axis (TemporalConvLayer's frame-major video x[B, F, C, inner]): the group
+// (image, g) is F segments of seg = C/G · inner contiguous elements at a stride of C · inner. Every segment is cut
+// into cpf chunks of `per` elements (the last may be shorter; seg, per and inner are multiples of V), block
+// group · (F · cpf) + f · cpf + s takes chunk s of segment f, so a group's F · cpf summaries are consecutive as in
+// group_norm_stats/apply_v{V} above, whose Chan merges and numerics these follow.
+template <int V>
+__device__ __forceinline__ void group_norm_frames_stats_body(const act* __restrict__ x, float* __restrict__ partials, int groups,
+                                                             i64 seg, int frames, i64 frame_stride, i64 per, int cpf) {
+    __shared__ float sh[3][32];
+    const int chunks = frames * cpf;
+    const int group = blockIdx.x / chunks, rest = blockIdx.x - group * chunks, f = rest / cpf, s = rest - f * cpf;
+    const int image = group / groups, g = group - image * groups;
+    const i64 start = (i64) s * per, end = min(seg, start + per);
+    const act* p = x + ((i64) image * frames + f) * frame_stride + (i64) g * seg + start;
+    const unsigned nv = (unsigned) ((end - start) / V);
+    float n = 0.f, mean = 0.f, m2 = 0.f;
+    for (unsigned j = threadIdx.x; j < nv; j += blockDim.x) {
+        float v[V];
+        vec_load<V>(p + (i64) j * V, v);
+        float sum = 0.f;
+#pragma unroll
+        for (int i = 0; i < V; i++) sum += v[i];
+        const float mb = sum * (1.f / V);
+        float q = 0.f;
+#pragma unroll
+        for (int i = 0; i < V; i++) { const float t = v[i] - mb; q += t * t; }
+        chan_merge(n, mean, m2, (float) V, mb, q);
+    }
+    warp_chan(n, mean, m2);
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    if (lane == 0) { sh[0][warp] = n; sh[1][warp] = mean; sh[2][warp] = m2; }
+    __syncthreads();
+    if (warp == 0) {
+        const bool has = lane < (int) (blockDim.x >> 5);
+        n = has ? sh[0][lane] : 0.f;
+        mean = has ? sh[1][lane] : 0.f;
+        m2 = has ? sh[2][lane] : 0.f;
+        warp_chan(n, mean, m2);
+        if (lane == 0) {
+            partials[3 * (i64) blockIdx.x] = n;
+            partials[3 * (i64) blockIdx.x + 1] = mean;
+            partials[3 * (i64) blockIdx.x + 2] = m2;
+        }
+    }
+}
+
+template <int V>
+__device__ __forceinline__ void group_norm_frames_apply_body(const act* __restrict__ x, const act* __restrict__ gamma,
+                                                             const act* __restrict__ beta, act* __restrict__ y,
+                                                             const float* __restrict__ partials, int groups, i64 inner, i64 seg,
+                                                             int frames, i64 frame_stride, float eps, int silu, i64 per, int cpf) {
+    const int chunks = frames * cpf;
+    const int group = blockIdx.x / chunks, rest = blockIdx.x - group * chunks, f = rest / cpf, s = rest - f * cpf;
+    const int image = group / groups, g = group - image * groups;
+    const int cpg = (int) (seg / inner);
+    const i64 start = (i64) s * per, end = min(seg, start + per);
+    // every warp merges the group's summaries in the same order and takes lane 0's result (identical statistics)
+    const float* q = partials + 3 * (i64) group * chunks;
+    float n = 0.f, mean = 0.f, m2 = 0.f;
+    for (int i = threadIdx.x & 31; i < chunks; i += 32) chan_merge(n, mean, m2, q[3 * i], q[3 * i + 1], q[3 * i + 2]);
+    warp_chan(n, mean, m2);
+    n = __shfl_sync(0xffffffffu, n, 0);
+    mean = __shfl_sync(0xffffffffu, mean, 0);
+    m2 = __shfl_sync(0xffffffffu, m2, 0);
+    const float rstd = rsqrtf(m2 / n + eps);
+    const unsigned inner_v = (unsigned) (inner / V), last = (unsigned) (end / V);
+    const i64 base = ((i64) image * frames + f) * frame_stride + (i64) g * seg;   // segment start, element index
+    const act* p = x + base;
+    act* o = y + base;
+    for (unsigned j = (unsigned) (start / V) + threadIdx.x; j < last; j += blockDim.x) {
+        const int c = g * cpg + (int) (j / inner_v);
+        const float scale = rstd * ld(gamma, c), shift = ld(beta, c);
+        float v[V];
+        vec_load<V>(p + (i64) j * V, v);
+#pragma unroll
+        for (int i = 0; i < V; i++) {
+            float r = (v[i] - mean) * scale + shift;
+            if (silu) r = r / (1.f + expf(-r));
+            v[i] = r;
+        }
+        vec_store<V>(o + (i64) j * V, v);
+    }
+}
+
+#define GROUP_NORM_FRAMES_VEC(V) \
+    extern "C" __global__ void group_norm_frames_stats_v##V(const act* __restrict__ x, float* __restrict__ partials, int groups, i64 seg, \
+                                                           int frames, i64 frame_stride, i64 per, int cpf) { \
+        group_norm_frames_stats_body<V>(x, partials, groups, seg, frames, frame_stride, per, cpf); \
+    } \
+    extern "C" __global__ void group_norm_frames_apply_v##V(const act* __restrict__ x, const act* __restrict__ gamma, \
+                                                           const act* __restrict__ beta, act* __restrict__ y, \
+                                                           const float* __restrict__ partials, int groups, i64 inner, i64 seg, \
+                                                           int frames, i64 frame_stride, float eps, int silu, i64 per, int cpf) { \
+        group_norm_frames_apply_body<V>(x, gamma, beta, y, partials, groups, inner, seg, frames, frame_stride, eps, silu, per, cpf); \
+    }
+GROUP_NORM_FRAMES_VEC(1)
+GROUP_NORM_FRAMES_VEC(2)
+GROUP_NORM_FRAMES_VEC(4)
+#if ACT_DTYPE != 0
+GROUP_NORM_FRAMES_VEC(8)
+#endif

@@ -37,3 +37,29 @@ void gemm(BUF(a), BUF(b), BUF(c), BUF(bias), const int M, const int N, const int
         c[(long) row * N + col] = v;
     }
 }
+
+// Frames-first temporal conv (TemporalConv with framesFirst), one work-item per output element, straight from x (no
+// im2col): y[b, f, o, p] = bias[o] (+ r[b, f, o, p]) + Σ_t Σ_c w[o, c, t] · x[b, f + t − pad, c, p], frames outside
+// [0, frames) being zero padding. Work-items of a row p read x and y contiguously; the weight reads are uniform.
+__kernel void temporal_conv_frames(BUF(x), BUF(w), BUF(bias), BUF(r), BUF(y), const int hasBias, const int hasResidual,
+                                   const int frames, const int c, const int o, const int k, const long hw, const long n) {
+    long i = get_global_id(0);
+    if (i >= n) return;
+    OFF(x); OFF(w); OFF(bias); OFF(r); OFF(y);
+    long p = i % hw, rest = i / hw;
+    int oc = (int) (rest % o);
+    rest /= o;
+    int f = (int) (rest % frames);
+    long b = rest / frames;
+    int pad = (k - 1) / 2;
+    float acc = hasBias ? bias[oc] : 0.0f;
+    if (hasResidual) acc += r[i];
+    for (int t = 0; t < k; t++) {
+        int src = f + t - pad;
+        if (src < 0 || src >= frames) continue;
+        __global const float* xs = x + (b * frames + src) * c * hw + p;
+        __global const float* ws = w + (long) oc * c * k + t;
+        for (int ci = 0; ci < c; ci++) acc += ws[(long) ci * k] * xs[(long) ci * hw];
+    }
+    y[i] = acc;
+}

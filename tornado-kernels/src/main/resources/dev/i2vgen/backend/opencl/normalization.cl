@@ -60,3 +60,33 @@ void softmax(BUF(x), BUF(y), const long d) {
     float inv = 1.0f / group_sum(s, scratch);
     for (long j = l; j < d; j += RED_WG) yr[j] = exp(xr[j] - m) * inv;
 }
+
+// GroupNorm with the channels on a later axis: x[n, mid, channels, inner] (a frame-major video [B, F, C, h, w] has
+// mid = F), one work-group per (n, group), normalised over its mid segments of channels/groups · inner contiguous
+// elements at a stride of channels · inner (group_norm above is mid = 1).
+__kernel __attribute__((reqd_work_group_size(RED_WG, 1, 1)))
+void group_norm_strided(BUF(x), BUF(gamma), BUF(beta), BUF(y), const int channels, const int groups, const long inner,
+                        const long mid, const float eps, const int silu) {
+    __local float scratch[RED_WG];
+    OFF(x); OFF(gamma); OFF(beta); OFF(y);
+    long ng = get_group_id(0);
+    long image = ng / groups;
+    int g = (int) (ng % groups);
+    int l = get_local_id(0);
+    int perGroup = channels / groups;
+    long seg = (long) perGroup * inner, stride = (long) channels * inner, len = mid * seg;
+    __global float* xr = x + image * mid * stride + g * seg;
+    __global float* yr = y + image * mid * stride + g * seg;
+    float s = 0;
+    for (long j = l; j < len; j += RED_WG) s += xr[(j / seg) * stride + j % seg];
+    float mean = group_sum(s, scratch) / len;
+    float q = 0;
+    for (long j = l; j < len; j += RED_WG) { float t = xr[(j / seg) * stride + j % seg] - mean; q += t * t; }
+    float inv = 1.0f / sqrt(group_sum(q, scratch) / len + eps);
+    for (long j = l; j < len; j += RED_WG) {
+        long at = (j / seg) * stride + j % seg;
+        int c = g * perGroup + (int) ((j % seg) / inner);
+        float v = (xr[at] - mean) * inv * gamma[c] + beta[c];
+        yr[at] = silu ? v * sigmoid_f(v) : v;
+    }
+}

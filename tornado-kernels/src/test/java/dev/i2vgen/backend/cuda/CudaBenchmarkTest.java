@@ -155,6 +155,75 @@ class CudaBenchmarkTest {
     }
 
     /**
+     * The Hopper wgmma flash kernels (flashVariant v5w{warpgroups}k{key tile}[mb|mb2], Sm90FlashAttention; the list in
+     * i2vgen.bench.flash90, the first taken as the reference) against the mma.sync
+     * default v3m2 at the UNet's d = 64 attention shapes with CFG (32 sequences): spatial self-attention at level 0
+     * (14,080 tokens, 5 heads), level 1 (3,520, 10 heads), levels 2 and 3 (880 and 220 tokens, 20 heads), and the
+     * cross-attention to 77 text tokens. Prints ms, TFLOP/s (4 B H Lq Lk D), the q/k/v/o bytes, the error against
+     * v3m2 (both carry their own rounding: fp16 <= 2e-3, bf16 <= 1.6e-2), v3m2 timed twice (first and last: the
+     * spread), and a table of the speed-ups last. Skips off compute capability 9.0.
+     */
+    @Test
+    void flashAttentionSm90() {
+        Assumptions.assumeTrue(Boolean.getBoolean("i2vgen.cuda.bench"), "benchmarks run only with -Di2vgen.cuda.bench=true");
+        BackendProvider p = new CudaBackendProvider();
+        Assumptions.assumeTrue(p.isAvailable(), "CUDA backend unavailable: " + p.unavailableReason());
+        Random rnd = new Random(17);
+        String[] variants = System.getProperty("i2vgen.bench.flash90", "v3m2,v5w3k128,v5w2k64,v5w3k128mb,v5w4k64mb,v5w3k128mb2,v5w4k64mb2,v5w2k64mb2,v5,v3m2").split(",");
+        // {batch, Lq, Lk, heads}; i2vgen.bench.flash90.shapes = "BxLqxLkxH,..." and .dtypes = "F16,BF16" narrow the run,
+        // .reps sets the graph replays timed (10; more for the short launches of the small shapes)
+        int[][] shapes = java.util.Arrays.stream(System.getProperty("i2vgen.bench.flash90.shapes", "32x14080x14080x5,32x3520x3520x10,32x14080x77x5,32x880x880x20,32x220x220x20")
+                .split(",")).map(x -> java.util.Arrays.stream(x.split("x")).mapToInt(Integer::parseInt).toArray()).toArray(int[][]::new);
+        DType[] dtypes = java.util.Arrays.stream(System.getProperty("i2vgen.bench.flash90.dtypes", "F16,BF16").split(",")).map(DType::valueOf).toArray(DType[]::new);
+        StringBuilder table = new StringBuilder();
+        java.util.List<String> failures = new java.util.ArrayList<>();
+        try (CudaBackend cuda = CudaBackend.create()) {
+            System.out.println("device: " + cuda.deviceDescription());
+            Assumptions.assumeTrue(cuda.ccMajor == 9 && cuda.ccMinor == 0, "wgmma kernels need compute capability 9.0");
+            for (int[] s : shapes) {
+                int batch = s[0], lq = s[1], lk = s[2], heads = s[3], d = 64;
+                Tensor q = uniform(rnd, batch, lq, heads * d), k = uniform(rnd, batch, lk, heads * d), v = uniform(rnd, batch, lk, heads * d);
+                double flops = 4.0 * batch * heads * (double) lq * lk * d;
+                double bytes = 2.0 * 2 * ((double) batch * lq * heads * d + (double) batch * lk * heads * d);
+                for (DType act : dtypes) {
+                    TaskGraph g = new TaskGraph("attention", act);
+                    Value qv = g.input("q", act, batch, lq, heads * d);
+                    Value kv = g.input("k", act, batch, lk, heads * d);
+                    Value vv = g.input("v", act, batch, lk, heads * d);
+                    g.output("o", g.attention(qv, kv, vv, heads, (float) (1 / Math.sqrt(d)), false));
+                    var frozen = g.freeze();
+                    Tensor reference = null;
+                    double base = 0;
+                    table.append(String.format("%-5s Lq=%-5d Lk=%-5d H=%-2d", act, lq, lk, heads));
+                    for (String variant : variants) {
+                        System.setProperty("i2vgen.cuda.flashVariant", variant);
+                        try (CudaExecutionPlan plan = cuda.compile(frozen)) {
+                            plan.poison();
+                            plan.executeByName(Map.of("q", q, "k", k, "v", v));
+                            Tensor o = plan.read("o");
+                            for (long i = 0; i < o.numel(); i += 997) assertTrue(Float.isFinite(o.getFlat(i)), variant + ": non-finite output at " + i);
+                            double err = 0;
+                            if (reference == null) reference = o;
+                            else err = dev.i2vgen.tensor.TensorComparison.relativeError(o, reference);
+                            double ms = cuda.timeMillis(plan::enqueueTasks, 2, Integer.getInteger("i2vgen.bench.flash90.reps", 10));
+                            if (base == 0) base = ms;
+                            System.out.printf("BENCH flash90 %s %-8s B=%d Lq=%d Lk=%d H=%d D=%d: %.3f ms, %.1f TFLOP/s, %.2f GFLOP, q/k/v/o %.0f MB, vs v3m2 rel.err %.2e, speed-up %.2fx%n",
+                                    act, variant, batch, lq, lk, heads, d, ms, flops / (ms * 1e-3) / 1e12, flops / 1e9, bytes / 1e6, err, base / ms);
+                            table.append(String.format(" | %s %.3f ms %.0f TF %.2fx", variant, ms, flops / (ms * 1e-3) / 1e12, base / ms));
+                            if (err > (act == DType.F16 ? 2e-3 : 1.6e-2)) failures.add(act + " " + variant + " Lq=" + lq + " Lk=" + lk + ": rel.err " + err);
+                        } finally {
+                            System.clearProperty("i2vgen.cuda.flashVariant");
+                        }
+                    }
+                    table.append('\n');
+                }
+            }
+        }
+        System.out.print("FLASH90 TABLE\n" + table);
+        assertTrue(failures.isEmpty(), "differ from v3m2: " + failures);   // after the table: every timing is printed
+    }
+
+    /**
      * Convolutions at the UNet's shapes (32 frames = 2 x 16 with CFG; 3x3 at the three resolutions, the temporal
      * (3,1,1) conv) and the VAE decoder's (one frame, 512/256/128 channels up to 704x1280): the implicit-GEMM
      * tensor-core kernel and cuDNN 9 (when installed) against the im2col + cuBLASLt path, whose output they must match
@@ -385,6 +454,81 @@ class CudaBenchmarkTest {
      * output they must match. Prints ms and GB/s over the byte floor (each input read once, the output written once);
      * the split GroupNorm reads x twice, so its ceiling is 2/3 of the floor rate when x does not fit in L2.
      */
+    /**
+     * The VAE decoder's convolution shapes through cuDNN, NCHW against NHWC (KRSC filters): every algorithm the Ex search
+     * reports with 1 and 4 GiB workspace bounds, event timings of the best, sampled float64 checks of both layouts,
+     * per-frame totals and the NCHW↔NHWC permutes of the largest tensors ({@link CudnnLayoutStudy}).
+     */
+    @Test
+    void vaeConvLayoutStudy() {
+        Assumptions.assumeTrue(Boolean.getBoolean("i2vgen.cuda.bench"), "benchmarks run only with -Di2vgen.cuda.bench=true");
+        BackendProvider p = new CudaBackendProvider();
+        Assumptions.assumeTrue(p.isAvailable(), "CUDA backend unavailable: " + p.unavailableReason());
+        try (CudaBackend cuda = CudaBackend.create()) {
+            System.out.println("device: " + cuda.deviceDescription());
+            Assumptions.assumeTrue(cuda.cudnn().isPresent(), "cuDNN not installed");
+            System.out.println("cuDNN " + cuda.cudnn().get().version());
+            new CudnnLayoutStudy(cuda, cuda.cudnn().get()).run();
+        }
+    }
+
+    /**
+     * The VAE decoder's graph structure at full size (DecoderLikeGraph: block channels 128/256/512/512, 3 resnets per up
+     * block, 88x160 latents → one 704x1280 frame; 8 frames too), fp16, random weights: NCHW (i2vgen.cuda.channelsLast=
+     * false, the path before) against the channels-last default, CUDA-graph replays timed with events, the per-kernel
+     * profile of each, and the two outputs compared (rel. error ≤ 1e-2). FLOPs: the convs' 8.5 TFLOP per frame.
+     */
+    @Test
+    void vaeDecoderChannelsLast() {
+        Assumptions.assumeTrue(Boolean.getBoolean("i2vgen.cuda.bench"), "benchmarks run only with -Di2vgen.cuda.bench=true");
+        BackendProvider p = new CudaBackendProvider();
+        Assumptions.assumeTrue(p.isAvailable(), "CUDA backend unavailable: " + p.unavailableReason());
+        Random rnd = new Random(17);
+        try (CudaBackend cuda = CudaBackend.create()) {
+            System.out.println("device: " + cuda.deviceDescription());
+            for (int frames : new int[]{1, 8}) {
+                Tensor z = uniform(rnd, frames, 4, 88, 160);
+                Tensor[] out = new Tensor[2];
+                double[] ms = new double[2];
+                String[] modes = {"false", "auto"};
+                for (int m = 0; m < 2; m++) {
+                    System.setProperty("i2vgen.cuda.channelsLast", modes[m]);
+                    TaskGraph g = new TaskGraph("vae_decoder_like_" + frames, DType.F16);
+                    Value zv = g.input("z", DType.F32, frames, 4, 88, 160);
+                    g.output("image", DecoderLikeGraph.build(g, zv, new int[]{128, 256, 512, 512}, 3, 32, DType.F16,
+                            DecoderLikeGraph.randomWeights(new Random(23))));
+                    long t0 = System.nanoTime();
+                    try (CudaExecutionPlan plan = cuda.compile(g.freeze())) {
+                        double buildMs = (System.nanoTime() - t0) / 1e6;
+                        plan.executeByName(Map.of("z", z));
+                        out[m] = plan.read("image");
+                        ms[m] = cuda.timeMillis(plan::enqueueTasks, 2, frames == 1 ? 10 : 3);
+                        System.out.printf("BENCH vae-decoder %d frame(s) channelsLast=%-5s %8.3f ms per run, %7.3f ms per frame (build %.0f ms, %d steps)%n",
+                                frames, modes[m], ms[m], ms[m] / frames, buildMs, plan.stepCount());
+                        if (frames == 1) {
+                            double total = 0;
+                            var prof = plan.profile();
+                            for (var e : prof) total += e.getValue()[0];
+                            System.out.printf("BENCH vae-decoder profile channelsLast=%s: %.3f ms with a sync per step%n", modes[m], total);
+                            for (var e : prof.subList(0, Math.min(14, prof.size())))
+                                System.out.printf("BENCH vae-decoder   %-5s %-28s %3.0f x %8.3f ms%n", modes[m], e.getKey(), e.getValue()[1], e.getValue()[0]);
+                            var byTask = plan.profile(true);   // per shape (a sync per step adds ~50 µs of host time to each)
+                            for (var e : byTask.subList(0, Math.min(24, byTask.size())))
+                                System.out.printf("BENCH vae-decoder   %-5s %-62s %3.0f x %8.3f ms%n", modes[m], e.getKey(), e.getValue()[1], e.getValue()[0]);
+                        }
+                    } finally {
+                        System.clearProperty("i2vgen.cuda.channelsLast");
+                    }
+                }
+                double err = dev.i2vgen.tensor.TensorComparison.relativeError(out[1], out[0]);
+                System.out.printf("BENCH vae-decoder %d frame(s): NCHW %.3f ms, channels-last %.3f ms per frame (%.2fx), rel.err %.3e%n",
+                        frames, ms[0] / frames, ms[1] / frames, ms[0] / ms[1], err);
+                assertTrue(err <= 1e-2, "channels-last decoder differs from NCHW: " + err);
+            }
+            cuda.cudnn().ifPresent(c -> c.choices.forEach((k, v) -> System.out.println("BENCH cudnn choice " + k + " -> " + v)));
+        }
+    }
+
     @Test
     void memoryBoundKernels() {
         Assumptions.assumeTrue(Boolean.getBoolean("i2vgen.cuda.bench"), "benchmarks run only with -Di2vgen.cuda.bench=true");
@@ -458,5 +602,296 @@ class CudaBenchmarkTest {
                 assertTrue(err <= (c.name().startsWith("permute") ? 0 : 1e-2), c.name() + ": vectorised kernels differ from the earlier ones: " + err);
             }
         }
+    }
+
+    /**
+     * The VAE decode loop's host side (FrameDecoder, one frame per run): 16 runs of a graph that writes one
+     * 3x704x1280 F32 frame (10.8 MB to the host per run) from a 5 KB input, (a) as the old loop did it, execute +
+     * read + copy into the video, (b) submit + readAsync, the previous run's PendingRead copied into the video while
+     * the device computes the next, (c) the device time alone (event-timed replays). Two device times per frame:
+     * ~0.5 ms (the copy dominates) and ~5 ms (the copy should vanish under the device work). Expected: (b) ≈
+     * max(c, copy) per frame + one copy at the end, (a) ≈ c + copy + host copy. (b) must equal (a) bit for bit.
+     */
+    @Test
+    void decodeLoopHostOverlap() {
+        Assumptions.assumeTrue(Boolean.getBoolean("i2vgen.cuda.bench"), "benchmarks run only with -Di2vgen.cuda.bench=true");
+        BackendProvider p = new CudaBackendProvider();
+        Assumptions.assumeTrue(p.isAvailable(), "CUDA backend unavailable: " + p.unavailableReason());
+        int frames = 16, c = 3, h = 704, w = 1280;
+        long frameBytes = 4L * c * h * w;
+        Random rnd = new Random(23);
+        Tensor[] inputs = new Tensor[frames];
+        for (int f = 0; f < frames; f++) inputs[f] = uniform(rnd, w);
+        StringBuilder table = new StringBuilder();
+        try (CudaBackend cuda = CudaBackend.create()) {
+            System.out.println("device: " + cuda.deviceDescription());
+            long a0 = System.nanoTime();
+            Tensor oldVideo = Tensor.allocate(DType.F32, frames, c, h, w);
+            double allocMs = (System.nanoTime() - a0) / 1e6;
+            Tensor newVideo = Tensor.allocate(DType.F32, frames, c, h, w);
+            for (int depth : new int[]{40, 400}) {
+                TaskGraph g = new TaskGraph("decode_loop", DType.F16);
+                Value s = g.input("s", DType.F32, w);
+                Value y = g.add(g.constant("base", uniform(rnd, c, h, w)), g.cast(s, DType.F16));
+                for (int i = 0; i < depth; i++) y = g.unary(g.affine(y, 0.9f, 0.05f), dev.i2vgen.graph.ops.Unary.Kind.TANH);
+                Value out = g.output("frame", g.cast(y, DType.F32));
+                try (CudaExecutionPlan plan = cuda.compile(g.freeze())) {
+                    Value sv = plan.graph().input("s");
+                    double[] oldMs = new double[4], newMs = new double[4];
+                    for (int rep = 0; rep < 4; rep++) {   // rep 0 warms up (graph capture, first-touch of the videos)
+                        long t0 = System.nanoTime();
+                        for (int f = 0; f < frames; f++) {
+                            plan.execute(Map.of(sv, inputs[f]));
+                            Tensor img = plan.read(out);
+                            java.lang.foreign.MemorySegment.copy(img.contiguousSegment(), 0, oldVideo.contiguousSegment(), f * frameBytes, frameBytes);
+                        }
+                        oldMs[rep] = (System.nanoTime() - t0) / 1e6 / frames;
+                        newVideo.contiguousSegment().fill((byte) 0xff);   // NaN: every frame must be written
+                        t0 = System.nanoTime();
+                        dev.i2vgen.backend.PendingRead previous = null;
+                        for (int f = 0; f < frames; f++) {
+                            plan.submit(Map.of(sv, inputs[f]));
+                            dev.i2vgen.backend.PendingRead read = plan.readAsync(out);
+                            if (previous != null) previous.into(newVideo, (f - 1) * (frameBytes / 4));
+                            previous = read;
+                        }
+                        previous.into(newVideo, (frames - 1) * (frameBytes / 4));
+                        newMs[rep] = (System.nanoTime() - t0) / 1e6 / frames;
+                        long mismatch = oldVideo.contiguousSegment().mismatch(newVideo.contiguousSegment());
+                        assertTrue(mismatch == -1, "depth " + depth + ": submit + readAsync differs from execute + read at byte " + mismatch);
+                    }
+                    double deviceMs = cuda.timeMillis(plan::enqueueTasks, 2, frames);
+                    double oldMed = median3(oldMs), newMed = median3(newMs);
+                    System.out.printf("BENCH decode loop, %d elementwise passes/frame, %.1f MB F32 to the host per frame: device %.3f ms/frame, "
+                                    + "execute+read+copy %.3f ms/frame (runs %.3f %.3f %.3f), submit+readAsync %.3f ms/frame (runs %.3f %.3f %.3f)%n",
+                            2 * depth, frameBytes / 1e6, deviceMs, oldMed, oldMs[1], oldMs[2], oldMs[3], newMed, newMs[1], newMs[2], newMs[3]);
+                    table.append(String.format("BENCH   passes %4d: device %7.3f  old %7.3f  new %7.3f  ms/frame; host part old %6.3f new %6.3f%n",
+                            2 * depth, deviceMs, oldMed, newMed, oldMed - deviceMs, newMed - deviceMs));
+                }
+            }
+            System.out.printf("BENCH allocating the 16-frame F32 video (%.0f MB, zero-filled): %.1f ms%n", frames * frameBytes / 1e6, allocMs);
+            System.out.print(table);
+        }
+    }
+
+    private static double median3(double[] runs) {
+        double[] v = {runs[1], runs[2], runs[3]};
+        java.util.Arrays.sort(v);
+        return v[1];
+    }
+
+    /**
+     * The UNet's attention projections (fp16): M = 450,560 / 112,640 / 28,160 tokens at C = 320 / 640 / 1280 (the
+     * spatial and temporal transformers of the three levels), K = N = C per projection. Q/K/V as three GEMMs
+     * (N = C, x read three times) against one fused GEMM (N = 3C, x once), each with cuBLASLt's first heuristic
+     * algorithm (-Di2vgen.cuda.gemmSearch=false) and with the timed choice; then the whole temporal self-attention
+     * (16 frames, 28,160 sequences: q/k/v projections + attention) with -Di2vgen.cuda.fuseQkv on and off, where the
+     * attention reads q, k, v at row stride 3C. Prints ms, TFLOP/s and GB/s of the byte model (x, W read once, the
+     * outputs written once) and a table last.
+     */
+    @Test
+    void projectionGemms() {
+        Assumptions.assumeTrue(Boolean.getBoolean("i2vgen.cuda.bench"), "benchmarks run only with -Di2vgen.cuda.bench=true");
+        BackendProvider p = new CudaBackendProvider();
+        Assumptions.assumeTrue(p.isAvailable(), "CUDA backend unavailable: " + p.unavailableReason());
+        Random rnd = new Random(23);
+        int[][] shapes = {{450560, 320}, {112640, 640}, {28160, 1280}};
+        StringBuilder table = new StringBuilder();
+        try (CudaBackend cuda = CudaBackend.create()) {
+            System.out.println("device: " + cuda.deviceDescription());
+            DType act = DType.F16;
+            for (int[] s : shapes) {
+                int m = s[0], c = s[1];
+                Tensor x = uniform(rnd, m, c);
+                float scale = (float) (1 / Math.sqrt(c));
+                Tensor wq = scaledUniform(rnd, scale, c, c), wk = scaledUniform(rnd, scale, c, c), wv = scaledUniform(rnd, scale, c, c);
+                Tensor wqkv = Tensor.allocate(DType.F32, 3 * c, c);
+                long cc = (long) c * c;
+                for (long i = 0; i < cc; i++) {
+                    wqkv.setFlat(i, wq.getFlat(i));
+                    wqkv.setFlat(cc + i, wk.getFlat(i));
+                    wqkv.setFlat(2 * cc + i, wv.getFlat(i));
+                }
+                double flops = 2.0 * m * (3.0 * c) * c;
+                double bytesSeparate = 2.0 * 3 * ((double) m * c + cc + (double) m * c), bytesFused = 2.0 * ((double) m * c + 3 * cc + 3.0 * m * c);
+                double[] ms = new double[4], again = new double[4];   // each plan timed twice: the spread
+                Tensor[] outs = new Tensor[4];
+                for (int variant = 0; variant < 4; variant++) {
+                    boolean fused = variant >= 2, search = variant % 2 == 1;
+                    TaskGraph g = new TaskGraph("projections", act);
+                    Value xv = g.input("x", act, m, c);
+                    if (fused) {
+                        g.output("qkv", g.linear(xv, g.constant("wqkv", wqkv), null));
+                    } else {
+                        g.output("q", g.linear(xv, g.constant("wq", wq), null));
+                        g.output("k", g.linear(xv, g.constant("wk", wk), null));
+                        g.output("v", g.linear(xv, g.constant("wv", wv), null));
+                    }
+                    System.setProperty("i2vgen.cuda.gemmSearch", Boolean.toString(search));
+                    try (CudaExecutionPlan plan = cuda.compile(g.freeze())) {
+                        plan.executeByName(Map.of("x", x));
+                        ms[variant] = cuda.timeMillis(plan::enqueueTasks, 3, 20);
+                        again[variant] = cuda.timeMillis(plan::enqueueTasks, 1, 20);
+                        outs[variant] = plan.read(fused ? "qkv" : "v");
+                    } finally {
+                        System.clearProperty("i2vgen.cuda.gemmSearch");
+                    }
+                    double bytes = fused ? bytesFused : bytesSeparate;
+                    System.out.printf("BENCH projections M=%d C=%d %s %s: %.3f ms (again %.3f), %.1f TFLOP/s, %.0f GB/s%n", m, c,
+                            fused ? "fused N=3C" : "3 x N=C  ", search ? "searched " : "heuristic", ms[variant], again[variant],
+                            flops / (ms[variant] * 1e-3) / 1e12, bytes / (ms[variant] * 1e-3) / 1e9);
+                }
+                // the fused output's v columns against the separate v (same products, other summation order)
+                double worst = 0, ref = 0;
+                for (int i = 0; i < 4096; i++) {
+                    long row = (long) (i * 7919L % m);
+                    int col = (int) (i * 31L % c);
+                    float a = outs[3].getFlat(row * 3 * c + 2L * c + col), b = outs[1].getFlat(row * c + col);
+                    assertTrue(Float.isFinite(a) && Float.isFinite(b), "non-finite projection output");
+                    worst = Math.max(worst, Math.abs(a - b));
+                    ref = Math.max(ref, Math.abs(b));
+                }
+                assertTrue(worst <= 4e-3 * Math.max(1, ref), "fused v columns differ from the separate v: " + worst + " (max |v| " + ref + ")");
+                table.append(String.format("BENCH   M=%6d C=%4d  3 GEMMs %.3f|%.3f / %.3f|%.3f ms (heuristic / searched, each timed twice)   "
+                        + "fused %.3f|%.3f / %.3f|%.3f ms   fused searched vs 3 heuristic: %.2fx%n", m, c, ms[0], again[0], ms[1], again[1],
+                        ms[2], again[2], ms[3], again[3], Math.min(ms[0], again[0]) / Math.min(ms[3], again[3])));
+            }
+            // the temporal self-attention block: 28,160 sequences of 16 frames, 5 heads of 64 (q/k/v projections + attention)
+            int seqs = 28160, frames = 16, c = 320;
+            Tensor x = uniform(rnd, seqs, frames, c);
+            float scale = (float) (1 / Math.sqrt(c));
+            Tensor wq = scaledUniform(rnd, scale, c, c), wk = scaledUniform(rnd, scale, c, c), wv = scaledUniform(rnd, scale, c, c);
+            double[] blockMs = new double[2];
+            Tensor[] blockOut = new Tensor[2];
+            for (int fuse = 0; fuse < 2; fuse++) {
+                TaskGraph g = new TaskGraph("temporal attention", act);
+                Value xv = g.input("x", act, seqs, frames, c);
+                Value q = g.linear(xv, g.constant("wq", wq), null), k = g.linear(xv, g.constant("wk", wk), null), v = g.linear(xv, g.constant("wv", wv), null);
+                g.output("o", g.attention(q, k, v, 5, 0.125f, false));
+                System.setProperty("i2vgen.cuda.fuseQkv", Boolean.toString(fuse == 1));
+                try (CudaExecutionPlan plan = cuda.compile(g.freeze())) {
+                    plan.executeByName(Map.of("x", x));
+                    blockMs[fuse] = cuda.timeMillis(plan::enqueueTasks, 3, 20);
+                    blockOut[fuse] = plan.read("o");
+                    System.out.printf("BENCH temporal self-attention block %d x %d x %d, q/k/v %s: %.3f ms, %d steps%n", seqs, frames, c,
+                            fuse == 1 ? "fused (strided attention)" : "separate", blockMs[fuse], plan.stepCount());
+                } finally {
+                    System.clearProperty("i2vgen.cuda.fuseQkv");
+                }
+            }
+            double err = dev.i2vgen.tensor.TensorComparison.relativeError(blockOut[1], blockOut[0]);
+            assertTrue(err <= 3e-3, "fused temporal attention block differs from the separate one: rel.err " + err);
+            table.append(String.format("BENCH   temporal self-attention block 28160x16x320: separate %.3f ms, fused %.3f ms (%.2fx), rel.err between %.2e%n",
+                    blockMs[0], blockMs[1], blockMs[0] / blockMs[1], err));
+            int[] counts = cuda.cublas.searchCounts();
+            table.append(String.format("BENCH   gemm search: %d problems timed, %d chose another algorithm than the heuristic's first%n", counts[0], counts[1]));
+            System.out.print(table);
+        }
+    }
+
+    private static Tensor scaledUniform(Random rnd, float scale, int... shape) {
+        Tensor t = uniform(rnd, shape);
+        for (long i = 0; i < t.numel(); i++) t.setFlat(i, t.getFlat(i) * scale);
+        return t;
+    }
+
+    /**
+     * The temporal conv layer frame-major (TemporalConvLayer: 4 × (GroupNorm axis 2 + SiLU, frames-first window-GEMM
+     * conv), identity added by the last conv, no permutes) against the permuted formulation it replaced (permute to
+     * [B, C, F, h, w], 4 × (GroupNorm + SiLU, per-tap conv), add, permute back), whole chains and single convs, fp16, at
+     * the UNet's four levels (2 videos × 16 frames). FLOPs, the fewest bytes each form must move, times (each timed
+     * twice), the new chain's per-step profile, and the two chains' agreement (rel. error ≤ 1e-2).
+     */
+    @Test
+    void temporalConvLayerFrameMajor() {
+        Assumptions.assumeTrue(Boolean.getBoolean("i2vgen.cuda.bench"), "benchmarks run only with -Di2vgen.cuda.bench=true");
+        BackendProvider p = new CudaBackendProvider();
+        Assumptions.assumeTrue(p.isAvailable(), "CUDA backend unavailable: " + p.unavailableReason());
+        Random rnd = new Random(23);
+        DType act = DType.F16;
+        int b = 2, f = 16;
+        int[][] levels = {{320, 88, 160}, {640, 44, 80}, {1280, 22, 40}, {1280, 11, 20}};   // {channels, h, w}
+        StringBuilder table = new StringBuilder();
+        java.util.List<String> failures = new java.util.ArrayList<>();
+        try (CudaBackend cuda = CudaBackend.create()) {
+            System.out.println("device: " + cuda.deviceDescription());
+            for (int[] l : levels) {
+                int c = l[0], h = l[1], w = l[2];
+                long hw = (long) h * w;
+                double elems = (double) b * f * c * hw, es = act.byteSize(), pass = elems * es;
+                double convFlops = 2.0 * c * c * hw * b * (3 * f - 2);   // every output frame's taps that exist
+                Tensor x = uniform(rnd, b * f, c, h, w).to(act);
+                Tensor[] gamma = new Tensor[4], beta = new Tensor[4], wt = new Tensor[4], bias = new Tensor[4];
+                for (int k = 0; k < 4; k++) {
+                    gamma[k] = scaledUniform(rnd, 0.1f, c);
+                    for (long i = 0; i < c; i++) gamma[k].setFlat(i, gamma[k].getFlat(i) + 1f);
+                    beta[k] = scaledUniform(rnd, 0.1f, c);
+                    wt[k] = scaledUniform(rnd, (float) (0.5 / Math.sqrt(3 * c)), c, c, 3, 1, 1);
+                    bias[k] = scaledUniform(rnd, 0.05f, c);
+                }
+                String shape = "[" + b + ", " + f + ", " + c + ", " + h + ", " + w + "]";
+                System.out.printf("BENCH tconv %s: conv %.1f GFLOP; bytes at least per conv: window %.0f MB (x + y), per-tap %.0f MB "
+                                + "(10 passes); per layer: frame-major %.0f MB (23 passes), permuted %.0f MB (59 passes); %.0f FLOP/byte (window conv)%n",
+                        shape, convFlops / 1e9, 2 * pass / 1e6, 10 * pass / 1e6, 23 * pass / 1e6, 59 * pass / 1e6, convFlops / (2 * pass));
+                double[] ms = new double[5];
+                Tensor[] chains = new Tensor[2];
+                // 0: layer frame-major, 1: layer permuted, 2: conv window, 3: conv per-tap, 4: conv window with bias_rows (no bias image)
+                for (int variant = 0; variant < 5; variant++) {
+                    if (variant == 4) System.setProperty("i2vgen.cuda.temporalBiasImage", "false");
+                    TaskGraph g = new TaskGraph("tconv", act);
+                    Value in;
+                    if (variant < 2) {
+                        in = g.input("x", act, b * f, c, h, w);
+                        Value id = g.reshape(in, b, f, c, h, w);
+                        if (variant == 1) id = g.permute(id, 0, 2, 1, 3, 4);
+                        Value u = id;
+                        for (int k = 0; k < 4; k++) {
+                            Value gm = g.constant("g" + k, gamma[k]), bt = g.constant("be" + k, beta[k]);
+                            Value wk = g.constant("w" + k, wt[k]), bk = g.constant("b" + k, bias[k]);
+                            if (variant == 0) {
+                                u = g.groupNorm(u, gm, bt, 32, 1e-5f, true, 2);
+                                u = g.temporalConvFramesFirst(u, wk, bk, k == 3 ? id : null);
+                            } else {
+                                u = g.groupNorm(u, gm, bt, 32, 1e-5f, true);
+                                u = g.temporalConv(u, wk, bk);
+                            }
+                        }
+                        if (variant == 1) u = g.permute(g.add(id, u), 0, 2, 1, 3, 4);
+                        g.output("y", g.reshape(u, b * f, c, h, w));
+                    } else {
+                        // one conv: the frame-major window GEMMs on [B, F, C, h, w], the per-tap GEMMs on [B, C, F, h, w]
+                        in = g.input("x", act, b * f, c, h, w);
+                        boolean window = variant != 3;
+                        Value v = g.reshape(in, window ? new int[]{b, f, c, h, w} : new int[]{b, c, f, h, w});
+                        g.output("y", window ? g.temporalConvFramesFirst(v, g.constant("w0", wt[0]), g.constant("b0", bias[0]), null)
+                                : g.temporalConv(v, g.constant("w0", wt[0]), g.constant("b0", bias[0])));
+                    }
+                    try (CudaExecutionPlan plan = cuda.compile(g.freeze())) {
+                        plan.executeByName(Map.of("x", x));
+                        if (variant < 2) chains[variant] = plan.read("y");
+                        double first = cuda.timeMillis(plan::enqueueTasks, 3, 20), again = cuda.timeMillis(plan::enqueueTasks, 3, 20);
+                        ms[variant] = Math.min(first, again);
+                        String[] names = {"layer frame-major", "layer permuted", "conv window", "conv per-tap", "conv window+bias_rows"};
+                        double bytes = (variant == 0 ? 23 : variant == 1 ? 59 : variant == 3 ? 10 : variant == 2 ? 2 : 4) * pass;
+                        System.out.printf("BENCH tconv %s %-17s %8.3f ms (again %8.3f) %6.0f GB/s of its floor bytes%s (%d steps)%n", shape,
+                                names[variant], first, again, bytes / (ms[variant] * 1e-3) / 1e9,
+                                variant >= 2 ? String.format(", %6.1f TFLOP/s", convFlops / (ms[variant] * 1e-3) / 1e12) : "", plan.stepCount());
+                        if (variant == 0) {
+                            for (var e : plan.profile()) System.out.printf("BENCH tconv %s   profile %-32s %3.0f x %8.3f ms%n", shape, e.getKey(),
+                                    e.getValue()[1], e.getValue()[0]);
+                        }
+                    } finally {
+                        System.clearProperty("i2vgen.cuda.temporalBiasImage");
+                    }
+                }
+                double err = dev.i2vgen.tensor.TensorComparison.relativeError(chains[0], chains[1]);
+                System.out.printf("BENCH tconv %s frame-major vs permuted layer rel.err %.3e%n", shape, err);
+                table.append(String.format("BENCH   %-22s layer %7.3f -> %7.3f ms (%.2fx)   conv %7.3f -> %7.3f ms (%.2fx; with bias_rows %7.3f)   rel.err %.1e%n",
+                        shape, ms[1], ms[0], ms[1] / ms[0], ms[3], ms[2], ms[3] / ms[2], ms[4], err));
+                if (!(err <= 1e-2)) failures.add(shape + ": " + err);
+            }
+        }
+        System.out.print("BENCH tconv summary (permuted -> frame-major), fp16:\n" + table);
+        assertTrue(failures.isEmpty(), "frame-major layer differs from the permuted one: " + failures);
     }
 }

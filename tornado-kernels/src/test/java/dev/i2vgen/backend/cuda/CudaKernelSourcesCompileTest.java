@@ -44,4 +44,41 @@ class CudaKernelSourcesCompileTest {
             }
         }
     }
+
+    /**
+     * The Hopper-only families (wgmma) for fp16 and bf16, through ptxas for sm_90a as NVRTC + the driver will build
+     * them: the PTX holds wgmma instructions, and no kernel spills or keeps a stack frame (its register arrays must
+     * stay in registers; an array on the stack costs local-memory traffic in the inner loop).
+     */
+    @Test
+    void hopperFamiliesCompileForSm90aWithoutSpills() throws IOException, InterruptedException {
+        Path nvcc = nvcc();
+        Assumptions.assumeTrue(nvcc != null, "nvcc not found (CUDA_HOME, /usr/local/bin, /usr/local/cuda/bin): kernel sources not compile-checked");
+        Path dir = Files.createTempDirectory("i2vgen-cu90a");
+        for (String family : KernelSources.SM90A_FAMILIES) {
+            Path src = dir.resolve(family + ".cu");
+            Files.writeString(src, KernelSources.translationUnit(family), StandardCharsets.UTF_8);
+            for (int act = 1; act < 3; act++) {
+                Path ptx = dir.resolve(family + "-" + act + ".ptx");
+                String log = run(nvcc.toString(), "--ptx", "-arch=compute_90a", "-DACT_DTYPE=" + act, "--std=c++17", "-Werror", "all-warnings",
+                        "-o", ptx.toString(), src.toString());
+                assertTrue(Files.readString(ptx).contains("wgmma.mma_async"), family + ": PTX has no wgmma\n" + log);
+                String report = run(nvcc.toString(), "-gencode=arch=compute_90a,code=sm_90a", "-cubin", "-Xptxas", "-v", "-DACT_DTYPE=" + act,
+                        "--std=c++17", "-o", dir.resolve(family + "-" + act + ".cubin").toString(), src.toString());
+                long kernels = report.lines().filter(l -> l.contains("Function properties for")).count();
+                long clean = report.lines().filter(l -> l.contains("0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads")).count();
+                assertTrue(kernels > 0 && clean == kernels, family + " (ACT_DTYPE=" + act + ") spills or uses a stack frame:\n" + report);
+                assertTrue(!report.contains("C7510") && !report.contains("serialized"), family + ": wgmma serialized by ptxas:\n" + report);
+            }
+        }
+    }
+
+    /** Runs a command, asserts it exits 0 within 300 s, returns its output. */
+    private static String run(String... command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(300, TimeUnit.SECONDS), "timed out: " + String.join(" ", command));
+        assertEquals(0, p.exitValue(), String.join(" ", command) + " failed:\n" + log);
+        return log;
+    }
 }

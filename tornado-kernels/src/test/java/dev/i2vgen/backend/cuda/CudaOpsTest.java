@@ -584,6 +584,60 @@ class CudaOpsTest {
         return t;
     }
 
+    /**
+     * The Hopper wgmma flash kernels (Sm90FlashAttention, flashVariant v5*: every kernel of attention_sm90.cu, with a
+     * barrier per tile or mbarriers; skipped off compute capability 9.0) against
+     * the JVM backend with the tight tensor-core bounds: the spatial key length (14,080) with 2,000 queries, level 1
+     * (3,520 tokens, 5 heads), lengths around the 64/128-key tiles and 64/128/192-row blocks (33, 77, 129, 193, 257,
+     * 1000; a single key), cross-attention to 77 keys, the lazy-rescale stress cases, fused q/k/v projections (strided
+     * rows), and shapes the kernels must leave to the mma.sync path (causal, d = 80 and 128, 16 frames). Checks
+     * that the wgmma kernel is the one that ran where it applies.
+     */
+    @ParameterizedTest
+    @CsvSource({"v5,F16", "v5,BF16", "v5w3k128,F16", "v5w3k128,BF16", "v5w2k64,F16", "v5w2k64,BF16", "v5w3k128mb,F16",
+            "v5w4k64mb,BF16", "v5w3k128mb2,F16", "v5w3k128mb2,BF16", "v5w4k64mb2,F16", "v5w4k64mb2,BF16", "v5w2k64mb2,F16",
+            "v5w2k64mb2,BF16"})
+    void flashAttentionSm90(String variant, DType act) {
+        Assumptions.assumeTrue(cuda.ccMajor == 9 && cuda.ccMinor == 0, "wgmma kernels need compute capability 9.0, not " + cuda.ccMajor + "." + cuda.ccMinor);
+        double tol = act == DType.F16 ? 1e-3 : 8e-3;
+        System.setProperty("i2vgen.cuda.flashVariant", variant);
+        try {
+            String tag = variant + " ";
+            Build five = (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 5, 0.125f, false);
+            Build two = (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 2, 0.125f, false);
+            Map<String, Tensor> small = in("q", random(2, 77, 320), "k", random(2, 50, 320), "v", random(2, 50, 320));
+            java.util.List<String> ran = kernelsOf(act, small, five);
+            assertTrue(ran.stream().anyMatch(n -> n.startsWith("flash_sm90_d64")), "the wgmma kernel did not run: " + ran);
+            compare(tag + "5 heads 50 keys", act, tol, small, five);
+            // the spatial key length (110 tiles of 128) with 2,000 of its queries: a cheaper JVM reference
+            compare(tag + "spatial 2000 q x 14080 k", act, tol, in("q", random(1, 2000, 64), "k", random(1, 14080, 64), "v", random(1, 14080, 64)),
+                    (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 1, 0.125f, false));
+            compare(tag + "level1 5x64 3520 tok", act, tol, in("q", random(1, 3520, 320), "k", random(1, 3520, 320), "v", random(1, 3520, 320)), five);
+            for (int[] lens : new int[][]{{33, 33}, {77, 77}, {129, 129}, {193, 191}, {257, 257}, {1000, 1000}, {100, 1}, {300, 65}, {64, 128}, {192, 192}})
+                compare(tag + "lq " + lens[0] + " lk " + lens[1], act, tol,
+                        in("q", random(2, lens[0], 128), "k", random(2, lens[1], 128), "v", random(2, lens[1], 128)), two);
+            compare(tag + "cross 77 keys", act, tol, in("q", random(2, 300, 640), "k", random(2, 77, 640), "v", random(2, 77, 640)),
+                    (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 10, 0.125f, false));
+            compare(tag + "rising keys", act, tol, in("q", random(1, 300, 128), "k", ramp(random(1, 1000, 128), 0.1f, 2.5f), "v", random(1, 1000, 128)), two);
+            compare(tag + "falling keys", act, tol, in("q", random(1, 300, 128), "k", ramp(random(1, 1000, 128), 2.5f, 0.1f), "v", random(1, 1000, 128)), two);
+            Map<String, Tensor> proj = in("x", random(2, 200, 128), "w:q", scaled(random(128, 128), 0.125f), "w:k", scaled(random(128, 128), 0.125f),
+                    "w:v", scaled(random(128, 128), 0.125f));
+            // q, k, v rounded once more (the projections' outputs): the JVM reference in fp32 drifts further
+            compare(tag + "q/k/v projections", act, 1.5 * tol, proj, (g, v) -> g.attention(g.linear(v.get("x"), v.get("w:q"), null),
+                    g.linear(v.get("x"), v.get("w:k"), null), g.linear(v.get("x"), v.get("w:v"), null), 2, 0.125f, false));
+            // left to the mma.sync kernels
+            compare(tag + "causal 2x64", act, tol, in("q", random(1, 77, 128), "k", random(1, 77, 128), "v", random(1, 77, 128)),
+                    (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 2, 0.125f, true));
+            compare(tag + "d80 x16 heads", act, tol, in("q", random(2, 257, 1280), "k", random(2, 257, 1280), "v", random(2, 257, 1280)),
+                    (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 16, (float) (1 / Math.sqrt(80)), false));
+            compare(tag + "d128 long keys", act, tol, in("q", random(1, 130, 256), "k", random(1, 1000, 256), "v", random(1, 1000, 256)),
+                    (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 2, (float) (1 / Math.sqrt(128)), false));
+            compare(tag + "temporal 16", act, tol, in("q", random(40, 16, 320), "k", random(40, 16, 320), "v", random(40, 16, 320)), five);
+        } finally {
+            System.clearProperty("i2vgen.cuda.flashVariant");
+        }
+    }
+
     /** Independent of the JVM backend: float64 references for the GEMM and attention paths. */
     @Test
     void float64References() {
@@ -1012,5 +1066,419 @@ class CudaOpsTest {
         }
         withProperty("i2vgen.cuda.vectorized", "false",
                 () -> compare("binary same legacy", act, in("a", random(3, 77), "b", random(3, 77)), (g, v) -> g.add(v.get("a"), v.get("b"))));
+    }
+
+    // ---- fused attention projections (QkvFusion) and the timed cuBLASLt algorithm choice (CublasLt) ----
+
+    /** The plan of {@code build} with -Di2vgen.cuda.fuseQkv set to {@code fuse}. */
+    private static CudaExecutionPlan planWithQkv(DType activation, Map<String, Tensor> inputs, Build build, boolean fuse) {
+        TaskGraph g = new TaskGraph("test", activation);
+        Map<String, Value> vals = new LinkedHashMap<>();
+        inputs.forEach((name, t) -> vals.put(name, name.startsWith("w:") ? g.constant(name, t) : g.input(name, t.dtype(), t.shape())));
+        g.output("out", build.apply(g, vals));
+        System.setProperty("i2vgen.cuda.fuseQkv", Boolean.toString(fuse));
+        try {
+            return cuda.compile(g.freeze());
+        } finally {
+            System.clearProperty("i2vgen.cuda.fuseQkv");
+        }
+    }
+
+    /**
+     * Against the JVM backend with the q/k/v fusion on and off, and that {@code removed} GEMM launches went (2 when
+     * q, k, v became one GEMM, 1 for k and v): the fused plan reads q, k, v as column blocks at row stride N.
+     */
+    private static void checkQkv(String what, DType act, Map<String, Tensor> inputs, Build build, int removed) {
+        double tol = act == DType.F32 ? 1e-5 : 1e-2;
+        Tensor expected = run(jvm, DType.F32, inputs, build);
+        Tensor fused = run(cuda, act, inputs, build), separate;
+        System.setProperty("i2vgen.cuda.fuseQkv", "false");
+        try {
+            separate = run(cuda, act, inputs, build);
+        } finally {
+            System.clearProperty("i2vgen.cuda.fuseQkv");
+        }
+        double on = TensorComparison.relativeError(fused, expected), off = TensorComparison.relativeError(separate, expected);
+        double between = TensorComparison.relativeError(fused, separate);
+        int stepsOn, stepsOff;
+        try (CudaExecutionPlan a = planWithQkv(act, inputs, build, true); CudaExecutionPlan b = planWithQkv(act, inputs, build, false)) {
+            stepsOn = a.stepCount();
+            stepsOff = b.stepCount();
+        }
+        System.out.printf("%-28s %-5s rel.err fused %.3e, separate %.3e, between %.3e; steps %d vs %d%n", what, act, on, off, between, stepsOn, stepsOff);
+        // the same kernels on the same values but for the GEMM's summation order: closer to each other than to fp32
+        double near = act == DType.F32 ? 1e-5 : act == DType.F16 ? 3e-3 : 1.5e-2;
+        assertTrue(on <= tol && off <= tol && between <= near, what + " " + act + ": fused " + on + ", separate " + off + ", between " + between);
+        assertEquals(stepsOff - removed, stepsOn, what + ": expected " + removed + " GEMM launches fewer");
+    }
+
+    private static Tensor weight(int out, int in) { return scaled(random(out, in), (float) (1 / Math.sqrt(in))); }
+
+    /**
+     * Self-attention with q, k, v from one LayerNorm'd input as one GEMM, at the model's attention shapes: UNet spatial
+     * (5 heads of 64, flash v3m2 and v2), temporal (16 frames, the one-warp kernel), CLIP text (12 heads, causal,
+     * biases), CLIP vision (16 heads of 80, biases); the cross-attention's k and v on the encoder state (one N = 2C
+     * GEMM, q at its own stride); fp32 through the exact kernel. Each against the JVM backend on random data, NaN-
+     * poisoned buffers, CUDA graph replay; the same graph with -Di2vgen.cuda.fuseQkv=false as a second reference.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void fusedProjections(DType act) {
+        record Case(String name, int batch, int len, int heads, int d, boolean bias, boolean causal) {}
+        Case[] cases = {new Case("spatial 5x64", 2, 300, 5, 64, false, false), new Case("temporal 16", 40, 16, 5, 64, false, false),
+                new Case("clip text 12x64", 2, 77, 12, 64, true, true), new Case("clip vision 16x80", 1, 257, 16, 80, true, false)};
+        for (Case c : cases) {
+            int width = c.heads() * c.d();
+            Map<String, Tensor> data = in("t", random(c.batch(), c.len(), width), "w:g", random(width), "w:b", random(width),
+                    "w:q", weight(width, width), "w:k", weight(width, width), "w:v", weight(width, width),
+                    "w:bq", random(width), "w:bk", random(width), "w:bv", random(width));
+            Build block = (g, v) -> {
+                Value n = g.layerNorm(v.get("t"), v.get("w:g"), v.get("w:b"), 1e-5f);
+                Value q = g.linear(n, v.get("w:q"), c.bias() ? v.get("w:bq") : null);
+                Value k = g.linear(n, v.get("w:k"), c.bias() ? v.get("w:bk") : null);
+                Value vv = g.linear(n, v.get("w:v"), c.bias() ? v.get("w:bv") : null);
+                return g.attention(q, k, vv, c.heads(), (float) (1 / Math.sqrt(c.d())), c.causal());
+            };
+            checkQkv("qkv " + c.name(), act, data, block, 2);
+            if (act != DType.F32 && c.name().startsWith("spatial"))
+                for (String variant : new String[]{"v2", "v4m2"})
+                    withProperty("i2vgen.cuda.flashVariant", variant, () -> checkQkv("qkv " + c.name() + " " + variant, act, data, block, 2));
+        }
+        Map<String, Tensor> cross = in("x", random(2, 300, 320), "ctx", random(2, 77, 96), "w:q", weight(320, 320),
+                "w:k", weight(320, 96), "w:v", weight(320, 96));
+        // x and ctx through an affine first: intermediates in the activation dtype (an F32 graph input would be
+        // staged once per reading Linear, and the fusion would drop one staging too)
+        checkQkv("kv cross 77 keys", act, cross, (g, v) -> {
+            Value x = g.affine(v.get("x"), 1f, 0f), ctx = g.affine(v.get("ctx"), 1f, 0f);
+            return g.attention(g.linear(x, v.get("w:q"), null), g.linear(ctx, v.get("w:k"), null), g.linear(ctx, v.get("w:v"), null), 5, 0.125f, false);
+        }, 1);
+        // q also read elsewhere (a residual of it): k and v still fuse, q keeps its own dense buffer
+        checkQkv("kv with q reused", act, in("x", random(1, 100, 128), "w:q", weight(128, 128), "w:k", weight(128, 128), "w:v", weight(128, 128)),
+                (g, v) -> {
+                    Value x = g.affine(v.get("x"), 1f, 0f);
+                    Value q = g.linear(x, v.get("w:q"), null);
+                    Value o = g.attention(q, g.linear(x, v.get("w:k"), null), g.linear(x, v.get("w:v"), null), 2, 0.125f, false);
+                    return g.add(o, q);
+                }, 1);
+        // the transformer-block pattern with the residual-add fusion around it: both fusions in one plan
+        int d = 64;
+        Map<String, Tensor> blockData = in("t", random(2, 40, d), "w:g1", random(d), "w:b1", random(d), "w:q", weight(d, d), "w:k", weight(d, d),
+                "w:v", weight(d, d), "w:o", weight(d, d), "w:bo", random(d));
+        checkQkv("qkv + residual fusion", act, blockData, (g, v) -> {
+            Value t = v.get("t");
+            Value n = g.layerNorm(t, v.get("w:g1"), v.get("w:b1"), 1e-5f);
+            Value a = g.attention(g.linear(n, v.get("w:q"), null), g.linear(n, v.get("w:k"), null), g.linear(n, v.get("w:v"), null), 2, 0.125f, false);
+            return g.add(t, g.linear(a, v.get("w:o"), v.get("w:bo")));
+        }, 2);
+    }
+
+    /** The Hopper wgmma attention (flashVariant v5, Sm90FlashAttention) reading fused q/k/v at row stride 3C. */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F16", "BF16"})
+    void fusedProjectionsSm90(DType act) {
+        Assumptions.assumeTrue(cuda.ccMajor == 9 && cuda.ccMinor == 0, "wgmma kernels need compute capability 9.0");
+        Map<String, Tensor> data = in("t", random(2, 300, 320), "w:g", random(320), "w:b", random(320),
+                "w:q", weight(320, 320), "w:k", weight(320, 320), "w:v", weight(320, 320));
+        Build block = (g, v) -> {
+            Value n = g.layerNorm(v.get("t"), v.get("w:g"), v.get("w:b"), 1e-5f);
+            return g.attention(g.linear(n, v.get("w:q"), null), g.linear(n, v.get("w:k"), null), g.linear(n, v.get("w:v"), null), 5, 0.125f, false);
+        };
+        withProperty("i2vgen.cuda.flashVariant", "v5", () -> checkQkv("qkv spatial 5x64 v5", act, data, block, 2));
+    }
+
+    /**
+     * The resident concatenated q/k/v weight follows its parts: a second plan over the same host tensors reuses it,
+     * and after one part is rewritten in place a new plan gets a fresh concatenation (the result changes with it).
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F16", "F32"})
+    void fusedProjectionWeightsFollowTheirParts(DType act) {
+        Tensor wk = weight(128, 128);
+        Map<String, Tensor> data = in("x", random(1, 64, 128), "w:q", weight(128, 128), "w:k", wk, "w:v", weight(128, 128));
+        Build build = (g, v) -> g.attention(g.linear(v.get("x"), v.get("w:q"), null), g.linear(v.get("x"), v.get("w:k"), null),
+                g.linear(v.get("x"), v.get("w:v"), null), 2, 0.125f, false);
+        compare("qkv weights, first", act, data, build);
+        compare("qkv weights, cached", act, data, build);
+        for (long i = 0; i < wk.numel(); i++) wk.setFlat(i, -wk.getFlat(i) * 1.5f);   // rewritten in place
+        compare("qkv weights, k rewritten", act, data, build);
+    }
+
+    /**
+     * The timed algorithm choice computes what the heuristic's first algorithm does: Linear (with and without bias,
+     * sizes that fill the GPU and odd ones), Linear + residual Add (C = R), the fused q/k/v GEMM and the per-tap
+     * temporal conv (C = D in place) with -Di2vgen.cuda.gemmSearch=false and on (default), each against the JVM
+     * backend and against each other; and the search really timed fresh problems.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void gemmSearchMatchesHeuristic(DType act) {
+        double tol = act == DType.F32 ? 1e-5 : 1e-2;
+        record Case(String name, Map<String, Tensor> data, Build build) {}
+        Case[] cases = {
+                new Case("linear 4099x320x320", in("x", random(4099, 320), "w:w", weight(320, 320)),
+                        (g, v) -> g.linear(v.get("x"), v.get("w:w"), null)),
+                new Case("linear+bias 1031x1280x333", in("x", random(1031, 333), "w:w", weight(1280, 333), "w:b", random(1280)),
+                        (g, v) -> g.linear(v.get("x"), v.get("w:w"), v.get("w:b"))),
+                new Case("linear+add 2053x640x640", in("x", random(2053, 640), "r", random(2053, 640), "w:w", weight(640, 640), "w:b", random(640)),
+                        (g, v) -> g.add(g.linear(v.get("x"), v.get("w:w"), v.get("w:b")), v.get("r"))),
+                new Case("qkv 2x517x320", in("x", random(2, 517, 320), "w:q", weight(320, 320), "w:k", weight(320, 320), "w:v", weight(320, 320)),
+                        (g, v) -> g.attention(g.linear(v.get("x"), v.get("w:q"), null), g.linear(v.get("x"), v.get("w:k"), null),
+                                g.linear(v.get("x"), v.get("w:v"), null), 5, 0.125f, false)),
+                new Case("temporal conv 3 taps", in("x", random(2, 40, 7, 9, 11), "w:w", scaled(random(48, 40, 3, 1, 1), 0.1f), "w:b", random(48)),
+                        (g, v) -> g.temporalConv(v.get("x"), v.get("w:w"), v.get("w:b")))};
+        int[] before = cuda.cublas.searchCounts();
+        for (Case c : cases) {
+            Tensor expected = run(jvm, DType.F32, c.data(), c.build());
+            Tensor searched = null, heuristic = null;
+            for (int rep = 0; rep < 2; rep++) searched = run(cuda, act, c.data(), c.build());
+            System.setProperty("i2vgen.cuda.gemmSearch", "false");
+            try {
+                heuristic = run(cuda, act, c.data(), c.build());
+            } finally {
+                System.clearProperty("i2vgen.cuda.gemmSearch");
+            }
+            double es = TensorComparison.relativeError(searched, expected), eh = TensorComparison.relativeError(heuristic, expected);
+            double between = TensorComparison.relativeError(searched, heuristic);
+            System.out.printf("%-28s %-5s searched rel.err %.3e, heuristic %.3e, between %.3e%n", "search " + c.name(), act, es, eh, between);
+            assertTrue(es <= tol && eh <= tol && between <= tol, c.name() + " " + act + ": searched " + es + ", heuristic " + eh + ", between " + between);
+        }
+        int[] after = cuda.cublas.searchCounts();
+        System.out.printf("gemm search %-5s: %d problems timed, %d chose another algorithm than the heuristic's first%n",
+                act, after[0] - before[0], after[1] - before[1]);
+        assertTrue(after[0] > before[0], "the search timed no GEMM");
+    }
+
+    /**
+     * Channels-last kernels (forced: -Di2vgen.cuda.channelsLast=true) in chains whose middle runs NHWC: conv → GroupNorm
+     * (+SiLU) → conv → scale at group widths of 2, 4 and 16 channels (one 16-byte vector spans 4, 2 or half a group),
+     * many chunks, odd pixel counts and a large input mean; conv → nearest upsampling (x2 and a non-integer factor) →
+     * conv; a same-shape Add of two NHWC convs. Against the JVM in fp32, the kernels checked by name; the same chains
+     * on the NCHW path must agree too.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F16", "BF16"})
+    void channelsLastKernels(DType act) {
+        cudnnOrSkip();
+        double tol = act == DType.BF16 ? 2e-2 : 1e-2;
+        // {shape}, groups, silu, mean of the norm's input
+        Object[][] norms = {{new int[]{2, 64, 13, 21}, 32, true, 0f}, {new int[]{1, 128, 44, 80}, 32, true, 0f},
+                {new int[]{1, 512, 11, 20}, 32, false, 0f}, {new int[]{2, 256, 9, 7}, 32, true, 0f},
+                {new int[]{1, 128, 30, 50}, 32, true, act == DType.BF16 ? 2f : 8f}, {new int[]{1, 32, 5, 3}, 8, true, 0f}};
+        withProperty("i2vgen.cuda.channelsLast", "true", () -> {
+            for (Object[] c : norms) {
+                int[] s = (int[]) c[0];
+                int groups = (Integer) c[1], ch = s[1];
+                boolean silu = (Boolean) c[2];
+                float mean = (Float) c[3];
+                String what = "nhwc conv-gn-conv " + java.util.Arrays.toString(s) + "/" + groups + (mean != 0 ? " mean " + mean : "");
+                Map<String, Tensor> data = in("x", random(s), "w:w1", scaled(random(ch, ch, 3, 3), (float) (1 / Math.sqrt(9.0 * ch))),
+                        "w:b1", shifted(random(ch), mean), "w:g", random(ch), "w:b", random(ch),
+                        "w:w2", scaled(random(ch, ch, 3, 3), (float) (1 / Math.sqrt(9.0 * ch))), "w:b2", random(ch));
+                Build chain = (g, v) -> g.scale(g.conv2d(g.groupNorm(g.conv2d(v.get("x"), v.get("w:w1"), v.get("w:b1"), 1, 1),
+                        v.get("w:g"), v.get("w:b"), groups, 1e-6f, silu), v.get("w:w2"), v.get("w:b2"), 1, 1), 0.5f);
+                compareOn("group_norm_nhwc_apply", what, act, tol, data, chain);
+                java.util.List<String> kernels = kernelsOf(act, data, chain);
+                // the bias is fused where cuDNN's algorithm allows it (not at 5x3 pixels: cudnnAddTensor there)
+                assertTrue(kernels.stream().anyMatch(k -> k.startsWith("cudnn nhwc conv")) && kernels.contains("group_norm_nhwc_stats")
+                        && kernels.contains("group_norm_nhwc_finalize"), what + ": " + kernels);
+                Tensor nhwc = run(cuda, act, data, chain);
+                Tensor[] nchw = new Tensor[1];
+                withProperty("i2vgen.cuda.channelsLast", "false", () -> nchw[0] = run(cuda, act, data, chain));
+                double e = TensorComparison.relativeError(nhwc, nchw[0]);
+                System.out.printf("%-28s %-5s NHWC vs NCHW rel.err %.3e%n", what, act, e);
+                assertTrue(e <= tol, what + ": NHWC differs from NCHW by " + e);
+            }
+            for (int[] up : new int[][]{{1, 64, 9, 13, 18, 26}, {2, 32, 9, 13, 20, 30}}) {
+                int ch = up[1];
+                String what = "nhwc upsample " + java.util.Arrays.toString(up);
+                Map<String, Tensor> data = in("x", random(up[0], ch, up[2], up[3]), "w:w1", scaled(random(ch, ch, 3, 3), 0.05f), "w:b1", random(ch),
+                        "w:w2", scaled(random(ch, ch, 3, 3), 0.05f), "w:b2", random(ch));
+                compareOn("upsample_nearest_nhwc", what, act, tol, data, (g, v) -> g.scale(g.conv2d(g.upsampleNearest(
+                        g.conv2d(v.get("x"), v.get("w:w1"), v.get("w:b1"), 1, 1), up[4], up[5]), v.get("w:w2"), v.get("w:b2"), 1, 1), 2f));
+            }
+            Map<String, Tensor> data = in("x", random(2, 48, 10, 12), "w:w1", scaled(random(48, 48, 3, 3), 0.05f), "w:b1", random(48),
+                    "w:w2", scaled(random(48, 48, 1, 1), 0.1f), "w:b2", random(48), "w:w3", scaled(random(16, 48, 3, 3), 0.05f), "w:b3", random(16));
+            Build addOfConvs = (g, v) -> {
+                Value a = g.conv2d(v.get("x"), v.get("w:w1"), v.get("w:b1"), 1, 1), b = g.conv2d(v.get("x"), v.get("w:w2"), v.get("w:b2"), 1, 0);
+                return g.scale(g.conv2d(g.unary(g.add(a, b), Unary.Kind.SILU), v.get("w:w3"), v.get("w:b3"), 1, 1), 1f);
+            };
+            compareOn(null, "nhwc add of convs", act, tol, data, addOfConvs);
+            // the 1x1 conv runs NHWC; cuDNN fuses its bias or adds it in a pass of its own ("cudnn nhwc bias"): both are right
+            java.util.List<String> names = kernelsOf(act, data, addOfConvs);
+            assertTrue(names.stream().anyMatch(n -> n.startsWith("cudnn nhwc conv") && n.endsWith("1x1")),
+                    "nhwc add of convs " + act + ": expected an NHWC cuDNN 1x1 conv, plan ran " + names);
+        });
+    }
+
+    /**
+     * The decoder's structure at a small size (DecoderLikeGraph: 4 → 64 → 32 channels, 11x20 latents, mid attention,
+     * 1x1 shortcut, upsampling, 3-channel conv_out, F32 in and out) with channels-last forced and by default, against
+     * the JVM in fp32 and against the NCHW path; fp32 never runs NHWC. Then with cuDNN's workspace bounded to 1 MB, so
+     * that cuDNN declines the convolutions: the NHWC convs take the NCHW detour and the result must not change.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void channelsLastDecoder(DType act) {
+        if (act != DType.F32) cudnnOrSkip();
+        double tol = act == DType.F32 ? 1e-5 : act == DType.BF16 ? 2e-2 : 1e-2;
+        Map<String, Tensor> data = in("z", random(2, 4, 11, 20));
+        Build decoder = (g, v) -> DecoderLikeGraph.build(g, v.get("z"), new int[]{32, 64}, 2, 8, act,
+                DecoderLikeGraph.randomWeights(new Random(77)));
+        if (act == DType.F32) {
+            java.util.List<String> kernels = kernelsOf(act, data, decoder);
+            assertTrue(kernels.stream().noneMatch(k -> k.contains("nhwc")), "fp32 ran NHWC kernels: " + kernels);
+            compare("decoder-like fp32", act, tol, data, decoder);
+            return;
+        }
+        Tensor[] out = new Tensor[3];
+        withProperty("i2vgen.cuda.channelsLast", "true", () -> {
+            compareOn("group_norm_nhwc_apply", "decoder-like nhwc", act, tol, data, decoder);
+            out[0] = run(cuda, act, data, decoder);
+        });
+        withProperty("i2vgen.cuda.channelsLast", "false", () -> {
+            compare("decoder-like nchw", act, tol, data, decoder);
+            out[1] = run(cuda, act, data, decoder);
+            assertTrue(kernelsOf(act, data, decoder).stream().noneMatch(k -> k.contains("nhwc")), "channelsLast=false ran NHWC kernels");
+        });
+        compare("decoder-like auto", act, tol, data, decoder);
+        double e = TensorComparison.relativeError(out[0], out[1]);
+        System.out.printf("%-28s %-5s NHWC vs NCHW rel.err %.3e%n", "decoder-like", act, e);
+        assertTrue(e <= tol, "NHWC differs from NCHW: " + e);
+        withProperty("i2vgen.cuda.channelsLast", "true", () -> withProperty("i2vgen.cuda.cudnnWorkspaceBytes", Long.toString(1L << 20), () -> {
+            java.util.List<String> kernels = kernelsOf(act, data, decoder);
+            System.out.println("decoder-like, cuDNN declining: " + kernels);
+            assertTrue(kernels.contains("group_norm_nhwc_apply"), "the norms should still run NHWC: " + kernels);
+            out[2] = run(cuda, act, data, decoder);
+            double d = TensorComparison.relativeError(out[2], out[1]);
+            System.out.printf("%-28s %-5s NCHW detour vs NCHW rel.err %.3e%n", "decoder-like detour", act, d);
+            assertTrue(d <= tol, "the NCHW detour differs: " + d);
+        }));
+    }
+
+    /**
+     * The frames-first TemporalConv (TemporalConvLowering: one window GEMM per output frame, K = k·C, frames with the
+     * same taps batched) against the JVM backend: k = 3 at F = 1, 2, 5, 16 (F = 1 keeps only the centre tap, F = 2 has
+     * no interior frame), k = 1, k = 5 (F = 2 and 3 drop outer taps), odd H·W, bias and residual in every combination
+     * (C of the GEMMs: residual, bias image with batch stride 0, none), fp32 within 1e-6; a weight given at run time
+     * (repacked by a step each run); the bias-image path forced off; and which steps were planned.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void temporalConvFramesFirst(DType act) {
+        // {B, F, C, H, W, O, k, bias, residual}
+        int[][] cases = {{2, 16, 64, 5, 7, 136, 3, 1, 1}, {2, 16, 64, 5, 7, 136, 3, 1, 0}, {2, 1, 24, 3, 5, 40, 3, 1, 0},
+                {2, 2, 24, 3, 5, 40, 3, 0, 1}, {1, 5, 16, 7, 9, 24, 3, 0, 0}, {3, 16, 32, 4, 8, 48, 3, 1, 1}, {2, 5, 24, 3, 5, 40, 1, 1, 0},
+                {1, 6, 8, 2, 3, 12, 5, 1, 1}, {2, 2, 8, 3, 3, 12, 5, 1, 0}, {1, 3, 8, 3, 3, 8, 5, 0, 1}, {2, 4, 40, 11, 20, 40, 3, 1, 0}};
+        for (int[] c : cases) {
+            boolean bias = c[7] == 1, residual = c[8] == 1;
+            Map<String, Tensor> data = in("x", random(c[0], c[1], c[2], c[3], c[4]), "w:w", random(c[5], c[2], c[6], 1, 1), "w:b", random(c[5]));
+            if (residual) data.put("r", random(c[0], c[1], c[5], c[3], c[4]));
+            Build conv = (g, v) -> {
+                Value r = residual ? g.affine(v.get("r"), 0.5f, 0.25f) : null;   // the residual made inside the graph
+                if (residual && !bias) return g.add(g.temporalConvFramesFirst(v.get("x"), v.get("w:w"), null, null), r);
+                return g.temporalConvFramesFirst(v.get("x"), v.get("w:w"), bias ? v.get("w:b") : null, r);
+            };
+            double err = compare("frames-first conv " + java.util.Arrays.toString(c), act, data, conv);
+            if (act == DType.F32) assertTrue(err <= 1e-6, "fp32 frames-first temporal conv " + java.util.Arrays.toString(c) + ": " + err);
+        }
+        // the plan: window GEMMs (interior, K = 3C) and edge GEMMs (K = 2C), the bias image as C (no bias_rows pass)
+        Map<String, Tensor> data = in("x", random(2, 16, 32, 4, 8), "w:w", random(48, 32, 3, 1, 1), "w:b", random(48));
+        Map<String, Tensor> dataR = in("x", data.get("x"), "r", random(2, 16, 48, 4, 8), "w:w", data.get("w:w"), "w:b", data.get("w:b"));
+        Build biasOnly = (g, v) -> g.temporalConvFramesFirst(v.get("x"), v.get("w:w"), v.get("w:b"), null);
+        java.util.List<String> names = kernelsOf(act, data, biasOnly);
+        assertTrue(names.contains("gemm temporal window") && names.contains("gemm temporal edge") && names.contains("temporal bias image")
+                && !names.contains("bias_rows") && !names.contains("permute") && !names.contains("repack_taps"), "frames-first plan: " + names);
+        Build withResidual = (g, v) -> g.temporalConvFramesFirst(v.get("x"), v.get("w:w"), v.get("w:b"), v.get("r"));
+        names = kernelsOf(act, dataR, withResidual);
+        assertTrue(names.contains("bias_rows") && !names.contains("temporal bias image") && names.stream().noneMatch(n -> n.startsWith("binary")),
+                "with residual: " + names);
+        // the bias image turned off: beta = 0 and bias_rows
+        System.setProperty("i2vgen.cuda.temporalBiasImage", "false");
+        try {
+            compare("frames-first conv, bias_rows", act, data, biasOnly);
+            names = kernelsOf(act, data, biasOnly);
+            assertTrue(names.contains("bias_rows") && !names.contains("temporal bias image"), "bias image off: " + names);
+        } finally {
+            System.clearProperty("i2vgen.cuda.temporalBiasImage");
+        }
+        // a weight given at run time, staged from F32 and repacked by a step of every run
+        Map<String, Tensor> runtimeWeight = in("x", random(2, 5, 24, 3, 5), "w", random(40, 24, 3, 1, 1), "w:b", random(40));
+        Build fromInput = (g, v) -> g.temporalConvFramesFirst(v.get("x"), v.get("w"), v.get("w:b"), null);
+        double err = compare("frames-first conv weight input", act, runtimeWeight, fromInput);
+        if (act == DType.F32) assertTrue(err <= 1e-6, "fp32 frames-first conv, weight input: " + err);
+        assertTrue(kernelsOf(act, runtimeWeight, fromInput).contains("temporal taps repack"), "run-time weight not repacked by a step");
+        // one weight read by two convs (the resident tap-major copy is shared)
+        Map<String, Tensor> shared = in("x", random(2, 5, 24, 3, 5), "w:w", random(24, 24, 3, 1, 1), "w:b", random(24));
+        compare("frames-first conv shared weight", act, shared, (g, v) -> g.temporalConvFramesFirst(
+                g.temporalConvFramesFirst(v.get("x"), v.get("w:w"), v.get("w:b"), null), v.get("w:w"), null, null));
+    }
+
+    /**
+     * GroupNorm with its channels on axis 2 of a frame-major video [B, F, C, h, w] (group_norm_frames_stats/apply_v{V}):
+     * vector widths 8/4 (fp16) and 1 (odd h·w), one and several chunks per frame segment, one group per channel, SiLU on
+     * and off, and channels on axis 3 (two leading axes folded into the segments).
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void groupNormFramesFirst(DType act) {
+        boolean half = act != DType.F32;
+        // {shape}, groups, silu, kernel expected for 2-byte activations, for fp32
+        Object[][] cases = {
+                {new int[]{2, 16, 64, 5, 8}, 32, true, "group_norm_frames_stats_v8", "group_norm_frames_stats_v4"},
+                {new int[]{2, 3, 16, 11, 20}, 8, true, "group_norm_frames_stats_v4", "group_norm_frames_stats_v4"},
+                {new int[]{1, 2, 64, 32, 40}, 4, false, "group_norm_frames_stats_v8", "group_norm_frames_stats_v4"},   // 5 chunks a segment
+                {new int[]{1, 3, 32, 61, 67}, 4, true, "group_norm_frames_stats_v1", "group_norm_frames_stats_v1"},
+                {new int[]{2, 5, 8, 3, 4}, 8, false, "group_norm_frames_stats_v4", "group_norm_frames_stats_v4"},
+        };
+        for (Object[] c : cases) {
+            int[] shape = (int[]) c[0];
+            int groups = (Integer) c[1];
+            boolean silu = (Boolean) c[2];
+            Tensor x = shifted(random(shape), 0.5f);   // a mean to remove
+            compareOn((String) (half ? c[3] : c[4]), "group_norm axis 2 " + java.util.Arrays.toString(shape), act, act == DType.F32 ? 1e-5 : 1e-2,
+                    in("x", x, "w:g", random(shape[2]), "w:b", random(shape[2])),
+                    (g, v) -> g.groupNorm(v.get("x"), v.get("w:g"), v.get("w:b"), groups, 1e-5f, silu, 2));
+        }
+        compare("group_norm axis 3", act, in("x", shifted(random(2, 3, 4, 16, 10), 0.5f), "w:g", random(16), "w:b", random(16)),
+                (g, v) -> g.groupNorm(v.get("x"), v.get("w:g"), v.get("w:b"), 4, 1e-5f, true, 3));
+    }
+
+    /**
+     * A whole TemporalConvLayer-shaped chain in the frame-major form (4 × (GroupNorm axis 2 + SiLU, frames-first conv),
+     * the identity added by the last conv) against the JVM, and against the permuted formulation on the GPU.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void temporalConvLayerChain(DType act) {
+        int b = 2, f = 16, c = 64, h = 6, w = 10;
+        Map<String, Tensor> data = in("x", random(b * f, c, h, w));
+        for (int k = 1; k <= 4; k++) {
+            data.put("w:g" + k, shifted(scaled(random(c), 0.2f), 1f));
+            data.put("w:be" + k, scaled(random(c), 0.2f));
+            data.put("w:w" + k, scaled(random(c, c, 3, 1, 1), (float) (1 / Math.sqrt(3 * c))));
+            data.put("w:b" + k, scaled(random(c), 0.1f));
+        }
+        Build frameMajor = (g, v) -> {
+            Value id = g.reshape(v.get("x"), b, f, c, h, w), u = id;
+            for (int k = 1; k <= 4; k++) {
+                u = g.groupNorm(u, v.get("w:g" + k), v.get("w:be" + k), 32, 1e-5f, true, 2);
+                u = g.temporalConvFramesFirst(u, v.get("w:w" + k), v.get("w:b" + k), k == 4 ? id : null);
+            }
+            return g.reshape(u, b * f, c, h, w);
+        };
+        Build permuted = (g, v) -> {
+            Value id = g.permute(g.reshape(v.get("x"), b, f, c, h, w), 0, 2, 1, 3, 4), u = id;
+            for (int k = 1; k <= 4; k++) {
+                u = g.groupNorm(u, v.get("w:g" + k), v.get("w:be" + k), 32, 1e-5f, true);
+                u = g.temporalConv(u, v.get("w:w" + k), v.get("w:b" + k));
+            }
+            return g.reshape(g.permute(g.add(id, u), 0, 2, 1, 3, 4), b * f, c, h, w);
+        };
+        compare("temporal layer frame-major", act, data, frameMajor);
+        Tensor a = run(cuda, act, data, frameMajor), p = run(cuda, act, data, permuted);
+        double e = TensorComparison.relativeError(a, p);
+        System.out.printf("%-28s %-5s frame-major vs permuted on the GPU rel.err %.3e%n", "temporal layer", act, e);
+        assertTrue(e <= (act == DType.F32 ? 1e-5 : 1e-2), "frame-major layer differs from the permuted one: " + e);
+        assertTrue(kernelsOf(act, data, frameMajor).stream().noneMatch(k -> k.startsWith("permute")), "frame-major layer ran a permute");
     }
 }

@@ -228,7 +228,8 @@ class GemmFusionTest {
             long adds = graph.tasks().stream().filter(task -> task.op() instanceof dev.i2vgen.graph.ops.Binary).count();
             assertEquals(adds, all.fused().size(), graph.name() + ": " + all.refusals());
         }
-        assertSame(f, GemmFusion.planningGraph(f, false), "no markers when the fusion is off");
+        // no markers when the fusion is off (the fused q/k/v projections have their own property: QkvFusionTest)
+        assertEquals(f.tasks().size(), GemmFusion.planningGraph(f, false).tasks().size(), "no markers when the fusion is off");
     }
 
     /** Input x [6, 64] → linear to [6, 32] → + r: x dies at the linear, and the planner puts the add result into its slot. */

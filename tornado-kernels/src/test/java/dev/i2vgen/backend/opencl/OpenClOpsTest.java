@@ -140,6 +140,10 @@ class OpenClOpsTest {
                 (g, v) -> g.groupNorm(v.get("x"), v.get("w:g"), v.get("w:b"), 4, 1e-6f, true));
         compare("group_norm 5d", in("x", random(1, 12, 3, 5, 7), "w:g", random(12), "w:b", random(12)),
                 (g, v) -> g.groupNorm(v.get("x"), v.get("w:g"), v.get("w:b"), 3, 1e-5f, false));
+        compare("group_norm_silu axis 2", in("x", random(2, 5, 12, 3, 7), "w:g", random(12), "w:b", random(12)),
+                (g, v) -> g.groupNorm(v.get("x"), v.get("w:g"), v.get("w:b"), 4, 1e-5f, true, 2));
+        compare("group_norm axis 2 = 1 group/ch", in("x", random(1, 16, 8, 2, 3), "w:g", random(8), "w:b", random(8)),
+                (g, v) -> g.groupNorm(v.get("x"), v.get("w:g"), v.get("w:b"), 8, 1e-5f, false, 2));
         compare("softmax", in("x", random(7, 133)), (g, v) -> g.softmax(v.get("x")));
         exact("concat", in("a", random(2, 3, 5), "b", random(2, 4, 5), "c", random(2, 1, 5)), (g, v) -> g.concat(1, v.get("a"), v.get("b"), v.get("c")));
         exact("concat last", in("a", random(2, 3, 5), "b", random(2, 3, 2)), (g, v) -> g.concat(-1, v.get("a"), v.get("b")));
@@ -176,6 +180,13 @@ class OpenClOpsTest {
                 (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), v.get("w:b"), Conv2d.of(14, 0)));
         compare("temporal_conv", in("x", random(2, 6, 5, 3, 4), "w:w", random(8, 6, 3, 1, 1), "w:b", random(8)),
                 (g, v) -> g.temporalConv(v.get("x"), v.get("w:w"), v.get("w:b")));
+        compare("temporal_conv frames-first", in("x", random(2, 5, 6, 3, 4), "w:w", random(8, 6, 3, 1, 1), "w:b", random(8)),
+                (g, v) -> g.temporalConvFramesFirst(v.get("x"), v.get("w:w"), v.get("w:b"), null));
+        compare("temporal_conv frames-first + r", in("x", random(2, 16, 6, 2, 3), "w:w", random(6, 6, 3, 1, 1), "w:b", random(6),
+                        "r", random(2, 16, 6, 2, 3)),
+                (g, v) -> g.temporalConvFramesFirst(v.get("x"), v.get("w:w"), v.get("w:b"), v.get("r")));
+        compare("temporal_conv frames-first F=1", in("x", random(2, 1, 4, 3, 3), "w:w", random(5, 4, 3, 1, 1)),
+                (g, v) -> g.temporalConvFramesFirst(v.get("x"), v.get("w:w"), null, null));
     }
 
     /** Weights stored in F16/BF16 are widened to fp32 at upload: same result as the JVM's widening. */

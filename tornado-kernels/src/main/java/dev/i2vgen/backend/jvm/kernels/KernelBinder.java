@@ -45,11 +45,15 @@ public final class KernelBinder {
             case TemporalConv c -> {
                 MemorySegment w = buf(t, 1), b = buf(t, 2);
                 int[] ws = t.input(1).shape();
+                if (c.framesFirst()) {
+                    MemorySegment r = t.inputs().size() > 3 ? buf(t, 3) : null;
+                    yield () -> TemporalConvKernel.runFramesFirst(x, xs, w, ws, b, r, out);
+                }
                 yield () -> TemporalConvKernel.run(x, xs, w, ws, b, out);
             }
             case GroupNorm g -> {
                 MemorySegment gamma = buf(t, 1), beta = buf(t, 2);
-                yield () -> GroupNormKernel.run(x, xs, gamma, beta, g.groups(), g.eps(), g.silu(), out);
+                yield () -> GroupNormKernel.run(x, xs, g.channelAxis(), gamma, beta, g.groups(), g.eps(), g.silu(), out);
             }
             case LayerNorm l -> {
                 MemorySegment gamma = buf(t, 1), beta = buf(t, 2);
