@@ -26,20 +26,23 @@ rc=0
 PARTS="${PARTS:-ops conformance bench}"
 if [[ " $PARTS " == *" ops "* ]]; then
 SELECT="--select-package dev.i2vgen.backend.cuda" JAVA_OPTS="${OPS_JAVA_OPTS:-}" OUT="$OUT/ops" tools/device/run-conformance.sh > /dev/null 2>&1 || rc=1
-tail -5 "$OUT/ops/conformance.log"
+tail -5 "$OUT/ops/conformance.log"; grep -E "launcher exit code|crash report" "$OUT/ops/summary.txt"
 grep -E "^\[FAIL|✘" "$OUT/ops/conformance.log" | head -20
 fi
 if [[ " $PARTS " == *" conformance "* ]]; then
 SELECT="--select-class dev.i2vgen.conformance.StageConformanceTest --select-class dev.i2vgen.conformance.PipelineConformanceTest --select-class dev.i2vgen.conformance.CommandLineConformanceTest --select-class dev.i2vgen.backend.ExecutionPlanBindingTest --select-class dev.i2vgen.backend.ExecutionPlanAsyncReadTest" \
   OUT="$OUT/conformance" tools/device/run-conformance.sh > /dev/null 2>&1 || rc=1
 grep -E "stages from|relative error per stage|^  [a-z_.0-9]+ +[0-9.e+-]+$|tests (successful|failed|skipped|aborted)" "$OUT/conformance/conformance.log" | head -150
+grep -E "tests (successful|failed|aborted)|launcher exit code|crash report" "$OUT/conformance/summary.txt" "$OUT/conformance/conformance.log" | sort -u
+grep -E "✘" "$OUT/conformance/conformance.log" | head -20
 fi
 if [[ " $PARTS " == *" bench "* ]]; then
 JAVA=/tmp/conformance-jre/jre/bin/java
 [ -x "$JAVA" ] || { mkdir -p /tmp/conformance-jre && tar -xJf "$STAGE/jre/jre.tar.xz" -C /tmp/conformance-jre; }
 export CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}"
 # shellcheck disable=SC2086
-"$JAVA" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Djava.awt.headless=true -Xmx64g ${BENCH_JAVA_OPTS:-} \
+# signal chaining: GPU driver libraries replace the JVM's SIGSEGV handler (a silent SIGSEGV death without it; ./i2vgen)
+LD_PRELOAD="$(dirname "$(dirname "$JAVA")")/lib/libjsig.so" "$JAVA" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Djava.awt.headless=true -Xmx64g ${BENCH_JAVA_OPTS:-} \
   -cp "$STAGE/i2vgen.jar" dev.i2vgen.cli.I2VGenCommand bench ${BENCH_ARGS:---device cuda --dtype fp16} --json "$OUT/bench.json" \
   > "$OUT/bench.log" 2>&1 || rc=1
 grep -v "^PROFILE" "$OUT/bench.log" | tail -30

@@ -13,6 +13,7 @@ export CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}"
 CP=$(ls -d .device/bench/classes/* | tr '\n' ':')$(ls .device/bench/lib/*.jar | tr '\n' ':')
 ARGS=("$@"); [ ${#ARGS[@]} -eq 0 ] && ARGS=(--device cuda --dtype fp16)
 nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv,noheader || true
-"$JAVA" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx64g ${JAVA_OPTS:-} \
+# signal chaining: GPU driver libraries replace the JVM's SIGSEGV handler (a silent SIGSEGV death without it; ./i2vgen)
+LD_PRELOAD="$(dirname "$(dirname "$JAVA")")/lib/libjsig.so" "$JAVA" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx64g ${JAVA_OPTS:-} \
   -cp "$CP" dev.i2vgen.cli.I2VGenCommand bench "${ARGS[@]}" --json "$OUT/bench.json" 2>&1 | tee "$OUT/bench.log"
 exit ${PIPESTATUS[0]}

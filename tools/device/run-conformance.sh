@@ -47,7 +47,8 @@ JAVA="$JRE/jre/bin/java"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 export CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}"
 # the tests find conformance/cases from the working directory upwards
-"$JAVA" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Djava.awt.headless=true ${JAVA_OPTS:-} \
+# signal chaining: GPU driver libraries replace the JVM's SIGSEGV handler (a silent SIGSEGV death without it; ./i2vgen)
+LD_PRELOAD="$(dirname "$(dirname "$JAVA")")/lib/libjsig.so" "$JAVA" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Djava.awt.headless=true ${JAVA_OPTS:-} \
   -jar "$STAGE/junit-platform-console-standalone.jar" execute \
   --class-path "$STAGE/i2vgen.jar:$STAGE/test-classes" \
   ${SELECT:---select-class dev.i2vgen.conformance.PipelineConformanceTest --select-class dev.i2vgen.conformance.CommandLineConformanceTest --select-class dev.i2vgen.backend.ExecutionPlanBindingTest} \
@@ -55,4 +56,8 @@ export CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}"
   --reports-dir "$OUT/reports" "$@" 2>&1 | tee "$OUT/conformance.log"
 rc=${PIPESTATUS[0]}
 grep -E "relative error|CUDA|tests (successful|failed|skipped)|^\s+[a-z_.0-9]+\s+[0-9.e+-]+$" "$OUT/conformance.log" > "$OUT/summary.txt" || true
+# a launcher that dies (signal, crash) prints no summary: say so, and keep the JVM's crash report
+echo "launcher exit code $rc" | tee -a "$OUT/summary.txt"
+[ "$rc" -gt 128 ] && { echo "killed by signal $((rc - 128))"; free -g; dmesg 2>/dev/null | tail -5; } | tee -a "$OUT/summary.txt"
+for f in hs_err_pid*.log; do [ -f "$f" ] && mv "$f" "$OUT/" && echo "JVM crash report: $f" | tee -a "$OUT/summary.txt"; done
 exit $rc

@@ -14,7 +14,8 @@ JAVA=/tmp/jre/bin/java
 "$JAVA" -version 2>&1 | head -1
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 export CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}"
-"$JAVA" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED ${JAVA_OPTS:-} \
+# signal chaining: GPU driver libraries replace the JVM's SIGSEGV handler (a silent SIGSEGV death without it; ./i2vgen)
+LD_PRELOAD="$(dirname "$(dirname "$JAVA")")/lib/libjsig.so" "$JAVA" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED ${JAVA_OPTS:-} \
   -jar .device/junit-platform-console-standalone.jar execute \
   --class-path .device/classes:.device/test-classes \
   ${SELECT:---select-package dev.i2vgen.backend.cuda} \

@@ -24,7 +24,7 @@ final class ChannelsLastLowering {
     private static final int MAX_RANK = 8;         // Permutation / TransposeBatch in layout.cu
     private static final int TILE = 64;            // PT in layout.cu
     private static final int MAX_GRID = 1 << 20;   // permute_tiled strides over its tiles beyond this
-    private static final int[] TO_NHWC = {0, 2, 3, 1}, TO_NCHW = {0, 3, 1, 2};
+    static final int[] TO_NHWC = {0, 2, 3, 1}, TO_NCHW = {0, 3, 1, 2};
 
     private final TaskLowering tl;
     private final ConvolutionLowering convolutions;
@@ -62,7 +62,7 @@ final class ChannelsLastLowering {
     boolean lower(Task t) {
         if (nested) return false;   // the detour's own lowering: its substitutes stay
         substitutes.clear();
-        if (layouts.isEmpty()) return false;
+        if (layouts.isEmpty()) return island(t);
         boolean runs = layouts.runs(t);
         for (int i = 0; i < t.inputs().size(); i++) {
             Value in = t.input(i);
@@ -75,7 +75,7 @@ final class ChannelsLastLowering {
                 substitutes.put(in.root().id(), convert(src, in.shape(), TO_NHWC, tl.scratch.take(bytes(in))));
             }
         }
-        if (!runs) return false;
+        if (!runs) return island(t);
         switch (t.op()) {
             case Conv2d c -> {
                 if (!conv(t, c)) detour(t);
@@ -93,6 +93,16 @@ final class ChannelsLastLowering {
                 return false;   // same-shape element-wise: the same kernels, on NHWC bytes
             }
         }
+    }
+
+    /** An NCHW Conv2d as a channels-last island where that measured faster (ConvolutionLowering#convIsland). */
+    private boolean island(Task t) {
+        if (!(t.op() instanceof Conv2d c) || tl.act == dev.i2vgen.tensor.DType.F32) return false;
+        Value x = t.input(0), w = t.input(1), out = t.output();
+        if (w.dim(2) != 3 || w.dim(3) != 3 || (substitute(x) == 0 && tl.plan.storageType(x) != tl.act)) return false;   // no staging twice
+        long bias = t.input(2) == null ? 0 : tl.operand(t.input(2));
+        return convolutions.convIsland(w, tl.operand(x), x.dim(0), x.dim(1), x.dim(2), x.dim(3), w.dim(0), w.dim(2), w.dim(3),
+                c.strideH(), c.strideW(), c.padTop(), c.padLeft(), out.dim(2), out.dim(3), bias, tl.ptr(out));
     }
 
     private boolean conv(Task t, Conv2d c) {
@@ -139,25 +149,44 @@ final class ChannelsLastLowering {
      * where the extents allow), or the element-wise permute where a transposed extent is under 4 (3-channel images).
      * Answers dst.
      */
-    private long convert(long src, int[] shape, int[] perm, long dst) {
+    private long convert(long src, int[] shape, int[] perm, long dst) { return permute(tl, src, shape, perm, dst); }
+
+    /** {@link #convert} for any lowering (the conv islands of ConvolutionLowering): adds the permute to the plan. */
+    static long permute(TaskLowering tl, long src, int[] shape, int[] perm, long dst) {
+        Map.Entry<String, CudaExecutionPlan.Step> s = permuteStep(tl, src, shape, perm, dst);
+        tl.plan.addStep(s.getKey(), s.getValue());
+        return dst;
+    }
+
+    /** The permute's launch and step name, not added to the plan (ConvolutionLowering times islands with it). */
+    static Map.Entry<String, CudaExecutionPlan.Step> permuteStep(TaskLowering tl, long src, int[] shape, int[] perm, long dst) {
         int es = tl.act.byteSize();
         long n = 1;
         for (int d : shape) n *= d;
+        String kernel;
+        int grid, block;
+        KernelLaunch.Args args;
         if (VectorAccess.enabled() && CollapsedPermute.plan(shape, perm) instanceof CollapsedPermute.Transpose tr && tr.a() >= 4 && tr.b() >= 4) {
             int v = VectorAccess.width(es, gcd(tr.a(), tr.b()), src, dst);
             long batches = 1;
             for (long d : tr.batchDims()) batches *= d;
             long tiles = batches * VectorAccess.ceilDiv(tr.a(), TILE) * VectorAccess.ceilDiv(tr.b(), TILE);
-            tl.launch("layout", "permute_tiled_" + v, (int) Math.min(tiles, MAX_GRID), 1, 256, 0,
-                    tl.args().ptr(src).ptr(dst).i64(tr.a()).i64(tr.b()).i64(tr.inStrideB()).i64(tr.outStrideA())
-                            .rankedStruct(MAX_RANK, tr.batchDims().length, tr.batchDims(), tr.batchInStrides(), tr.batchOutStrides()));
-            return dst;
+            kernel = "permute_tiled_" + v;
+            grid = (int) Math.min(tiles, MAX_GRID);
+            block = 256;
+            args = tl.args().ptr(src).ptr(dst).i64(tr.a()).i64(tr.b()).i64(tr.inStrideB()).i64(tr.outStrideA())
+                    .rankedStruct(MAX_RANK, tr.batchDims().length, tr.batchDims(), tr.batchInStrides(), tr.batchOutStrides());
+        } else {
+            long[] dims = new long[shape.length];
+            for (int i = 0; i < shape.length; i++) dims[i] = shape[perm[i]];
+            kernel = "permute";
+            grid = TaskLowering.grid(n);
+            block = TaskLowering.BLOCK;
+            args = tl.args().ptr(src).ptr(dst).i64(n).rankedStruct(MAX_RANK, shape.length, dims, TensorLayouts.permutedStrides(shape, perm));
         }
-        long[] dims = new long[shape.length];
-        for (int i = 0; i < shape.length; i++) dims[i] = shape[perm[i]];
-        tl.launch("layout", "permute", TaskLowering.grid(n), 1, TaskLowering.BLOCK, 0,
-                tl.args().ptr(src).ptr(dst).i64(n).rankedStruct(MAX_RANK, shape.length, dims, TensorLayouts.permutedStrides(shape, perm)));
-        return dst;
+        KernelLaunch l = KernelLaunch.of(kernel, tl.backend.kernels.function("layout", kernel, tl.act), grid, 1, block, 0, args);
+        CudaDriver driver = tl.backend.driver;
+        return Map.entry(kernel, stream -> l.run(driver, stream));
     }
 
     private long bytes(Value v) { return v.numel() * tl.act.byteSize(); }

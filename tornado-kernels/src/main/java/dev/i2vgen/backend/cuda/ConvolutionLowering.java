@@ -3,6 +3,7 @@ package dev.i2vgen.backend.cuda;
 import dev.i2vgen.tensor.DType;
 
 import java.lang.foreign.MemorySegment;
+import java.util.logging.Logger;
 
 /**
  * Lowers Conv2d and TemporalConv: cuDNN, the implicit-GEMM tensor-core kernel (conv.cu), a plain GEMM for 1x1,
@@ -12,6 +13,7 @@ import java.lang.foreign.MemorySegment;
  * buffers (the old allocating search took the device to 65 GiB), and the search runs once per distinct shape.
  */
 final class ConvolutionLowering {
+    private static final Logger LOG = Logger.getLogger(ConvolutionLowering.class.getName());
     private static final long IM2COL_CHUNK_BYTES = 256L << 20;
 
     private final TaskLowering base;
@@ -105,26 +107,177 @@ final class ConvolutionLowering {
      */
     private boolean cudnnConv(long x, int images, int c, int h, int w, long weight, int o, int kh, int kw,
                               int strideH, int strideW, int padT, int padL, int oh, int ow, long bias, long out) {
-        if (act == DType.F32) return false;
+        CudnnConvolution conv = planCudnn(x, images, c, h, w, weight, o, kh, kw, strideH, strideW, padT, padL, oh, ow, bias, out);
+        if (conv == null) return false;
+        addCudnnSteps(conv, x, weight, bias, out, (long) images * o * oh * ow, o, (long) oh * ow, kh, kw);
+        return true;
+    }
+
+    /** {@link #cudnnConv}'s plan (the search runs here), or null where cuDNN does not apply; adds no step. */
+    private CudnnConvolution planCudnn(long x, int images, int c, int h, int w, long weight, int o, int kh, int kw,
+                                       int strideH, int strideW, int padT, int padL, int oh, int ow, long bias, long out) {
+        if (act == DType.F32) return null;
         boolean symmetric = oh == (h + 2 * padT - kh) / strideH + 1 && ow == (w + 2 * padL - kw) / strideW + 1;
-        if (!symmetric || ((x | weight | out | bias) & 15) != 0) return false;
+        if (!symmetric || ((x | weight | out | bias) & 15) != 0) return null;
         var cudnn = backend.cudnn();
-        if (cudnn.isEmpty()) return false;
+        if (cudnn.isEmpty()) return null;
         // bias: fused into the conv where cuDNN can (default), =add cudnnAddTensor, =kernel our bias_channel kernel
         String biasMode = System.getProperty("i2vgen.cuda.cudnnBias", "fused");
         long cudnnBias = biasMode.equals("kernel") ? 0 : bias;
         var g = new CudnnConvolution.Geometry(images, c, h, w, o, kh, kw, strideH, strideW, padT, padL, oh, ow);
-        long bound = cudnnWorkspaceBytes();
-        CudnnConvolution conv = CudnnConvolution.plan(cudnn.get(), backend.driver, act, g, cudnnBias, biasMode.equals("fused"),
-                x, weight, out, bound, backend.stream);
-        if (conv == null) return false;
+        return CudnnConvolution.plan(cudnn.get(), backend.driver, act, g, cudnnBias, biasMode.equals("fused"),
+                x, weight, out, cudnnWorkspaceBytes(), backend.stream);
+    }
+
+    /** The steps of a conv planned by {@link #planCudnn}: the conv (bias fused), else cuDNN's or our bias pass. */
+    private void addCudnnSteps(CudnnConvolution conv, long x, long weight, long bias, long out, long n, int o, long pixels, int kh, int kw) {
         plan.addResource(conv);
-        long workspace = cudnn.get().workspace(backend.driver, bound);
+        long cudnnBias = "kernel".equals(System.getProperty("i2vgen.cuda.cudnnBias")) ? 0 : bias;
+        long workspace = backend.cudnn().orElseThrow().workspace(backend.driver, cudnnWorkspaceBytes());
         plan.addStep(conv.biasFused() ? "cudnn conv+bias " + kh + "x" + kw : "cudnn conv " + kh + "x" + kw,
                 stream -> conv.run(x, weight, cudnnBias, out, workspace, stream));
         if (cudnnBias != 0 && !conv.biasFused()) plan.addStep("cudnn bias", stream -> conv.addBias(bias, out, stream));
-        else if (cudnnBias == 0 && bias != 0) biasChannel(out, bias, (long) images * o * oh * ow, o, (long) oh * ow);
+        else if (cudnnBias == 0 && bias != 0) biasChannel(out, bias, n, o, pixels);
+    }
+
+    /**
+     * A 3x3 Conv2d whose activations stay NCHW (no {@link ChannelsLastPlan} chain took it), as an NHWC island where
+     * that measured faster ({@link ConvIsland}): per image group, x → NHWC in the tail of the cuDNN workspace, cuDNN's
+     * NHWC conv (KRSC weight, bias fused) into the tail, → NCHW out. Both conv plans are searched here at plan build
+     * (cached per shape: one decision per shape and dtype on the backend, never during a capture). Adds the steps of
+     * the winner and answers true; false (no step added) where neither cuDNN path applies: the caller's usual
+     * lowering then runs. i2vgen.cuda.convIslands: unset/auto measure, =false never (A/B), =force wherever it fits
+     * (tests); channelsLast=false, i2vgen.cuda.conv other than auto, fp32, a non-constant weight: never.
+     */
+    boolean convIsland(dev.i2vgen.graph.Value weight, long x, int images, int c, int h, int w, int o, int kh, int kw,
+                       int strideH, int strideW, int padT, int padL, int oh, int ow, long bias, long out) {
+        String mode = System.getProperty("i2vgen.cuda.convIslands", "auto");
+        dev.i2vgen.graph.Value root = weight.root();
+        if (mode.equals("false") || act == DType.F32 || "false".equals(System.getProperty("i2vgen.cuda.channelsLast"))
+                || !System.getProperty("i2vgen.cuda.conv", "auto").equals("auto") || kh != 3 || kw != 3
+                || root.kind() != dev.i2vgen.graph.Value.Kind.CONSTANT || root.numel() != weight.numel() || root.rank() != 4
+                || System.getProperty("i2vgen.cuda.cudnnBias") != null) return false;
+        var cudnnOpt = backend.cudnn();
+        if (cudnnOpt.isEmpty() || ((x | out | bias) & 15) != 0) return false;
+        Cudnn cudnn = cudnnOpt.get();
+        int es = act.byteSize();
+        var g = new CudnnConvolution.Geometry(images, c, h, w, o, kh, kw, strideH, strideW, padT, padL, oh, ow);
+        long bound = cudnnWorkspaceBytes();
+        String key = act + " " + g + " ws " + bound + " " + mode;
+        ConvIsland known = cudnn.islands.get(key);
+        if (known != null && !known.island()) return false;   // NCHW measured faster: the usual path (its search is cached)
+        int group = ConvIsland.imagesPerGroup(g, es, bound);
+        if (group == 0) return false;
+        long weightBytes = root.numel() * es;
+        // the first plan of a shape times both layouts on a scratch weight (values do not change the timing), so that
+        // only the winner's weight copy (NCHW or KRSC) is ever uploaded
+        long searchWeight = known == null ? scratch.take(weightBytes) : 0;
+        CudnnConvolution nchw = null;
+        if (known == null) {
+            nchw = planCudnn(x, images, c, h, w, searchWeight, o, kh, kw, strideH, strideW, padT, padL, oh, ow, bias, out);
+            if (nchw == null) return false;
+        }
+        long krsc = known == null ? 0 : plan.constantPointer(root, "krsc", weightBytes, this::uploadKrsc);
+        long xBytes = ConvIsland.align((long) group * g.xImage() * es), yBytes = ConvIsland.align((long) group * g.yImage() * es);
+        long convBound = (bound - xBytes - yBytes) / 256 * 256;
+        long workspace = cudnn.workspace(backend.driver, bound);
+        long islandX = workspace + convBound, islandY = islandX + xBytes;   // the tail: disjoint from the conv's [0, convBound)
+        var gg = new CudnnConvolution.Geometry(group, c, h, w, o, kh, kw, strideH, strideW, padT, padL, oh, ow);
+        CudnnConvolution nhwc;
+        try {
+            nhwc = CudnnConvolution.plan(cudnn, backend.driver, act, gg, bias, true, islandX,
+                    known == null ? searchWeight : krsc, islandY, convBound, backend.stream, true);
+        } catch (CudaException e) {   // a descriptor cuDNN rejects in NHWC: the NCHW conv stays
+            LOG.info("no channels-last island for " + g + ": " + e.getMessage());
+            nhwc = null;
+        }
+        int groups = images / group;
+        long n = (long) images * o * oh * ow, pixels = (long) oh * ow;
+        if (known == null) {
+            float estimate = nhwc == null ? Float.NaN
+                    : nhwc.choice().millis() * nhwc.calls() * groups + ConvIsland.permuteMillis(g, es, groups);
+            float nchwMs = Float.NaN, islandMs = Float.NaN;
+            if (nhwc != null) {
+                // both variants as they will run (bias epilogue and permutes included), on these buffers, now: FindEx's
+                // NCHW time leaves out 10–20 % that the fused-bias call costs (H100, notes §14)
+                try {
+                    nchwMs = timeSteps(cudnnSteps(nchw, x, searchWeight, bias, out, workspace));
+                    islandMs = timeSteps(islandSteps(nhwc, g, group, x, searchWeight, bias, out, islandX, islandY, workspace));
+                } catch (CudaException e) {
+                    LOG.info("timing the channels-last island of " + g + " failed: " + e.getMessage());
+                }
+            }
+            boolean island = nhwc != null && (mode.equals("force") || ConvIsland.wins(nchwMs, islandMs));
+            ConvIsland decision = new ConvIsland(island, group, nchwMs, islandMs, estimate);
+            cudnn.islands.put(key, decision);
+            LOG.fine(() -> "conv " + act + " " + g + ": " + decision);
+            if (!island) {
+                if (nhwc != null) nhwc.close();
+                addCudnnSteps(nchw, x, base.operand(weight), bias, out, n, o, pixels, kh, kw);
+                return true;
+            }
+            nchw.close();
+            krsc = plan.constantPointer(root, "krsc", weightBytes, this::uploadKrsc);
+        } else if (nhwc == null) {
+            return false;   // cuDNN declined the NHWC shape this time (workspace): the usual path
+        }
+        CudnnConvolution conv = nhwc;   // final for the steps' lambdas
+        plan.addResource(conv);
+        for (var step : islandSteps(conv, g, group, x, krsc, bias, out, islandX, islandY, workspace)) plan.addStep(step.getKey(), step.getValue());
         return true;
+    }
+
+    /** The NCHW cuDNN conv's steps with the bias fused or added by cuDNN (convIsland excludes =kernel), not added. */
+    private static java.util.List<java.util.Map.Entry<String, CudaExecutionPlan.Step>> cudnnSteps(CudnnConvolution conv, long x,
+                                                                                                long weight, long bias, long out, long workspace) {
+        var steps = new java.util.ArrayList<java.util.Map.Entry<String, CudaExecutionPlan.Step>>();
+        steps.add(java.util.Map.entry("cudnn conv", stream -> conv.run(x, weight, bias, out, workspace, stream)));
+        if (bias != 0 && !conv.biasFused()) steps.add(java.util.Map.entry("cudnn bias", stream -> conv.addBias(bias, out, stream)));
+        return steps;
+    }
+
+    /**
+     * The island's steps, not added: per image group, x → NHWC into the workspace tail, the NHWC conv (bias fused or
+     * cudnnAddTensor), → NCHW into out.
+     */
+    private java.util.List<java.util.Map.Entry<String, CudaExecutionPlan.Step>> islandSteps(CudnnConvolution conv,
+            CudnnConvolution.Geometry g, int group, long x, long krsc, long bias, long out, long islandX, long islandY, long workspace) {
+        int es = act.byteSize();
+        var steps = new java.util.ArrayList<java.util.Map.Entry<String, CudaExecutionPlan.Step>>();
+        for (int i = 0; i < g.n() / group; i++) {
+            long xi = x + (long) i * group * g.xImage() * es, yi = out + (long) i * group * g.yImage() * es;
+            steps.add(ChannelsLastLowering.permuteStep(base, xi, new int[]{group, g.c(), g.h(), g.w()}, ChannelsLastLowering.TO_NHWC, islandX));
+            steps.add(java.util.Map.entry(conv.biasFused() ? "cudnn island conv+bias 3x3" : "cudnn island conv 3x3",
+                    stream -> conv.run(islandX, krsc, bias, islandY, workspace, stream)));
+            if (bias != 0 && !conv.biasFused()) steps.add(java.util.Map.entry("cudnn island bias", stream -> conv.addBias(bias, islandY, stream)));
+            steps.add(ChannelsLastLowering.permuteStep(base, islandY, new int[]{group, g.oh(), g.ow(), g.o()}, ChannelsLastLowering.TO_NCHW, yi));
+        }
+        return steps;
+    }
+
+    /**
+     * Milliseconds of {@code steps} on the backend's stream, the best of 3 after a warm-up (events around each run),
+     * at plan build: nothing is capturing, and the buffers' values do not matter (out is rewritten by every run).
+     */
+    private float timeSteps(java.util.List<java.util.Map.Entry<String, CudaExecutionPlan.Step>> steps) {
+        CudaDriver driver = backend.driver;
+        MemorySegment stream = backend.stream;
+        MemorySegment start = driver.createEvent(), end = driver.createEvent();
+        try {
+            for (var s : steps) s.getValue().run(stream);
+            float best = Float.MAX_VALUE;
+            for (int r = 0; r < 3; r++) {
+                driver.record(start, stream);
+                for (var s : steps) s.getValue().run(stream);
+                driver.record(end, stream);
+                driver.synchronize(stream);
+                best = Math.min(best, driver.elapsedMillis(start, end));
+            }
+            return best;
+        } finally {
+            driver.destroyEvent(start);
+            driver.destroyEvent(end);
+        }
     }
 
     /**

@@ -60,6 +60,8 @@ final class Cudnn implements AutoCloseable {
     final Map<String, Optional<CudnnConvolution.Choice>> choices = new ConcurrentHashMap<>();
     /** By choice key: whether cuDNN accepted the bias fused into that convolution (one trial call per shape). */
     final Map<String, Boolean> fusedBias = new ConcurrentHashMap<>();
+    /** NCHW-or-island decisions by convolution shape and dtype ({@link ConvIsland}), measured once per shape at plan build. */
+    final Map<String, ConvIsland> islands = new ConcurrentHashMap<>();
     /** Algorithm searches run and convolutions planned (tests check that searches are cached and cuDNN is used). */
     final AtomicInteger searches = new AtomicInteger(), planned = new AtomicInteger();
     /** Workspaces handed out by {@link #workspace}; never freed before {@link #close()} since captured steps point into them. */

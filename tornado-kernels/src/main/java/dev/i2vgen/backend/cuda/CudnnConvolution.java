@@ -38,7 +38,7 @@ final class CudnnConvolution implements AutoCloseable {
     }
 
     /** Margin kept free in the workspace beside the NHWC copies (filter copy, alignment, cuDNN's own small buffers). */
-    private static final long WORKSPACE_MARGIN = 16L << 20;
+    static final long WORKSPACE_MARGIN = 16L << 20;
 
     private final Cudnn cudnn;
     private final Arena arena = Arena.ofShared();

@@ -230,7 +230,7 @@ final class GemmLowering {
             plan.addResource(g);
             plan.addStep(names.get(i), stream -> g.run(backend.workspace, stream));
         }
-        if (t.input(2) != null) biasRows(y, base.operand(t.input(2)), (long) images * o, o, cols);
+        if (t.input(2) != null) biasRows(base, y, base.operand(t.input(2)), (long) images * o, o, cols);
         return true;
     }
 
@@ -257,14 +257,14 @@ final class GemmLowering {
                 .run(backend.driver, backend.stream);
     }
 
-    /** y[r, p] += bias[r % channels] over rows of {@code inner} values (gemm.cu bias_rows). */
-    private void biasRows(long y, long bias, long rows, int channels, long inner) {
-        int es = act.byteSize();
+    /** y[r, p] += bias[r % channels] over rows of {@code inner} values (gemm.cu bias_rows; also TemporalConvLowering). */
+    static void biasRows(TaskLowering tl, long y, long bias, long rows, int channels, long inner) {
+        int es = tl.act.byteSize();
         boolean vec = (y & 15) == 0 && (inner * es) % 16 == 0;
         long units = vec ? inner * es / 16 : inner;
         int gx = (int) Math.min(rows, Integer.MAX_VALUE);
         int gy = (int) Math.max(1, Math.min((units + TaskLowering.BLOCK - 1) / TaskLowering.BLOCK, 65535));
-        base.launch("gemm", "bias_rows", gx, gy, TaskLowering.BLOCK, 0,
-                base.args().ptr(y).ptr(bias).i64(rows).i64(channels).i64(inner).i32(vec ? 1 : 0));
+        tl.launch("gemm", "bias_rows", gx, gy, TaskLowering.BLOCK, 0,
+                tl.args().ptr(y).ptr(bias).i64(rows).i64(channels).i64(inner).i32(vec ? 1 : 0));
     }
 }

@@ -69,7 +69,7 @@ final class TemporalConvLowering {
             plan.addResource(g.gemm());
             plan.addStep(g.name(), stream -> g.gemm().run(backend.workspace, stream));
         }
-        if (bias != 0 && biasImage == 0) biasRows(tl, y, bias, (long) images * frames * o, o, hw);
+        if (bias != 0 && biasImage == 0) GemmLowering.biasRows(tl, y, bias, (long) images * frames * o, o, hw);
     }
 
     /** A planned GEMM and the step name its time is profiled under. */
@@ -152,16 +152,5 @@ final class TemporalConvLowering {
     private static void launchNow(TaskLowering tl, String kernel, int grid, KernelLaunch.Args args) {
         KernelLaunch.of(kernel, tl.backend.kernels.function("layout", kernel, tl.act), grid, 1, TaskLowering.BLOCK, 0, args)
                 .run(tl.backend.driver, tl.backend.stream);
-    }
-
-    /** y[r, p] += bias[r % channels] over rows of {@code inner} values (gemm.cu bias_rows, as GemmLowering launches it). */
-    private static void biasRows(TaskLowering tl, long y, long bias, long rows, int channels, long inner) {
-        int es = tl.act.byteSize();
-        boolean vec = (y & 15) == 0 && (inner * es) % 16 == 0;
-        long units = vec ? inner * es / 16 : inner;
-        int gx = (int) Math.min(rows, Integer.MAX_VALUE);
-        int gy = (int) Math.max(1, Math.min((units + TaskLowering.BLOCK - 1) / TaskLowering.BLOCK, 65535));
-        tl.launch("gemm", "bias_rows", gx, gy, TaskLowering.BLOCK, 0,
-                tl.args().ptr(y).ptr(bias).i64(rows).i64(channels).i64(inner).i32(vec ? 1 : 0));
     }
 }

@@ -171,18 +171,25 @@ __device__ __forceinline__ void warp_chan(float& n, float& mean, float& m2) {
     }
 }
 
-// GroupNorm in two kernels for every group size (x[n, channels, inner], a group = channels/groups contiguous channels,
-// len elements, split into `chunks` chunks of `per` elements, both multiples of V, inner too so that no vector
-// straddles two channels). Pass 1 reads x once: each thread folds V values at a time (their exact mean and centred
-// sum of squares) into its running summary with Chan's merge, then warps and the block merge theirs the same way:
-// fp32 throughout, deterministic, no atomics. Pass 2 merges the group's chunk summaries and normalises its chunk.
+// The mean and 1/sqrt(var + eps) of a group from its chunks' summaries q[3·chunks]: every warp merges them in the same
+// order (lanes stride over them, then the butterfly) and takes lane 0's result, so the whole block normalises with
+// identical statistics.
+__device__ __forceinline__ void group_statistics(const float* __restrict__ q, int chunks, float eps, float& mean, float& rstd) {
+    float n = 0.f, m = 0.f, m2 = 0.f;
+    for (int i = threadIdx.x & 31; i < chunks; i += 32) chan_merge(n, m, m2, q[3 * i], q[3 * i + 1], q[3 * i + 2]);
+    warp_chan(n, m, m2);
+    n = __shfl_sync(0xffffffffu, n, 0);
+    mean = __shfl_sync(0xffffffffu, m, 0);
+    m2 = __shfl_sync(0xffffffffu, m2, 0);
+    rstd = rsqrtf(m2 / n + eps);
+}
+
+// One block's summary (count, mean, centred M2) of nv vectors of V values at p, written to partials[3·blockIdx.x..]:
+// each thread folds V values at a time into its running summary with Chan's merge, then warps and the block merge
+// theirs the same way (fp32, deterministic, no atomics). Shared by the GroupNorm stats kernels of both layouts.
 template <int V>
-__device__ __forceinline__ void group_norm_stats_body(const act* __restrict__ x, float* __restrict__ partials, i64 len, i64 per, int chunks) {
+__device__ __forceinline__ void block_summary(const act* __restrict__ p, unsigned nv, float* __restrict__ partials) {
     __shared__ float sh[3][32];
-    const int group = blockIdx.x / chunks, chunk = blockIdx.x - group * chunks;
-    const i64 start = (i64) chunk * per, end = min(len, start + per);
-    const act* p = x + (i64) group * len + start;
-    const unsigned nv = (unsigned) ((end - start) / V);   // the host keeps a group below 2^31 elements
     float n = 0.f, mean = 0.f, m2 = 0.f;
     for (unsigned j = threadIdx.x; j < nv; j += blockDim.x) {
         float f[V];
@@ -214,6 +221,20 @@ __device__ __forceinline__ void group_norm_stats_body(const act* __restrict__ x,
     }
 }
 
+// GroupNorm in two kernels for every group size (x[n, channels, inner], a group = channels/groups contiguous channels,
+// len elements, split into `chunks` chunks of `per` elements, both multiples of V, inner too so that no vector
+// straddles two channels). Pass 1 reads x once: each thread folds V values at a time (their exact mean and centred
+// sum of squares) into its running summary with Chan's merge, then warps and the block merge theirs the same way:
+// fp32 throughout, deterministic, no atomics. Pass 2 merges the group's chunk summaries and normalises its chunk.
+template <int V>
+__device__ __forceinline__ void group_norm_stats_body(const act* __restrict__ x, float* __restrict__ partials, i64 len, i64 per, int chunks) {
+    const int group = blockIdx.x / chunks, chunk = blockIdx.x - group * chunks;
+    const i64 start = (i64) chunk * per, end = min(len, start + per);
+    const act* p = x + (i64) group * len + start;
+    const unsigned nv = (unsigned) ((end - start) / V);   // the host keeps a group below 2^31 elements
+    block_summary<V>(p, nv, partials);
+}
+
 template <int V>
 __device__ __forceinline__ void group_norm_apply_body(const act* __restrict__ x, const act* __restrict__ gamma, const act* __restrict__ beta,
                                                       act* __restrict__ y, const float* __restrict__ partials, int channels, int groups,
@@ -221,16 +242,8 @@ __device__ __forceinline__ void group_norm_apply_body(const act* __restrict__ x,
     const int group = blockIdx.x / chunks, chunk = blockIdx.x - group * chunks;
     const int g = group % groups, cpg = channels / groups;
     const i64 len = (i64) cpg * inner, start = (i64) chunk * per, end = min(len, start + per);
-    // every warp merges the group's summaries in the same order (lanes stride over them, then the butterfly) and
-    // takes lane 0's result, so the whole block normalises with identical statistics
-    const float* q = partials + 3 * (i64) group * chunks;
-    float n = 0.f, mean = 0.f, m2 = 0.f;
-    for (int i = threadIdx.x & 31; i < chunks; i += 32) chan_merge(n, mean, m2, q[3 * i], q[3 * i + 1], q[3 * i + 2]);
-    warp_chan(n, mean, m2);
-    n = __shfl_sync(0xffffffffu, n, 0);
-    mean = __shfl_sync(0xffffffffu, mean, 0);
-    m2 = __shfl_sync(0xffffffffu, m2, 0);
-    const float rstd = rsqrtf(m2 / n + eps);
+    float mean, rstd;
+    group_statistics(partials + 3 * (i64) group * chunks, chunks, eps, mean, rstd);
     const unsigned inner_v = (unsigned) (inner / V), last = (unsigned) (end / V);
     const act* p = x + (i64) group * len;
     act* o = y + (i64) group * len;
@@ -408,42 +421,13 @@ extern "C" __global__ void group_norm_nhwc_apply(const act* __restrict__ x, cons
 template <int V>
 __device__ __forceinline__ void group_norm_frames_stats_body(const act* __restrict__ x, float* __restrict__ partials, int groups,
                                                              i64 seg, int frames, i64 frame_stride, i64 per, int cpf) {
-    __shared__ float sh[3][32];
     const int chunks = frames * cpf;
     const int group = blockIdx.x / chunks, rest = blockIdx.x - group * chunks, f = rest / cpf, s = rest - f * cpf;
     const int image = group / groups, g = group - image * groups;
     const i64 start = (i64) s * per, end = min(seg, start + per);
     const act* p = x + ((i64) image * frames + f) * frame_stride + (i64) g * seg + start;
     const unsigned nv = (unsigned) ((end - start) / V);
-    float n = 0.f, mean = 0.f, m2 = 0.f;
-    for (unsigned j = threadIdx.x; j < nv; j += blockDim.x) {
-        float v[V];
-        vec_load<V>(p + (i64) j * V, v);
-        float sum = 0.f;
-#pragma unroll
-        for (int i = 0; i < V; i++) sum += v[i];
-        const float mb = sum * (1.f / V);
-        float q = 0.f;
-#pragma unroll
-        for (int i = 0; i < V; i++) { const float t = v[i] - mb; q += t * t; }
-        chan_merge(n, mean, m2, (float) V, mb, q);
-    }
-    warp_chan(n, mean, m2);
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    if (lane == 0) { sh[0][warp] = n; sh[1][warp] = mean; sh[2][warp] = m2; }
-    __syncthreads();
-    if (warp == 0) {
-        const bool has = lane < (int) (blockDim.x >> 5);
-        n = has ? sh[0][lane] : 0.f;
-        mean = has ? sh[1][lane] : 0.f;
-        m2 = has ? sh[2][lane] : 0.f;
-        warp_chan(n, mean, m2);
-        if (lane == 0) {
-            partials[3 * (i64) blockIdx.x] = n;
-            partials[3 * (i64) blockIdx.x + 1] = mean;
-            partials[3 * (i64) blockIdx.x + 2] = m2;
-        }
-    }
+    block_summary<V>(p, nv, partials);
 }
 
 template <int V>
@@ -456,15 +440,8 @@ __device__ __forceinline__ void group_norm_frames_apply_body(const act* __restri
     const int image = group / groups, g = group - image * groups;
     const int cpg = (int) (seg / inner);
     const i64 start = (i64) s * per, end = min(seg, start + per);
-    // every warp merges the group's summaries in the same order and takes lane 0's result (identical statistics)
-    const float* q = partials + 3 * (i64) group * chunks;
-    float n = 0.f, mean = 0.f, m2 = 0.f;
-    for (int i = threadIdx.x & 31; i < chunks; i += 32) chan_merge(n, mean, m2, q[3 * i], q[3 * i + 1], q[3 * i + 2]);
-    warp_chan(n, mean, m2);
-    n = __shfl_sync(0xffffffffu, n, 0);
-    mean = __shfl_sync(0xffffffffu, mean, 0);
-    m2 = __shfl_sync(0xffffffffu, m2, 0);
-    const float rstd = rsqrtf(m2 / n + eps);
+    float mean, rstd;
+    group_statistics(partials + 3 * (i64) group * chunks, chunks, eps, mean, rstd);
     const unsigned inner_v = (unsigned) (inner / V), last = (unsigned) (end / V);
     const i64 base = ((i64) image * frames + f) * frame_stride + (i64) g * seg;   // segment start, element index
     const act* p = x + base;

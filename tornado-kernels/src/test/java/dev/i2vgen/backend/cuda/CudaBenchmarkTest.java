@@ -27,6 +27,30 @@ class CudaBenchmarkTest {
     }
 
     /** Uniform in [-2, 2): cheap enough for the 144 M-element inputs of the 32-frame attention. */
+    /** o = attention(q[batch, lq, heads·d], k, v[batch, lk, heads·d]) with the usual 1/sqrt(d) scale, as one frozen graph. */
+    static dev.i2vgen.graph.ImmutableTaskGraph attentionGraph(DType act, int batch, int lq, int lk, int heads, int d) {
+        TaskGraph g = new TaskGraph("attention", act);
+        Value qv = g.input("q", act, batch, lq, heads * d);
+        Value kv = g.input("k", act, batch, lk, heads * d);
+        Value vv = g.input("v", act, batch, lk, heads * d);
+        g.output("o", g.attention(qv, kv, vv, heads, (float) (1 / Math.sqrt(d)), false));
+        return g.freeze();
+    }
+
+    /** Benchmarks run only with -Di2vgen.cuda.bench=true on a machine with a CUDA device; skipped (with why) elsewhere. */
+    static void assumeBenchmarkDevice() {
+        Assumptions.assumeTrue(Boolean.getBoolean("i2vgen.cuda.bench"), "benchmarks run only with -Di2vgen.cuda.bench=true");
+        BackendProvider p = new CudaBackendProvider();
+        Assumptions.assumeTrue(p.isAvailable(), "CUDA backend unavailable: " + p.unavailableReason());
+    }
+
+    /** A fresh backend, its device named on standard output (the benchmark logs say what they ran on). */
+    static CudaBackend benchmarkBackend() {
+        CudaBackend cuda = CudaBackend.create();
+        System.out.println("device: " + cuda.deviceDescription());
+        return cuda;
+    }
+
     private static Tensor uniform(Random rnd, int... shape) {
         java.util.SplittableRandom r = new java.util.SplittableRandom(rnd.nextLong());
         float[] v = new float[(int) Tensor.numel(shape)];
@@ -36,12 +60,9 @@ class CudaBenchmarkTest {
 
     @Test
     void gemmAndAttentionThroughput() {
-        Assumptions.assumeTrue(Boolean.getBoolean("i2vgen.cuda.bench"), "benchmarks run only with -Di2vgen.cuda.bench=true");
-        BackendProvider p = new CudaBackendProvider();
-        Assumptions.assumeTrue(p.isAvailable(), "CUDA backend unavailable: " + p.unavailableReason());
+        assumeBenchmarkDevice();
         Random rnd = new Random(7);
-        try (CudaBackend cuda = CudaBackend.create()) {
-            System.out.println("device: " + cuda.deviceDescription());
+        try (CudaBackend cuda = benchmarkBackend()) {
             int[][] gemms = {{14080, 2880, 320}, {14080, 320, 2880}, {8192, 8192, 8192}};
             for (DType act : new DType[]{DType.F16, DType.BF16, DType.F32}) {
                 for (int[] s : gemms) {
@@ -106,27 +127,19 @@ class CudaBenchmarkTest {
      */
     @Test
     void flashAttentionVariants() {
-        Assumptions.assumeTrue(Boolean.getBoolean("i2vgen.cuda.bench"), "benchmarks run only with -Di2vgen.cuda.bench=true");
-        BackendProvider p = new CudaBackendProvider();
-        Assumptions.assumeTrue(p.isAvailable(), "CUDA backend unavailable: " + p.unavailableReason());
+        assumeBenchmarkDevice();
         Random rnd = new Random(13);
         String[][] variants = {{"v2", "8x64"}, {"v3m1", "8x64"}, {"v3m2", "4x64"}, {"v3m2", "8x64"}, {"v4m1", "4x64"},
                 {"v4m2", "4x64"}, {"v4m2", "8x64"}};
         int[][] shapes = {{32, 14080, 14080, 5, 64}, {32, 14080, 77, 5, 64}};   // {batch, Lq, Lk, heads, d}
-        try (CudaBackend cuda = CudaBackend.create()) {
-            System.out.println("device: " + cuda.deviceDescription());
+        try (CudaBackend cuda = benchmarkBackend()) {
             for (int[] s : shapes) {
                 int batch = s[0], lq = s[1], lk = s[2], heads = s[3], d = s[4];
                 Tensor q = uniform(rnd, batch, lq, heads * d), k = uniform(rnd, batch, lk, heads * d), v = uniform(rnd, batch, lk, heads * d);
                 double flops = 4.0 * batch * heads * (double) lq * lk * d;
                 double bytes = 2.0 * 2 * ((double) batch * lq * heads * d + (double) batch * lk * heads * d);
                 for (DType act : new DType[]{DType.F16, DType.BF16}) {
-                    TaskGraph g = new TaskGraph("attention", act);
-                    Value qv = g.input("q", act, batch, lq, heads * d);
-                    Value kv = g.input("k", act, batch, lk, heads * d);
-                    Value vv = g.input("v", act, batch, lk, heads * d);
-                    g.output("o", g.attention(qv, kv, vv, heads, (float) (1 / Math.sqrt(d)), false));
-                    var frozen = g.freeze();
+                    var frozen = attentionGraph(act, batch, lq, lk, heads, d);
                     Tensor reference = null;
                     for (String[] variant : variants) {
                         System.setProperty("i2vgen.cuda.flashVariant", variant[0]);
@@ -165,9 +178,7 @@ class CudaBenchmarkTest {
      */
     @Test
     void flashAttentionSm90() {
-        Assumptions.assumeTrue(Boolean.getBoolean("i2vgen.cuda.bench"), "benchmarks run only with -Di2vgen.cuda.bench=true");
-        BackendProvider p = new CudaBackendProvider();
-        Assumptions.assumeTrue(p.isAvailable(), "CUDA backend unavailable: " + p.unavailableReason());
+        assumeBenchmarkDevice();
         Random rnd = new Random(17);
         String[] variants = System.getProperty("i2vgen.bench.flash90", "v3m2,v5w3k128,v5w2k64,v5w3k128mb,v5w4k64mb,v5w3k128mb2,v5w4k64mb2,v5w2k64mb2,v5,v3m2").split(",");
         // {batch, Lq, Lk, heads}; i2vgen.bench.flash90.shapes = "BxLqxLkxH,..." and .dtypes = "F16,BF16" narrow the run,
@@ -177,8 +188,7 @@ class CudaBenchmarkTest {
         DType[] dtypes = java.util.Arrays.stream(System.getProperty("i2vgen.bench.flash90.dtypes", "F16,BF16").split(",")).map(DType::valueOf).toArray(DType[]::new);
         StringBuilder table = new StringBuilder();
         java.util.List<String> failures = new java.util.ArrayList<>();
-        try (CudaBackend cuda = CudaBackend.create()) {
-            System.out.println("device: " + cuda.deviceDescription());
+        try (CudaBackend cuda = benchmarkBackend()) {
             Assumptions.assumeTrue(cuda.ccMajor == 9 && cuda.ccMinor == 0, "wgmma kernels need compute capability 9.0");
             for (int[] s : shapes) {
                 int batch = s[0], lq = s[1], lk = s[2], heads = s[3], d = 64;
@@ -186,12 +196,7 @@ class CudaBenchmarkTest {
                 double flops = 4.0 * batch * heads * (double) lq * lk * d;
                 double bytes = 2.0 * 2 * ((double) batch * lq * heads * d + (double) batch * lk * heads * d);
                 for (DType act : dtypes) {
-                    TaskGraph g = new TaskGraph("attention", act);
-                    Value qv = g.input("q", act, batch, lq, heads * d);
-                    Value kv = g.input("k", act, batch, lk, heads * d);
-                    Value vv = g.input("v", act, batch, lk, heads * d);
-                    g.output("o", g.attention(qv, kv, vv, heads, (float) (1 / Math.sqrt(d)), false));
-                    var frozen = g.freeze();
+                    var frozen = attentionGraph(act, batch, lq, lk, heads, d);
                     Tensor reference = null;
                     double base = 0;
                     table.append(String.format("%-5s Lq=%-5d Lk=%-5d H=%-2d", act, lq, lk, heads));
@@ -231,9 +236,7 @@ class CudaBenchmarkTest {
      */
     @Test
     void convolutionThroughput() {
-        Assumptions.assumeTrue(Boolean.getBoolean("i2vgen.cuda.bench"), "benchmarks run only with -Di2vgen.cuda.bench=true");
-        BackendProvider p = new CudaBackendProvider();
-        Assumptions.assumeTrue(p.isAvailable(), "CUDA backend unavailable: " + p.unavailableReason());
+        assumeBenchmarkDevice();
         Random rnd = new Random(11);
         // {images, channels in, out, h, w, kernel h, kernel w}; kernel w = 0 marks a TemporalConv over 16 frames
         int[][] shapes = {{32, 320, 320, 88, 160, 3, 3}, {32, 640, 640, 44, 80, 3, 3}, {32, 1280, 1280, 22, 40, 3, 3},
@@ -241,8 +244,7 @@ class CudaBenchmarkTest {
                 {1, 512, 512, 176, 320, 3, 3}, {1, 256, 256, 352, 640, 3, 3}, {1, 128, 128, 704, 1280, 3, 3},
                 {32, 640, 320, 88, 160, 1, 1}, {2, 640, 640, 44, 80, 3, 0}, {1, 256, 128, 704, 1280, 3, 3},
                 {1, 512, 512, 88, 160, 3, 3}, {1, 512, 256, 352, 640, 3, 3}};
-        try (CudaBackend cuda = CudaBackend.create()) {
-            System.out.println("device: " + cuda.deviceDescription());
+        try (CudaBackend cuda = benchmarkBackend()) {
             for (DType act : new DType[]{DType.F16, DType.BF16}) {
                 for (int[] s : shapes) {
                     if (act == DType.BF16 && s[0] != 32) continue;   // bf16: the UNet shapes only
@@ -292,9 +294,7 @@ class CudaBenchmarkTest {
      */
     @Test
     void cudnnVersusBuiltin() {
-        Assumptions.assumeTrue(Boolean.getBoolean("i2vgen.cuda.bench"), "benchmarks run only with -Di2vgen.cuda.bench=true");
-        BackendProvider p = new CudaBackendProvider();
-        Assumptions.assumeTrue(p.isAvailable(), "CUDA backend unavailable: " + p.unavailableReason());
+        assumeBenchmarkDevice();
         Random rnd = new Random(13);
         // {images, channels in, out, h, w, kernel h, kernel w}; kernel w = 0 marks a TemporalConv over 16 frames
         int[][] shapes = {{32, 320, 320, 88, 160, 3, 3}, {32, 640, 640, 44, 80, 3, 3}, {32, 1280, 1280, 22, 40, 3, 3},
@@ -303,8 +303,7 @@ class CudaBenchmarkTest {
                 {1, 512, 256, 352, 640, 3, 3}, {1, 256, 256, 352, 640, 3, 3}, {1, 256, 256, 704, 1280, 3, 3},
                 {1, 256, 128, 704, 1280, 3, 3}, {1, 128, 128, 704, 1280, 3, 3}, {1, 128, 3, 704, 1280, 3, 3}};
         String[][] paths = {{"builtin", null}, {"auto", "kernel"}, {"auto", "add"}, {"auto", null}};
-        try (CudaBackend cuda = CudaBackend.create()) {
-            System.out.println("device: " + cuda.deviceDescription());
+        try (CudaBackend cuda = benchmarkBackend()) {
             cuda.cudnn().ifPresentOrElse(c -> System.out.println("cuDNN " + c.version() + " from " + c.libraryPath()),
                     () -> System.out.println("cuDNN not installed: only the built-in paths"));
             for (DType act : new DType[]{DType.F16, DType.BF16}) {
@@ -357,6 +356,77 @@ class CudaBenchmarkTest {
     }
 
     /**
+     * The UNet's 3x3 conv shapes (32 images: CFG x 16 frames; resnet, concatenated up-block inputs, upsampler and
+     * downsampler convs), fp16 (and one bf16), bias fused: cuDNN NCHW (convIslands=false) against the channels-last
+     * island (forced: permute, NHWC conv, permute) and the default, whose plan-build measurement (FindEx times +
+     * computed permutes, ConvIsland) is printed with its choice. CUDA-graph replays, median of 10; island vs NCHW
+     * rel.err on random data; the island's per-step profile (permutes vs conv).
+     */
+    @Test
+    void convIslandUnetShapes() {
+        assumeBenchmarkDevice();
+        Random rnd = new Random(29);
+        // {images, channels in, out, h, w, stride}: out size h/stride x w/stride
+        int[][] shapes = {{32, 320, 320, 88, 160, 1}, {32, 640, 640, 44, 80, 1}, {32, 1280, 1280, 22, 40, 1}, {32, 1280, 1280, 11, 20, 1},
+                {32, 960, 320, 88, 160, 1}, {32, 640, 320, 88, 160, 1}, {32, 1920, 640, 44, 80, 1}, {32, 2560, 1280, 22, 40, 1},
+                {32, 2560, 1280, 11, 20, 1}, {32, 320, 640, 44, 80, 1}, {32, 640, 640, 88, 160, 1}, {32, 1280, 1280, 44, 80, 1},
+                {32, 320, 320, 88, 160, 2}, {32, 4, 320, 88, 160, 1}};
+        String[][] paths = {{"nchw", "false"}, {"island", "force"}, {"auto", null}};
+        StringBuilder table = new StringBuilder();
+        try (CudaBackend cuda = CudaBackend.create()) {
+            Assumptions.assumeTrue(cuda.cudnn().isPresent(), "cuDNN not installed");
+            Cudnn cudnn = cuda.cudnn().get();
+            System.out.println("device: " + cuda.deviceDescription() + ", cuDNN " + cudnn.version());
+            for (DType act : new DType[]{DType.F16, DType.BF16}) {
+                for (int[] s : shapes) {
+                    if (act == DType.BF16 && !(s[1] == 320 && s[2] == 320 && s[5] == 1)) continue;
+                    int oh = s[3] / s[5], ow = s[4] / s[5];
+                    int[] xs = {s[0], s[1], s[3], s[4]};
+                    Tensor x = uniform(rnd, xs).to(act), w = uniform(rnd, s[2], s[1], 3, 3), b = uniform(rnd, s[2]);
+                    double outputs = (double) s[0] * s[2] * oh * ow;
+                    double flops = 2.0 * outputs * s[1] * 9;
+                    double bytes = (double) act.byteSize() * (Tensor.numel(xs) + (double) s[2] * s[1] * 9 + outputs);
+                    double permuteBytes = 2.0 * act.byteSize() * (Tensor.numel(xs) + outputs);
+                    String shape = java.util.Arrays.toString(s);
+                    System.out.printf("BENCH conv-island %s %s: %.1f GFLOP, %.1f MB, %.0f FLOP/byte, permutes move %.1f MB%n",
+                            act, shape, flops / 1e9, bytes / 1e6, flops / bytes, permuteBytes / 1e6);
+                    Tensor[] results = new Tensor[paths.length];
+                    double[] ms = new double[paths.length];
+                    for (int i = 0; i < paths.length; i++) {
+                        if (paths[i][1] == null) System.clearProperty("i2vgen.cuda.convIslands");
+                        else System.setProperty("i2vgen.cuda.convIslands", paths[i][1]);
+                        TaskGraph g = new TaskGraph("conv", act);
+                        Value xv = g.input("x", act, xs);
+                        g.output("y", g.conv2d(xv, g.constant("w", w), g.constant("b", b), s[5], 1));
+                        long t0 = System.nanoTime();
+                        try (CudaExecutionPlan plan = cuda.compile(g.freeze())) {
+                            double buildMs = (System.nanoTime() - t0) / 1e6;
+                            plan.executeByName(Map.of("x", x));
+                            results[i] = plan.read("y");
+                            ms[i] = cuda.timeMillis(plan::enqueueTasks, 2, 10);
+                            System.out.printf("BENCH conv-island %s %s %-7s %8.3f ms %6.1f TFLOP/s (build %.0f ms, %d steps)%n",
+                                    act, shape, paths[i][0], ms[i], flops / (ms[i] * 1e-3) / 1e12, buildMs, plan.stepCount());
+                            if (i == 1) plan.profile().forEach(e -> System.out.printf("BENCH conv-island %s %s   step %-28s %d x %8.3f ms%n",
+                                    act, shape, e.getKey(), (int) e.getValue()[1], e.getValue()[0]));
+                        } finally {
+                            System.clearProperty("i2vgen.cuda.convIslands");
+                        }
+                    }
+                    double e = dev.i2vgen.tensor.TensorComparison.relativeError(results[1], results[0]);
+                    var geometry = new CudnnConvolution.Geometry(s[0], s[1], s[3], s[4], s[2], 3, 3, s[5], s[5], 1, 1, oh, ow);
+                    ConvIsland decision = cudnn.islands.get(act + " " + geometry + " ws " + ConvolutionLowering.CUDNN_WORKSPACE_BYTES + " auto");
+                    String line = String.format("%-5s %-28s nchw %7.3f  island %7.3f (%5.2fx)  auto %7.3f  choice %s  rel.err %.1e",
+                            act, shape, ms[0], ms[1], ms[0] / ms[1], ms[2], decision, e);
+                    System.out.println("BENCH conv-island " + line);
+                    table.append("TABLE ").append(line).append('\n');
+                    assertTrue(e <= 1e-2, "island differs from NCHW: " + e);
+                }
+            }
+        }
+        System.out.print(table);
+    }
+
+    /**
      * The temporal (3,1,1) conv at the UNet's shapes (2 videos x 16 frames, 320 ch at 88x160, 640 at 44x80, 1280 at
      * 22x40, bias included): per-tap GEMMs (default) against im2col + GEMM (i2vgen.cuda.conv=im2col); and the
      * attention-output and feed-forward-output Linears with their residual Add, fused (default) against
@@ -365,12 +435,9 @@ class CudaBenchmarkTest {
      */
     @Test
     void temporalConvAndFusedLinear() {
-        Assumptions.assumeTrue(Boolean.getBoolean("i2vgen.cuda.bench"), "benchmarks run only with -Di2vgen.cuda.bench=true");
-        BackendProvider p = new CudaBackendProvider();
-        Assumptions.assumeTrue(p.isAvailable(), "CUDA backend unavailable: " + p.unavailableReason());
+        assumeBenchmarkDevice();
         Random rnd = new Random(17);
-        try (CudaBackend cuda = CudaBackend.create()) {
-            System.out.println("device: " + cuda.deviceDescription());
+        try (CudaBackend cuda = benchmarkBackend()) {
             int[][] convs = {{2, 320, 88, 160}, {2, 640, 44, 80}, {2, 1280, 22, 40}};   // {videos, channels, h, w}, 16 frames, k = 3
             for (DType act : new DType[]{DType.F16, DType.BF16}) {
                 for (int[] s : convs) {
@@ -461,11 +528,8 @@ class CudaBenchmarkTest {
      */
     @Test
     void vaeConvLayoutStudy() {
-        Assumptions.assumeTrue(Boolean.getBoolean("i2vgen.cuda.bench"), "benchmarks run only with -Di2vgen.cuda.bench=true");
-        BackendProvider p = new CudaBackendProvider();
-        Assumptions.assumeTrue(p.isAvailable(), "CUDA backend unavailable: " + p.unavailableReason());
-        try (CudaBackend cuda = CudaBackend.create()) {
-            System.out.println("device: " + cuda.deviceDescription());
+        assumeBenchmarkDevice();
+        try (CudaBackend cuda = benchmarkBackend()) {
             Assumptions.assumeTrue(cuda.cudnn().isPresent(), "cuDNN not installed");
             System.out.println("cuDNN " + cuda.cudnn().get().version());
             new CudnnLayoutStudy(cuda, cuda.cudnn().get()).run();
@@ -480,12 +544,9 @@ class CudaBenchmarkTest {
      */
     @Test
     void vaeDecoderChannelsLast() {
-        Assumptions.assumeTrue(Boolean.getBoolean("i2vgen.cuda.bench"), "benchmarks run only with -Di2vgen.cuda.bench=true");
-        BackendProvider p = new CudaBackendProvider();
-        Assumptions.assumeTrue(p.isAvailable(), "CUDA backend unavailable: " + p.unavailableReason());
+        assumeBenchmarkDevice();
         Random rnd = new Random(17);
-        try (CudaBackend cuda = CudaBackend.create()) {
-            System.out.println("device: " + cuda.deviceDescription());
+        try (CudaBackend cuda = benchmarkBackend()) {
             for (int frames : new int[]{1, 8}) {
                 Tensor z = uniform(rnd, frames, 4, 88, 160);
                 Tensor[] out = new Tensor[2];
@@ -531,9 +592,7 @@ class CudaBenchmarkTest {
 
     @Test
     void memoryBoundKernels() {
-        Assumptions.assumeTrue(Boolean.getBoolean("i2vgen.cuda.bench"), "benchmarks run only with -Di2vgen.cuda.bench=true");
-        BackendProvider p = new CudaBackendProvider();
-        Assumptions.assumeTrue(p.isAvailable(), "CUDA backend unavailable: " + p.unavailableReason());
+        assumeBenchmarkDevice();
         Random rnd = new Random(13);
         DType act = DType.F16;
         record Case(String name, int[] shape, int inputs, java.util.function.BiFunction<TaskGraph, Value[], Value> build, double floorBytes) {}
@@ -571,8 +630,7 @@ class CudaBenchmarkTest {
             cases.add(new Case("geglu " + java.util.Arrays.toString(s), s, 1, (g, x) -> g.geglu(x[0]), bytes.apply(s, 1) * 1.5));
         int[] res = {32, 320, 88, 160};
         cases.add(new Case("add same " + java.util.Arrays.toString(res), res, 2, (g, x) -> g.add(x[0], x[1]), bytes.apply(res, 3)));
-        try (CudaBackend cuda = CudaBackend.create()) {
-            System.out.println("device: " + cuda.deviceDescription());
+        try (CudaBackend cuda = benchmarkBackend()) {
             for (Case c : cases) {
                 Map<String, Tensor> in = new java.util.LinkedHashMap<>();
                 for (int i = 0; i < c.inputs(); i++) in.put("x" + i, uniform(rnd, c.shape()).to(act));
@@ -614,17 +672,14 @@ class CudaBenchmarkTest {
      */
     @Test
     void decodeLoopHostOverlap() {
-        Assumptions.assumeTrue(Boolean.getBoolean("i2vgen.cuda.bench"), "benchmarks run only with -Di2vgen.cuda.bench=true");
-        BackendProvider p = new CudaBackendProvider();
-        Assumptions.assumeTrue(p.isAvailable(), "CUDA backend unavailable: " + p.unavailableReason());
+        assumeBenchmarkDevice();
         int frames = 16, c = 3, h = 704, w = 1280;
         long frameBytes = 4L * c * h * w;
         Random rnd = new Random(23);
         Tensor[] inputs = new Tensor[frames];
         for (int f = 0; f < frames; f++) inputs[f] = uniform(rnd, w);
         StringBuilder table = new StringBuilder();
-        try (CudaBackend cuda = CudaBackend.create()) {
-            System.out.println("device: " + cuda.deviceDescription());
+        try (CudaBackend cuda = benchmarkBackend()) {
             long a0 = System.nanoTime();
             Tensor oldVideo = Tensor.allocate(DType.F32, frames, c, h, w);
             double allocMs = (System.nanoTime() - a0) / 1e6;
@@ -691,14 +746,11 @@ class CudaBenchmarkTest {
      */
     @Test
     void projectionGemms() {
-        Assumptions.assumeTrue(Boolean.getBoolean("i2vgen.cuda.bench"), "benchmarks run only with -Di2vgen.cuda.bench=true");
-        BackendProvider p = new CudaBackendProvider();
-        Assumptions.assumeTrue(p.isAvailable(), "CUDA backend unavailable: " + p.unavailableReason());
+        assumeBenchmarkDevice();
         Random rnd = new Random(23);
         int[][] shapes = {{450560, 320}, {112640, 640}, {28160, 1280}};
         StringBuilder table = new StringBuilder();
-        try (CudaBackend cuda = CudaBackend.create()) {
-            System.out.println("device: " + cuda.deviceDescription());
+        try (CudaBackend cuda = benchmarkBackend()) {
             DType act = DType.F16;
             for (int[] s : shapes) {
                 int m = s[0], c = s[1];
@@ -804,17 +856,14 @@ class CudaBenchmarkTest {
      */
     @Test
     void temporalConvLayerFrameMajor() {
-        Assumptions.assumeTrue(Boolean.getBoolean("i2vgen.cuda.bench"), "benchmarks run only with -Di2vgen.cuda.bench=true");
-        BackendProvider p = new CudaBackendProvider();
-        Assumptions.assumeTrue(p.isAvailable(), "CUDA backend unavailable: " + p.unavailableReason());
+        assumeBenchmarkDevice();
         Random rnd = new Random(23);
         DType act = DType.F16;
         int b = 2, f = 16;
         int[][] levels = {{320, 88, 160}, {640, 44, 80}, {1280, 22, 40}, {1280, 11, 20}};   // {channels, h, w}
         StringBuilder table = new StringBuilder();
         java.util.List<String> failures = new java.util.ArrayList<>();
-        try (CudaBackend cuda = CudaBackend.create()) {
-            System.out.println("device: " + cuda.deviceDescription());
+        try (CudaBackend cuda = benchmarkBackend()) {
             for (int[] l : levels) {
                 int c = l[0], h = l[1], w = l[2];
                 long hw = (long) h * w;

@@ -1311,6 +1311,101 @@ class CudaOpsTest {
     }
 
     /**
+     * 3x3 convs whose activations stay NCHW run as channels-last islands (permute in, cuDNN NHWC conv with the KRSC
+     * weight and fused bias, permute back; ConvolutionLowering#convIsland) when forced: against the JVM in fp32 with
+     * bias and without, odd sizes (11x20, 13x17), stride 2, image groups (workspace bounded to 19 MiB: 2 groups of 2),
+     * a UNet-resnet-like chain (conv, temb broadcast add, GroupNorm+SiLU, conv, residual), against the NCHW path
+     * (convIslands=false); fp32 never islands; then the measured (auto) decision for one shape is printed.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void convIslands(DType act) {
+        if (act != DType.F32) cudnnOrSkip();
+        double tol = act == DType.F32 ? 1e-5 : act == DType.BF16 ? 2e-2 : 1e-2;
+        // x goes through an activation-dtype op first: a conv reading a graph input of another dtype stages it and keeps NCHW
+        Build conv = (g, v) -> g.conv2d(g.scale(v.get("x"), 1f), v.get("w:w"), v.get("w:b"), 1, 1);
+        Map<String, Tensor> odd = in("x", random(3, 64, 11, 20), "w:w", scaled(random(96, 64, 3, 3), 0.05f), "w:b", random(96));
+        if (act == DType.F32) {
+            withProperty("i2vgen.cuda.convIslands", "force", () -> {
+                compare("island fp32", act, tol, odd, conv);
+                assertTrue(kernelsOf(act, odd, conv).stream().noneMatch(k -> k.contains("island")), "fp32 ran an island");
+            });
+            return;
+        }
+        Map<String, Tensor> split = in("x", random(4, 64, 40, 48), "w:w", scaled(random(64, 64, 3, 3), 0.05f), "w:b", random(64));
+        Map<String, Tensor> chainData = in("x", random(2, 64, 12, 20), "w:w1", scaled(random(64, 64, 3, 3), 0.05f), "w:b1", random(64),
+                "w:t", random(2, 64, 1, 1), "w:g", random(64), "w:be", random(64),
+                "w:w2", scaled(random(64, 64, 3, 3), 0.05f), "w:b2", random(64));
+        Build chain = (g, v) -> {
+            Value x = g.scale(v.get("x"), 1f);
+            Value h = g.add(g.conv2d(x, v.get("w:w1"), v.get("w:b1"), 1, 1), v.get("w:t"));
+            h = g.groupNorm(h, v.get("w:g"), v.get("w:be"), 32, 1e-5f, true);
+            return g.scale(g.add(g.conv2d(h, v.get("w:w2"), v.get("w:b2"), 1, 1), x), 0.5f);
+        };
+        withProperty("i2vgen.cuda.convIslands", "force", () -> {
+            compare("island 3x3 C64 O96 11x20 bias", act, tol, odd, conv);
+            assertIsland("island 3x3 C64 O96 11x20 bias", act, odd, conv);
+            Map<String, Tensor> noBias = in("x", random(2, 40, 13, 17), "w:w", scaled(random(200, 40, 3, 3), 0.05f));
+            Build plain = (g, v) -> g.conv2d(g.scale(v.get("x"), 1f), v.get("w:w"), null, 1, 1);
+            compare("island 3x3 C40 O200 13x17 no bias", act, tol, noBias, plain);
+            assertIsland("island 3x3 C40 O200 13x17 no bias", act, noBias, plain);
+            Map<String, Tensor> s2 = in("x", random(3, 32, 15, 19), "w:w", scaled(random(48, 32, 3, 3), 0.05f), "w:b", random(48));
+            Build strided = (g, v) -> g.conv2d(g.scale(v.get("x"), 1f), v.get("w:w"), v.get("w:b"), Conv2d.of(2, 1));
+            compare("island 3x3 s2 pad1 C32 O48", act, tol, s2, strided);
+            assertIsland("island 3x3 s2 pad1 C32 O48", act, s2, strided);
+            withProperty("i2vgen.cuda.cudnnWorkspaceBytes", Long.toString(19L << 20), () -> {
+                compare("island 2 groups of 2", act, tol, split, conv);
+                // a graph input read directly: staged, the usual NCHW conv (no island)
+                compare("island staged input", act, tol, split, (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), v.get("w:b"), 1, 1));
+                try (CudaExecutionPlan plan = compileFor(act, split, conv)) {
+                    long islands = plan.profile().stream().filter(e -> e.getKey().startsWith("cudnn island conv"))
+                            .mapToLong(e -> (long) e.getValue()[1]).sum();
+                    assertEquals(2, islands, "expected one island conv per image group");
+                }
+            });
+            compare("island resnet-like chain", act, tol, chainData, chain);
+            assertIsland("island resnet-like chain", act, chainData, chain);
+            // the same function as the NCHW path
+            Tensor island = run(cuda, act, odd, conv), chainIsland = run(cuda, act, chainData, chain);
+            Tensor[] nchw = new Tensor[2];
+            withProperty("i2vgen.cuda.convIslands", "false", () -> {
+                nchw[0] = run(cuda, act, odd, conv);
+                nchw[1] = run(cuda, act, chainData, chain);
+                assertTrue(kernelsOf(act, odd, conv).stream().noneMatch(k -> k.contains("island")), "convIslands=false ran an island");
+            });
+            double e0 = TensorComparison.relativeError(island, nchw[0]), e1 = TensorComparison.relativeError(chainIsland, nchw[1]);
+            System.out.printf("%-28s %-5s island vs NCHW rel.err %.3e (conv), %.3e (chain)%n", "island", act, e0, e1);
+            assertTrue(e0 <= tol && e1 <= tol, "island differs from NCHW: " + e0 + ", " + e1);
+            withProperty("i2vgen.cuda.channelsLast", "false", () ->
+                    assertTrue(kernelsOf(act, odd, conv).stream().noneMatch(k -> k.contains("island")), "channelsLast=false ran an island"));
+        });
+        // auto: the plan-build measurement decides; either way the result is right
+        Map<String, Tensor> mid = in("x", random(4, 320, 44, 80), "w:w", scaled(random(320, 320, 3, 3), 0.02f), "w:b", random(320));
+        withProperty("i2vgen.cuda.convIslands", null, () -> compare("island auto 4x320x44x80", act, tol, mid, conv));
+        cuda.cudnn().orElseThrow().islands.forEach((k, d) -> { if (k.endsWith(" auto")) System.out.println("island decision " + k + ": " + d); });
+    }
+
+    /** The plan of {@code build} ran an island conv (bias fused or added by cuDNN: both are right). */
+    private static void assertIsland(String what, DType act, Map<String, Tensor> inputs, Build build) {
+        java.util.List<String> names = kernelsOf(act, inputs, build);
+        System.out.printf("%-28s %-5s kernels %s%n", what, act, names);
+        assertTrue(names.stream().anyMatch(n -> n.startsWith("cudnn island conv")) && names.stream().anyMatch(n -> n.startsWith("permute")),
+                what + " " + act + ": expected an island conv between permutes, plan ran " + names);
+    }
+
+    private static CudaExecutionPlan compileFor(DType act, Map<String, Tensor> inputs, Build build) {
+        TaskGraph g = new TaskGraph("island", act);
+        Map<String, Value> vals = new LinkedHashMap<>();
+        inputs.forEach((name, t) -> vals.put(name, name.startsWith("w:") ? g.constant(name, t) : g.input(name, t.dtype(), t.shape())));
+        g.output("out", build.apply(g, vals));
+        CudaExecutionPlan plan = cuda.compile(g.freeze());
+        Map<String, Tensor> runtime = new LinkedHashMap<>();
+        inputs.forEach((name, t) -> { if (!name.startsWith("w:")) runtime.put(name, t); });
+        plan.executeByName(runtime);
+        return plan;
+    }
+
+    /**
      * The decoder's structure at a small size (DecoderLikeGraph: 4 → 64 → 32 channels, 11x20 latents, mid attention,
      * 1x1 shortcut, upsampling, 3-channel conv_out, F32 in and out) with channels-last forced and by default, against
      * the JVM in fp32 and against the NCHW path; fp32 never runs NHWC. Then with cuDNN's workspace bounded to 1 MB, so
