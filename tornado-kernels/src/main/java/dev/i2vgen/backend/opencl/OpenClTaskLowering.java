@@ -60,20 +60,14 @@ final class OpenClTaskLowering {
                 reduction(plan.launch("normalization", "layer_norm").buf(in(t, 0)).buf(in(t, 1)).buf(in(t, 2)).buf(ref(out))
                         .i64(d).f32(ln.eps()), n / d);
             }
-            case GroupNorm gn when gn.channelAxis() != 1 -> {
-                // channels on a later axis: [n, mid, channels, inner], each group normalised over all its mid segments
+            case GroupNorm gn -> {
+                // [n, mid, channels, inner]: mid = 1 for channels on axis 1, the frames of a frame-major video for axis 2
                 int images = out.dim(0), c = out.dim(gn.channelAxis());
                 long mid = 1;
                 for (int i = 1; i < gn.channelAxis(); i++) mid *= out.dim(i);
                 long inner = n / ((long) images * mid * c);
-                reduction(plan.launch("normalization", "group_norm_strided").buf(in(t, 0)).buf(in(t, 1)).buf(in(t, 2)).buf(ref(out))
-                        .i32(c).i32(gn.groups()).i64(inner).i64(mid).f32(gn.eps()).i32(gn.silu() ? 1 : 0), (long) images * gn.groups());
-            }
-            case GroupNorm gn -> {
-                int images = out.dim(0), c = out.dim(1);
-                long inner = n / ((long) images * c);
                 reduction(plan.launch("normalization", "group_norm").buf(in(t, 0)).buf(in(t, 1)).buf(in(t, 2)).buf(ref(out))
-                        .i32(c).i32(gn.groups()).i64(inner).f32(gn.eps()).i32(gn.silu() ? 1 : 0), (long) images * gn.groups());
+                        .i32(c).i32(gn.groups()).i64(inner).i64(mid).f32(gn.eps()).i32(gn.silu() ? 1 : 0), (long) images * gn.groups());
             }
             case Softmax s -> {
                 long d = out.dim(-1);

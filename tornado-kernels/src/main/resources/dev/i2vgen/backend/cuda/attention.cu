@@ -105,15 +105,6 @@ attention(const act* q, const act* k, const act* v, act* out, int lq, int lk, in
 #define FA_T "bf16"
 #endif
 
-__device__ __forceinline__ unsigned fa_smem(const void* p) {
-    unsigned r;
-    asm volatile("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(r) : "l"(p));
-    return r;
-}
-// 16-byte global->shared copy; with valid == false nothing is read and the 16 bytes are zero-filled.
-__device__ __forceinline__ void fa_cp16(unsigned dst, const void* src, bool valid) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" :: "r"(dst), "l"(src), "r"(valid ? 16 : 0));
-}
 __device__ __forceinline__ void fa_commit() { asm volatile("cp.async.commit_group;"); }
 template <int N> __device__ __forceinline__ void fa_wait() { asm volatile("cp.async.wait_group %0;" :: "n"(N)); }
 __device__ __forceinline__ void fa_ldsm4(unsigned a, unsigned& r0, unsigned& r1, unsigned& r2, unsigned& r3) {
@@ -155,7 +146,7 @@ __device__ __forceinline__ void flash_attention_impl(const act* __restrict__ q, 
     for (int c = tid; c < BM * CH; c += NT) {
         int r = c / CH, cc = c - r * CH;
         bool ok = q0 + r < lq;
-        fa_cp16(fa_smem(qs + r * LD + cc * 8), ok ? qb + (i64) (q0 + r) * rq + cc * 8 : qb, ok);
+        cp_async16(smem_u32(qs + r * LD + cc * 8), ok ? qb + (i64) (q0 + r) * rq + cc * 8 : qb, ok);
     }
     const int kend = causal ? min(lk, q0 + BM) : lk;
     const int ntiles = (kend + KT - 1) / KT;
@@ -164,8 +155,8 @@ __device__ __forceinline__ void flash_attention_impl(const act* __restrict__ q, 
             int r = c / CH, cc = c - r * CH, key = tile * KT + r;
             bool ok = key < lk;   // zero-filled rows beyond lk: masked scores, and P = 0 times 0 (never garbage)
             i64 off = (i64) key * rkv + cc * 8;
-            fa_cp16(fa_smem(ks + (buf * KT + r) * LD + cc * 8), ok ? kb + off : kb, ok);
-            fa_cp16(fa_smem(vs + (buf * KT + r) * LD + cc * 8), ok ? vb + off : vb, ok);
+            cp_async16(smem_u32(ks + (buf * KT + r) * LD + cc * 8), ok ? kb + off : kb, ok);
+            cp_async16(smem_u32(vs + (buf * KT + r) * LD + cc * 8), ok ? vb + off : vb, ok);
         }
     };
     load_kv(0, 0);
@@ -185,7 +176,7 @@ __device__ __forceinline__ void flash_attention_impl(const act* __restrict__ q, 
         if (j == 0) {
 #pragma unroll
             for (int kk = 0; kk < D / 16; kk++)
-                fa_ldsm4(fa_smem(qs + (warp * 16 + (lane & 15)) * LD + kk * 16 + (lane >> 4) * 8), qf[kk][0], qf[kk][1], qf[kk][2], qf[kk][3]);
+                fa_ldsm4(smem_u32(qs + (warp * 16 + (lane & 15)) * LD + kk * 16 + (lane >> 4) * 8), qf[kk][0], qf[kk][1], qf[kk][2], qf[kk][3]);
         }
         const unsigned short* kt = ks + (j & 1) * KT * LD;
         const unsigned short* vt = vs + (j & 1) * KT * LD;
@@ -198,7 +189,7 @@ __device__ __forceinline__ void flash_attention_impl(const act* __restrict__ q, 
 #pragma unroll
             for (int n = 0; n < KT / 16; n++) {
                 unsigned b0, b1, b2, b3;   // keys n*16..+7 (dims lo, hi), keys n*16+8..+15 (dims lo, hi)
-                fa_ldsm4(fa_smem(kt + (n * 16 + (lane & 7) + (lane >> 4) * 8) * LD + kk * 16 + ((lane >> 3) & 1) * 8), b0, b1, b2, b3);
+                fa_ldsm4(smem_u32(kt + (n * 16 + (lane & 7) + (lane >> 4) * 8) * LD + kk * 16 + ((lane >> 3) & 1) * 8), b0, b1, b2, b3);
                 fa_mma(s[2 * n], qf[kk], b0, b1);
                 fa_mma(s[2 * n + 1], qf[kk], b2, b3);
             }
@@ -246,7 +237,7 @@ __device__ __forceinline__ void flash_attention_impl(const act* __restrict__ q, 
 #pragma unroll
             for (int n = 0; n < D / 16; n++) {
                 unsigned b0, b1, b2, b3;   // dims n*16..+7 (keys lo, hi), dims n*16+8..+15 (keys lo, hi)
-                fa_ldsm4t(fa_smem(vt + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + n * 16 + (lane >> 4) * 8), b0, b1, b2, b3);
+                fa_ldsm4t(smem_u32(vt + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + n * 16 + (lane >> 4) * 8), b0, b1, b2, b3);
                 fa_mma(o[2 * n], a, b0, b1);
                 fa_mma(o[2 * n + 1], a, b2, b3);
             }
@@ -450,7 +441,7 @@ __device__ __forceinline__ void flash_lean_impl(const act* __restrict__ q, const
     extern __shared__ __align__(16) unsigned short fa_sm[];
     // [BM][LD] queries, then [FA_STAGES][KT][LD] keys, then values; rows padded by 16 bytes so the 8 row
     // addresses of one ldmatrix fall in distinct 16-byte bank groups
-    const unsigned sq = fa_smem(fa_sm), sk = sq + BM * ROWB, sv = sk + FA_STAGES * TILEB;
+    const unsigned sq = smem_u32(fa_sm), sk = sq + BM * ROWB, sv = sk + FA_STAGES * TILEB;
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
     const int qblocks = (lq + BM - 1) / BM;
     const int bh = blockIdx.x / qblocks, q0 = (blockIdx.x - bh * qblocks) * BM;
@@ -463,7 +454,7 @@ __device__ __forceinline__ void flash_lean_impl(const act* __restrict__ q, const
     for (int c = tid; c < BM * CH; c += NT) {
         int r = c / CH, cc = c - r * CH;
         bool ok = q0 + r < lq;
-        fa_cp16(sq + r * ROWB + cc * 16, ok ? qb + (i64) (q0 + r) * rq + cc * 8 : qb, ok);
+        cp_async16(sq + r * ROWB + cc * 16, ok ? qb + (i64) (q0 + r) * rq + cc * 8 : qb, ok);
     }
     const int kend = causal ? min(lk, q0 + BM) : lk;
     const int ntiles = (kend + KT - 1) / KT;
@@ -480,8 +471,8 @@ __device__ __forceinline__ void flash_lean_impl(const act* __restrict__ q, const
 #pragma unroll
             for (int p = 0; p < KT / RP; p++) {
                 const i64 off = toff + (i64) p * RP * rkv;
-                fa_cp16(sk + dst + p * RP * ROWB, kb + off, p * RP < rem);
-                fa_cp16(sv + dst + p * RP * ROWB, vb + off, p * RP < rem);
+                cp_async16(sk + dst + p * RP * ROWB, kb + off, p * RP < rem);
+                cp_async16(sv + dst + p * RP * ROWB, vb + off, p * RP < rem);
             }
         } else {   // d = 80 with 256 threads: 10 chunks a row do not divide the passes
 #pragma unroll
@@ -492,8 +483,8 @@ __device__ __forceinline__ void flash_lean_impl(const act* __restrict__ q, const
                 bool ok = key < lk;
                 i64 off = ok ? (i64) key * rkv + cc * 8 : 0;
                 unsigned dst = buf * TILEB + r * ROWB + cc * 16;
-                fa_cp16(sk + dst, kb + off, ok);
-                fa_cp16(sv + dst, vb + off, ok);
+                cp_async16(sk + dst, kb + off, ok);
+                cp_async16(sv + dst, vb + off, ok);
             }
         }
     };

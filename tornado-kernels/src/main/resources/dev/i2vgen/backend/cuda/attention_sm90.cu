@@ -25,15 +25,6 @@
 #define H9_STAGES 4
 #define H9_ROWB 128      // bytes of one 64-wide row (one swizzle row)
 
-__device__ __forceinline__ unsigned h9_smem(const void* p) {
-    unsigned r;
-    asm volatile("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(r) : "l"(p));
-    return r;
-}
-// 16-byte global->shared copy; with valid == false nothing is read and the 16 bytes are zero-filled
-__device__ __forceinline__ void h9_cp16(unsigned dst, const void* src, bool valid) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" :: "r"(dst), "l"(src), "r"(valid ? 16 : 0));
-}
 __device__ __forceinline__ void h9_cp_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
 template <int N> __device__ __forceinline__ void h9_cp_wait() { asm volatile("cp.async.wait_group %0;" :: "n"(N) : "memory"); }
 // cp.async writes are generic-proxy writes; wgmma reads shared memory through the async proxy
@@ -221,7 +212,7 @@ __device__ __forceinline__ void h9_flash(const act* __restrict__ q, const act* _
     extern __shared__ unsigned char h9_sm[];
     // [Q][stage 0: K, V][stage 1: K, V]...[MB: full[STAGES], empty[STAGES]]; the base rounded up to 1024 (the host
     // adds 1024 bytes of slack)
-    const unsigned sq = (h9_smem(h9_sm) + 1023u) & ~1023u, skv = sq + QB;
+    const unsigned sq = (smem_u32(h9_sm) + 1023u) & ~1023u, skv = sq + QB;
     const unsigned full = skv + H9_STAGES * STB, empty = full + 8 * H9_STAGES;   // mbarriers (MB only)
     const int tid = threadIdx.x, wg = tid >> 7, wq = (tid >> 5) & 3, lane = tid & 31, g = lane >> 2, t = lane & 3;
     const int qblocks = (lq + BM - 1) / BM;
@@ -235,7 +226,7 @@ __device__ __forceinline__ void h9_flash(const act* __restrict__ q, const act* _
     const int cc = tid & 7, r0 = tid >> 3;
     for (int r = r0; r < BM; r += RP) {   // Q rows beyond lq are zero-filled (computed, never stored)
         const bool ok = q0 + r < lq;
-        h9_cp16(sq + r * H9_ROWB + ((cc ^ (r & 7)) << 4), ok ? qb + (i64) (q0 + r) * ldq + cc * 8 : qb, ok);
+        cp_async16(sq + r * H9_ROWB + ((cc ^ (r & 7)) << 4), ok ? qb + (i64) (q0 + r) * ldq + cc * 8 : qb, ok);
     }
     // K/V rows beyond lk are zero-filled: their scores are masked to -inf, and P = 0 times V = 0 adds nothing
     auto load_kv = [&](int tile, int stage) {
@@ -247,8 +238,8 @@ __device__ __forceinline__ void h9_flash(const act* __restrict__ q, const act* _
             const int key = tile * KT + r;
             const bool ok = key < lk;
             const unsigned off = r * H9_ROWB + ((cc ^ (r & 7)) << 4);
-            h9_cp16(dk + off, ok ? kb + (i64) key * ldk + cc * 8 : kb, ok);
-            h9_cp16(dv + off, ok ? vb + (i64) key * ldv + cc * 8 : vb, ok);
+            cp_async16(dk + off, ok ? kb + (i64) key * ldk + cc * 8 : kb, ok);
+            cp_async16(dv + off, ok ? vb + (i64) key * ldv + cc * 8 : vb, ok);
         }
     };
     const int ntiles = (lk + KT - 1) / KT;   // >= 1 (host-checked lk >= 1)

@@ -140,3 +140,15 @@ template <int V> __device__ __forceinline__ void vec_store(act* p, const float* 
                      "r"(vec_pack(f + 2 * VEC_PER_WORD)), "r"(vec_pack(f + 3 * VEC_PER_WORD)) : "memory");
     }
 }
+
+// The 32-bit shared-memory address of a generic pointer into shared memory (for cp.async, ldmatrix, wgmma, mbarrier).
+__device__ __forceinline__ unsigned smem_u32(const void* p) {
+    unsigned r;
+    asm volatile("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(r) : "l"(p));
+    return r;
+}
+
+// 16-byte global->shared asynchronous copy; with valid == false nothing is read and the 16 bytes are zero-filled.
+__device__ __forceinline__ void cp_async16(unsigned dst, const void* src, bool valid) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" :: "r"(dst), "l"(src), "r"(valid ? 16 : 0));
+}

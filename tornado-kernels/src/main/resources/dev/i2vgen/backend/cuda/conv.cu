@@ -24,14 +24,6 @@
 #define CV_LDB (CV_BN + 8)    // 272-byte rows: likewise
 #define CV_THREADS 256
 
-__device__ __forceinline__ unsigned cv_smem(const void* p) {
-    unsigned r;
-    asm volatile("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(r) : "l"(p));
-    return r;
-}
-__device__ __forceinline__ void cv_cp16(unsigned dst, const void* src, bool valid) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" :: "r"(dst), "l"(src), "r"(valid ? 16 : 0));
-}
 __device__ __forceinline__ void cv_commit() { asm volatile("cp.async.commit_group;"); }
 __device__ __forceinline__ void cv_wait_all() { asm volatile("cp.async.wait_group 0;" ::: "memory"); }
 __device__ __forceinline__ void cv_ldsm4(unsigned a, unsigned& r0, unsigned& r1, unsigned& r2, unsigned& r3) {
@@ -107,7 +99,7 @@ __device__ __forceinline__ void conv_igemm_impl(const act* __restrict__ x, const
             for (int i = 0; i < 2; i++) {   // 128 rows x 4 chunks of 8
                 int chunk = tid + i * CV_THREADS, r = chunk >> 2, kc = (chunk & 3) * 8;
                 bool ok = o0 + r < o_ch && k0 + kc < k_total;
-                cv_cp16(cv_smem(&as[buf][r * CV_LDA + kc]), ok ? w + (i64) (o0 + r) * k_total + k0 + kc : w, ok);
+                cp_async16(smem_u32(&as[buf][r * CV_LDA + kc]), ok ? w + (i64) (o0 + r) * k_total + k0 + kc : w, ok);
             }
             cv_commit();
         } else {
@@ -151,12 +143,12 @@ __device__ __forceinline__ void conv_igemm_impl(const act* __restrict__ x, const
             unsigned af[4][4];
 #pragma unroll
             for (int mi = 0; mi < 4; mi++)
-                cv_ldsm4(cv_smem(at + (wm * 64 + mi * 16 + (lane & 15)) * CV_LDA + kk * 16 + (lane >> 4) * 8),
+                cv_ldsm4(smem_u32(at + (wm * 64 + mi * 16 + (lane & 15)) * CV_LDA + kk * 16 + (lane >> 4) * 8),
                          af[mi][0], af[mi][1], af[mi][2], af[mi][3]);
 #pragma unroll
             for (int nj = 0; nj < 2; nj++) {
                 unsigned b0, b1, b2, b3;   // columns nj*16..+7 (k lo, hi), nj*16+8..+15 (k lo, hi)
-                cv_ldsm4t(cv_smem(bt + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * CV_LDB + wn * 32 + nj * 16 + (lane >> 4) * 8),
+                cv_ldsm4t(smem_u32(bt + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * CV_LDB + wn * 32 + nj * 16 + (lane >> 4) * 8),
                           b0, b1, b2, b3);
 #pragma unroll
                 for (int mi = 0; mi < 4; mi++) {

@@ -18,29 +18,36 @@ void layer_norm(BUF(x), BUF(gamma), BUF(beta), BUF(y), const long d, const float
     for (long j = l; j < d; j += RED_WG) yr[j] = (xr[j] - mean) * inv * gamma[j] + beta[j];
 }
 
-// One work-group per (image, group): the group's channels are contiguous in [N, C, *].
+// One work-group per (image, group) of x[n, mid, channels, inner]: the group is its mid segments of channels/groups ·
+// inner contiguous elements at a stride of channels · inner ([N, C, *] is mid = 1; a frame-major video [B, F, C, h, w]
+// has mid = F).
 __kernel __attribute__((reqd_work_group_size(RED_WG, 1, 1)))
 void group_norm(BUF(x), BUF(gamma), BUF(beta), BUF(y), const int channels, const int groups, const long inner,
-                const float eps, const int silu) {
+                const long mid, const float eps, const int silu) {
     __local float scratch[RED_WG];
     OFF(x); OFF(gamma); OFF(beta); OFF(y);
     long ng = get_group_id(0);
+    long image = ng / groups;
     int g = (int) (ng % groups);
     int l = get_local_id(0);
     int perGroup = channels / groups;
-    long len = (long) perGroup * inner;
-    __global float* xr = x + ng * len;
-    __global float* yr = y + ng * len;
+    long seg = (long) perGroup * inner, stride = (long) channels * inner, len = mid * seg;
+    __global float* xr = x + image * mid * stride + g * seg;
+    __global float* yr = y + image * mid * stride + g * seg;
     float s = 0;
-    for (long j = l; j < len; j += RED_WG) s += xr[j];
+    for (long m = 0; m < mid; m++)
+        for (long j = l; j < seg; j += RED_WG) s += xr[m * stride + j];
     float mean = group_sum(s, scratch) / len;
     float q = 0;
-    for (long j = l; j < len; j += RED_WG) { float t = xr[j] - mean; q += t * t; }
+    for (long m = 0; m < mid; m++)
+        for (long j = l; j < seg; j += RED_WG) { float t = xr[m * stride + j] - mean; q += t * t; }
     float inv = 1.0f / sqrt(group_sum(q, scratch) / len + eps);
-    for (long j = l; j < len; j += RED_WG) {
-        int c = g * perGroup + (int) (j / inner);
-        float v = (xr[j] - mean) * inv * gamma[c] + beta[c];
-        yr[j] = silu ? v * sigmoid_f(v) : v;
+    for (long m = 0; m < mid; m++) {
+        for (long j = l; j < seg; j += RED_WG) {
+            int c = g * perGroup + (int) (j / inner);
+            float v = (xr[m * stride + j] - mean) * inv * gamma[c] + beta[c];
+            yr[m * stride + j] = silu ? v * sigmoid_f(v) : v;
+        }
     }
 }
 
@@ -59,34 +66,4 @@ void softmax(BUF(x), BUF(y), const long d) {
     for (long j = l; j < d; j += RED_WG) s += exp(xr[j] - m);
     float inv = 1.0f / group_sum(s, scratch);
     for (long j = l; j < d; j += RED_WG) yr[j] = exp(xr[j] - m) * inv;
-}
-
-// GroupNorm with the channels on a later axis: x[n, mid, channels, inner] (a frame-major video [B, F, C, h, w] has
-// mid = F), one work-group per (n, group), normalised over its mid segments of channels/groups · inner contiguous
-// elements at a stride of channels · inner (group_norm above is mid = 1).
-__kernel __attribute__((reqd_work_group_size(RED_WG, 1, 1)))
-void group_norm_strided(BUF(x), BUF(gamma), BUF(beta), BUF(y), const int channels, const int groups, const long inner,
-                        const long mid, const float eps, const int silu) {
-    __local float scratch[RED_WG];
-    OFF(x); OFF(gamma); OFF(beta); OFF(y);
-    long ng = get_group_id(0);
-    long image = ng / groups;
-    int g = (int) (ng % groups);
-    int l = get_local_id(0);
-    int perGroup = channels / groups;
-    long seg = (long) perGroup * inner, stride = (long) channels * inner, len = mid * seg;
-    __global float* xr = x + image * mid * stride + g * seg;
-    __global float* yr = y + image * mid * stride + g * seg;
-    float s = 0;
-    for (long j = l; j < len; j += RED_WG) s += xr[(j / seg) * stride + j % seg];
-    float mean = group_sum(s, scratch) / len;
-    float q = 0;
-    for (long j = l; j < len; j += RED_WG) { float t = xr[(j / seg) * stride + j % seg] - mean; q += t * t; }
-    float inv = 1.0f / sqrt(group_sum(q, scratch) / len + eps);
-    for (long j = l; j < len; j += RED_WG) {
-        long at = (j / seg) * stride + j % seg;
-        int c = g * perGroup + (int) ((j % seg) / inner);
-        float v = (xr[at] - mean) * inv * gamma[c] + beta[c];
-        yr[at] = silu ? v * sigmoid_f(v) : v;
-    }
 }
