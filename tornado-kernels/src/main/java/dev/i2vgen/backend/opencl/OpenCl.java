@@ -141,11 +141,21 @@ final class OpenCl {
     }
 
     String platformString(MemorySegment platform, int param) {
+        return infoString("clGetPlatformInfo", (size, buf, sizeOut) -> (int) getPlatformInfo.invokeExact(platform, param, size, buf, sizeOut));
+    }
+
+    /** One clGet*Info call: {@code size} bytes into {@code buf}, the size it needs into {@code sizeOut} (NULL: not wanted). */
+    private interface InfoCall {
+        int call(long size, MemorySegment buf, MemorySegment sizeOut) throws Throwable;
+    }
+
+    /** A string property: its size first, then its bytes (trimmed of the terminating NUL). */
+    private String infoString(String function, InfoCall info) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment size = a.allocate(JAVA_LONG);
-            check((int) getPlatformInfo.invokeExact(platform, param, 0L, MemorySegment.NULL, size), "clGetPlatformInfo");
+            check(info.call(0L, MemorySegment.NULL, size), function);
             MemorySegment buf = a.allocate(Math.max(1, size.get(JAVA_LONG, 0)));
-            check((int) getPlatformInfo.invokeExact(platform, param, buf.byteSize(), buf, MemorySegment.NULL), "clGetPlatformInfo");
+            check(info.call(buf.byteSize(), buf, MemorySegment.NULL), function);
             return buf.getString(0, StandardCharsets.UTF_8).trim();
         } catch (Throwable t) { throw rethrow(t); }
     }
@@ -168,13 +178,7 @@ final class OpenCl {
     }
 
     String deviceString(MemorySegment device, int param) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment size = a.allocate(JAVA_LONG);
-            check((int) getDeviceInfo.invokeExact(device, param, 0L, MemorySegment.NULL, size), "clGetDeviceInfo");
-            MemorySegment buf = a.allocate(Math.max(1, size.get(JAVA_LONG, 0)));
-            check((int) getDeviceInfo.invokeExact(device, param, buf.byteSize(), buf, MemorySegment.NULL), "clGetDeviceInfo");
-            return buf.getString(0, StandardCharsets.UTF_8).trim();
-        } catch (Throwable t) { throw rethrow(t); }
+        return infoString("clGetDeviceInfo", (size, buf, sizeOut) -> (int) getDeviceInfo.invokeExact(device, param, size, buf, sizeOut));
     }
 
     /** A cl_ulong or size_t device property (both 8 bytes on 64-bit hosts). */
