@@ -4,7 +4,8 @@ package dev.i2vgen.graph;
  * Where each buffer-owning value (a graph INPUT or a task output that is not a reshape view) lives in
  * one arena, and when it is live. Arrays are indexed by {@link Value#id()}; values without a buffer of
  * their own (constants, reshape views) have offset −1 — use {@link #offset(Value)}, which follows views.
- * Lifetimes are task indices: an input starts at −1, a graph output ends at {@code tasks.size()}.
+ * Lifetimes are task indices: an input starts at −1, a graph output ends past the last task. A value that no task
+ * writes or reads (one a backend's planning graph fused away) has offset 0 and no bytes of its own: nothing may write it.
  */
 public record MemoryPlan(long peakBytes, long[] offsets, long[] sizes, int[] start, int[] end) {
 

@@ -54,7 +54,9 @@ public final class MemoryPlanner {
                 if (owns[r]) end[r] = Math.max(end[r], t.index());
             }
         }
+        // past the last task: indices, not the count (a backend's planning graph may drop fused tasks and keep indices)
         int last = graph.tasks().size();
+        for (Task t : graph.tasks()) last = Math.max(last, t.index() + 1);
         for (Value o : graph.outputs().values()) {
             int r = o.root().id();
             if (owns[r]) end[r] = last;
@@ -62,7 +64,12 @@ public final class MemoryPlanner {
         List<Integer> order = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             if (!owns[i]) continue;
-            if (start[i] == Integer.MAX_VALUE) { start[i] = -1; } // an intermediate never written: keep it harmless
+            if (start[i] == Integer.MAX_VALUE) {
+                // never written nor read: a value a backend fused away (its planning graph has neither its producer
+                // nor a reader), no storage of its own; placing each at time -1 made all of them disjoint
+                if (end[i] == Integer.MIN_VALUE) { offsets[i] = 0; continue; }
+                start[i] = -1;   // read but never written: keep it harmless
+            }
             if (end[i] < start[i]) end[i] = start[i];
             order.add(i);
         }

@@ -129,4 +129,43 @@ class MemoryPlannerTest {
             assertTrue(p.peakBytes() >= lowerBound(frozen));
         }
     }
+    /**
+     * A graph whose tasks skip indices (a backend's planning graph drops fused tasks and keeps the others' indices):
+     * an output stays live past the highest index, so a later task never takes its buffer.
+     */
+    @Test
+    void outputsOutliveTheLastTaskIndexWhenTasksWereDropped() {
+        TaskGraph g = new TaskGraph("dropped", DType.F32);
+        Value x = g.input("x", DType.F32, 4, 8);
+        Value early = g.silu(x);
+        Value a = g.silu(x), b = g.silu(a), c = g.silu(b);
+        g.output("early", early);
+        g.output("late", c);
+        ImmutableTaskGraph full = g.freeze();
+        List<Task> kept = full.tasks().stream().filter(t -> t.index() != 1).toList();   // one task dropped, indices kept
+        ImmutableTaskGraph dropped = new ImmutableTaskGraph(full.name(), full.activation(), full.values(), kept, full.inputs(), full.outputs());
+        MemoryPlan p = MemoryPlanner.plan(dropped);
+        int lastIndex = kept.get(kept.size() - 1).index();
+        assertTrue(p.end()[early.id()] > lastIndex, "the output must stay live past task " + lastIndex + ", ends at " + p.end()[early.id()]);
+        long e = p.offset(early), eEnd = e + 8 * 4 * 4;
+        for (Value v : List.of(b, c)) {
+            long s = p.offset(v);
+            assertFalse(s < eEnd && e < s + 8 * 4 * 4, "a later task's buffer overlaps the output 'early'");
+        }
+    }
+    /** Values that no task writes or reads (fused away in a planning graph) take no memory, however many there are. */
+    @Test
+    void valuesNoTaskTouchesTakeNoMemory() {
+        TaskGraph g = new TaskGraph("fused away", DType.F32);
+        Value x = g.input("x", DType.F32, 64, 64);
+        for (int i = 0; i < 5; i++) g.silu(x);   // results nobody reads
+        g.output("y", g.silu(x));
+        ImmutableTaskGraph full = g.freeze();
+        MemoryPlan before = MemoryPlanner.plan(full);
+        List<Task> kept = List.of(full.tasks().get(full.tasks().size() - 1));   // the five tasks dropped: their outputs untouched
+        ImmutableTaskGraph dropped = new ImmutableTaskGraph(full.name(), full.activation(), full.values(), kept, full.inputs(), full.outputs());
+        MemoryPlan after = MemoryPlanner.plan(dropped);
+        assertTrue(after.peakBytes() <= before.peakBytes(), after.peakBytes() + " > " + before.peakBytes());
+        assertEquals(2L * 64 * 64 * 4, after.peakBytes(), "x and y only");
+    }
 }

@@ -20,17 +20,19 @@ final class ResnetBlock {
      */
     static Value build(TaskGraph g, Weights w, Video video, Value x, Value embSilu, int outChannels, int groups) {
         int cin = x.dim(1), h = x.dim(2), wd = x.dim(3), e = embSilu.dim(1);
-        Value t = g.groupNorm(x, w.get(g, "norm1.weight", cin), w.get(g, "norm1.bias", cin), groups, EPS, true);
-        t = g.conv2d(t, w.get(g, "conv1.weight", outChannels, cin, 3, 3), w.get(g, "conv1.bias", outChannels), 1, 1);
+        // the time projection and the shortcut first: a backend may then fold each Add into the conv before it (the
+        // CUDA islands' output transposes, ResidualFusion), which needs the other operand to exist already
         Value proj = g.linear(embSilu, w.get(g, "time_emb_proj.weight", outChannels, e), w.get(g, "time_emb_proj.bias", outChannels));
-        t = g.add(g.reshape(t, video.batch(), video.frames(), outChannels, h, wd), g.reshape(proj, video.batch(), 1, outChannels, 1, 1));
-        t = g.reshape(t, video.n(), outChannels, h, wd);
-        t = g.groupNorm(t, w.get(g, "norm2.weight", outChannels), w.get(g, "norm2.bias", outChannels), groups, EPS, true);
-        t = g.conv2d(t, w.get(g, "conv2.weight", outChannels, outChannels, 3, 3), w.get(g, "conv2.bias", outChannels), 1, 1);
         Value shortcut = x;
         if (cin != outChannels || w.has("conv_shortcut.weight")) {
             shortcut = g.conv2d(x, w.get(g, "conv_shortcut.weight", outChannels, cin, 1, 1), w.get(g, "conv_shortcut.bias", outChannels), 1, 0);
         }
+        Value t = g.groupNorm(x, w.get(g, "norm1.weight", cin), w.get(g, "norm1.bias", cin), groups, EPS, true);
+        t = g.conv2d(t, w.get(g, "conv1.weight", outChannels, cin, 3, 3), w.get(g, "conv1.bias", outChannels), 1, 1);
+        t = g.add(g.reshape(t, video.batch(), video.frames(), outChannels, h, wd), g.reshape(proj, video.batch(), 1, outChannels, 1, 1));
+        t = g.reshape(t, video.n(), outChannels, h, wd);
+        t = g.groupNorm(t, w.get(g, "norm2.weight", outChannels), w.get(g, "norm2.bias", outChannels), groups, EPS, true);
+        t = g.conv2d(t, w.get(g, "conv2.weight", outChannels, outChannels, 3, 3), w.get(g, "conv2.bias", outChannels), 1, 1);
         return g.add(shortcut, t);
     }
 }

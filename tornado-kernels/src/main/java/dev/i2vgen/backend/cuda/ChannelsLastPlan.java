@@ -151,7 +151,7 @@ final class ChannelsLastPlan {
      * Whether {@code t} can run channels-last, i.e. read its layout inputs ({@link #layoutInput}) and write its output
      * in NHWC: a Conv2d through cuDNN (constant 4-D weight, padding cuDNN can express), GroupNorm over axis 1 with
      * whole 16-byte channel vectors, nearest upsampling with whole vectors, same-shape Binary (not fed by a Linear or
-     * MatMul: GemmFusion may fold such an Add into the GEMM, which writes NCHW), Unary, Affine, Clamp.
+     * MatMul: ResidualFusion may fold such an Add into the GEMM, which writes NCHW), Unary, Affine, Clamp.
      */
     static boolean capable(Task t, DType act, Map<Integer, Task> producer) {
         Value out = t.output();

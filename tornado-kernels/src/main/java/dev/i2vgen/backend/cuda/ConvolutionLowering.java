@@ -141,89 +141,132 @@ final class ConvolutionLowering {
     }
 
     /**
-     * A 3x3 Conv2d whose activations stay NCHW (no {@link ChannelsLastPlan} chain took it), as an NHWC island where
-     * that measured faster ({@link ConvIsland}): per image group, x → NHWC in the tail of the cuDNN workspace, cuDNN's
-     * NHWC conv (KRSC weight, bias fused) into the tail, → NCHW out. Both conv plans are searched here at plan build
-     * (cached per shape: one decision per shape and dtype on the backend, never during a capture). Adds the steps of
-     * the winner and answers true; false (no step added) where neither cuDNN path applies: the caller's usual
-     * lowering then runs. i2vgen.cuda.convIslands: unset/auto measure, =false never (A/B), =force wherever it fits
-     * (tests); channelsLast=false, i2vgen.cuda.conv other than auto, fp32, a non-constant weight: never.
+     * What the island's output transpose adds as it writes {@code d} instead of the conv's own output
+     * (ResidualFusion's conv + Add pairs): {@code residual}, laid out like d, or one value of {@code rows} per
+     * (image, channel) row picked by {@code broadcast}.
      */
-    boolean convIsland(dev.i2vgen.graph.Value weight, long x, int images, int c, int h, int w, int o, int kh, int kw,
-                       int strideH, int strideW, int padT, int padL, int oh, int ow, long bias, long out) {
+    record IslandEpilogue(long d, long residual, long rows, dev.i2vgen.backend.TensorLayouts.RowBroadcast broadcast) {}
+
+    /**
+     * Whether a 3x3 Conv2d whose activations stay NCHW (no {@link ChannelsLastPlan} chain took it) runs as an NHWC
+     * island ({@link ConvIsland}): both cuDNN plans are searched and both variants timed as they will run, on this
+     * plan's buffers, at the first plan that asks for the shape (cached per shape, dtype and whether x arrives NHWC,
+     * {@code nhwcInput}: then the island has no input permute to pay; never during a capture). Adds no step. Null where no island applies: i2vgen.cuda.convIslands=false (A/B),
+     * channelsLast=false, i2vgen.cuda.conv other than auto, fp32, a non-constant weight, no cuDNN, unaligned
+     * operands, a workspace too small for one image, or a shape cuDNN's NCHW search declines; =force makes every
+     * island that cuDNN can plan win (tests).
+     */
+    ConvIsland islandDecision(dev.i2vgen.graph.Value weight, long x, boolean nhwcInput, int images, int c, int h, int w, int o, int kh, int kw,
+                              int strideH, int strideW, int padT, int padL, int oh, int ow, long bias, long out) {
         String mode = System.getProperty("i2vgen.cuda.convIslands", "auto");
         dev.i2vgen.graph.Value root = weight.root();
         if (mode.equals("false") || act == DType.F32 || "false".equals(System.getProperty("i2vgen.cuda.channelsLast"))
                 || !System.getProperty("i2vgen.cuda.conv", "auto").equals("auto") || kh != 3 || kw != 3
                 || root.kind() != dev.i2vgen.graph.Value.Kind.CONSTANT || root.numel() != weight.numel() || root.rank() != 4
-                || System.getProperty("i2vgen.cuda.cudnnBias") != null) return false;
+                || System.getProperty("i2vgen.cuda.cudnnBias") != null) return null;
         var cudnnOpt = backend.cudnn();
-        if (cudnnOpt.isEmpty() || ((x | out | bias) & 15) != 0) return false;
+        if (cudnnOpt.isEmpty() || ((x | out | bias) & 15) != 0) return null;
         Cudnn cudnn = cudnnOpt.get();
         int es = act.byteSize();
         var g = new CudnnConvolution.Geometry(images, c, h, w, o, kh, kw, strideH, strideW, padT, padL, oh, ow);
         long bound = cudnnWorkspaceBytes();
-        String key = act + " " + g + " ws " + bound + " " + mode;
+        String key = act + " " + g + " ws " + bound + (nhwcInput ? " nhwc input " : " ") + mode;
         ConvIsland known = cudnn.islands.get(key);
-        if (known != null && !known.island()) return false;   // NCHW measured faster: the usual path (its search is cached)
+        if (known != null) return known;
         int group = ConvIsland.imagesPerGroup(g, es, bound);
-        if (group == 0) return false;
-        long weightBytes = root.numel() * es;
-        // the first plan of a shape times both layouts on a scratch weight (values do not change the timing), so that
-        // only the winner's weight copy (NCHW or KRSC) is ever uploaded
-        long searchWeight = known == null ? scratch.take(weightBytes) : 0;
-        CudnnConvolution nchw = null;
-        if (known == null) {
-            nchw = planCudnn(x, images, c, h, w, searchWeight, o, kh, kw, strideH, strideW, padT, padL, oh, ow, bias, out);
-            if (nchw == null) return false;
+        if (group == 0) return null;
+        // times both layouts on a temporary weight (values do not change the timing), so that only the winner's
+        // weight copy (NCHW or KRSC) is ever uploaded; freed right after (the timing synchronises), not task scratch,
+        // whose growth would stay allocated with the plan
+        long searchWeight = backend.residentWeights.mallocEvicting(root.numel() * es);
+        try {
+            return timeIsland(key, mode, g, group, x, nhwcInput, searchWeight, bias, out);
+        } finally {
+            backend.driver.synchronize(backend.stream);   // nothing may still read it
+            backend.driver.free(searchWeight);
         }
-        long krsc = known == null ? 0 : plan.constantPointer(root, "krsc", weightBytes, this::uploadKrsc);
+    }
+
+    /** {@link #islandDecision}'s search and timing on {@code searchWeight}; caches and returns the decision (null: no NCHW plan). */
+    private ConvIsland timeIsland(String key, String mode, CudnnConvolution.Geometry g, int group, long x, boolean nhwcInput, long searchWeight,
+                                  long bias, long out) {
+        Cudnn cudnn = backend.cudnn().orElseThrow();
+        int es = act.byteSize(), images = g.n(), c = g.c(), h = g.h(), w = g.w(), o = g.o(), kh = g.kh(), kw = g.kw();
+        int strideH = g.strideH(), strideW = g.strideW(), padT = g.padH(), padL = g.padW(), oh = g.oh(), ow = g.ow();
+        long bound = cudnnWorkspaceBytes();
+        CudnnConvolution nchw = planCudnn(x, images, c, h, w, searchWeight, o, kh, kw, strideH, strideW, padT, padL, oh, ow, bias, out);
+        if (nchw == null) return null;
         long xBytes = ConvIsland.align((long) group * g.xImage() * es), yBytes = ConvIsland.align((long) group * g.yImage() * es);
         long convBound = (bound - xBytes - yBytes) / 256 * 256;
         long workspace = cudnn.workspace(backend.driver, bound);
-        long islandX = workspace + convBound, islandY = islandX + xBytes;   // the tail: disjoint from the conv's [0, convBound)
+        long islandX = workspace + convBound, islandY = islandX + xBytes;
         var gg = new CudnnConvolution.Geometry(group, c, h, w, o, kh, kw, strideH, strideW, padT, padL, oh, ow);
         CudnnConvolution nhwc;
         try {
-            nhwc = CudnnConvolution.plan(cudnn, backend.driver, act, gg, bias, true, islandX,
-                    known == null ? searchWeight : krsc, islandY, convBound, backend.stream, true);
+            nhwc = CudnnConvolution.plan(cudnn, backend.driver, act, gg, bias, true, islandX, searchWeight, islandY, convBound,
+                    backend.stream, true);
         } catch (CudaException e) {   // a descriptor cuDNN rejects in NHWC: the NCHW conv stays
             LOG.info("no channels-last island for " + g + ": " + e.getMessage());
             nhwc = null;
         }
         int groups = images / group;
-        long n = (long) images * o * oh * ow, pixels = (long) oh * ow;
-        if (known == null) {
-            float estimate = nhwc == null ? Float.NaN
-                    : nhwc.choice().millis() * nhwc.calls() * groups + ConvIsland.permuteMillis(g, es, groups);
-            float nchwMs = Float.NaN, islandMs = Float.NaN;
+        float estimate = nhwc == null ? Float.NaN
+                : nhwc.choice().millis() * nhwc.calls() * groups + ConvIsland.permuteMillis(g, es, groups);
+        float nchwMs = Float.NaN, islandMs = Float.NaN;
+        try {
             if (nhwc != null) {
                 // both variants as they will run (bias epilogue and permutes included), on these buffers, now: FindEx's
                 // NCHW time leaves out 10–20 % that the fused-bias call costs (H100, notes §14)
                 try {
                     nchwMs = timeSteps(cudnnSteps(nchw, x, searchWeight, bias, out, workspace));
-                    islandMs = timeSteps(islandSteps(nhwc, g, group, x, searchWeight, bias, out, islandX, islandY, workspace));
+                    islandMs = timeSteps(islandSteps(nhwc, g, group, x, nhwcInput, searchWeight, bias, out, null, islandX, islandY, workspace));
                 } catch (CudaException e) {
                     LOG.info("timing the channels-last island of " + g + " failed: " + e.getMessage());
                 }
             }
-            boolean island = nhwc != null && (mode.equals("force") || ConvIsland.wins(nchwMs, islandMs));
-            ConvIsland decision = new ConvIsland(island, group, nchwMs, islandMs, estimate);
-            cudnn.islands.put(key, decision);
-            LOG.fine(() -> "conv " + act + " " + g + ": " + decision);
-            if (!island) {
-                if (nhwc != null) nhwc.close();
-                addCudnnSteps(nchw, x, base.operand(weight), bias, out, n, o, pixels, kh, kw);
-                return true;
-            }
+        } finally {
             nchw.close();
-            krsc = plan.constantPointer(root, "krsc", weightBytes, this::uploadKrsc);
-        } else if (nhwc == null) {
-            return false;   // cuDNN declined the NHWC shape this time (workspace): the usual path
+            if (nhwc != null) nhwc.close();
         }
-        CudnnConvolution conv = nhwc;   // final for the steps' lambdas
+        boolean island = nhwc != null && (mode.equals("force") || ConvIsland.wins(nchwMs, islandMs));
+        ConvIsland decision = new ConvIsland(island, group, nchwMs, islandMs, estimate);
+        cudnn.islands.put(key, decision);
+        LOG.fine(() -> "conv " + act + " " + g + ": " + decision);
+        return decision;
+    }
+
+    /**
+     * The 3x3 Conv2d as an NHWC island where {@link #islandDecision} chose one: per image group, x → NHWC in the tail
+     * of the cuDNN workspace (or read in place when {@code nhwcInput}: its producer, a GroupNorm, already wrote the
+     * buffer channels-last), cuDNN's NHWC conv (KRSC weight, bias fused) into the tail, → NCHW into out, or with an
+     * {@code epilogue} into its d with the residual added. Adds the steps and answers true; false (no step added)
+     * where the decision is NCHW or none, or cuDNN declines the NHWC plan now: the caller's usual lowering then runs.
+     */
+    boolean convIsland(dev.i2vgen.graph.Value weight, long x, boolean nhwcInput, int images, int c, int h, int w, int o, int kh, int kw,
+                       int strideH, int strideW, int padT, int padL, int oh, int ow, long bias, long out, IslandEpilogue epilogue) {
+        ConvIsland decision = islandDecision(weight, x, nhwcInput, images, c, h, w, o, kh, kw, strideH, strideW, padT, padL, oh, ow, bias, out);
+        if (decision == null || !decision.island()) return false;   // NCHW measured faster: the usual path (its search is cached)
+        Cudnn cudnn = backend.cudnn().orElseThrow();
+        int es = act.byteSize(), group = decision.imagesPerGroup();
+        dev.i2vgen.graph.Value root = weight.root();
+        var g = new CudnnConvolution.Geometry(images, c, h, w, o, kh, kw, strideH, strideW, padT, padL, oh, ow);
+        long bound = cudnnWorkspaceBytes();
+        long krsc = plan.constantPointer(root, "krsc", root.numel() * es, this::uploadKrsc);
+        long xBytes = ConvIsland.align((long) group * g.xImage() * es), yBytes = ConvIsland.align((long) group * g.yImage() * es);
+        long convBound = (bound - xBytes - yBytes) / 256 * 256;
+        long workspace = cudnn.workspace(backend.driver, bound);
+        long islandX = workspace + convBound, islandY = islandX + xBytes;   // the tail: disjoint from the conv's [0, convBound)
+        var gg = new CudnnConvolution.Geometry(group, c, h, w, o, kh, kw, strideH, strideW, padT, padL, oh, ow);
+        CudnnConvolution conv;
+        try {
+            conv = CudnnConvolution.plan(cudnn, backend.driver, act, gg, bias, true, islandX, krsc, islandY, convBound, backend.stream, true);
+        } catch (CudaException e) {
+            conv = null;
+        }
+        if (conv == null) return false;   // cuDNN declined the NHWC shape this time (workspace): the usual path
         plan.addResource(conv);
-        for (var step : islandSteps(conv, g, group, x, krsc, bias, out, islandX, islandY, workspace)) plan.addStep(step.getKey(), step.getValue());
+        for (var step : islandSteps(conv, g, group, x, nhwcInput, krsc, bias, out, epilogue, islandX, islandY, workspace))
+            plan.addStep(step.getKey(), step.getValue());
         return true;
     }
 
@@ -237,20 +280,32 @@ final class ConvolutionLowering {
     }
 
     /**
-     * The island's steps, not added: per image group, x → NHWC into the workspace tail, the NHWC conv (bias fused or
-     * cudnnAddTensor), → NCHW into out.
+     * The island's steps, not added: per image group, x → NHWC into the workspace tail (none when {@code nhwcInput}:
+     * the group's NHWC slice of x is read in place), the NHWC conv (bias fused or cudnnAddTensor), → NCHW into out, or
+     * with an {@code epilogue} into its d with the residual or the rows added in the same pass.
      */
     private java.util.List<java.util.Map.Entry<String, CudaExecutionPlan.Step>> islandSteps(CudnnConvolution conv,
-            CudnnConvolution.Geometry g, int group, long x, long krsc, long bias, long out, long islandX, long islandY, long workspace) {
+            CudnnConvolution.Geometry g, int group, long x, boolean nhwcInput, long krsc, long bias, long out, IslandEpilogue epilogue,
+            long islandX, long islandY, long workspace) {
         int es = act.byteSize();
         var steps = new java.util.ArrayList<java.util.Map.Entry<String, CudaExecutionPlan.Step>>();
         for (int i = 0; i < g.n() / group; i++) {
-            long xi = x + (long) i * group * g.xImage() * es, yi = out + (long) i * group * g.yImage() * es;
-            steps.add(ChannelsLastLowering.permuteStep(base, xi, new int[]{group, g.c(), g.h(), g.w()}, ChannelsLastLowering.TO_NHWC, islandX));
+            long xi = x + (long) i * group * g.xImage() * es, yOffset = (long) i * group * g.yImage() * es;
+            long convX = nhwcInput ? xi : islandX;
+            if (!nhwcInput) steps.add(ChannelsLastLowering.permuteStep(base, xi, new int[]{group, g.c(), g.h(), g.w()}, ChannelsLastLowering.TO_NHWC, islandX));
             steps.add(java.util.Map.entry(conv.biasFused() ? "cudnn island conv+bias 3x3" : "cudnn island conv 3x3",
-                    stream -> conv.run(islandX, krsc, bias, islandY, workspace, stream)));
+                    stream -> conv.run(convX, krsc, bias, islandY, workspace, stream)));
             if (bias != 0 && !conv.biasFused()) steps.add(java.util.Map.entry("cudnn island bias", stream -> conv.addBias(bias, islandY, stream)));
-            steps.add(ChannelsLastLowering.permuteStep(base, islandY, new int[]{group, g.oh(), g.ow(), g.o()}, ChannelsLastLowering.TO_NCHW, yi));
+            int[] nhwcShape = {group, g.oh(), g.ow(), g.o()};
+            if (epilogue == null) {
+                steps.add(ChannelsLastLowering.permuteStep(base, islandY, nhwcShape, ChannelsLastLowering.TO_NCHW, out + yOffset));
+            } else if (epilogue.broadcast() == null) {
+                steps.add(ChannelsLastLowering.transposeAddStep(base, islandY, nhwcShape, epilogue.d() + yOffset, epilogue.residual() + yOffset));
+            } else {
+                var b = epilogue.broadcast();
+                steps.add(ChannelsLastLowering.transposeAddRowsStep(base, islandY, nhwcShape, epilogue.d() + yOffset, epilogue.rows(),
+                        (long) i * group * g.o(), b.period(), b.repeat()));
+            }
         }
         return steps;
     }
@@ -336,7 +391,20 @@ final class ConvolutionLowering {
                         .i32(strideH).i32(strideW).i32(padT).i32(padL).i32(oh).i32(ow).i32(vecWeights));
     }
 
+    /**
+     * out[n, c, p] += bias[c]: binary_rows_vec (16-byte vectors; bias[c] is row (n·C + c)'s value with period C and
+     * repeat N) where the rows and pointers allow (the 1x1 convs' 0.53 ms pass at 32 x 320 x 88x160 ran at 1.1 TB/s
+     * in the scalar kernel), else the element-wise bias_channel.
+     */
     private void biasChannel(long out, long bias, long n, long channels, long pixels) {
+        int vec = VectorAccess.MAX_BYTES / act.byteSize();
+        if (VectorAccess.enabled() && pixels % vec == 0 && VectorAccess.width(act.byteSize(), pixels, out) == vec) {
+            long images = n / (channels * pixels);
+            base.launch("elementwise", "binary_rows_vec", TaskLowering.grid(n / vec), 1, TaskLowering.BLOCK, 0,
+                    base.args().ptr(out).ptr(bias).ptr(out).i64(n).i64(pixels).i64(channels).i64(images)
+                            .i32(dev.i2vgen.graph.ops.Binary.Kind.ADD.ordinal()).i32(0));
+            return;
+        }
         base.launch("elementwise", "bias_channel", TaskLowering.grid(n), 1, TaskLowering.BLOCK, 0, base.args().ptr(out).ptr(bias).i64(n).i64(channels).i64(pixels));
     }
 

@@ -58,6 +58,10 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     private final CudaPendingReads pendingReads;
     private int runs;
     private boolean closed;
+    /** Whether conv/permute + Add pairs fuse in this plan (ResidualFusion#transposesFuse, fixed before memory planning). */
+    final boolean transposesFuse;
+    /** GroupNorm → Permute pairs lowered as one pass (fixed before memory planning). */
+    final NormTransposeFusion normTransposes;
 
     CudaExecutionPlan(CudaBackend backend, ImmutableTaskGraph graph) {
         this.backend = backend;
@@ -65,8 +69,12 @@ public final class CudaExecutionPlan implements ExecutionPlan {
         this.graph = graph;
         this.checks = new PlanChecks(graph);
         this.pendingReads = new CudaPendingReads(this, backend);
-        // fused Linear + Add pairs write the Add's result at the Linear: the planner must know (GemmFusion)
-        this.memory = MemoryPlanner.plan(GemmFusion.planningGraph(graph, GemmFusion.enabledByProperty()),
+        // fused Linear/Conv2d + Add pairs write the Add's result at the producer: the planner must know (ResidualFusion)
+        // and GroupNorm → Permute pairs write the permute's output at the norm (NormTransposeFusion)
+        this.transposesFuse = ResidualFusion.transposesFuse(graph, activation(), () -> backend.cudnn().isPresent());
+        boolean residuals = ResidualFusion.enabledByProperty();
+        this.normTransposes = NormTransposeFusion.of(graph, transposesFuse, ResidualFusion.structuralProducers(graph, residuals, transposesFuse));
+        this.memory = MemoryPlanner.plan(normTransposes.planningGraph(ResidualFusion.planningGraph(graph, residuals, transposesFuse)),
                 v -> v.numel() * storageType(v).byteSize());
         this.bound = new long[graph.values().size()];
         this.boundStaging = new long[graph.values().size()];

@@ -13,7 +13,7 @@ import java.util.Set;
 import java.util.logging.Logger;
 
 /**
- * Lowers Linear (with its residual Add fused into the GEMM where {@link GemmFusion} allows) and TemporalConv
+ * Lowers Linear (with its residual Add fused into the GEMM where {@link ResidualFusion} allows) and TemporalConv
  * without im2col: the (k,1,1) convolution over [B, C, F, H·W] as k cuBLASLt GEMMs per launch, one per tap j
  * with frame shift s = j − pad, Y[b][:, f·HW + p] += W_j · X[b][:, (f + s)·HW + p] over the frames where f + s
  * exists: the centre tap (every frame) first with beta = 0, the others with beta = 1 on column sub-ranges of
@@ -31,7 +31,7 @@ final class GemmLowering {
     private final CudaExecutionPlan plan;
     private final CudaBackend backend;
     private final DType act;
-    private final GemmFusion fusion;
+    private final ResidualFusion fusion;
     private final QkvFusion projections;
     private final CublasLt.Timing timing;
     private final Set<Integer> absorbedAdds = new HashSet<>();
@@ -46,7 +46,7 @@ final class GemmLowering {
         CudaExecutionPlan p = plan;
         this.projections = QkvFusion.of(p);
         this.timing = CublasLt.searchEnabled() ? new CublasLt.Timing(backend.driver, backend.stream, backend.workspace) : null;
-        this.fusion = GemmFusion.plan(p.graph(), new GemmFusion.Storage() {
+        this.fusion = ResidualFusion.plan(p.graph(), new ResidualFusion.Storage() {
             // a fused projection's output lives in its group's buffer (conservatively: all of it)
             @Override public long address(Value v) {
                 QkvFusion.Group g = group(v);
@@ -57,8 +57,8 @@ final class GemmLowering {
                 return (g != null ? g.buffer().numel() : v.numel()) * p.storageType(v).byteSize();
             }
             @Override public boolean activationTyped(Value v) { return p.storageType(v) == p.activation(); }
-        }, GemmFusion.enabledByProperty());
-        for (GemmFusion.ResidualAdd f : fusion.fused().values()) absorbedAdds.add(f.add().index());
+        }, ResidualFusion.enabledByProperty(), p.transposesFuse);
+        for (ResidualFusion.ResidualAdd f : fusion.fused().values()) absorbedAdds.add(f.add().index());
         for (Task t : p.graph().tasks())
             for (Value in : t.inputs()) if (in != null) uses.merge(in.root().id(), 1, Integer::sum);
         for (Value o : p.graph().outputs().values()) uses.merge(o.root().id(), 1, Integer::sum);
@@ -74,6 +74,15 @@ final class GemmLowering {
     /** Whether {@code t} is an Add already computed by its Linear's GEMM, so it is lowered as nothing. */
     boolean absorbed(Task t) { return absorbedAdds.contains(t.index()); }
 
+    /**
+     * The pair whose producer {@code t} is a Conv2d or Permute (ResidualFusion): planned without y, so its lowering
+     * writes the Add's result itself (or, failing that, y into scratch and the Add right after: ChannelsLastLowering).
+     */
+    ResidualFusion.ResidualAdd fusedTranspose(Task t) {
+        if (t.op() instanceof dev.i2vgen.graph.ops.Linear) return null;
+        return fusion.forLinear(t.index());
+    }
+
     /** Linear pairs fused with their Add in this plan (tests, logs). */
     int fusedCount() { return absorbedAdds.size(); }
 
@@ -88,7 +97,7 @@ final class GemmLowering {
         int m = (int) (x.numel() / k);
         long bias = t.input(2) == null ? 0 : base.operand(t.input(2));
         long xp = base.operand(x), wp = base.operand(w);
-        GemmFusion.ResidualAdd fused = fusion.forLinear(t.index());
+        ResidualFusion.ResidualAdd fused = fusion.forLinear(t.index());
         if (fused != null && fusedLinear(fused, m, n, k, xp, wp, bias)) return;
         gemm("gemm linear", GemmSpec.packed(act, m, n, k, true, 0, 0, 0, 1, 1f, xp, wp, base.ptr(t.output()), bias));
     }
@@ -163,7 +172,7 @@ final class GemmLowering {
     }
 
     /** D = x·Wᵀ + bias + R as one GEMM (C = R, beta = 1); false (and the Add lowered normally) if cuBLASLt has no algorithm. */
-    private boolean fusedLinear(GemmFusion.ResidualAdd f, int m, int n, int k, long x, long w, long bias) {
+    private boolean fusedLinear(ResidualFusion.ResidualAdd f, int m, int n, int k, long x, long w, long bias) {
         long r = base.operand(f.residual());
         long d = base.ptr(f.add().output());
         GemmSpec spec = new GemmSpec(act, m, n, k, true, 1, 1f, 1f, new GemmSpec.Matrix(x, k, 0), new GemmSpec.Matrix(w, k, 0),

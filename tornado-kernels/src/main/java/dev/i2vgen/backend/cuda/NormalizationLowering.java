@@ -88,6 +88,39 @@ final class NormalizationLowering {
     }
 
     /**
+     * GroupNorm(+SiLU) of x written permuted by {@code perm} into y, in one pass: the split statistics pass of
+     * {@link #groupNorm} (channels on axis 1: NCHW x, the conv islands' and spatial transformers' inputs) or of
+     * {@link #groupNormFrames} (axis 2: frame-major [B, F, C, h, w], the temporal transformers' inputs, {@code frames}
+     * = F), one warp per group merging its chunks into (mean, 1/std), and the tiled transpose that normalises as it
+     * moves the values (layout.cu group_norm_transposed; the caller checked that the permute is one of its
+     * transposes with the channels as its output-contiguous axis).
+     */
+    static void groupNormTransposed(TaskLowering tl, Task t, GroupNorm gn, long x, long y, int[] perm, int frames) {
+        Value out = t.output();
+        int axis = gn.channelAxis(), images = out.dim(0), c = out.dim(axis), groups = gn.groups(), all = images * groups;
+        long inner = out.numel() / ((long) images * frames * c), seg = c / groups * inner;
+        int v = VectorAccess.enabled() ? VectorAccess.width(tl.act.byteSize(), inner, x) : 1;
+        long segV = seg / v;
+        long perV = chunkVectors(segV, all * frames, tl.backend.multiprocessors);
+        long cpf = VectorAccess.ceilDiv(segV, perV), chunks = frames * cpf;
+        if (segV > Integer.MAX_VALUE || all * chunks > Integer.MAX_VALUE)
+            throw new IllegalArgumentException("group norm over " + java.util.Arrays.toString(out.shape()) + " exceeds the kernels' 32-bit block counts");
+        long partials = tl.scratch.take(all * chunks * 3 * 4);
+        long stats = tl.scratch.take((long) all * 2 * 4);
+        if (axis == 1) {
+            tl.launch("normalization", "group_norm_stats_v" + v, (int) (all * chunks), 1, GN_BLOCK, 0,
+                    tl.args().ptr(x).ptr(partials).i64(seg).i64(perV * v).i32((int) chunks));
+        } else {
+            tl.launch("normalization", "group_norm_frames_stats_v" + v, (int) (all * chunks), 1, GN_BLOCK, 0,
+                    tl.args().ptr(x).ptr(partials).i32(groups).i64(seg).i32(frames).i64((long) c * inner).i64(perV * v).i32((int) cpf));
+        }
+        tl.launch("normalization", "group_norm_statistics", (int) VectorAccess.ceilDiv(32L * all, GN_BLOCK), 1, GN_BLOCK, 0,
+                tl.args().ptr(partials).ptr(stats).i32(all).i32((int) chunks).f32(gn.eps()));
+        ChannelsLastLowering.groupNormTransposed(tl, x, out.shape(), perm, c, frames, y, stats, tl.operand(t.input(1)), tl.operand(t.input(2)),
+                groups, gn.silu());
+    }
+
+    /**
      * GroupNorm(+SiLU) of channels-last x[N, H, W, C] into y (ChannelsLastPlan checked: C a multiple of the 16-byte
      * vector, 256 divisible by C / vector, fewer than 2^31 elements per image): per-chunk group statistics (a thread per
      * channel vector walking pixels), their merge into per-(image, channel) scale and shift, and the apply pass. Chunks:

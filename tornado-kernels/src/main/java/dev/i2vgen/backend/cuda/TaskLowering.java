@@ -40,7 +40,7 @@ final class TaskLowering {
 
     void lower(Task t) {
         scratch.beginTask();
-        if (gemms.absorbed(t)) return;   // an Add already computed by its Linear's GEMM (GemmFusion)
+        if (gemms.absorbed(t)) return;   // an Add already computed by its Linear's GEMM or conv island (ResidualFusion)
         if (channelsLast.lower(t)) return;   // converts inputs of the other layout; lowers NHWC conv/norm/upsample
         Value out = t.output();
         switch (t.op()) {
@@ -79,6 +79,7 @@ final class TaskLowering {
             case Permute p -> permute(t, p);
             case UpsampleNearest u -> {
                 Value x = t.input(0);
+                if (upsample2x(x, out, u)) break;
                 launch("layout", "upsample_nearest", grid(out.numel()), 1, BLOCK, 0,
                         args().ptr(operand(x)).ptr(ptr(out)).i64((long) x.dim(0) * x.dim(1)).i32(x.dim(2)).i32(x.dim(3)).i32(u.outH()).i32(u.outW()));
             }
@@ -108,9 +109,13 @@ final class TaskLowering {
             case Attention a -> attentions.attention(t, a);
             default -> throw new UnsupportedOperationException("op " + t.op().name() + " (" + t.op().getClass().getSimpleName() + ") has no CUDA kernel");
         }
+        Task add = channelsLast.takePendingAdd();   // a fused conv that ran no island wrote y into scratch: its Add now
+        if (add != null) binary(add, (Binary) add.op());
     }
 
     // ---- helpers ----
+
+    GemmLowering gemms() { return gemms; }
 
     /** The value's device buffer, or during a task the layout-converted copy ChannelsLastLowering made for it. */
     long ptr(Value v) {
@@ -231,7 +236,43 @@ final class TaskLowering {
         copyRows(operand(x), ptr(t.output()), TensorLayouts.sliceRows(x.shape(), s.axis(), s.start(), s.end()));
     }
 
+    /**
+     * Nearest upsampling by exactly 2 with vectors of V outputs (layout.cu upsample_nearest2x_v{V}); false where the
+     * scale is not 2, the output rows or pointers do not fit whole vectors, or the vectors exceed 32-bit counts.
+     */
+    private boolean upsample2x(Value x, Value out, UpsampleNearest u) {
+        if (!VectorAccess.enabled() || u.outH() != 2 * x.dim(2) || u.outW() != 2 * x.dim(3)) return false;
+        long src = operand(x), dst = ptr(out);
+        int es = act.byteSize(), v = VectorAccess.width(es, u.outW(), dst);
+        if (v < 2 || src % ((long) v / 2 * es) != 0) return false;
+        long total = out.numel() / v;
+        if (total >= 1L << 32) return false;
+        launch("layout", "upsample_nearest2x_v" + v, grid(total), 1, BLOCK, 0, args().ptr(src).ptr(dst).i32((int) total)
+                .i32(u.outW() / v).i32(u.outH()).i32(x.dim(3)));
+        return true;
+    }
+
+    /**
+     * One concat part or slice: 16- or 8-byte words with one grid row per tensor row (layout.cu copy_rows_{16,8}) where
+     * every offset, row length and base allows, else element by element.
+     */
     private void copyRows(long src, long dst, TensorLayouts.RowCopy r) {
+        int es = act.byteSize();
+        for (int bytes : new int[]{16, 8}) {
+            long w = bytes / es;
+            if (!VectorAccess.enabled() || r.rows() > 65535 || (src | dst) % bytes != 0 || r.srcRow() % w != 0 || r.srcOffset() % w != 0
+                    || r.dstRow() % w != 0 || r.dstOffset() % w != 0 || r.length() % w != 0) continue;
+            long words = r.length() / w;
+            int gx = (int) Math.max(1, Math.min(VectorAccess.ceilDiv(words, BLOCK),
+                    VectorAccess.ceilDiv(2048L * backend.multiprocessors, (long) BLOCK * r.rows())));
+            launch("layout", "copy_rows_" + bytes, gx, (int) r.rows(), BLOCK, 0,
+                    args().ptr(src).i64(r.srcRow()).i64(r.srcOffset()).ptr(dst).i64(r.dstRow()).i64(r.dstOffset()).i64(words));
+            return;
+        }
+        copyRowsScalar(src, dst, r);
+    }
+
+    private void copyRowsScalar(long src, long dst, TensorLayouts.RowCopy r) {
         launch("layout", "copy_rows", grid(r.rows() * r.length()), 1, BLOCK, 0,
                 args().ptr(src).i64(r.srcRow()).i64(r.srcOffset()).ptr(dst).i64(r.dstRow()).i64(r.dstOffset()).i64(r.rows()).i64(r.length()));
     }
@@ -241,6 +282,12 @@ final class TaskLowering {
         int rank = out.rank();
         if (rank > MAX_RANK) throw new IllegalArgumentException("rank " + rank + " > " + MAX_RANK);
         long src = operand(x);
+        ResidualFusion.ResidualAdd sum = gemms.fusedTranspose(t);
+        if (sum != null) {   // the Add of the residual in the same pass, into the Add's result (ResidualFusion)
+            var step = ChannelsLastLowering.permuteAddStep(this, src, x.shape(), p.perm(), ptr(sum.add().output()), operand(sum.residual()));
+            plan.addStep(step.getKey(), step.getValue());
+            return;
+        }
         if (PermuteLowering.fast(this, t, p, src)) return;   // row copy or tiled transpose
         long[] strides = TensorLayouts.permutedStrides(x.shape(), p.perm());
         long[] dims = new long[rank];

@@ -147,9 +147,18 @@ struct TransposeBatch {
 // hit 32 distinct banks; the column-wise reads at most 2 words per bank.
 #define PT_PITCH (PT + (sizeof(raw_t) == 2 ? 2 : 1))
 
-template <int V>
+// What a tiled transpose does to the values it moves: nothing (a permute), or a hook on each loaded vector (`row`:
+// its input row counted over the whole tensor, b: the row within the batch item, a..a+V-1 its columns) and on each
+// stored one (`batch`: the batch item, a: its output row within it, `at`: the output element).
+struct MoveBits {
+    template <int V> __device__ __forceinline__ void loaded(raw_t*, i64, i64, i64) const {}
+    template <int V> __device__ __forceinline__ void storing(raw_t*, i64, i64, i64) const {}
+};
+
+template <int V, typename Hook = MoveBits>
 __device__ __forceinline__ void permute_tiled_body(const act* __restrict__ xa, act* __restrict__ ya, i64 na, i64 nb,
-                                                   i64 in_stride_b, i64 out_stride_a, const TransposeBatch& g) {
+                                                   i64 in_stride_b, i64 out_stride_a, const TransposeBatch& g,
+                                                   const Hook& hook = Hook()) {
     __shared__ raw_t tile[PT][PT_PITCH];   // tile[b][a]
     const raw_t* x = reinterpret_cast<const raw_t*>(xa);
     raw_t* y = reinterpret_cast<raw_t*>(ya);
@@ -169,6 +178,7 @@ __device__ __forceinline__ void permute_tiled_body(const act* __restrict__ xa, a
             out_off += c * g.out_strides[d];
         }
         const i64 a0 = ta * PT, b0 = tb * PT;
+        const i64 in_row = in_off / in_stride_b;   // input rows (of in_stride_b values) before this batch item's
         // valid extents of this tile: multiples of V, so a vector is either wholly inside or wholly outside
         const int an = (int) min((i64) PT, na - a0), bn = (int) min((i64) PT, nb - b0);
         for (int k = threadIdx.x; k < PT * VPR; k += blockDim.x) {
@@ -176,6 +186,7 @@ __device__ __forceinline__ void permute_tiled_body(const act* __restrict__ xa, a
             if (b < bn && a < an) {
                 raw_t e[V];
                 raw_load<V>(x + in_off + (b0 + b) * in_stride_b + a0 + a, e);
+                hook.template loaded<V>(e, in_row + b0 + b, b0 + b, a0 + a);
 #pragma unroll
                 for (int i = 0; i < V; i++) tile[b][a + i] = e[i];
             }
@@ -187,7 +198,9 @@ __device__ __forceinline__ void permute_tiled_body(const act* __restrict__ xa, a
                 raw_t e[V];
 #pragma unroll
                 for (int i = 0; i < V; i++) e[i] = tile[b + i][a];
-                raw_store<V>(y + out_off + (a0 + a) * out_stride_a + b0 + b, e);
+                const i64 at = out_off + (a0 + a) * out_stride_a + b0 + b;
+                hook.template storing<V>(e, r0 / tiles_a, a0 + a, at);
+                raw_store<V>(y + at, e);
             }
         }
         __syncthreads();   // the next tile overwrites the shared buffer
@@ -204,6 +217,132 @@ PERMUTE_TILED(2)
 PERMUTE_TILED(4)
 #if ACT_DTYPE != 0
 PERMUTE_TILED(8)   // 8 halves = 16 bytes; fp32 stops at 4
+#endif
+
+// ---- Transposes with arithmetic: the UNet's channels-last conv islands (ConvolutionLowering#convIsland) without
+// their separate permutes. Same tiles and accesses as permute_tiled; values pass through fp32 once. ----
+#if ACT_DTYPE == 0
+__device__ __forceinline__ float raw_f(raw_t r) { return __uint_as_float(r); }
+__device__ __forceinline__ raw_t f_raw(float f) { return __float_as_uint(f); }
+#else
+__device__ __forceinline__ float raw_f(raw_t r) { return vec_half(r); }
+__device__ __forceinline__ raw_t f_raw(float f) { return (raw_t) vec_round(f); }
+#endif
+
+// GroupNorm(+SiLU) applied while x moves: x is contiguous [images, frames, C, P] (frames = 1: NCHW) with P the
+// transpose's input-contiguous axis, so input row r holds channel r % C of image r / (C · frames), whose group's mean
+// and 1/std come from stats[image · groups + c / cpg] (group_norm_statistics). [N, C, P] → [N, P, C] for the conv
+// islands and spatial transformers, [B, F, C, P] → [B, P, F, C] for the temporal transformers (there the transpose's
+// row axis is F·C). group_norm_apply's expression; SiLU with the fast exp and division (the transpose's throughput;
+// within an ulp or two of fp32, far below the fp16/bf16 rounding of the result).
+struct GroupNormHook {
+    const float2* stats;
+    const act* gamma;
+    const act* beta;
+    int cpg, groups, silu, frames;
+    template <int V> __device__ __forceinline__ void loaded(raw_t* e, i64 row, i64, i64) const {
+        const i64 channels = (i64) cpg * groups, c = row % channels;
+        const float2 s = stats[(row / (channels * frames)) * groups + c / cpg];
+        const float scale = s.y * ld(gamma, c), shift = ld(beta, c);
+#pragma unroll
+        for (int i = 0; i < V; i++) {
+            float r = (raw_f(e[i]) - s.x) * scale + shift;
+            if (silu) r = __fdividef(r, 1.f + __expf(-r));
+            e[i] = f_raw(r);
+        }
+    }
+    template <int V> __device__ __forceinline__ void storing(raw_t*, i64, i64, i64) const {}
+};
+
+// y[n, c, p] = x[n, p, c] + residual[n, c, p] (residual laid out and offset like y): the resnet's "shortcut + conv2".
+struct AddResidualHook {
+    const act* residual;
+    template <int V> __device__ __forceinline__ void loaded(raw_t*, i64, i64, i64) const {}
+    template <int V> __device__ __forceinline__ void storing(raw_t* e, i64, i64, i64 at) const {
+        raw_t r[V];
+        raw_load<V>(reinterpret_cast<const raw_t*>(residual) + at, r);
+#pragma unroll
+        for (int i = 0; i < V; i++) e[i] = f_raw(raw_f(e[i]) + raw_f(r[i]));
+    }
+};
+
+// y[n, c, p] = x[n, p, c] + rows[j] with row = row_base + n · C + c and j = (row / (period · repeat)) · period +
+// row % period (TensorLayouts.RowBroadcast): the resnet's "conv1 + time embedding" over [B, F, C, H, W].
+struct AddRowsHook {
+    const act* rows;
+    i64 channels, row_base, period, repeat;
+    template <int V> __device__ __forceinline__ void loaded(raw_t*, i64, i64, i64) const {}
+    template <int V> __device__ __forceinline__ void storing(raw_t* e, i64 batch, i64 c, i64) const {
+        const i64 row = row_base + batch * channels + c;
+        const float s = ld(rows, (row / (period * repeat)) * period + row % period);
+#pragma unroll
+        for (int i = 0; i < V; i++) e[i] = f_raw(raw_f(e[i]) + s);
+    }
+};
+
+#define TRANSPOSE_HOOKED(V) \
+    extern "C" __global__ void group_norm_transposed_##V(const act* __restrict__ x, act* __restrict__ y, i64 na, i64 nb, \
+            i64 in_stride_b, i64 out_stride_a, TransposeBatch g, const float2* __restrict__ stats, const act* __restrict__ gamma, \
+            const act* __restrict__ beta, int cpg, int groups, int silu, int frames) { \
+        permute_tiled_body<V>(x, y, na, nb, in_stride_b, out_stride_a, g, GroupNormHook{stats, gamma, beta, cpg, groups, silu, frames}); \
+    } \
+    extern "C" __global__ void permute_tiled_add_##V(const act* __restrict__ x, act* __restrict__ y, i64 na, i64 nb, \
+            i64 in_stride_b, i64 out_stride_a, TransposeBatch g, const act* __restrict__ residual) { \
+        permute_tiled_body<V>(x, y, na, nb, in_stride_b, out_stride_a, g, AddResidualHook{residual}); \
+    } \
+    extern "C" __global__ void permute_tiled_add_rows_##V(const act* __restrict__ x, act* __restrict__ y, i64 na, i64 nb, \
+            i64 in_stride_b, i64 out_stride_a, TransposeBatch g, const act* __restrict__ rows, i64 row_base, i64 period, i64 repeat) { \
+        permute_tiled_body<V>(x, y, na, nb, in_stride_b, out_stride_a, g, AddRowsHook{rows, na, row_base, period, repeat}); \
+    }
+TRANSPOSE_HOOKED(1)
+TRANSPOSE_HOOKED(2)
+TRANSPOSE_HOOKED(4)
+#if ACT_DTYPE != 0
+TRANSPOSE_HOOKED(8)
+#endif
+
+// copy_rows on W-sized words (16 bytes at most; the host checks that every offset, row and length is a whole number
+// of words and the bases are aligned): one grid row (blockIdx.y) per row, so no index is divided. The UNet's
+// skip-connection concats ran at ~2 TB/s element by element.
+template <typename W>
+__device__ __forceinline__ void copy_rows_vec_body(const act* __restrict__ src, i64 src_row, i64 src_off, act* __restrict__ dst,
+                                                   i64 dst_row, i64 dst_off, i64 words) {
+    const W* s = reinterpret_cast<const W*>(src + (i64) blockIdx.y * src_row + src_off);
+    W* d = reinterpret_cast<W*>(dst + (i64) blockIdx.y * dst_row + dst_off);
+    for (i64 j = (i64) blockIdx.x * blockDim.x + threadIdx.x; j < words; j += (i64) blockDim.x * gridDim.x) d[j] = s[j];
+}
+extern "C" __global__ void copy_rows_16(const act* src, i64 src_row, i64 src_off, act* dst, i64 dst_row, i64 dst_off, i64 words) {
+    copy_rows_vec_body<pm_w4>(src, src_row, src_off, dst, dst_row, dst_off, words);
+}
+extern "C" __global__ void copy_rows_8(const act* src, i64 src_row, i64 src_off, act* dst, i64 dst_row, i64 dst_off, i64 words) {
+    copy_rows_vec_body<pm_w2>(src, src_row, src_off, dst, dst_row, dst_off, words);
+}
+
+// Nearest upsampling by exactly 2 in both directions (the UNet's and VAE's upsamplers): each thread writes V outputs
+// (16 bytes at V = 8) from V/2 inputs; out_w % V == 0 and aligned bases (host), total = planes · out_h · out_w / V <
+// 2^32. The element-wise kernel below decoded a 64-bit index per element (0.6 TB/s).
+template <int V>
+__device__ __forceinline__ void upsample2x_body(const act* __restrict__ xa, act* __restrict__ ya, unsigned total, unsigned row_v,
+                                                unsigned out_h, unsigned in_w) {
+    const raw_t* x = reinterpret_cast<const raw_t*>(xa);
+    raw_t* y = reinterpret_cast<raw_t*>(ya);
+    for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += blockDim.x * gridDim.x) {
+        const unsigned row = i / row_v, xv = i - row * row_v;   // row = plane · out_h + oy
+        const unsigned plane = row / out_h, oy = row - plane * out_h;
+        raw_t in[V / 2], out[V];
+        raw_load<V / 2>(x + ((i64) plane * (out_h / 2) + oy / 2) * in_w + (i64) xv * (V / 2), in);
+#pragma unroll
+        for (int k = 0; k < V / 2; k++) { out[2 * k] = in[k]; out[2 * k + 1] = in[k]; }
+        raw_store<V>(y + (i64) i * V, out);
+    }
+}
+#define UPSAMPLE2X(V) \
+    extern "C" __global__ void upsample_nearest2x_v##V(const act* __restrict__ x, act* __restrict__ y, unsigned total, unsigned row_v, \
+                                                      unsigned out_h, unsigned in_w) { upsample2x_body<V>(x, y, total, row_v, out_h, in_w); }
+UPSAMPLE2X(2)
+UPSAMPLE2X(4)
+#if ACT_DTYPE != 0
+UPSAMPLE2X(8)
 #endif
 
 // PyTorch 'nearest': src = min(floor(dst * (in / out)), in - 1) with the scale in fp32.

@@ -278,6 +278,18 @@ GROUP_NORM_VEC(4)
 GROUP_NORM_VEC(8)
 #endif
 
+// stats[group] = (mean, 1/sqrt(var + eps)) of each of the `all` groups from group_norm_stats' chunk summaries, one
+// warp per group with group_statistics (the same merge group_norm_apply does): for kernels that apply the norm
+// elsewhere (layout.cu's group_norm_transposed).
+extern "C" __global__ void group_norm_statistics(const float* __restrict__ partials, float2* __restrict__ stats, int all,
+                                                 int chunks, float eps) {
+    const int group = (int) ((blockIdx.x * blockDim.x + threadIdx.x) >> 5);
+    if (group >= all) return;   // uniform per warp: blockDim is a multiple of 32
+    float mean, rstd;
+    group_statistics(partials + 3 * (i64) group * chunks, chunks, eps, mean, rstd);
+    if ((threadIdx.x & 31) == 0) stats[group] = make_float2(mean, rstd);
+}
+
 // Softmax over rows of length d.
 extern "C" __global__ void softmax(const act* x, act* y, i64 d) {
     __shared__ float scratch[32];

@@ -169,6 +169,19 @@ class CudaOpsTest {
         compare("permute", act, in("x", random(2, 3, 4, 5)), (g, v) -> g.permute(v.get("x"), 0, 2, 3, 1));
         compare("upsample x2", act, in("x", random(2, 3, 5, 6)), (g, v) -> g.upsampleNearest(v.get("x"), 10, 12));
         compare("upsample odd", act, in("x", random(1, 2, 5, 6)), (g, v) -> g.upsampleNearest(v.get("x"), 7, 13));
+        // the vector paths: 2x upsampling with whole output vectors (the UNet's upsamplers), and row copies in 16- and
+        // 8-byte words (concat parts of 8 and 12 channels of 4x10 pixels), each checked to have run
+        Map<String, Tensor> up = in("x", random(2, 3, 5, 8));
+        Build x2 = (g, v) -> g.upsampleNearest(g.scale(v.get("x"), 1f), 10, 16);
+        compare("upsample x2 vectors", act, up, x2);
+        assertTrue(kernelsOf(act, up, x2).stream().anyMatch(k -> k.startsWith("upsample_nearest2x_v")), "2x upsampling ran element-wise");
+        Map<String, Tensor> parts = in("a", random(3, 8, 4, 10), "b", random(3, 12, 4, 10), "c", random(3, 3, 3, 10));
+        Build cat = (g, v) -> g.concat(1, g.scale(v.get("a"), 1f), g.scale(v.get("b"), 1f));
+        compare("concat vectors", act, parts, cat);
+        assertTrue(kernelsOf(act, parts, cat).stream().anyMatch(k -> k.startsWith("copy_rows_")), "the concat ran element-wise");
+        Build odd = (g, v) -> g.concat(1, g.scale(g.slice(v.get("a"), 2, 1, 4), 1f), g.scale(v.get("c"), 2f));   // per image 240 and 90 values: one part in words, one element-wise
+        compare("concat odd rows", act, parts, odd);
+        compare("slice vectors", act, parts, (g, v) -> g.slice(g.scale(v.get("b"), 1f), 1, 4, 12));
     }
 
     @Test
@@ -681,7 +694,7 @@ class CudaOpsTest {
         assertTrue(e2 <= 1e-5, "attention vs float64: " + e2);
     }
 
-    // ---- GEMM epilogue fusion (GemmFusion) and the per-tap temporal convolution (GemmLowering) ----
+    // ---- GEMM epilogue fusion (ResidualFusion) and the per-tap temporal convolution (GemmLowering) ----
 
     /** The plan of {@code build} as {@link #run} compiles it, with -Di2vgen.cuda.fuse set to {@code fuse}. */
     private static CudaExecutionPlan planWithFusion(DType activation, Map<String, Tensor> inputs, Build build, boolean fuse) {
@@ -870,8 +883,13 @@ class CudaOpsTest {
 
     // ---- memory-bound kernels at vector width: permutes, GroupNorm, LayerNorm, GEGLU, binary_same ----
 
-    /** The kernel (step) names a CUDA plan of {@code build} runs: which path the lowering chose. */
+    /** The kernel (step) names a CUDA plan of {@code build} runs, in the profile's order: which path the lowering chose. */
     static java.util.List<String> kernelsOf(DType activation, Map<String, Tensor> inputs, Build build) {
+        return java.util.List.copyOf(kernelCounts(activation, inputs, build).keySet());
+    }
+
+    /** How often a CUDA plan of {@code build} launches each kernel (step name) per run, in the profile's order. */
+    static Map<String, Long> kernelCounts(DType activation, Map<String, Tensor> inputs, Build build) {
         TaskGraph g = new TaskGraph("kernels", activation);
         Map<String, Value> vals = new LinkedHashMap<>();
         inputs.forEach((name, t) -> vals.put(name, name.startsWith("w:") ? g.constant(name, t) : g.input(name, t.dtype(), t.shape())));
@@ -880,8 +898,16 @@ class CudaOpsTest {
         inputs.forEach((name, t) -> { if (!name.startsWith("w:")) runtime.put(name, t); });
         try (CudaExecutionPlan plan = cuda.compile(g.freeze())) {
             plan.executeByName(runtime);
-            return plan.profile().stream().map(Map.Entry::getKey).toList();
+            Map<String, Long> counts = new LinkedHashMap<>();
+            for (var e : plan.profile()) counts.merge(e.getKey(), (long) e.getValue()[1], Long::sum);
+            return counts;
         }
+    }
+
+    /** Launches per run of the kernels whose names start with {@code prefix} (and do not contain {@code except}). */
+    static long launches(Map<String, Long> counts, String prefix, String except) {
+        return counts.entrySet().stream().filter(e -> e.getKey().startsWith(prefix) && (except == null || !e.getKey().contains(except)))
+                .mapToLong(Map.Entry::getValue).sum();
     }
 
     /** compare(), then asserts that the plan ran {@code kernel} (null: no check). */
@@ -1383,6 +1409,142 @@ class CudaOpsTest {
         Map<String, Tensor> mid = in("x", random(4, 320, 44, 80), "w:w", scaled(random(320, 320, 3, 3), 0.02f), "w:b", random(320));
         withProperty("i2vgen.cuda.convIslands", null, () -> compare("island auto 4x320x44x80", act, tol, mid, conv));
         cuda.cudnn().orElseThrow().islands.forEach((k, d) -> { if (k.endsWith(" auto")) System.out.println("island decision " + k + ": " + d); });
+    }
+
+    /**
+     * The islands' fusions (ResidualFusion conv pairs, ChannelsLastLowering#normBeforeIsland) on a UNet resnet at a
+     * small size, laid out as the model builds it (time projection and 1x1 shortcut first, frames folded into the
+     * batch, the time embedding added over [B, F, C, H, W]): with islands forced, the GroupNorms write NHWC for their
+     * convs (group_norm_transposed), conv1's output transpose adds the time embedding (permute_tiled_add_rows), conv2's
+     * adds the shortcut (permute_tiled_add), and no Add runs a pass of its own (the one binary kernel left is the 1x1
+     * conv's bias). Against the JVM, and against the same plan without the fusions (islandFusion=false, where the
+     * values are the same bits apart from the rounding order: ≤ 1e-3); then islands off (the absorbed Adds are
+     * handed back), an identity shortcut, and image groups (workspace bounded: the per-group row base and offsets).
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F16", "BF16"})
+    void islandFusions(DType act) {
+        cudnnOrSkip();
+        double tol = act == DType.BF16 ? 2e-2 : 1e-2;
+        int b = 2, f = 2, c = 64, o = 96, h = 12, w = 20;
+        Map<String, Tensor> data = in("x", random(b * f, c, h, w), "emb", random(b, 32), "w:pw", scaled(random(o, 32), 0.2f), "w:pb", random(o),
+                "w:sw", scaled(random(o, c, 1, 1), 0.1f), "w:sb", random(o), "w:g1", random(c), "w:be1", random(c),
+                "w:w1", scaled(random(o, c, 3, 3), 0.05f), "w:b1", random(o), "w:g2", random(o), "w:be2", random(o),
+                "w:w2", scaled(random(o, o, 3, 3), 0.04f), "w:b2", random(o));
+        Build resnet = (g, v) -> {
+            Value x = g.scale(v.get("x"), 1f);
+            Value proj = g.linear(v.get("emb"), v.get("w:pw"), v.get("w:pb"));
+            Value shortcut = g.conv2d(x, v.get("w:sw"), v.get("w:sb"), 1, 0);
+            Value t = g.conv2d(g.groupNorm(x, v.get("w:g1"), v.get("w:be1"), 32, 1e-5f, true), v.get("w:w1"), v.get("w:b1"), 1, 1);
+            t = g.reshape(g.add(g.reshape(t, b, f, o, h, w), g.reshape(proj, b, 1, o, 1, 1)), b * f, o, h, w);
+            t = g.conv2d(g.groupNorm(t, v.get("w:g2"), v.get("w:be2"), 32, 1e-5f, true), v.get("w:w2"), v.get("w:b2"), 1, 1);
+            return g.scale(g.add(shortcut, t), 0.5f);
+        };
+        withProperty("i2vgen.cuda.convIslands", "force", () -> {
+            compare("island fusions resnet", act, tol, data, resnet);
+            Map<String, Long> names = kernelCounts(act, data, resnet);
+            System.out.printf("%-28s %-5s kernels %s%n", "island fusions resnet", act, names);
+            assertEquals(2, launches(names, "group_norm_transposed_", null), "transposing norms: " + names);
+            assertEquals(1, launches(names, "permute_tiled_add_rows_", null), "time-embedding transposes: " + names);
+            assertEquals(1, launches(names, "permute_tiled_add_", "rows"), "shortcut transposes: " + names);
+            assertEquals(1, launches(names, "binary", null), "only the 1x1 conv's bias pass: " + names);
+            assertEquals(0, launches(names, "group_norm_apply", null), "an apply pass of its own: " + names);
+            Tensor fused = run(cuda, act, data, resnet);
+            Tensor[] plain = new Tensor[1];
+            withProperty("i2vgen.cuda.islandFusion", "false", () -> {
+                plain[0] = run(cuda, act, data, resnet);
+                java.util.List<String> off = kernelsOf(act, data, resnet);
+                assertTrue(off.stream().noneMatch(n -> n.startsWith("group_norm_transposed_") || n.startsWith("permute_tiled_add")),
+                        "islandFusion=false fused: " + off);
+            });
+            double e = TensorComparison.relativeError(fused, plain[0]);
+            System.out.printf("%-28s %-5s fused vs unfused rel.err %.3e%n", "island fusions resnet", act, e);
+            assertTrue(e <= 1e-3, "fused islands differ from the unfused ones by " + e);
+            // identity shortcut (the residual is the block's input), image groups of 2 (workspace bounded)
+            Map<String, Tensor> big = in("x", random(4, 64, 40, 48), "emb", random(2, 32), "w:pw", scaled(random(64, 32), 0.2f), "w:pb", random(64),
+                    "w:g1", random(64), "w:be1", random(64), "w:w1", scaled(random(64, 64, 3, 3), 0.05f), "w:b1", random(64),
+                    "w:g2", random(64), "w:be2", random(64), "w:w2", scaled(random(64, 64, 3, 3), 0.05f), "w:b2", random(64));
+            Build identity = (g, v) -> {
+                Value x = g.scale(v.get("x"), 1f);
+                Value proj = g.linear(v.get("emb"), v.get("w:pw"), v.get("w:pb"));
+                Value t = g.conv2d(g.groupNorm(x, v.get("w:g1"), v.get("w:be1"), 32, 1e-5f, true), v.get("w:w1"), v.get("w:b1"), 1, 1);
+                t = g.reshape(g.add(g.reshape(t, 2, 2, 64, 40, 48), g.reshape(proj, 2, 1, 64, 1, 1)), 4, 64, 40, 48);
+                t = g.conv2d(g.groupNorm(t, v.get("w:g2"), v.get("w:be2"), 32, 1e-5f, true), v.get("w:w2"), v.get("w:b2"), 1, 1);
+                return g.scale(g.add(t, x), 0.5f);
+            };
+            compare("island fusions identity", act, tol, big, identity);
+            withProperty("i2vgen.cuda.cudnnWorkspaceBytes", Long.toString(19L << 20), () -> {
+                compare("island fusions 2 groups", act, tol, big, identity);
+                Map<String, Long> names2 = kernelCounts(act, big, identity);
+                System.out.printf("%-28s %-5s kernels %s%n", "island fusions 2 groups", act, names2);
+                assertEquals(2, launches(names2, "permute_tiled_add_rows_", null), "one per image group: " + names2);
+                assertEquals(0, launches(names2, "binary", null), "an Add ran a pass of its own: " + names2);
+            });
+        });
+        // islands off: the fused convs write y into scratch and their Adds follow at once (y has no buffer of its own)
+        withProperty("i2vgen.cuda.convIslands", "false", () -> {
+            compare("island fusions islands off", act, tol, data, resnet);
+            Map<String, Long> names = kernelCounts(act, data, resnet);
+            assertEquals(0, launches(names, "cudnn island", null) + launches(names, "group_norm_transposed_", null), "islands off: " + names);
+            assertEquals(3, launches(names, "binary", null), "two Adds and the 1x1 bias: " + names);
+        });
+    }
+
+    /**
+     * The transformers' transposes with their neighbours folded in (fp16/bf16): the spatial one's GroupNorm → {0, 2, 3, 1}
+     * and the temporal one's frame-major GroupNorm (channels on axis 2) → {0, 3, 4, 1, 2} each as one
+     * group_norm_transposed pass (NormTransposeFusion), and the way back, a permute followed by the residual Add, as
+     * one permute_tiled_add (ResidualFusion); an 11x20-like extent (V = 4) and a permute whose output has a second
+     * reader (not fused). Against the JVM, and against islandFusion=false.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F16", "BF16"})
+    void transposeFusions(DType act) {
+        double tol = act == DType.BF16 ? 2e-2 : 1e-2;
+        for (int[] s : new int[][]{{2, 3, 64, 8, 12}, {1, 4, 32, 11, 20}}) {
+            int b = s[0], f = s[1], c = s[2], h = s[3], w = s[4], n = b * f;
+            Map<String, Tensor> data = in("x", random(n, c, h, w), "w:g", random(c), "w:be", random(c),
+                    "w:p", scaled(random(c, c), 0.2f), "w:pb", random(c), "w:q", scaled(random(c, c), 0.2f), "w:qb", random(c));
+            Build spatial = (g, v) -> {
+                Value x = g.scale(v.get("x"), 1f);
+                Value t = g.reshape(g.permute(g.groupNorm(x, v.get("w:g"), v.get("w:be"), 16, 1e-6f, false), 0, 2, 3, 1), n, h * w, c);
+                t = g.linear(t, v.get("w:p"), v.get("w:pb"));
+                t = g.permute(g.reshape(t, n, h, w, c), 0, 3, 1, 2);
+                return g.scale(g.add(t, x), 0.5f);
+            };
+            Build temporal = (g, v) -> {
+                Value x = g.scale(v.get("x"), 1f);
+                Value t = g.groupNorm(g.reshape(x, b, f, c, h, w), v.get("w:g"), v.get("w:be"), 16, 1e-6f, false, 2);
+                t = g.reshape(g.permute(t, 0, 3, 4, 1, 2), b * h * w, f, c);
+                t = g.linear(t, v.get("w:q"), v.get("w:qb"));
+                t = g.permute(g.reshape(t, b, h, w, f, c), 0, 3, 4, 1, 2);
+                return g.scale(g.add(g.reshape(t, n, c, h, w), x), 0.5f);
+            };
+            Build shared = (g, v) -> {   // the permute's output is read twice: no fusion on the way back
+                Value x = g.scale(v.get("x"), 1f);
+                Value t = g.permute(g.reshape(g.linear(g.reshape(g.permute(x, 0, 2, 3, 1), n, h * w, c), v.get("w:p"), v.get("w:pb")), n, h, w, c), 0, 3, 1, 2);
+                return g.add(g.add(t, x), g.scale(t, 2f));
+            };
+            String at = " " + java.util.Arrays.toString(s);
+            for (var e : Map.of("spatial", spatial, "temporal", temporal).entrySet()) {
+                String what = "transpose fusions " + e.getKey() + at;
+                compare(what, act, tol, data, e.getValue());
+                Map<String, Long> k = kernelCounts(act, data, e.getValue());
+                System.out.printf("%-28s %-5s kernels %s%n", what, act, k);
+                assertEquals(1, launches(k, "group_norm_transposed_", null), what + ": " + k);
+                assertEquals(1, launches(k, "permute_tiled_add_", null), what + ": " + k);
+                assertEquals(0, launches(k, "binary", null) + launches(k, "group_norm_apply", null) + launches(k, "group_norm_frames_apply", null)
+                        + launches(k, "permute_tiled_", "add") + launches(k, "permute_rows", null), what + ": " + k);
+                Tensor fused = run(cuda, act, data, e.getValue());
+                Tensor[] plain = new Tensor[1];
+                withProperty("i2vgen.cuda.islandFusion", "false", () -> plain[0] = run(cuda, act, data, e.getValue()));
+                double err = TensorComparison.relativeError(fused, plain[0]);
+                System.out.printf("%-28s %-5s fused vs unfused rel.err %.3e%n", what, act, err);
+                assertTrue(err <= 1e-3, what + ": fused differs from unfused by " + err);
+            }
+            compare("transpose fusions shared" + at, act, tol, data, shared);
+            assertEquals(0, launches(kernelCounts(act, data, shared), "permute_tiled_add_", null), "a permute read twice fused its Add");
+        }
     }
 
     /** The plan of {@code build} ran an island conv (bias fused or added by cuDNN: both are right). */

@@ -200,7 +200,7 @@ class QkvFusionTest {
         assertEquals(id, again.groups().get(0).buffer().id(), "deterministic ids");
         assertSame(f, QkvFusion.plan(f, false).planningGraph(), "nothing changes when disabled");
 
-        // with the residual-add markers (GemmFusion.planningGraph, as the CUDA plan plans memory)
+        // with the residual-add markers (ResidualFusion.planningGraph, as the CUDA plan plans memory)
         TaskGraph tg = new TaskGraph("block", DType.F32);
         Value t = tg.input("t", DType.F32, 2, 40, 64);
         Value n = tg.layerNorm(t, tg.constant("g1", ones(64)), tg.constant("b1", ones(64)), 1e-5f);
@@ -209,7 +209,7 @@ class QkvFusionTest {
         t = tg.add(t, tg.linear(a, tg.constant("wo", ones(64, 64)), tg.constant("bo", ones(64))));
         tg.output("out", t);
         ImmutableTaskGraph block = tg.freeze();
-        ImmutableTaskGraph both = GemmFusion.planningGraph(block, true);
+        ImmutableTaskGraph both = ResidualFusion.planningGraph(block, true);
         assertEquals(block.tasks().size() + 1, both.tasks().size(), "one residual marker");
         MemoryPlan bp = MemoryPlanner.plan(both, v -> v.numel() * 4);
         List<Task> linears = block.tasks().stream().filter(task -> task.op() instanceof Linear).toList();
