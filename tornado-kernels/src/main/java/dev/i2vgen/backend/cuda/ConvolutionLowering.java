@@ -292,18 +292,18 @@ final class ConvolutionLowering {
         for (int i = 0; i < g.n() / group; i++) {
             long xi = x + (long) i * group * g.xImage() * es, yOffset = (long) i * group * g.yImage() * es;
             long convX = nhwcInput ? xi : islandX;
-            if (!nhwcInput) steps.add(ChannelsLastLowering.permuteStep(base, xi, new int[]{group, g.c(), g.h(), g.w()}, ChannelsLastLowering.TO_NHWC, islandX));
+            if (!nhwcInput) steps.add(TiledTransposes.permuteStep(base, xi, new int[]{group, g.c(), g.h(), g.w()}, TiledTransposes.TO_NHWC, islandX));
             steps.add(java.util.Map.entry(conv.biasFused() ? "cudnn island conv+bias 3x3" : "cudnn island conv 3x3",
                     stream -> conv.run(convX, krsc, bias, islandY, workspace, stream)));
             if (bias != 0 && !conv.biasFused()) steps.add(java.util.Map.entry("cudnn island bias", stream -> conv.addBias(bias, islandY, stream)));
             int[] nhwcShape = {group, g.oh(), g.ow(), g.o()};
             if (epilogue == null) {
-                steps.add(ChannelsLastLowering.permuteStep(base, islandY, nhwcShape, ChannelsLastLowering.TO_NCHW, out + yOffset));
+                steps.add(TiledTransposes.permuteStep(base, islandY, nhwcShape, TiledTransposes.TO_NCHW, out + yOffset));
             } else if (epilogue.broadcast() == null) {
-                steps.add(ChannelsLastLowering.transposeAddStep(base, islandY, nhwcShape, epilogue.d() + yOffset, epilogue.residual() + yOffset));
+                steps.add(TiledTransposes.transposeAddStep(base, islandY, nhwcShape, epilogue.d() + yOffset, epilogue.residual() + yOffset));
             } else {
                 var b = epilogue.broadcast();
-                steps.add(ChannelsLastLowering.transposeAddRowsStep(base, islandY, nhwcShape, epilogue.d() + yOffset, epilogue.rows(),
+                steps.add(TiledTransposes.transposeAddRowsStep(base, islandY, nhwcShape, epilogue.d() + yOffset, epilogue.rows(),
                         (long) i * group * g.o(), b.period(), b.repeat()));
             }
         }

@@ -116,7 +116,7 @@ final class NormalizationLowering {
         }
         tl.launch("normalization", "group_norm_statistics", (int) VectorAccess.ceilDiv(32L * all, GN_BLOCK), 1, GN_BLOCK, 0,
                 tl.args().ptr(partials).ptr(stats).i32(all).i32((int) chunks).f32(gn.eps()));
-        ChannelsLastLowering.groupNormTransposed(tl, x, out.shape(), perm, c, frames, y, stats, tl.operand(t.input(1)), tl.operand(t.input(2)),
+        TiledTransposes.groupNormTransposed(tl, x, out.shape(), perm, c, frames, y, stats, tl.operand(t.input(1)), tl.operand(t.input(2)),
                 groups, gn.silu());
     }
 

@@ -284,7 +284,7 @@ final class TaskLowering {
         long src = operand(x);
         ResidualFusion.ResidualAdd sum = gemms.fusedTranspose(t);
         if (sum != null) {   // the Add of the residual in the same pass, into the Add's result (ResidualFusion)
-            var step = ChannelsLastLowering.permuteAddStep(this, src, x.shape(), p.perm(), ptr(sum.add().output()), operand(sum.residual()));
+            var step = TiledTransposes.permuteAddStep(this, src, x.shape(), p.perm(), ptr(sum.add().output()), operand(sum.residual()));
             plan.addStep(step.getKey(), step.getValue());
             return;
         }
