@@ -48,7 +48,7 @@ final class AttentionLowering {
         int heads = a.heads(), dk = q.dim(2) / heads, dv = v.dim(2) / heads;
         int lq = q.dim(1), lk = k.dim(1), batch = q.dim(0);
         // q, k, v may be column blocks of one fused projection output (QkvFusion): rows ld elements apart
-        QkvFusion.Group fused = QkvFusion.of(plan).forAttention(t.index());
+        QkvFusion.Group fused = plan.projections.forAttention(t.index());
         long qp = rows(fused, q), kp = rows(fused, k), vp = rows(fused, v), op = base.ptr(out);
         int ldq = ld(fused, q), ldk = ld(fused, k), ldv = ld(fused, v), ldo = heads * dv;
         boolean dense = ldq == heads * dk && ldk == heads * dk && ldv == heads * dv;

@@ -62,6 +62,8 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     final boolean transposesFuse;
     /** GroupNorm → Permute pairs lowered as one pass (fixed before memory planning). */
     final NormTransposeFusion normTransposes;
+    /** Attention projections computed as one GEMM per attention (fixed before memory planning; the lowerings share it). */
+    final QkvFusion projections;
 
     CudaExecutionPlan(CudaBackend backend, ImmutableTaskGraph graph) {
         this.backend = backend;
@@ -74,7 +76,8 @@ public final class CudaExecutionPlan implements ExecutionPlan {
         this.transposesFuse = ResidualFusion.transposesFuse(graph, activation(), () -> backend.cudnn().isPresent());
         boolean residuals = ResidualFusion.enabledByProperty();
         this.normTransposes = NormTransposeFusion.of(graph, transposesFuse, ResidualFusion.structuralProducers(graph, residuals, transposesFuse));
-        this.memory = MemoryPlanner.plan(normTransposes.planningGraph(ResidualFusion.planningGraph(graph, residuals, transposesFuse)),
+        this.projections = QkvFusion.plan(graph, QkvFusion.enabledByProperty());
+        this.memory = MemoryPlanner.plan(normTransposes.planningGraph(ResidualFusion.planningGraph(projections, graph, residuals, transposesFuse)),
                 v -> v.numel() * storageType(v).byteSize());
         this.bound = new long[graph.values().size()];
         this.boundStaging = new long[graph.values().size()];

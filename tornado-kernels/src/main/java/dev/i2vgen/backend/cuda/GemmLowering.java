@@ -44,7 +44,7 @@ final class GemmLowering {
         this.backend = base.backend;
         this.act = base.act;
         CudaExecutionPlan p = plan;
-        this.projections = QkvFusion.of(p);
+        this.projections = p.projections;
         this.timing = CublasLt.searchEnabled() ? new CublasLt.Timing(backend.driver, backend.stream, backend.workspace) : null;
         this.fusion = ResidualFusion.plan(p.graph(), new ResidualFusion.Storage() {
             // a fused projection's output lives in its group's buffer (conservatively: all of it)

@@ -15,7 +15,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.WeakHashMap;
 
 /**
  * Decides which attention projections run as one GEMM: the to_q / to_k / to_v Linears of a self-attention (one
@@ -64,8 +63,6 @@ final class QkvFusion {
 
         public int[] outputShape(List<Value> inputs) { return shape.clone(); }
     }
-
-    private static final Map<CudaExecutionPlan, QkvFusion> BY_PLAN = Collections.synchronizedMap(new WeakHashMap<>());
 
     private final ImmutableTaskGraph graph;
     private final List<Group> groups = new ArrayList<>();
@@ -127,11 +124,6 @@ final class QkvFusion {
 
     /** The groups of {@code graph} (none when {@code enabled} is false). */
     static QkvFusion plan(ImmutableTaskGraph graph, boolean enabled) { return new QkvFusion(graph, enabled); }
-
-    /** The groups of a plan's graph under the current property, computed once per plan (its lowerings share them). */
-    static QkvFusion of(CudaExecutionPlan plan) {
-        return BY_PLAN.computeIfAbsent(plan, p -> plan(p.graph(), enabledByProperty()));
-    }
 
     /** Null when attention {@code t} gets a fused projection (and fills {@code members}); otherwise why not. */
     private String refusal(Task t, Attention a, Map<Integer, List<Task>> readers, Map<Integer, Task> producer, List<Task> members) {

@@ -147,7 +147,12 @@ final class ResidualFusion {
      * in the same graph: one buffer per group instead of the q, k, v outputs.
      */
     static ImmutableTaskGraph planningGraph(ImmutableTaskGraph graph, boolean enabled, boolean convolutions) {
-        ImmutableTaskGraph base = QkvFusion.plan(graph, QkvFusion.enabledByProperty()).planningGraph();
+        return planningGraph(QkvFusion.plan(graph, QkvFusion.enabledByProperty()), graph, enabled, convolutions);
+    }
+
+    /** {@link #planningGraph(ImmutableTaskGraph, boolean, boolean)} on top of {@code projections}' planning graph. */
+    static ImmutableTaskGraph planningGraph(QkvFusion projections, ImmutableTaskGraph graph, boolean enabled, boolean convolutions) {
+        ImmutableTaskGraph base = projections.planningGraph();
         if (!enabled) return base;
         ResidualFusion structural = new ResidualFusion(graph, null, true, convolutions);
         if (structural.byLinear.isEmpty()) return base;
