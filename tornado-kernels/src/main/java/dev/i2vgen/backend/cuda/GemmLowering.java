@@ -71,19 +71,19 @@ final class GemmLowering {
         return null;
     }
 
-    /** Whether {@code t} is an Add already computed by its Linear's GEMM, so it is lowered as nothing. */
+    /** Whether {@code t} is an Add already computed by its producer (GEMM, conv island or transpose), so it is lowered as nothing. */
     boolean absorbed(Task t) { return absorbedAdds.contains(t.index()); }
 
     /**
      * The pair whose producer {@code t} is a Conv2d or Permute (ResidualFusion): planned without y, so its lowering
-     * writes the Add's result itself (or, failing that, y into scratch and the Add right after: ChannelsLastLowering).
+     * writes the Add's result itself (or, failing that, y into scratch and the Add right after: IslandLowering).
      */
     ResidualFusion.ResidualAdd fusedTranspose(Task t) {
         if (t.op() instanceof dev.i2vgen.graph.ops.Linear) return null;
-        return fusion.forLinear(t.index());
+        return fusion.forProducer(t.index());
     }
 
-    /** Linear pairs fused with their Add in this plan (tests, logs). */
+    /** Producer + Add pairs fused in this plan (tests, logs). */
     int fusedCount() { return absorbedAdds.size(); }
 
     void linear(Task t) {
@@ -97,7 +97,7 @@ final class GemmLowering {
         int m = (int) (x.numel() / k);
         long bias = t.input(2) == null ? 0 : base.operand(t.input(2));
         long xp = base.operand(x), wp = base.operand(w);
-        ResidualFusion.ResidualAdd fused = fusion.forLinear(t.index());
+        ResidualFusion.ResidualAdd fused = fusion.forProducer(t.index());
         if (fused != null && fusedLinear(fused, m, n, k, xp, wp, bias)) return;
         gemm("gemm linear", GemmSpec.packed(act, m, n, k, true, 0, 0, 0, 1, 1f, xp, wp, base.ptr(t.output()), bias));
     }
@@ -181,7 +181,7 @@ final class GemmLowering {
         try {
             g = backend.cublas.plan(spec, timing);
         } catch (CudaException e) {
-            LOG.fine("linear task " + f.linear().index() + " not fused with its add: " + e.getMessage());
+            LOG.fine("linear task " + f.producer().index() + " not fused with its add: " + e.getMessage());
             absorbedAdds.remove(f.add().index());
             return false;
         }

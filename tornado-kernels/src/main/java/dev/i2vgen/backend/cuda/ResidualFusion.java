@@ -54,16 +54,16 @@ final class ResidualFusion {
     }
 
     /**
-     * A Linear or Conv2d ({@code linear}, the producer) whose output feeds only {@code add}; {@code residual} is the
+     * A Linear, Conv2d or Permute ({@code producer}) whose output feeds only {@code add}; {@code residual} is the
      * Add's other operand; {@code rows} its row broadcast when it holds one value per (image, channel), else null.
      */
-    record ResidualAdd(Task linear, Task add, Value residual, TensorLayouts.RowBroadcast rows) {}
+    record ResidualAdd(Task producer, Task add, Value residual, TensorLayouts.RowBroadcast rows) {}
 
     private final ImmutableTaskGraph graph;
     private final Storage storage;
     private final Map<Integer, List<Task>> readers = new HashMap<>();   // root id → one entry per input reference
     private final Map<Integer, Integer> producer = new HashMap<>();     // root id → index of the task writing it
-    private final Map<Integer, ResidualAdd> byLinear = new LinkedHashMap<>();
+    private final Map<Integer, ResidualAdd> byProducer = new LinkedHashMap<>();
     private final Map<Integer, String> refusals = new LinkedHashMap<>();
     private final boolean convolutions;
 
@@ -155,23 +155,23 @@ final class ResidualFusion {
         ImmutableTaskGraph base = projections.planningGraph();
         if (!enabled) return base;
         ResidualFusion structural = new ResidualFusion(graph, null, true, convolutions);
-        if (structural.byLinear.isEmpty()) return base;
-        Map<Integer, ResidualAdd> byProducer = new HashMap<>(), byAdd = new HashMap<>();
+        if (structural.byProducer.isEmpty()) return base;
+        Map<Integer, ResidualAdd> sums = new HashMap<>(), byAdd = new HashMap<>();
         List<Task> tasks = new ArrayList<>();
-        for (ResidualAdd f : structural.byLinear.values()) {
-            if (writesSum(f.linear())) {
-                byProducer.put(f.linear().index(), f);
+        for (ResidualAdd f : structural.byProducer.values()) {
+            if (writesSum(f.producer())) {
+                sums.put(f.producer().index(), f);
                 byAdd.put(f.add().index(), f);
             } else {
-                tasks.add(new Task(f.linear().index(), f.add().op(), List.of(), f.add().output(), f.add().label()));
+                tasks.add(new Task(f.producer().index(), f.add().op(), List.of(), f.add().output(), f.add().label()));
             }
         }
         List<Task> all = new ArrayList<>();
         for (Task t : base.tasks()) {
             ResidualAdd a = byAdd.get(t.index());
             if (a != null && t.output() == a.add().output()) continue;
-            ResidualAdd f = byProducer.get(t.index());
-            if (f == null || t.output() != f.linear().output()) {
+            ResidualAdd f = sums.get(t.index());
+            if (f == null || t.output() != f.producer().output()) {
                 all.add(t);
                 continue;
             }
@@ -189,7 +189,7 @@ final class ResidualFusion {
     /** Task indices of the producers of every pair that passes the address-free checks. */
     static java.util.Set<Integer> structuralProducers(ImmutableTaskGraph graph, boolean enabled, boolean convolutions) {
         if (!enabled) return java.util.Set.of();
-        return java.util.Set.copyOf(new ResidualFusion(graph, null, true, convolutions).byLinear.keySet());
+        return java.util.Set.copyOf(new ResidualFusion(graph, null, true, convolutions).byProducer.keySet());
     }
 
     /** Linear pairs only. */
@@ -198,22 +198,22 @@ final class ResidualFusion {
     }
 
     /** The fused pair whose producer (Linear or Conv2d) is task {@code index}, or null. */
-    ResidualAdd forLinear(int index) { return byLinear.get(index); }
+    ResidualAdd forProducer(int index) { return byProducer.get(index); }
 
     /** Every fused pair, by Linear task index. */
-    Map<Integer, ResidualAdd> fused() { return java.util.Collections.unmodifiableMap(byLinear); }
+    Map<Integer, ResidualAdd> fused() { return java.util.Collections.unmodifiableMap(byProducer); }
 
     /** Why each Linear that was looked at was not fused (tests, logs). */
     Map<Integer, String> refusals() { return java.util.Collections.unmodifiableMap(refusals); }
 
     /** Whether {@code t}'s pair passes the address-free checks (what planningGraph planned). */
     private boolean structuralPair(Task t) {
-        return new ResidualFusion(graph, null, true, convolutions).byLinear.containsKey(t.index());
+        return new ResidualFusion(graph, null, true, convolutions).byProducer.containsKey(t.index());
     }
 
-    /** Null when {@code linear} fuses (and records it); otherwise the reason it does not. */
-    private String refusal(Task linear) {
-        Value y = linear.output();
+    /** Null when {@code producing} (a Linear, Conv2d or Permute) fuses (and records it); otherwise the reason it does not. */
+    private String refusal(Task producing) {
+        Value y = producing.output();
         List<Task> uses = readers.getOrDefault(y.root().id(), List.of());
         if (uses.size() != 1 || uses.get(0) == null) return "output has " + uses.size() + " uses (or is a graph output)";
         Task add = uses.get(0);
@@ -223,16 +223,16 @@ final class ResidualFusion {
         if (r.root() == y.root()) return "both add operands are the linear's output";
         TensorLayouts.RowBroadcast rows = null;
         if (y.numel() != d.numel() || r.numel() != d.numel()) {
-            if (!(linear.op() instanceof Conv2d) || y.numel() != d.numel()) return "the add broadcasts";
+            if (!(producing.op() instanceof Conv2d) || y.numel() != d.numel()) return "the add broadcasts";
             rows = TensorLayouts.rowBroadcast(d.shape(), r.shape());
             if (rows == null || rows.inner() != (long) y.dim(2) * y.dim(3)) return "the add broadcasts other than per image and channel";
         }
         if (r.root().kind() == Value.Kind.INTERMEDIATE) {
             Integer made = producer.get(r.root().id());
-            if (made == null || made >= linear.index()) return "the residual is produced after the linear";
+            if (made == null || made >= producing.index()) return "the residual is produced after the linear";
         }
         if (storage == null) {   // planningGraph: the address-free checks only
-            byLinear.put(linear.index(), new ResidualAdd(linear, add, r, rows));
+            byProducer.put(producing.index(), new ResidualAdd(producing, add, r, rows));
             return null;
         }
         if (!storage.activationTyped(y) || !storage.activationTyped(d)) return "output or add result not in the activation dtype";
@@ -240,10 +240,10 @@ final class ResidualFusion {
         long rStart = storage.address(r), rEnd = rStart + storage.bytes(r);
         if (!(rStart == dStart && rEnd == dEnd) && overlaps(dStart, dEnd, rStart, rEnd)) return "the residual partly overlaps the add result";
         // D is written at the Linear instead of at the Add: nothing touched in between may share its bytes
-        for (int i = linear.index(); i < add.index(); i++) {
+        for (int i = producing.index(); i < add.index(); i++) {
             Task t = graph.tasks().get(i);
             List<Value> touched = new ArrayList<>(t.inputs());
-            if (t != linear) touched.add(t.output());
+            if (t != producing) touched.add(t.output());
             for (Value v : touched) {
                 // constants never share the arena with D, and asking a CUDA plan for a constant's address uploads its
                 // plain layout (a conv island holds only its KRSC copy); an R equal to D read in between is refused here
@@ -253,7 +253,7 @@ final class ResidualFusion {
                     return "the add result's buffer overlaps " + v + " used by task " + t.index() + " (" + t.op().name() + ")";
             }
         }
-        byLinear.put(linear.index(), new ResidualAdd(linear, add, r, rows));
+        byProducer.put(producing.index(), new ResidualAdd(producing, add, r, rows));
         return null;
     }
 

@@ -69,7 +69,7 @@ class ResidualFusionTest {
                 g.output("out", mirrored ? g.add(r, y) : g.add(y, r));
                 ImmutableTaskGraph f = g.freeze();
                 ResidualFusion fusion = ResidualFusion.plan(f, new Separate(), true);
-                ResidualFusion.ResidualAdd pair = fusion.forLinear(0);
+                ResidualFusion.ResidualAdd pair = fusion.forProducer(0);
                 assertNotNull(pair, "mirrored " + mirrored + " bias " + bias + ": " + fusion.refusals());
                 assertSame(r, pair.residual());
                 assertEquals(1, pair.add().index());
@@ -83,7 +83,7 @@ class ResidualFusionTest {
         Value x = g.input("x", DType.F32, 10, 16), r = g.input("r", DType.F32, 2, 5, 24);
         Value y = g.linear(x, g.constant("w", ones(24, 16)), null);
         g.output("out", g.add(r, g.reshape(y, 2, 5, 24)));
-        assertNotNull(ResidualFusion.plan(g.freeze(), new Separate(), true).forLinear(0));
+        assertNotNull(ResidualFusion.plan(g.freeze(), new Separate(), true).forProducer(0));
     }
 
     @Test
@@ -141,12 +141,12 @@ class ResidualFusionTest {
         g.output("out", out);
         Separate s = new Separate();
         s.typed.put(out.id(), false);
-        assertNull(ResidualFusion.plan(g.freeze(), s, true).forLinear(0));
+        assertNull(ResidualFusion.plan(g.freeze(), s, true).forProducer(0));
     }
 
     private static void assertRefused(ImmutableTaskGraph g, String reason) {
         ResidualFusion fusion = ResidualFusion.plan(g, new Separate(), true);
-        assertNull(fusion.forLinear(0));
+        assertNull(fusion.forProducer(0));
         String why = fusion.refusals().get(0);
         assertTrue(why != null && why.contains(reason), "expected a refusal mentioning '" + reason + "', got " + why);
     }
@@ -164,16 +164,16 @@ class ResidualFusionTest {
         g.output("between", between);
         ImmutableTaskGraph f = g.freeze();
         long d = 100L << 20;
-        assertNotNull(ResidualFusion.plan(f, new Separate().at(out, d), true).forLinear(1), "separate buffers fuse");
+        assertNotNull(ResidualFusion.plan(f, new Separate().at(out, d), true).forProducer(1), "separate buffers fuse");
         // D in x's slot (x dies at the linear in the unfused order): the GEMM would overwrite its own input
-        assertNull(ResidualFusion.plan(f, new Separate().at(out, d).at(x, d), true).forLinear(1));
-        assertNull(ResidualFusion.plan(f, new Separate().at(out, d).at(x, d + 64), true).forLinear(1), "partial overlap with x");
+        assertNull(ResidualFusion.plan(f, new Separate().at(out, d).at(x, d), true).forProducer(1));
+        assertNull(ResidualFusion.plan(f, new Separate().at(out, d).at(x, d + 64), true).forProducer(1), "partial overlap with x");
         // D over a buffer that a task between the linear and the add writes
-        assertNull(ResidualFusion.plan(f, new Separate().at(out, d).at(between, d + 32), true).forLinear(1));
+        assertNull(ResidualFusion.plan(f, new Separate().at(out, d).at(between, d + 32), true).forProducer(1));
         // D equal to R: cuBLASLt's in-place C = D; a partial overlap is refused
-        assertNotNull(ResidualFusion.plan(f, new Separate().at(out, d).at(r, d), true).forLinear(1));
+        assertNotNull(ResidualFusion.plan(f, new Separate().at(out, d).at(r, d), true).forProducer(1));
         ResidualFusion partial = ResidualFusion.plan(f, new Separate().at(out, d).at(r, d + 4), true);
-        assertNull(partial.forLinear(1));
+        assertNull(partial.forProducer(1));
         assertTrue(partial.refusals().get(1).contains("partly"), partial.refusals().toString());
         // the switch
         assertTrue(ResidualFusion.plan(f, new Separate(), false).fused().isEmpty());
@@ -202,7 +202,7 @@ class ResidualFusionTest {
         ResidualFusion fusion = ResidualFusion.plan(f, storage, true);
         for (ResidualFusion.ResidualAdd p : fusion.fused().values()) {
             long ds = storage.address(p.add().output()), de = ds + storage.bytes(p.add().output());
-            for (Value in : p.linear().inputs()) {
+            for (Value in : p.producer().inputs()) {
                 if (in == null) continue;
                 long s = storage.address(in);
                 assertFalse(ds < s + storage.bytes(in) && s < de, "fused D overlaps " + in);
@@ -219,7 +219,7 @@ class ResidualFusionTest {
         Value x = lin.input(0), out = overlap.output("out");
         boolean shared = s2.address(out) < s2.address(x) + s2.bytes(x) && s2.address(x) < s2.address(out) + s2.bytes(out);
         ResidualFusion decided = ResidualFusion.plan(overlap, s2, true);
-        assertEquals(!shared, decided.forLinear(lin.index()) != null, "fused exactly when D does not overlap x: " + decided.refusals());
+        assertEquals(!shared, decided.forProducer(lin.index()) != null, "fused exactly when D does not overlap x: " + decided.refusals());
         assertTrue(shared, "the planner was expected to reuse x's slot for the add result of this graph");
 
         // planned as the CUDA plan does (ResidualFusion.planningGraph): D is kept clear of x, so every pair fuses
@@ -245,9 +245,9 @@ class ResidualFusionTest {
         ImmutableTaskGraph block = resnet(true);
         Task conv1 = convTask(block, 1), conv2 = convTask(block, 2);
         ResidualFusion linearsOnly = ResidualFusion.plan(block, new Separate(), true);
-        assertNull(linearsOnly.forLinear(conv1.index()), "conv pairs need convolutions=true");
+        assertNull(linearsOnly.forProducer(conv1.index()), "conv pairs need convolutions=true");
         ResidualFusion fusion = ResidualFusion.plan(block, new Separate(), true, true);
-        ResidualFusion.ResidualAdd temb = fusion.forLinear(conv1.index()), res = fusion.forLinear(conv2.index());
+        ResidualFusion.ResidualAdd temb = fusion.forProducer(conv1.index()), res = fusion.forProducer(conv2.index());
         assertNotNull(temb, fusion.refusals().toString());
         assertNotNull(res, fusion.refusals().toString());
         assertNotNull(temb.rows());
@@ -258,7 +258,7 @@ class ResidualFusionTest {
 
         ImmutableTaskGraph late = resnet(false);
         ResidualFusion lateFusion = ResidualFusion.plan(late, new Separate(), true, true);
-        assertNull(lateFusion.forLinear(convTask(late, 1).index()));
+        assertNull(lateFusion.forProducer(convTask(late, 1).index()));
         assertTrue(lateFusion.refusals().get(convTask(late, 1).index()).contains("produced after"), lateFusion.refusals().toString());
 
         TaskGraph g = new TaskGraph("pixel rows", DType.F16);
@@ -281,8 +281,8 @@ class ResidualFusionTest {
             @Override public boolean activationTyped(Value v) { return true; }
         };
         ResidualFusion all = ResidualFusion.plan(block, noConstants, true, true);
-        assertNotNull(all.forLinear(conv1.index()), all.refusals().toString());
-        assertNotNull(all.forLinear(conv2.index()), all.refusals().toString());
+        assertNotNull(all.forProducer(conv1.index()), all.refusals().toString());
+        assertNotNull(all.forProducer(conv2.index()), all.refusals().toString());
     }
 
     /**
@@ -309,8 +309,8 @@ class ResidualFusionTest {
         Task add = f.tasks().get(f.tasks().size() - 1);
 
         ResidualFusion structural = ResidualFusion.plan(f, new Separate(), true, true);
-        assertNotNull(structural.forLinear(permutes.get(1).index()), structural.refusals().toString());
-        assertNull(ResidualFusion.plan(f, new Separate(), true, false).forLinear(permutes.get(1).index()), "permute pairs need convolutions=true");
+        assertNotNull(structural.forProducer(permutes.get(1).index()), structural.refusals().toString());
+        assertNull(ResidualFusion.plan(f, new Separate(), true, false).forProducer(permutes.get(1).index()), "permute pairs need convolutions=true");
         java.util.Set<Integer> producers = ResidualFusion.structuralProducers(f, true, true);
         NormTransposeFusion norms = NormTransposeFusion.of(f, true, producers);
         assertEquals(1, norms.size());
@@ -327,7 +327,7 @@ class ResidualFusionTest {
         MemoryPlan memory = MemoryPlanner.plan(planning, v -> v.numel() * 2);
         assertTrue(memory.peakBytes() < MemoryPlanner.plan(f, v -> v.numel() * 2).peakBytes() + 1, "no more memory than unfused");
         ResidualFusion placed = ResidualFusion.plan(f, planned(planning), true, true);
-        assertNotNull(placed.forLinear(permutes.get(1).index()), placed.refusals().toString());
+        assertNotNull(placed.forProducer(permutes.get(1).index()), placed.refusals().toString());
 
         TaskGraph g2 = new TaskGraph("read twice", DType.F16);
         Value x2 = g2.input("x", DType.F16, n, c, h, w);
