@@ -221,6 +221,27 @@ __device__ __forceinline__ void block_summary(const act* __restrict__ p, unsigne
     }
 }
 
+// The apply pass over one chunk of a group: vectors [first, last) of V values at p (channels of inner_v vectors each,
+// the first being channel c0) normalised with the group's mean and 1/std, written to o. Shared by both layouts' apply.
+template <int V>
+__device__ __forceinline__ void group_norm_apply_run(const act* __restrict__ p, act* __restrict__ o, unsigned first, unsigned last,
+                                                     unsigned inner_v, int c0, float mean, float rstd, const act* __restrict__ gamma,
+                                                     const act* __restrict__ beta, int silu) {
+    for (unsigned j = first + threadIdx.x; j < last; j += blockDim.x) {
+        const int c = c0 + (int) (j / inner_v);   // 32-bit division once per V values
+        const float scale = rstd * ld(gamma, c), shift = ld(beta, c);
+        float f[V];
+        vec_load<V>(p + (i64) j * V, f);
+#pragma unroll
+        for (int i = 0; i < V; i++) {
+            float r = (f[i] - mean) * scale + shift;
+            if (silu) r = r / (1.f + expf(-r));
+            f[i] = r;
+        }
+        vec_store<V>(o + (i64) j * V, f);
+    }
+}
+
 // GroupNorm in two kernels for every group size (x[n, channels, inner], a group = channels/groups contiguous channels,
 // len elements, split into `chunks` chunks of `per` elements, both multiples of V, inner too so that no vector
 // straddles two channels). Pass 1 reads x once: each thread folds V values at a time (their exact mean and centred
@@ -247,19 +268,7 @@ __device__ __forceinline__ void group_norm_apply_body(const act* __restrict__ x,
     const unsigned inner_v = (unsigned) (inner / V), last = (unsigned) (end / V);
     const act* p = x + (i64) group * len;
     act* o = y + (i64) group * len;
-    for (unsigned j = (unsigned) (start / V) + threadIdx.x; j < last; j += blockDim.x) {
-        const int c = g * cpg + (int) (j / inner_v);   // 32-bit division once per V values
-        const float scale = rstd * ld(gamma, c), shift = ld(beta, c);
-        float f[V];
-        vec_load<V>(p + (i64) j * V, f);
-#pragma unroll
-        for (int i = 0; i < V; i++) {
-            float r = (f[i] - mean) * scale + shift;
-            if (silu) r = r / (1.f + expf(-r));
-            f[i] = r;
-        }
-        vec_store<V>(o + (i64) j * V, f);
-    }
+    group_norm_apply_run<V>(p, o, (unsigned) (start / V), last, inner_v, g * cpg, mean, rstd, gamma, beta, silu);
 }
 
 #define GROUP_NORM_VEC(V) \
@@ -458,19 +467,7 @@ __device__ __forceinline__ void group_norm_frames_apply_body(const act* __restri
     const i64 base = ((i64) image * frames + f) * frame_stride + (i64) g * seg;   // segment start, element index
     const act* p = x + base;
     act* o = y + base;
-    for (unsigned j = (unsigned) (start / V) + threadIdx.x; j < last; j += blockDim.x) {
-        const int c = g * cpg + (int) (j / inner_v);
-        const float scale = rstd * ld(gamma, c), shift = ld(beta, c);
-        float v[V];
-        vec_load<V>(p + (i64) j * V, v);
-#pragma unroll
-        for (int i = 0; i < V; i++) {
-            float r = (v[i] - mean) * scale + shift;
-            if (silu) r = r / (1.f + expf(-r));
-            v[i] = r;
-        }
-        vec_store<V>(o + (i64) j * V, v);
-    }
+    group_norm_apply_run<V>(p, o, (unsigned) (start / V), last, inner_v, g * cpg, mean, rstd, gamma, beta, silu);
 }
 
 #define GROUP_NORM_FRAMES_VEC(V) \
