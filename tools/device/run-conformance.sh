@@ -27,12 +27,7 @@ if [ "${1:-}" = stage ]; then
   junit=$(ls .device/junit-platform-console-standalone.jar 2>/dev/null || find ~/.m2/repository/org/junit/platform/junit-platform-console-standalone -name '*.jar' | sort | tail -1)
   [ -n "$junit" ] || { echo "no junit-platform-console-standalone jar (put one in .device/ or the local Maven repository)" >&2; exit 1; }
   cp "$junit" "$STAGE/junit-platform-console-standalone.jar"
-  /work/shared/tools/make-device-jre.sh "$STAGE/jre" java.base,java.desktop,java.logging,jdk.incubator.vector,jdk.unsupported >/dev/null
-  # headless PNG I/O needs no fonts, X11, splash or sound: dropped for the 64 MiB limit
-  tmp=$(mktemp -d) && tar -xJf "$STAGE/jre/jre.tar.xz" -C "$tmp"
-  rm -f "$tmp"/jre/lib/lib{fontmanager,freetype,awt_xawt,splashscreen,jsound}.so
-  find "$tmp/jre/lib" -name '*.so' -exec strip --strip-unneeded {} + 2>/dev/null || true
-  tar -C "$tmp" -cf - jre | xz -9e > "$STAGE/jre/jre.tar.xz" && rm -rf "$tmp"
+  tools/device/make-jre.sh "$STAGE/jre" >/dev/null
   du -sh "$STAGE"
   exit 0
 fi

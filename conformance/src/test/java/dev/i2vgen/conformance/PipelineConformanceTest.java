@@ -113,20 +113,7 @@ class PipelineConformanceTest {
             System.out.print(report);
             if (!failures.isEmpty()) fail(caseName + ": " + String.join("\n", failures));
 
-            Tensor framesRef = ref.tensor("frames_uint8"); // [1, F, H, W, 3]
-            assertEquals(framesRef.dim(1), video.frames().size());
-            int f = framesRef.dim(1), h = framesRef.dim(2), w = framesRef.dim(3);
-            int maxDiff = 0;
-            for (int k = 0; k < f; k++) {
-                for (int y = 0; y < h; y++) {
-                    for (int x = 0; x < w; x++) {
-                        for (int c = 0; c < 3; c++) {
-                            int expected = Math.round(framesRef.get(0, k, y, x, c));
-                            maxDiff = Math.max(maxDiff, Math.abs(video.frames().get(k).get(x, y, c) - expected));
-                        }
-                    }
-                }
-            }
+            int maxDiff = ReferenceFrames.maxDifference(video.frames(), ref.tensor("frames_uint8"));
             assertTrue(maxDiff <= frameTolerance, caseName + ": frames differ from frames_uint8 by up to " + maxDiff);
         }
     }

@@ -9,8 +9,11 @@ import dev.i2vgen.io.image.RgbImage;
 import dev.i2vgen.io.video.VideoWriters;
 import dev.i2vgen.sampler.pipeline.GeneratedVideo;
 import dev.i2vgen.sampler.pipeline.GenerationRequest;
-import dev.i2vgen.sampler.pipeline.I2VGenXLPipeline;
 import dev.i2vgen.sampler.pipeline.PipelineListener;
+import dev.i2vgen.sampler.pipeline.SvdGenerationRequest;
+import dev.i2vgen.sampler.pipeline.VideoPipeline;
+import dev.i2vgen.sampler.pipeline.VideoPipelines;
+import dev.i2vgen.sampler.pipeline.VideoRequest;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -18,7 +21,7 @@ import me.tongfei.progressbar.ProgressBarStyle;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 
-/** One {@code generate} run: checkpoint check, image, pipeline with a progress bar, video file. */
+/** One {@code generate} run: checkpoint check, image, the checkpoint's pipeline with a progress bar, video file. */
 final class GenerateRun {
     private final GenerateSettings s;
     private final PrintWriter out;
@@ -35,8 +38,6 @@ final class GenerateRun {
         Path demoDir = demo ? DemoModel.unpack() : null;
         Path modelDir = demo ? demoDir.resolve("checkpoint") : s.model();
         Path imagePath = s.image() != null ? s.image() : demoDir.resolve("input.png");
-        String prompt = s.prompt() != null ? s.prompt() : DemoModel.PROMPT;
-        String negative = s.negativePrompt() != null ? s.negativePrompt() : (demo && s.prompt() == null ? DemoModel.NEGATIVE_PROMPT : null);
         if (demo) err.println("No --model given: using the built-in tiny demo model (random weights; the video is noise-like).");
 
         try {
@@ -45,21 +46,19 @@ final class GenerateRun {
             throw new CliErrors.BadInputException("the checkpoint folder is not usable:\n" + e.getMessage(), e);
         }
         RgbImage image = ImageLoader.read(imagePath);
-        GenerationRequest request = new GenerationRequest(prompt, negative, image, s.height(), s.width(), s.frames(),
-                s.steps(), s.guidance(), s.fps(), s.eta(), s.seed(), s.decodeChunk(), 1);
 
         try (Backend backend = Backends.create(s.device())) {
-            err.println("Device: " + backend.deviceDescription() + ", precision " + s.dtype());
+            err.println("Device: " + backend.deviceDescription() + ", precision " + s.dtype() + ", " + s.pipeline());
             long t0 = System.nanoTime();
             GeneratedVideo video;
-            try (I2VGenXLPipeline pipeline = I2VGenXLPipeline.fromPretrained(modelDir, backend, s.dtype());
+            try (VideoPipeline pipeline = VideoPipelines.fromPretrained(modelDir, backend, s.dtype());
                  ProgressBar bar = new ProgressBarBuilder().setTaskName("Denoising").setInitialMax(s.steps())
                     .setStyle(ProgressBarStyle.ASCII).setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err))
                     .showSpeed().build()) {
-                video = pipeline.generate(request, new PipelineListener() {
+                video = pipeline.generate(request(image, demo), new PipelineListener() {
                     @Override public void stage(String name) { bar.setExtraMessage(" " + name); }
 
-                    @Override public void step(int index, int total, int timestep) { bar.stepTo(index + 1); }
+                    @Override public void step(int index, int total, double timestep) { bar.stepTo(index + 1); }
                 });
             }
             VideoWriters.forOutput(s.output()).write(video.frames(), s.fps());
@@ -68,5 +67,18 @@ final class GenerateRun {
                     s.width(), s.height(), s.fps(), video.seed(), secs);
         }
         return 0;
+    }
+
+    /** The request of the checkpoint's model family. */
+    private VideoRequest request(RgbImage image, boolean demo) {
+        if (s.svd()) {
+            return SvdGenerationRequest.builder(image).height(s.height()).width(s.width()).numFrames(s.frames()).steps(s.steps())
+                    .minGuidance(s.minGuidance()).maxGuidance(s.maxGuidance()).fps(s.fps()).motionBucketId(s.motionBucketId())
+                    .noiseAugStrength(s.noiseAugStrength()).decodeChunkSize(s.decodeChunk()).seed(s.seed()).build();
+        }
+        String prompt = s.prompt() != null ? s.prompt() : DemoModel.PROMPT;
+        String negative = s.negativePrompt() != null ? s.negativePrompt() : (demo && s.prompt() == null ? DemoModel.NEGATIVE_PROMPT : null);
+        return new GenerationRequest(prompt, negative, image, s.height(), s.width(), s.frames(), s.steps(), s.guidance(),
+                s.fps(), s.eta(), s.seed(), s.decodeChunk(), 1);
     }
 }

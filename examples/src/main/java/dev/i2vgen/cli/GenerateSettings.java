@@ -4,8 +4,15 @@ import dev.i2vgen.tensor.DType;
 
 import java.nio.file.Path;
 
-/** Validated options of one {@code generate} run (model null = built-in demo). */
-record GenerateSettings(Path model, Path image, String prompt, String negativePrompt, int height, int width,
-                        int frames, int steps, double guidance, int fps, double eta, long seed,
-                        Integer decodeChunk, String device, DType dtype, Path output) {
+/**
+ * Validated options of one {@code generate} run with the model's defaults resolved (model null = built-in demo).
+ * {@code pipeline} is the checkpoint's pipeline class; options of the other model family are zero/null.
+ * {@code frames} null (SVD) = the UNet's num_frames; {@code decodeChunk} null = all frames at once.
+ */
+record GenerateSettings(Path model, String pipeline, Path image, String prompt, String negativePrompt, int height, int width,
+                        Integer frames, int steps, double guidance, double minGuidance, double maxGuidance, int fps,
+                        double eta, int motionBucketId, double noiseAugStrength, long seed, Integer decodeChunk,
+                        String device, DType dtype, Path output) {
+
+    boolean svd() { return "StableVideoDiffusionPipeline".equals(pipeline); }
 }

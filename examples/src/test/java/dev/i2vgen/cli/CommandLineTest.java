@@ -37,7 +37,8 @@ class CommandLineTest {
         Result r = run("generate", "--help");
         assertEquals(0, r.code());
         for (String opt : List.of("--model", "--image", "--prompt", "--negative-prompt", "--height", "--width", "--frames",
-                "--steps", "--guidance", "--fps", "--eta", "--seed", "--decode-chunk", "--device", "--dtype", "--output")) {
+                "--steps", "--guidance", "--fps", "--eta", "--seed", "--decode-chunk", "--device", "--dtype", "--output",
+                "--min-guidance", "--max-guidance", "--motion-bucket-id", "--noise-aug-strength")) {
             assertTrue(r.out().contains(opt), "help lacks " + opt);
         }
     }
@@ -54,6 +55,10 @@ class CommandLineTest {
             "--decode-chunk|zero|--decode-chunk must be a number >= 1 or 'all'",
             "--device|tpu|--device must be jvm, cuda or opencl",
             "--dtype|fp8|--dtype: unknown precision 'fp8'",
+            "--min-guidance|-1|--min-guidance must be a finite number >= 0",
+            "--max-guidance|NaN|--max-guidance must be a finite number >= 0",
+            "--motion-bucket-id|-3|--motion-bucket-id must be >= 0",
+            "--noise-aug-strength|-0.1|--noise-aug-strength must be a finite number >= 0",
     })
     void badValuesAreNamed(String option, String value, String message, @TempDir Path tmp) {
         Result r = run("generate", option, value, "--output", tmp.resolve("out.mp4").toString());
@@ -95,6 +100,50 @@ class CommandLineTest {
         assertTrue(r.err().contains("diffusion_pytorch_model.safetensors"), r.err());
         assertFalse(r.err().contains("\tat "), "no stack trace expected: " + r.err());
         assertFalse(Files.exists(tmp.resolve("o.gif")));
+    }
+
+    /** An option of the other model family is an error naming the option and the checkpoint's pipeline, before any work. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "svd-tiny|--prompt|a cat|--prompt is not an option of StableVideoDiffusionPipeline",
+            "svd-tiny|--negative-prompt|blurry|--negative-prompt is not an option of StableVideoDiffusionPipeline",
+            "svd-tiny|--guidance|7|--guidance is not an option of StableVideoDiffusionPipeline",
+            "svd-tiny|--eta|0.5|--eta is not an option of StableVideoDiffusionPipeline",
+            "tiny|--motion-bucket-id|127|--motion-bucket-id is not an option of I2VGenXLPipeline",
+            "tiny|--noise-aug-strength|0.02|--noise-aug-strength is not an option of I2VGenXLPipeline",
+            "tiny|--min-guidance|1|--min-guidance is not an option of I2VGenXLPipeline",
+            "tiny|--max-guidance|3|--max-guidance is not an option of I2VGenXLPipeline",
+    })
+    void optionsOfTheOtherModelAreRefused(String caseName, String option, String value, String message, @TempDir Path tmp) {
+        try (ReferenceCase ref = ReferenceCase.bundled(caseName)) {
+            List<String> args = new ArrayList<>(List.of("generate", "--model", ref.checkpoint().toString(), "--image",
+                    ref.inputImage().toString(), option, value, "--output", tmp.resolve("o.mp4").toString()));
+            if (caseName.equals("tiny") && !option.equals("--prompt")) args.addAll(List.of("--prompt", "a cat"));
+            Result r = run(args.toArray(String[]::new));
+            assertEquals(2, r.code(), r.err());
+            assertTrue(r.err().contains(message), "expected '" + message + "' in: " + r.err());
+            assertFalse(Files.exists(tmp.resolve("o.mp4")));
+        }
+    }
+
+    @Test
+    void withoutModelTheDemoIsI2VGenXlAndRefusesSvdOptions(@TempDir Path tmp) {
+        Result r = run("generate", "--motion-bucket-id", "30", "--output", tmp.resolve("o.mp4").toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--motion-bucket-id is not an option of I2VGenXLPipeline"), r.err());
+        assertTrue(r.err().contains("built-in I2VGen-XL demo"), r.err());
+    }
+
+    @Test
+    void anUnsupportedPipelineClassIsNamed(@TempDir Path tmp) throws Exception {
+        Path model = Files.createDirectory(tmp.resolve("model"));
+        Files.writeString(model.resolve("model_index.json"), "{\"_class_name\": \"StableDiffusionPipeline\"}");
+        Path image = tmp.resolve("in.png");
+        try (ReferenceCase ref = ReferenceCase.bundled("tiny")) { Files.copy(ref.inputImage(), image); }
+        Result r = run("generate", "--model", model.toString(), "--image", image.toString(), "--output", tmp.resolve("o.mp4").toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("StableDiffusionPipeline") && r.err().contains("model_index.json")
+                && r.err().contains("StableVideoDiffusionPipeline"), r.err());
     }
 
     @Test

@@ -183,6 +183,21 @@ public final class TaskGraph {
         return add(new DdimStep(), sample, modelOutput, coefficients, noise);
     }
 
+    /**
+     * Σ_i coefficients[i] · terms[i] (see {@link LinearCombination}): coefficients an F32 [k] value, typically an
+     * input bound per run; 1..{@value LinearCombination#MAX_TERMS} terms of one shape.
+     */
+    public Value linearCombination(Value coefficients, Value... terms) {
+        Value[] in = new Value[terms.length + 1];
+        in[0] = coefficients;
+        for (int i = 0; i < terms.length; i++) {
+            // add() drops trailing nulls (absent optional inputs): a null term must fail here, not shorten the list
+            if (terms[i] == null) throw new IllegalArgumentException("graph " + name + ": linear_combination: term " + i + " is null");
+            in[i + 1] = terms[i];
+        }
+        return add(new LinearCombination(), in);
+    }
+
     public Value cast(Value x, DType target) { return add(new Cast(target), x); }
 
     // ---- freezing ----

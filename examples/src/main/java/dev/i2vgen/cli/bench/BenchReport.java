@@ -18,6 +18,13 @@ public final class BenchReport {
     private final ObjectMapper mapper = new ObjectMapper();
     private final ObjectNode header = mapper.createObjectNode();
     private final List<BenchRow> rows = new ArrayList<>();
+    private final String anchorGpu;
+
+    /** A report whose diffusers column was measured on an H100 (I2VGen-XL's anchor). */
+    public BenchReport() { this("H100"); }
+
+    /** @param anchorGpu the GPU diffusers' figures were measured on, named in the table and the JSON ("H100", "H200") */
+    public BenchReport(String anchorGpu) { this.anchorGpu = anchorGpu; }
 
     /** Run facts (device, dtype, warm-up, ...) that go into the JSON before the rows. */
     public ObjectNode header() { return header; }
@@ -28,7 +35,7 @@ public final class BenchReport {
 
     public void printTable(PrintWriter out) {
         String fmt = "%-28s %-34s %12s %14s %9s %10s %5s%n";
-        out.printf(fmt, "stage", "what", "this", "diffusers H100", "speed-up", "target", "met");
+        out.printf(fmt, "stage", "what", "this", "diffusers " + anchorGpu, "speed-up", "target", "met");
         for (BenchRow r : rows) {
             out.printf(fmt, r.key(), r.what(), number(r.value(), r.unit()), number(r.diffusers(), r.unit()),
                     r.ratio() == null ? "-" : String.format(Locale.ROOT, "%.2fx", r.ratio()),
@@ -49,7 +56,7 @@ public final class BenchReport {
             ObjectNode s = stages.putObject(r.key());
             s.put("what", r.what()).put("unit", r.unit());
             putNumber(s, "value", r.value());
-            putNumber(s, "diffusers_h100", r.diffusers());
+            putNumber(s, "diffusers_" + anchorGpu.toLowerCase(Locale.ROOT), r.diffusers());
             putNumber(s, "speedup_vs_diffusers", r.ratio());
             putNumber(s, "target", r.target());
             if (r.meetsTarget() == null) s.putNull("meets_target"); else s.put("meets_target", r.meetsTarget());

@@ -25,6 +25,8 @@ public final class CheckpointFolder {
     /** The components I2VGenXLPipeline needs; {@link #validate()} reports any that model_index.json lacks. */
     public static final List<String> I2VGEN_XL_COMPONENTS =
             List.of("vae", "text_encoder", "tokenizer", "unet", "scheduler", "image_encoder", "feature_extractor");
+    /** The components StableVideoDiffusionPipeline needs. */
+    public static final List<String> SVD_COMPONENTS = List.of("vae", "image_encoder", "unet", "scheduler", "feature_extractor");
 
     private final Path dir;
     private final Path modelIndex;
@@ -105,18 +107,20 @@ public final class CheckpointFolder {
     }
 
     /**
-     * Every problem of the folder: components I2VGenXLPipeline needs that model_index.json lacks, and
+     * Every problem of the folder: components its pipeline class needs that model_index.json lacks, and
      * for each listed component its folder, config (parsed), safetensors headers (every file and shard
      * index, fully validated) and tokenizer files. Empty when the checkpoint is usable.
      */
     public List<CheckpointProblem> problems() {
         List<CheckpointProblem> out = new ArrayList<>();
-        if ("I2VGenXLPipeline".equals(pipelineClass)) {
-            for (String required : I2VGEN_XL_COMPONENTS) {
-                if (!components.containsKey(required)) {
-                    out.add(new CheckpointProblem(modelIndex, "component '" + required + "' is missing; I2VGenXLPipeline needs "
-                            + I2VGEN_XL_COMPONENTS));
-                }
+        List<String> needed = switch (pipelineClass == null ? "" : pipelineClass) {
+            case "I2VGenXLPipeline" -> I2VGEN_XL_COMPONENTS;
+            case "StableVideoDiffusionPipeline" -> SVD_COMPONENTS;
+            default -> List.of();
+        };
+        for (String required : needed) {
+            if (!components.containsKey(required)) {
+                out.add(new CheckpointProblem(modelIndex, "component '" + required + "' is missing; " + pipelineClass + " needs " + needed));
             }
         }
         for (ComponentFolder c : components.values()) out.addAll(c.problems());

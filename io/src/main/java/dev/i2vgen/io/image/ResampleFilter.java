@@ -22,7 +22,24 @@ public enum ResampleFilter {
             if (t < 2.0) return (((t - 5) * t + 8) * t - 4) * a;
             return 0.0;
         }
+    },
+    /**
+     * Lanczos-3 (windowed sinc), Pillow's {@code ANTIALIAS}/{@code LANCZOS}: half-open window [−3, 3).
+     * Same operation order as Pillow's C ({@code x·π} first, then {@code sin(x)/x}) so the doubles
+     * agree before Pillow quantises the normalised weights.
+     */
+    LANCZOS(3.0) {
+        @Override public double weight(double x) {
+            return -3.0 <= x && x < 3.0 ? sinc(x) * sinc(x / 3) : 0.0;
+        }
     };
+
+    /** sin(πx)/(πx); StrictMath so the value does not depend on the JVM's intrinsic. */
+    private static double sinc(double x) {
+        if (x == 0.0) return 1.0;
+        double px = x * Math.PI;
+        return StrictMath.sin(px) / px;
+    }
 
     private final double support;
 

@@ -28,6 +28,10 @@ class PillowResampleTest {
             "BOX, 300, 200, 97, 61",
             "BICUBIC, 500, 300, 373, 224",
             "BICUBIC, 50, 30, 120, 77",
+            "LANCZOS, 61, 43, 48, 32",
+            "LANCZOS, 40, 40, 32, 32",
+            "LANCZOS, 1024, 576, 320, 192",
+            "LANCZOS, 37, 23, 101, 64",
     })
     void matchesDoublePrecisionReferenceWithinOneLevel(ResampleFilter filter, int w, int h, int ow, int oh) {
         RgbImage in = randomImage(w, h, new Random(w * 31L + h));
@@ -153,6 +157,9 @@ class PillowResampleTest {
                 case BOX -> (x > -0.5 && x <= 0.5) ? 1 : 0;
                 case BILINEAR -> Math.max(0, 1 - ax);
                 case BICUBIC -> ax < 1 ? 1.5 * ax * ax * ax - 2.5 * ax * ax + 1 : ax < 2 ? -0.5 * ax * ax * ax + 2.5 * ax * ax - 4 * ax + 2 : 0;
+                // Lanczos-3 as one product: 3·sin(πx)·sin(πx/3) / (πx)².
+                case LANCZOS -> x == 0 ? 1 : (x >= -3 && x < 3)
+                        ? 3 * Math.sin(Math.PI * x) * Math.sin(Math.PI * x / 3) / (Math.PI * Math.PI * x * x) : 0;
             };
             sum += w[k];
         }

@@ -1,5 +1,7 @@
 package dev.i2vgen.model.unet;
 
+import dev.i2vgen.model.blocks.ResnetBlock;
+import dev.i2vgen.model.blocks.Video;
 import dev.i2vgen.graph.TaskGraph;
 import dev.i2vgen.graph.Value;
 import dev.i2vgen.model.common.Weights;

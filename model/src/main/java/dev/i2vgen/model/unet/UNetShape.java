@@ -1,5 +1,7 @@
 package dev.i2vgen.model.unet;
 
+import dev.i2vgen.model.blocks.Video;
+
 /**
  * The fixed shapes one UNet graph is built for: batch (after CFG doubling), frames, latent height and
  * width, and text length (77 for CLIP).

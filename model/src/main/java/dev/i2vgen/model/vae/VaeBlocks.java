@@ -3,7 +3,9 @@ package dev.i2vgen.model.vae;
 import dev.i2vgen.graph.TaskGraph;
 import dev.i2vgen.graph.Value;
 import dev.i2vgen.graph.ops.Conv2d;
+import dev.i2vgen.model.blocks.ResnetBlock;
 import dev.i2vgen.model.common.Weights;
+import dev.i2vgen.tensor.DType;
 import dev.i2vgen.tensor.Tensor;
 
 import java.util.Arrays;
@@ -15,15 +17,9 @@ import java.util.Arrays;
 final class VaeBlocks {
     private VaeBlocks() {}
 
-    /** out = shortcut(x) + conv2(SiLU(norm2(conv1(SiLU(norm1(x)))))); 1×1 conv shortcut when channels change. */
+    /** diffusers' ResnetBlock2D without time embedding (the shared {@link ResnetBlock}), with the VAE's epsilon. */
     static Value resnet(TaskGraph g, Weights w, Value x, int outChannels, int groups) {
-        int in = x.dim(1);
-        Value h = norm(g, w.at("norm1"), x, groups, true);
-        h = conv(g, w.at("conv1"), h, outChannels, in, 3, Conv2d.of(1, 1));
-        h = norm(g, w.at("norm2"), h, groups, true);
-        h = conv(g, w.at("conv2"), h, outChannels, outChannels, 3, Conv2d.of(1, 1));
-        Value shortcut = in == outChannels ? x : conv(g, w.at("conv_shortcut"), x, outChannels, in, 1, Conv2d.of(1, 0));
-        return g.add(shortcut, h);
+        return ResnetBlock.build(g, w, null, x, null, outChannels, groups, VaeConfig.NORM_EPS);
     }
 
     /**
@@ -64,6 +60,18 @@ final class VaeBlocks {
 
     static Value conv(TaskGraph g, Weights w, Value x, int out, int in, int k, Conv2d params) {
         return g.conv2d(x, w.get(g, "weight", out, in, k, k), w.get(g, "bias", out), params);
+    }
+
+    /** x in {@code dtype}, or x itself when it already is. */
+    static Value cast(TaskGraph g, Value x, DType dtype) {
+        return x.dtype() == dtype ? x : g.cast(x, dtype);
+    }
+
+    /** Checks that x is [N, channels, H, W]; {@code what} names the tensor in the error. */
+    static void checkChannels(Value x, int channels, String what) {
+        if (x.rank() != 4 || x.dim(1) != channels) {
+            throw new IllegalArgumentException("VAE: " + what + " must be [N, " + channels + ", H, W], got " + Arrays.toString(x.shape()));
+        }
     }
 
     private static Value attnLinear(TaskGraph g, Weights w, String name, String legacyName, Value x, int c) {

@@ -31,23 +31,45 @@ public record VaeConfig(int inChannels, int outChannels, int latentChannels, int
     public static VaeConfig load(Path configJson) { return fromJson(JsonConfig.read(configJson)); }
 
     public static VaeConfig fromJson(JsonConfig c) {
-        int[] channels = c.getIntArray("block_out_channels", new int[]{64});
-        checkBlockTypes(c, "down_block_types", "DownEncoderBlock2D", channels.length);
-        checkBlockTypes(c, "up_block_types", "UpDecoderBlock2D", channels.length);
+        String cls = c.getString("_class_name", "AutoencoderKL");
+        if (cls.equals(TemporalVaeConfig.CLASS_NAME)) {
+            throw c.invalid("_class_name", "is " + cls + " (Stable Video Diffusion's VAE); load it with TemporalVaeConfig");
+        }
         String act = c.getString("act_fn", "silu");
         if (!act.equals("silu") && !act.equals("swish")) throw c.invalid("act_fn", "is \"" + act + "\"; only silu is supported");
+        VaeConfig cfg = withSharedKeys(c, c.getInt("norm_num_groups", 32), c.getDoubleOrNull("shift_factor", null),
+                c.getBoolean("use_quant_conv", true), c.getBoolean("use_post_quant_conv", true),
+                c.getBoolean("mid_block_add_attention", true));
+        checkBlockTypes(c, "up_block_types", "UpDecoderBlock2D", cfg.blockOutChannels.length);
+        return cfg;
+    }
+
+    /**
+     * The structure of an {@code AutoencoderKLTemporalDecoder} config (read by {@link TemporalVaeConfig}): that class
+     * takes only the shared keys and diffusers fixes the rest (32 groups, SiLU, quant_conv, no post_quant_conv, the
+     * encoder's mid-block attention, no shift).
+     */
+    static VaeConfig fromTemporalDecoderJson(JsonConfig c) {
+        return withSharedKeys(c, 32, null, true, false, true);
+    }
+
+    /** Reads the keys both VAE classes take; the others come from the caller. */
+    private static VaeConfig withSharedKeys(JsonConfig c, int normNumGroups, Double shiftFactor, boolean useQuantConv,
+                                             boolean usePostQuantConv, boolean midBlockAddAttention) {
+        int[] channels = c.getIntArray("block_out_channels", new int[]{64});
+        checkBlockTypes(c, "down_block_types", "DownEncoderBlock2D", channels.length);
         return new VaeConfig(
                 c.getInt("in_channels", 3),
                 c.getInt("out_channels", 3),
                 c.getInt("latent_channels", 4),
                 channels,
                 c.getInt("layers_per_block", 1),
-                c.getInt("norm_num_groups", 32),
+                normNumGroups,
                 c.getDouble("scaling_factor", 0.18215),
-                c.getDoubleOrNull("shift_factor", null),
-                c.getBoolean("use_quant_conv", true),
-                c.getBoolean("use_post_quant_conv", true),
-                c.getBoolean("mid_block_add_attention", true));
+                shiftFactor,
+                useQuantConv,
+                usePostQuantConv,
+                midBlockAddAttention);
     }
 
     private static void checkBlockTypes(JsonConfig c, String key, String expected, int levels) {

@@ -4,6 +4,7 @@ import dev.i2vgen.backend.Backend;
 import dev.i2vgen.backend.Backends;
 import dev.i2vgen.backend.ExecutionPlan;
 import dev.i2vgen.graph.TaskGraph;
+import dev.i2vgen.model.blocks.Video;
 import dev.i2vgen.graph.Value;
 import dev.i2vgen.model.common.RandomWeights;
 import dev.i2vgen.model.common.Weights;

@@ -17,7 +17,11 @@ public final class ClipImagePreprocessor {
 
     /** pixel_values [1, 3, cropH, cropW]: (x/255 − mean) / std per channel. */
     public Tensor pixelValues(RgbImage image, int width) {
-        Tensor unit = PipelineImagePreprocessing.clipPixels(image, width, config.cropWidth(), config.cropHeight());
+        return normalize(PipelineImagePreprocessing.clipPixels(image, width, config.cropWidth(), config.cropHeight()));
+    }
+
+    /** (x − mean) / std per channel of an image [1, 3, H, W] in [0, 1]: the feature extractor's do_normalize alone. */
+    public Tensor normalize(Tensor unit) {
         int h = unit.dim(2), w = unit.dim(3);
         float[] v = unit.toFloatArray();
         float[] mean = config.imageMean(), std = config.imageStd();

@@ -10,7 +10,7 @@ import dev.i2vgen.io.image.RgbImage;
  */
 public record GenerationRequest(String prompt, String negativePrompt, RgbImage image, int height, int width,
                                 int numFrames, int steps, double guidance, int fps, double eta, Long seed,
-                                Integer decodeChunkSize, Integer clipSkip) {
+                                Integer decodeChunkSize, Integer clipSkip) implements VideoRequest {
 
     /** diffusers' defaults: 704×1280, 16 frames, 50 steps, guidance 9, 16 fps, η 0, decode chunk 1, clip_skip 1. */
     public static GenerationRequest defaults(String prompt, RgbImage image) {

@@ -45,7 +45,7 @@ import java.util.Map;
  * the VAE posterior sample first, then the initial latents, then η-noise per step.
  * A pipeline from {@link #fromPretrained} owns its weight mappings: close it (before its backend) when done.
  */
-public final class I2VGenXLPipeline implements AutoCloseable {
+public final class I2VGenXLPipeline implements VideoPipeline {
     private static final System.Logger LOG = System.getLogger(I2VGenXLPipeline.class.getName());
 
     private final ClipTokenizer tokenizer;
@@ -125,7 +125,20 @@ public final class I2VGenXLPipeline implements AutoCloseable {
     /** The mappings {@link #close} releases (tests). */
     List<SafetensorsSource> ownedWeights() { return List.copyOf(ownedWeights); }
 
+    @Override
+    public String pipelineClass() { return "I2VGenXLPipeline"; }
+
     public GeneratedVideo generate(GenerationRequest req) { return generate(req, PipelineListener.NONE); }
+
+    /** {@link VideoPipeline}: takes a {@link GenerationRequest}; another model's request is an error naming both. */
+    @Override
+    public GeneratedVideo generate(VideoRequest request, PipelineListener listener) {
+        if (!(request instanceof GenerationRequest req)) {
+            throw new IllegalArgumentException("I2VGenXLPipeline takes a GenerationRequest (image + prompt), got a "
+                    + request.getClass().getSimpleName());
+        }
+        return generate(req, listener);
+    }
 
     public GeneratedVideo generate(GenerationRequest req, PipelineListener listener) {
         if (closed) throw new IllegalStateException("I2VGenXLPipeline: generate() after close(): its weight mappings are released");

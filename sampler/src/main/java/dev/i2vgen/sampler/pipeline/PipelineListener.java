@@ -13,8 +13,8 @@ public interface PipelineListener {
     /** A stage starts: "encode prompt", "encode image", "denoise", "decode". */
     default void stage(String name) {}
 
-    /** Denoising step {@code index} (0-based) of {@code total} finished. */
-    default void step(int index, int total, int timestep) {}
+    /** Denoising step {@code index} (0-based) of {@code total} finished; {@code timestep} is what the model received (I2VGen-XL: an integer, SVD: 0.25·ln σ). */
+    default void step(int index, int total, double timestep) {}
 
     /** An intermediate tensor (host copy). Called only when {@link #wantsTensors()} is true. */
     default void tensor(String name, Tensor value) {}

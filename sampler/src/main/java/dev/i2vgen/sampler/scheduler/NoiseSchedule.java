@@ -10,24 +10,34 @@ public final class NoiseSchedule {
 
     /** The float32 betas of a config (trained_betas, or the beta schedule), zero-terminal-SNR rescaled if asked. */
     public static float[] betas(DdimConfig config) {
-        int n = config.numTrainTimesteps();
+        return betas(config.numTrainTimesteps(), config.betaStart(), config.betaEnd(), config.betaSchedule(),
+                config.trainedBetas(), config.rescaleBetasZeroSnr());
+    }
+
+    /**
+     * The float32 betas of any diffusers scheduler config: {@code trained} (if not null) or the beta schedule over
+     * {@code n} training steps, zero-terminal-SNR rescaled if asked.
+     */
+    public static float[] betas(int n, double betaStart, double betaEnd, BetaSchedule schedule, double[] trained,
+                                boolean rescaleBetasZeroSnr) {
         float[] betas;
-        double[] trained = config.trainedBetas();
         if (trained != null) {
+            if (trained.length != n) throw new IllegalArgumentException("trained_betas has " + trained.length
+                    + " values but num_train_timesteps is " + n);
             betas = new float[n];
             for (int i = 0; i < n; i++) betas[i] = (float) trained[i];
         } else {
-            betas = switch (config.betaSchedule()) {
-                case LINEAR -> torchLinspace(config.betaStart(), config.betaEnd(), n);
+            betas = switch (schedule) {
+                case LINEAR -> torchLinspace(betaStart, betaEnd, n);
                 case SCALED_LINEAR -> {
-                    float[] roots = torchLinspace(Math.sqrt(config.betaStart()), Math.sqrt(config.betaEnd()), n);
+                    float[] roots = torchLinspace(Math.sqrt(betaStart), Math.sqrt(betaEnd), n);
                     for (int i = 0; i < n; i++) roots[i] = roots[i] * roots[i];
                     yield roots;
                 }
                 case SQUAREDCOS_CAP_V2 -> cosineBetas(n, 0.999);
             };
         }
-        return config.rescaleBetasZeroSnr() ? rescaleZeroTerminalSnr(betas) : betas;
+        return rescaleBetasZeroSnr ? rescaleZeroTerminalSnr(betas) : betas;
     }
 
     /** alphas_cumprod = cumprod(1 − β). */
@@ -38,7 +48,7 @@ public final class NoiseSchedule {
     }
 
     /** {@code torch.linspace(start, end, steps, dtype=float32)} on the CPU: symmetric from both ends, in float. */
-    static float[] torchLinspace(double start, double end, int steps) {
+    public static float[] torchLinspace(double start, double end, int steps) {
         float s = (float) start, e = (float) end;
         float[] out = new float[steps];
         if (steps == 1) {

@@ -82,6 +82,19 @@ final class KernelLaunch {
             return this;
         }
 
+        /**
+         * A struct passed by value holding {@code longs} (8-byte fields, pointers), then {@code ints}, padded to 8 bytes:
+         * the layout of LinearTerms in the kernels.
+         */
+        Args struct(long[] longs, int... ints) {
+            long size = ((long) longs.length * 8 + (long) ints.length * 4 + 7) / 8 * 8;
+            MemorySegment s = arena.allocate(size, 8);
+            for (int i = 0; i < longs.length; i++) s.set(JAVA_LONG, (long) i * 8, longs[i]);
+            for (int i = 0; i < ints.length; i++) s.set(JAVA_INT, (long) longs.length * 8 + (long) i * 4, ints[i]);
+            values.add(s);
+            return this;
+        }
+
         MemorySegment build() {
             MemorySegment p = arena.allocate(ADDRESS, Math.max(1, values.size()));
             for (int i = 0; i < values.size(); i++) p.setAtIndex(ADDRESS, i, values.get(i));

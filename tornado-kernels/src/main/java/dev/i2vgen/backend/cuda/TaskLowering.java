@@ -56,6 +56,7 @@ final class TaskLowering {
                 elementwise("ddim_step", t, new Object[]{operand(t.input(0)), operand(t.input(1)), ptr(coef), dtypeCode(coef),
                         noise, ptr(out), out.numel()});
             }
+            case LinearCombination lc -> LinearCombinationLowering.lower(this, t);
             case Cast c -> convert(t.input(0), ptr(t.input(0)), ptr(out), plan.storageType(out), out.numel());
             case LayerNorm ln -> NormalizationLowering.layerNorm(this, t, ln);
             case GroupNorm gn when gn.channelAxis() != 1 -> NormalizationLowering.groupNormFrames(this, t, gn);

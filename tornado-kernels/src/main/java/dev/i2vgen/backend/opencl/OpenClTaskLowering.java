@@ -51,6 +51,7 @@ final class OpenClTaskLowering {
                 elementwise(plan.launch("elementwise", "ddim_step").buf(in(t, 0)).buf(in(t, 1)).buf(in(t, 2))
                         .buf(noise ? in(t, 3) : in(t, 0)).i32(noise ? 1 : 0).buf(ref(out)).i64(n), n);
             }
+            case LinearCombination lc -> linearCombination(t);
             case Cast c -> {
                 boolean integer = !c.target().isFloating();
                 elementwise(plan.launch("elementwise", "cast_values").buf(in(t, 0)).buf(ref(out)).i64(n).i32(integer ? 1 : 0), n);
@@ -159,6 +160,15 @@ final class OpenClTaskLowering {
             plan.backend().cl.finish(plan.backend().queue);   // the host table dies with this arena
             return b;
         }
+    }
+
+    /** Coefficients, k, then the fixed term slots of elementwise.cl's linear_combination (past k: term 0 again, not read). */
+    private void linearCombination(Task t) {
+        int k = t.inputs().size() - 1;
+        OpenClLaunch.Builder b = plan.launch("elementwise", "linear_combination").buf(in(t, 0)).i32(k);
+        for (int i = 0; i < LinearCombination.MAX_TERMS; i++) b.buf(in(t, 1 + (i < k ? i : 0)));
+        long n = t.output().numel();
+        elementwise(b.buf(ref(t.output())).i64(n), n);
     }
 
     private void binary(Task t, Binary b) {

@@ -1,5 +1,5 @@
 // Element-wise kernels: unary functions, broadcasting binary ops, affine, clamp, GEGLU, CFG combine,
-// DDIM step, per-channel bias and dtype conversion. One thread per output element (grid-stride).
+// DDIM step, linear combinations, per-channel bias and dtype conversion. One thread per output element (grid-stride).
 
 // Unary kinds, matching Unary.Kind's order in Java.
 #define U_SILU 0
@@ -209,6 +209,87 @@ extern "C" __global__ void ddim_step(const act* x, const act* m, const void* coe
         if (noise != 0 && sigma > 0.f) prev += sigma * ld(noise, i);
         st(y, i, prev);
     }
+}
+
+// ---- LinearCombination: y = sum_j c[j] * t_j, acc = c0 * t0 then acc = fma(c_j, t_j, acc) in term order (as the
+// JVM and OpenCL backends compute it), rounded once to the activation type. The coefficients are fp32 on the device
+// and read by the kernel (bound per run: one CUDA graph serves every step); k is a template argument so that the
+// term loop unrolls over constant indices into the by-value pointer array. ----
+#define LC_MAX_TERMS 8   // LinearCombination.MAX_TERMS
+struct LinearTerms {
+    const void* ptr[LC_MAX_TERMS];   // the first k used
+    int dt[LC_MAX_TERMS];            // each term's storage type: DT_F32, DT_F16 or DT_BF16
+    int k;
+};
+
+__device__ __forceinline__ float ld_term(const void* p, int dt, i64 i) {
+    if (dt == DT_F16) return f16_to_f32(((const unsigned short*) p)[i]);
+    if (dt == DT_BF16) return bf16_to_f32(((const unsigned short*) p)[i]);
+    return ((const float*) p)[i];
+}
+
+// __fmul_rn: the first product is never contracted into anything
+template <int K>
+__device__ __forceinline__ void linear_combination_body(const LinearTerms& t, const float* __restrict__ coef, act* __restrict__ y, i64 n) {
+    float c[K];
+#pragma unroll
+    for (int j = 0; j < K; j++) c[j] = coef[j];
+    GRID_STRIDE(i, n) {
+        float acc = __fmul_rn(c[0], ld_term(t.ptr[0], t.dt[0], i));
+#pragma unroll
+        for (int j = 1; j < K; j++) acc = fmaf(c[j], ld_term(t.ptr[j], t.dt[j], i), acc);
+        st(y, i, acc);
+    }
+}
+
+// Every term in the activation type and every base 16-byte aligned (host check): 16-byte vectors, the n % EW_VEC
+// tail element-wise by block 0.
+template <int K>
+__device__ __forceinline__ void linear_combination_vec_body(const LinearTerms& t, const float* __restrict__ coef, act* __restrict__ y, i64 n) {
+    float c[K];
+#pragma unroll
+    for (int j = 0; j < K; j++) c[j] = coef[j];
+    const i64 nv = n / EW_VEC;
+    GRID_STRIDE(i, nv) {
+        float acc[EW_VEC], v[EW_VEC];
+        vec_load<EW_VEC>((const act*) t.ptr[0] + i * EW_VEC, v);
+#pragma unroll
+        for (int e = 0; e < EW_VEC; e++) acc[e] = __fmul_rn(c[0], v[e]);
+#pragma unroll
+        for (int j = 1; j < K; j++) {
+            vec_load<EW_VEC>((const act*) t.ptr[j] + i * EW_VEC, v);
+#pragma unroll
+            for (int e = 0; e < EW_VEC; e++) acc[e] = fmaf(c[j], v[e], acc[e]);
+        }
+        vec_store<EW_VEC>(y + i * EW_VEC, acc);
+    }
+    if (blockIdx.x == 0)
+        for (i64 i = nv * EW_VEC + threadIdx.x; i < n; i += blockDim.x) {
+            float acc = __fmul_rn(c[0], ld((const act*) t.ptr[0], i));
+#pragma unroll
+            for (int j = 1; j < K; j++) acc = fmaf(c[j], ld((const act*) t.ptr[j], i), acc);
+            st(y, i, acc);
+        }
+}
+
+#define LC_DISPATCH(BODY)                            \
+    switch (terms.k) {                               \
+        case 1: BODY<1>(terms, coef, y, n); break;   \
+        case 2: BODY<2>(terms, coef, y, n); break;   \
+        case 3: BODY<3>(terms, coef, y, n); break;   \
+        case 4: BODY<4>(terms, coef, y, n); break;   \
+        case 5: BODY<5>(terms, coef, y, n); break;   \
+        case 6: BODY<6>(terms, coef, y, n); break;   \
+        case 7: BODY<7>(terms, coef, y, n); break;   \
+        default: BODY<8>(terms, coef, y, n); break;  \
+    }
+
+extern "C" __global__ void linear_combination(LinearTerms terms, const float* __restrict__ coef, act* __restrict__ y, i64 n) {
+    LC_DISPATCH(linear_combination_body)
+}
+
+extern "C" __global__ void linear_combination_vec(LinearTerms terms, const float* __restrict__ coef, act* __restrict__ y, i64 n) {
+    LC_DISPATCH(linear_combination_vec_body)
 }
 
 // Any storage type to any other (Cast, and staging operands into the activation type).

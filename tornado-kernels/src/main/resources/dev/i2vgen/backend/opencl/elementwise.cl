@@ -93,6 +93,24 @@ __kernel void ddim_step(BUF(x), BUF(m), BUF(coef), BUF(noise), const int hasNois
     y[i] = prev;
 }
 
+// See LinearCombination: y = sum_j c[j] * t_j over k <= 8 terms (slots past k are not read), in the order every
+// backend uses: acc = c0 * t0, then acc = fma(c_j, t_j, acc); fma is correctly rounded in OpenCL C.
+__kernel void linear_combination(BUF(c), const int k, BUF(t0), BUF(t1), BUF(t2), BUF(t3), BUF(t4), BUF(t5), BUF(t6), BUF(t7),
+                                 BUF(y), const long n) {
+    long i = get_global_id(0);
+    if (i >= n) return;
+    OFF(c); OFF(t0); OFF(t1); OFF(t2); OFF(t3); OFF(t4); OFF(t5); OFF(t6); OFF(t7); OFF(y);
+    float acc = c[0] * t0[i];
+    if (k > 1) acc = fma(c[1], t1[i], acc);
+    if (k > 2) acc = fma(c[2], t2[i], acc);
+    if (k > 3) acc = fma(c[3], t3[i], acc);
+    if (k > 4) acc = fma(c[4], t4[i], acc);
+    if (k > 5) acc = fma(c[5], t5[i], acc);
+    if (k > 6) acc = fma(c[6], t6[i], acc);
+    if (k > 7) acc = fma(c[7], t7[i], acc);
+    y[i] = acc;
+}
+
 // Cast: a copy, truncated toward zero for integer targets (float targets are rounded by round_to afterwards).
 __kernel void cast_values(BUF(x), BUF(y), const long n, const int truncate) {
     long i = get_global_id(0);

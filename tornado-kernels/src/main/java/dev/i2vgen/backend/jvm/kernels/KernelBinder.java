@@ -105,6 +105,11 @@ public final class KernelBinder {
                 MemorySegment m = buf(t, 1), coef = buf(t, 2), noise = buf(t, 3);
                 yield () -> DdimStepKernel.run(x, m, coef, noise, n, out);
             }
+            case LinearCombination lc -> {
+                MemorySegment[] terms = new MemorySegment[t.inputs().size() - 1];
+                for (int i = 0; i < terms.length; i++) terms[i] = buf(t, i + 1);
+                yield () -> LinearCombinationKernel.run(x, terms, n, out);
+            }
             case Cast c -> () -> CastKernel.run(x, n, c.target(), out);
             default -> throw new UnsupportedOperationException("the JVM backend has no kernel for op " + t.op().name()
                     + " (" + t.op().getClass().getName() + ")");

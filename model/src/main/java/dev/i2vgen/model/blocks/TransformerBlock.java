@@ -1,4 +1,4 @@
-package dev.i2vgen.model.unet;
+package dev.i2vgen.model.blocks;
 
 import dev.i2vgen.graph.TaskGraph;
 import dev.i2vgen.graph.Value;
@@ -8,8 +8,8 @@ import dev.i2vgen.model.common.Weights;
  * diffusers' BasicTransformerBlock (layer_norm, eps 1e-5): self-attention, second attention, GEGLU
  * feed-forward, each pre-normed and residual.
  */
-final class TransformerBlock {
-    static final float EPS = 1e-5f;
+public final class TransformerBlock {
+    public static final float EPS = 1e-5f;
 
     private TransformerBlock() {}
 
@@ -21,25 +21,29 @@ final class TransformerBlock {
      *                     ("double_self_attention" of the temporal transformers)
      * @param video        splits b = N rows of frames into videos for the cross-attention
      */
-    static Value build(TaskGraph g, Weights w, Value t, Value crossContext, Video video, int headDim) {
+    public static Value build(TaskGraph g, Weights w, Value t, Value crossContext, Video video, int headDim) {
         int d = t.dim(-1);
         Value n = layerNorm(g, w, "norm1", t);
         t = g.add(t, AttentionLayer.build(g, w.at("attn1"), n, n, d, headDim));
         n = layerNorm(g, w, "norm2", t);
-        Value a;
-        if (crossContext == null) {
-            a = AttentionLayer.build(g, w.at("attn2"), n, n, d, headDim);
-        } else {
-            int rows = t.dim(0), len = t.dim(1);
-            Value perVideo = g.reshape(n, video.batch(), rows / video.batch() * len, d);
-            a = g.reshape(AttentionLayer.build(g, w.at("attn2"), perVideo, crossContext, d, headDim), rows, len, d);
-        }
+        Value a = crossContext == null ? AttentionLayer.build(g, w.at("attn2"), n, n, d, headDim)
+                : crossAttentionPerVideo(g, w.at("attn2"), n, crossContext, video, headDim);
         t = g.add(t, a);
         n = layerNorm(g, w, "norm3", t);
         return g.add(t, FeedForward.geglu(g, w.at("ff"), n, 4 * d));
     }
 
-    static Value layerNorm(TaskGraph g, Weights w, String name, Value x) {
+    /**
+     * Cross-attention of token rows [b, L, d] (b = the video's rows, consecutive per video) to one context per video
+     * [B, Lc, kvDim]: the rows of a video attend together, as if the context were repeated for each row.
+     */
+    public static Value crossAttentionPerVideo(TaskGraph g, Weights w, Value n, Value context, Video video, int headDim) {
+        int rows = n.dim(0), len = n.dim(1), d = n.dim(2);
+        Value perVideo = g.reshape(n, video.batch(), rows / video.batch() * len, d);
+        return g.reshape(AttentionLayer.build(g, w, perVideo, context, d, headDim), rows, len, d);
+    }
+
+    public static Value layerNorm(TaskGraph g, Weights w, String name, Value x) {
         int d = x.dim(-1);
         return g.layerNorm(x, w.get(g, name + ".weight", d), w.get(g, name + ".bias", d), EPS);
     }

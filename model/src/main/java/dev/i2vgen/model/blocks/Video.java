@@ -1,4 +1,4 @@
-package dev.i2vgen.model.unet;
+package dev.i2vgen.model.blocks;
 
 /**
  * Batch and frame counts of the activations a UNet graph is built for. Every 2-D op works in the

@@ -1,4 +1,4 @@
-package dev.i2vgen.model.unet;
+package dev.i2vgen.model.blocks;
 
 import dev.i2vgen.graph.TaskGraph;
 import dev.i2vgen.graph.Value;
@@ -9,7 +9,7 @@ import dev.i2vgen.model.common.Weights;
  * one), multi-head scaled dot product with scale 1/√headDim, output projection {@code to_out.0} with bias.
  * Heads are the interleaved channel groups of width headDim (head h owns channels h·headDim …).
  */
-final class AttentionLayer {
+public final class AttentionLayer {
     private AttentionLayer() {}
 
     /**
@@ -17,7 +17,7 @@ final class AttentionLayer {
      * @param context keys/values source [b, Lk, kvDim]; {@code x} itself for self-attention
      * @param inner   heads · headDim (width of q/k/v)
      */
-    static Value build(TaskGraph g, Weights w, Value x, Value context, int inner, int headDim) {
+    public static Value build(TaskGraph g, Weights w, Value x, Value context, int inner, int headDim) {
         int queryDim = x.dim(-1);
         int kvDim = context.dim(-1);
         Value q = g.linear(x, w.get(g, "to_q.weight", inner, queryDim), w.optional(g, "to_q.bias", inner));

@@ -1,0 +1,120 @@
+package dev.i2vgen.model.vae;
+
+import dev.i2vgen.backend.Backend;
+import dev.i2vgen.backend.PendingRead;
+import dev.i2vgen.graph.TaskGraph;
+import dev.i2vgen.graph.Value;
+import dev.i2vgen.model.common.CompiledStage;
+import dev.i2vgen.tensor.DType;
+import dev.i2vgen.tensor.Tensor;
+
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The pipelines' VAE decode loop, shared by both VAEs: scaled latent frames [N, C, h, w] are decoded
+ * {@code chunkSize} frames per graph run, with one compiled graph per chunk shape (the last chunk may be shorter),
+ * kept until {@link #close}. Each VAE says what one chunk's graph is ({@link #decodeChunk}); for the temporal decoder
+ * a chunk is also the group of frames it mixes, so there the chunk size is part of the result.
+ */
+public abstract sealed class ChunkedFrameDecoder implements AutoCloseable
+        permits AutoencoderKL.FrameDecoder, AutoencoderKLTemporalDecoder.FrameDecoder {
+    private final Backend backend;
+    private final DType activation;
+    private final String graphName;
+    private final Map<String, CompiledStage> stages = new HashMap<>();
+
+    ChunkedFrameDecoder(Backend backend, DType activation, String graphName) {
+        this.backend = backend;
+        this.activation = activation;
+        this.graphName = graphName;
+    }
+
+    /** Adds the decode of one chunk: latents[n, C, h, w] as the UNet sees them (activation dtype) → images[n, out, H, W]. */
+    abstract Value decodeChunk(TaskGraph g, Value scaledLatents);
+
+    /**
+     * latents[N, C, h, w] (scaled) → images[N, out_channels, H, W], {@code chunkSize} frames per graph run (null = all).
+     * <p>The runs are submitted back to back and each chunk is copied into the result while the backend decodes
+     * the next, so an asynchronous backend (CUDA) never waits for the host: no synchronisation between chunks
+     * but the pacing of the uploads. Device memory: the chunk size bounds the activations; a chunk's decoded
+     * output is kept apart until the host has copied it, one chunk in the steady state and at most the whole
+     * decoded video (16 × 3 × 704 × 1280 F32 = 173 MB) while the result is still being allocated.
+     */
+    public Tensor decodeFrames(Tensor latents, Integer chunkSize) {
+        if (latents.rank() != 4) {
+            throw new IllegalArgumentException("VAE decode: latent frames must be [frames, channels, h, w], got "
+                    + Arrays.toString(latents.shape()));
+        }
+        int n = latents.dim(0);
+        int chunk = chunkSize == null ? n : chunkSize;
+        if (chunk < 1) throw new IllegalArgumentException("VAE decode: decode_chunk_size must be >= 1, got " + chunkSize);
+        record Chunk(PendingRead read, long offset) {}
+        ArrayDeque<Chunk> decoded = new ArrayDeque<>();
+        CompletableFuture<Tensor> video = null;
+        try {
+            for (int start = 0; start < n; start += chunk) {
+                int end = Math.min(n, start + chunk);
+                Tensor part = latents.slice(0, start, end).to(DType.F32);
+                CompiledStage stage = stage(part.shape());
+                stage.submit(Map.of(AutoencoderKL.INPUT_LATENTS, part));
+                if (video == null) video = allocateVideo(stage, n);
+                PendingRead read = stage.readAsync(AutoencoderKL.OUTPUT_IMAGE);
+                decoded.add(new Chunk(read, start * (read.numel() / (end - start))));
+                // every chunk but the newest, which the backend is decoding meanwhile
+                if (video.isDone()) {
+                    while (decoded.size() > 1) {
+                        Chunk c = decoded.poll();
+                        c.read().into(video.join(), c.offset());
+                    }
+                }
+            }
+            if (video == null) return null;   // no frames
+            Tensor out = video.join();
+            while (!decoded.isEmpty()) {
+                Chunk c = decoded.poll();
+                c.read().into(out, c.offset());
+            }
+            return out;
+        } finally {
+            decoded.forEach(c -> c.read().close());
+        }
+    }
+
+    /** frames[B·F, C, H, W] (batch-major) → video[B, C, F, H, W], diffusers' layout of a decoded video. */
+    public static Tensor videoLayout(Tensor frames, int batch) {
+        int f = frames.dim(0) / batch, oc = frames.dim(1), oh = frames.dim(2), ow = frames.dim(3);
+        return frames.reshape(batch, f, oc, oh, ow).permute(0, 2, 1, 3, 4).contiguous();
+    }
+
+    /**
+     * The result tensor, zero-filled on a thread of its own: for 16 frames at 704x1280 that is 173 MB of page
+     * faults and zeroing (0.1–0.4 s of host time), done while the backend decodes the first chunks.
+     */
+    private static CompletableFuture<Tensor> allocateVideo(CompiledStage stage, int frames) {
+        int[] shape = stage.graph().output(AutoencoderKL.OUTPUT_IMAGE).shape();
+        shape[0] = frames;
+        return CompletableFuture.supplyAsync(() -> Tensor.allocate(DType.F32, shape),
+                task -> Thread.ofPlatform().daemon().name("vae-video-allocation").start(task));
+    }
+
+    private CompiledStage stage(int[] shape) {
+        return stages.computeIfAbsent(Arrays.toString(shape), k -> {
+            TaskGraph g = new TaskGraph(graphName + "_" + shape[0] + "x" + shape[2] + "x" + shape[3], activation);
+            Value z = g.input(AutoencoderKL.INPUT_LATENTS, DType.F32, shape);
+            // F32 on the device: the host read is then a plain copy (a host-side fp16 conversion of 2.7 M
+            // values per 704x1280 frame cost more than the frame's GPU time)
+            g.output(AutoencoderKL.OUTPUT_IMAGE, VaeBlocks.cast(g, decodeChunk(g, VaeBlocks.cast(g, z, activation)), DType.F32));
+            return CompiledStage.compile(backend, g);
+        });
+    }
+
+    @Override
+    public void close() {
+        stages.values().forEach(CompiledStage::close);
+        stages.clear();
+    }
+}

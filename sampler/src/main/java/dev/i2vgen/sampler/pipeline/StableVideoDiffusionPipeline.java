@@ -1,0 +1,290 @@
+package dev.i2vgen.sampler.pipeline;
+
+import dev.i2vgen.backend.Backend;
+import dev.i2vgen.backend.ExecutionPlan;
+import dev.i2vgen.graph.Value;
+import dev.i2vgen.io.checkpoint.CheckpointFolder;
+import dev.i2vgen.io.checkpoint.ComponentFolder;
+import dev.i2vgen.io.checkpoint.FeatureExtractorConfig;
+import dev.i2vgen.io.checkpoint.Variant;
+import dev.i2vgen.io.image.SvdImagePreprocessing;
+import dev.i2vgen.io.safetensors.SafetensorsSource;
+import dev.i2vgen.model.clip.ClipVisionConfig;
+import dev.i2vgen.model.clip.ClipVisionEncoder;
+import dev.i2vgen.model.svd.SpatioTemporalUNet;
+import dev.i2vgen.model.svd.SpatioTemporalUNetConfig;
+import dev.i2vgen.model.vae.AutoencoderKLTemporalDecoder;
+import dev.i2vgen.model.vae.ChunkedFrameDecoder;
+import dev.i2vgen.model.vae.TemporalVaeConfig;
+import dev.i2vgen.sampler.random.TorchGenerator;
+import dev.i2vgen.sampler.scheduler.EulerDiscreteConfig;
+import dev.i2vgen.sampler.scheduler.EulerDiscreteScheduler;
+import dev.i2vgen.sampler.scheduler.EulerChurn;
+import dev.i2vgen.sampler.scheduler.EulerStepGraph;
+import dev.i2vgen.sampler.scheduler.NoiseSchedule;
+import dev.i2vgen.tensor.DType;
+import dev.i2vgen.tensor.Half;
+import dev.i2vgen.tensor.Tensor;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * diffusers' {@code StableVideoDiffusionPipeline}: wires the components (built from a checkpoint folder) and runs
+ * them on one backend in the reference order: CLIP image embedding of the antialiased 224×224 image, VAE latents of the
+ * Lanczos-resized, noise-augmented image ({@code latent_dist.mode()}, unscaled), the Euler loop with per-frame
+ * classifier-free guidance as one graph per step, decoding in chunks (the temporal decoder mixes frames within a
+ * chunk) and the same post-processing as I2VGen-XL. Random numbers come from one {@link TorchGenerator} seeded like
+ * {@code torch.manual_seed(seed)}: the augmentation noise first, then the initial latents.
+ * A pipeline from {@link #fromPretrained} owns its weight mappings: close it (before its backend) when done.
+ */
+public final class StableVideoDiffusionPipeline implements VideoPipeline {
+    /** diffusers resizes the CLIP input to 224×224 whatever the feature extractor says. */
+    static final int CLIP_SIZE = 224;
+
+    private final ClipVisionEncoder imageEncoder;
+    private final ClipImagePreprocessor clipNormalizer;
+    private final AutoencoderKLTemporalDecoder vae;
+    private final SpatioTemporalUNet unet;
+    private final EulerDiscreteConfig schedulerConfig;
+    private final Backend backend;
+    private final DType activation;
+    private final List<SafetensorsSource> ownedWeights = new ArrayList<>();
+    private boolean closed;
+
+    public StableVideoDiffusionPipeline(ClipVisionEncoder imageEncoder, FeatureExtractorConfig featureExtractor,
+                                        AutoencoderKLTemporalDecoder vae, SpatioTemporalUNet unet,
+                                        EulerDiscreteConfig schedulerConfig, Backend backend, DType activation) {
+        this.imageEncoder = imageEncoder;
+        this.clipNormalizer = new ClipImagePreprocessor(featureExtractor);
+        this.vae = vae;
+        this.unet = unet;
+        this.schedulerConfig = schedulerConfig;
+        this.backend = backend;
+        this.activation = activation;
+    }
+
+    /**
+     * Builds every component from a diffusers checkpoint folder (validated first: every config and safetensors
+     * header). {@code dtype} F16/BF16 prefers the {@code fp16} weight variant and computes in that precision; F32
+     * prefers the full-precision files. Weights stay memory-mapped.
+     */
+    public static StableVideoDiffusionPipeline fromPretrained(Path dir, Backend backend, DType dtype) {
+        CheckpointFolder ckpt = CheckpointFolder.open(dir).validate();
+        Variant variant = dtype == DType.F32 ? Variant.NONE : Variant.FP16;
+        ComponentFolder ie = ckpt.component("image_encoder"), va = ckpt.component("vae"), un = ckpt.component("unet");
+        List<SafetensorsSource> opened = new ArrayList<>();
+        try {
+            SafetensorsSource ieW = open(opened, ie, variant), vaW = open(opened, va, variant), unW = open(opened, un, variant);
+            StableVideoDiffusionPipeline pipeline = new StableVideoDiffusionPipeline(
+                    new ClipVisionEncoder(ClipVisionConfig.load(ie.configFile()), ieW),
+                    ckpt.featureExtractorConfig(),
+                    new AutoencoderKLTemporalDecoder(TemporalVaeConfig.load(va.configFile()), vaW),
+                    new SpatioTemporalUNet(SpatioTemporalUNetConfig.load(un.configFile()), unW),
+                    EulerDiscreteConfig.read(ckpt.component("scheduler").configFile()),
+                    backend, dtype);
+            pipeline.ownedWeights.addAll(opened);
+            return pipeline;
+        } catch (RuntimeException e) {
+            opened.forEach(SafetensorsSource::close);   // a half-built pipeline must not leak mappings
+            throw e;
+        }
+    }
+
+    private static SafetensorsSource open(List<SafetensorsSource> opened, ComponentFolder component, Variant variant) {
+        SafetensorsSource source = component.weights(variant);
+        opened.add(source);
+        return source;
+    }
+
+    @Override
+    public String pipelineClass() { return "StableVideoDiffusionPipeline"; }
+
+    /** The UNet's trained frame count: the default {@code num_frames}. */
+    public int defaultFrames() { return unet.config().numFrames(); }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        ownedWeights.forEach(SafetensorsSource::close);
+    }
+
+    /** The mappings {@link #close} releases (tests). */
+    List<SafetensorsSource> ownedWeights() { return List.copyOf(ownedWeights); }
+
+    public GeneratedVideo generate(SvdGenerationRequest req) { return generate(req, PipelineListener.NONE); }
+
+    /** {@link VideoPipeline}: takes an {@link SvdGenerationRequest}; another model's request is an error naming both. */
+    @Override
+    public GeneratedVideo generate(VideoRequest request, PipelineListener listener) {
+        if (!(request instanceof SvdGenerationRequest req)) {
+            throw new IllegalArgumentException("StableVideoDiffusionPipeline takes an SvdGenerationRequest (an image, no prompt), got a "
+                    + request.getClass().getSimpleName());
+        }
+        return generate(req, listener);
+    }
+
+    public GeneratedVideo generate(SvdGenerationRequest req, PipelineListener listener) {
+        if (closed) throw new IllegalStateException("StableVideoDiffusionPipeline: generate() after close(): its weight mappings are released");
+        int frames = req.numFrames() != null ? req.numFrames() : defaultFrames();
+        boolean cfg = req.classifierFreeGuidance();
+        int batch = cfg ? 2 : 1;
+        long seed = req.seed() != null ? req.seed() : new java.security.SecureRandom().nextLong() & 0xffffffffL;
+        TorchGenerator generator = new TorchGenerator(seed);
+        EulerDiscreteScheduler scheduler = new EulerDiscreteScheduler(schedulerConfig);
+        scheduler.setTimesteps(req.steps());
+
+        listener.stage("encode image");
+        Tensor imageEmbeddings = encodeImage(req, cfg, listener);
+        Tensor imageLatents = imageLatents(req, cfg, frames, generator, listener);
+        Tensor addedTimeIds = addedTimeIds(req, batch);
+        emit(listener, "added_time_ids", addedTimeIds);
+
+        int scale = vae.config().downsampleFactor();
+        int h = req.height() / scale, w = req.width() / scale, c = vae.config().latentChannels();
+        Tensor latents = generator.randnTensor(1, frames, c, h, w);
+        float[] v = latents.toFloatArray();
+        float sigma0 = scheduler.initNoiseSigma();
+        for (int i = 0; i < v.length; i++) v[i] *= sigma0;
+        latents = Tensor.fromFloats(v, 1, frames, c, h, w);
+        emit(listener, "initial_latents", latents);
+        emit(listener, "sigmas", Tensor.fromFloats(scheduler.sigmas(), scheduler.sigmas().length));
+
+        listener.stage("denoise");
+        latents = denoise(req, frames, scheduler, generator, latents, imageLatents, imageEmbeddings, addedTimeIds, listener);
+
+        listener.stage("decode");
+        emit(listener, "decode.latents", latents);
+        Tensor decoded;   // [F, 3, H, W], frame-major as decoded
+        try (AutoencoderKLTemporalDecoder.FrameDecoder decoder = vae.frameDecoder(backend, activation)) {
+            decoded = decoder.decodeVideoFrames(latents, req.decodeChunkSize() != null ? req.decodeChunkSize() : frames);
+        }
+        if (listener.wantsTensors()) emit(listener, "decode.video", ChunkedFrameDecoder.videoLayout(decoded, 1));
+        FramePostprocessor.Frames out = FramePostprocessor.fromFrameMajor(decoded);
+        emit(listener, "frames_float", out.floats());
+        return new GeneratedVideo(out.images(), out.floats(), seed);
+    }
+
+    /** CLIP image embedding [B, 1, D] of the raw image (no crop); zeros for the unconditional half. */
+    private Tensor encodeImage(SvdGenerationRequest req, boolean cfg, PipelineListener listener) {
+        Tensor pixels = clipNormalizer.normalize(SvdImagePreprocessing.clipPixels(req.image(), CLIP_SIZE));
+        emit(listener, "clip_pixel_values", pixels);
+        Tensor embeds = imageEncoder.run(backend, pixels, activation);
+        emit(listener, "clip_vision.image_embeds", embeds);
+        Tensor e = roundedToActivation(embeds.reshape(1, 1, embeds.dim(-1)));
+        return cfg ? HostTensors.concatBatch(HostTensors.zerosLike(e), e) : e;
+    }
+
+    /**
+     * The VAE latent of the noise-augmented image, {@code latent_dist.mode()} unscaled, repeated over the frames:
+     * [B, F, C, h, w]; zeros for the unconditional half. Encoded in float32 when the VAE asks to be upcast
+     * ({@code force_upcast}, as the released SVD VAE does).
+     */
+    private Tensor imageLatents(SvdGenerationRequest req, boolean cfg, int frames, TorchGenerator generator, PipelineListener listener) {
+        Tensor pixels = SvdImagePreprocessing.vaePixels(req.image(), req.width(), req.height());
+        float[] x = pixels.toFloatArray();
+        float[] noise = generator.randn(pixels.shape());
+        float strength = (float) req.noiseAugStrength();
+        for (int i = 0; i < x.length; i++) x[i] = x[i] + strength * noise[i];
+        Tensor input = Tensor.fromFloats(x, pixels.shape());
+        emit(listener, "vae_encode.input", input);
+        DType encodePrecision = vae.config().forceUpcast() ? DType.F32 : activation;
+        Tensor mode = vae.encode(backend, input, encodePrecision).mode();
+        emit(listener, "vae_encode.mode", mode);
+        Tensor latent = roundedToActivation(mode);   // image_latents.to(image_embeddings.dtype)
+        int c = latent.dim(1), h = latent.dim(2), w = latent.dim(3), plane = c * h * w;
+        float[] one = latent.toFloatArray();
+        int batch = cfg ? 2 : 1;
+        float[] out = new float[batch * frames * plane];
+        for (int f = 0; f < frames; f++) System.arraycopy(one, 0, out, ((batch - 1) * frames + f) * plane, plane);
+        return Tensor.fromFloats(out, batch, frames, c, h, w);
+    }
+
+    /** [fps − 1, motion_bucket_id, noise_aug_strength] per batch row, in the activation dtype as diffusers makes them. */
+    private Tensor addedTimeIds(SvdGenerationRequest req, int batch) {
+        float[] ids = new float[3 * batch];
+        for (int r = 0; r < batch; r++) {
+            ids[3 * r] = req.fps() - 1;
+            ids[3 * r + 1] = req.motionBucketId();
+            ids[3 * r + 2] = (float) req.noiseAugStrength();
+        }
+        return roundedToActivation(Tensor.fromFloats(ids, batch, 3));
+    }
+
+    private Tensor denoise(SvdGenerationRequest req, int frames, EulerDiscreteScheduler scheduler, TorchGenerator generator,
+                           Tensor latents, Tensor imageLatents, Tensor context, Tensor addedTimeIds, PipelineListener listener) {
+        float[] timesteps = scheduler.timesteps();
+        if (timesteps.length == 0) return latents;
+        boolean cfg = req.classifierFreeGuidance(), wants = listener.wantsTensors();
+        int batch = cfg ? 2 : 1;
+        EulerChurn churn = EulerChurn.NONE;   // the pipeline leaves s_churn at its default 0: a deterministic update
+        boolean noise = false;
+        for (int i = 0; i < timesteps.length; i++) noise |= scheduler.coefficients(i, churn).needsNoise();
+        SvdDenoiseStepGraph step = SvdDenoiseStepGraph.build(unet, latents.shape(), context.dim(1), cfg,
+                schedulerConfig.predictionType(), noise, activation, wants);
+        try (ExecutionPlan plan = backend.compile(step.graph())) {
+            plan.bind(SvdDenoiseStepGraph.IMAGE_LATENTS, imageLatents);
+            plan.bind(SpatioTemporalUNet.ENCODER_HIDDEN_STATES, context);
+            plan.bind(SpatioTemporalUNet.ADDED_TIME_IDS, addedTimeIds);
+            plan.bind(SvdDenoiseStepGraph.LATENTS, latents);
+            if (cfg) plan.bind(SvdDenoiseStepGraph.GUIDANCE, perFrameGuidance(req, frames));
+            var graph = step.graph();
+            for (int i = 0; i < timesteps.length; i++) {
+                float t = timesteps[i];
+                Map<Value, Tensor> perStep = new HashMap<>();
+                perStep.put(graph.input(SpatioTemporalUNet.TIMESTEP), Tensor.fromFloats(filled(batch, t), batch));
+                step.scheduler().inputs(scheduler, i, churn).forEach((name, value) -> perStep.put(graph.input(name), value));
+                if (noise) {
+                    // drawn as diffusers' step draws it (randn of the model output's shape), only when this step churns
+                    perStep.put(graph.input(EulerStepGraph.noiseInput()), scheduler.coefficients(i, churn).needsNoise()
+                            ? generator.randnTensor(latents.shape()) : Tensor.fromFloats(new float[Math.toIntExact(latents.numel())], latents.shape()));
+                }
+                plan.execute(perStep);
+                if (wants) {
+                    Tensor sample = latents, next = plan.read(SvdDenoiseStepGraph.NEXT_LATENTS);
+                    Tensor ts = Tensor.fromFloats(new float[]{t}, 1);
+                    emit(listener, "unet." + i + ".timestep", ts);
+                    emit(listener, "unet." + i + ".out", plan.read(SvdDenoiseStepGraph.UNET_OUT));
+                    emit(listener, "step." + i + ".timestep", ts);
+                    emit(listener, "step." + i + ".model_output", plan.read(SvdDenoiseStepGraph.MODEL_OUTPUT));
+                    emit(listener, "step." + i + ".sample", sample);
+                    emit(listener, "step." + i + ".prev_sample", next);
+                    latents = next;
+                }
+                plan.copy(SvdDenoiseStepGraph.NEXT_LATENTS, SvdDenoiseStepGraph.LATENTS);
+                listener.step(i, timesteps.length, t);
+            }
+            return plan.read(SvdDenoiseStepGraph.NEXT_LATENTS);
+        }
+    }
+
+    /** linspace(min, max, F) as torch computes it in float32, in the latents' dtype, shaped [1, F, 1, 1, 1]. */
+    private Tensor perFrameGuidance(SvdGenerationRequest req, int frames) {
+        float[] g = NoiseSchedule.torchLinspace(req.minGuidance(), req.maxGuidance(), frames);
+        return roundedToActivation(Tensor.fromFloats(g, 1, frames, 1, 1, 1));
+    }
+
+    /** The host values rounded to the activation dtype (F32 storage), where diffusers casts a tensor to the model's dtype. */
+    private Tensor roundedToActivation(Tensor t) {
+        if (activation == DType.F32) return t;
+        float[] v = t.toFloatArray();
+        for (int i = 0; i < v.length; i++) {
+            v[i] = activation == DType.F16 ? Half.f16ToFloat(Half.floatToF16(v[i])) : Half.bf16ToFloat(Half.floatToBf16(v[i]));
+        }
+        return Tensor.fromFloats(v, t.shape());
+    }
+
+    private static void emit(PipelineListener l, String name, Tensor t) {
+        if (l.wantsTensors()) l.tensor(name, t);
+    }
+
+    private static float[] filled(int n, float v) {
+        float[] a = new float[n];
+        java.util.Arrays.fill(a, v);
+        return a;
+    }
+}

@@ -1,0 +1,7 @@
+package dev.i2vgen.sampler.pipeline;
+
+/** The arguments of one generation, one record per model family: {@link GenerationRequest} (I2VGen-XL), {@link SvdGenerationRequest}. */
+public sealed interface VideoRequest permits GenerationRequest, SvdGenerationRequest {
+    /** The seed, or null for a random one. */
+    Long seed();
+}
