@@ -11,20 +11,16 @@ import dev.i2vgen.sampler.pipeline.I2VGenXLPipeline;
 import dev.i2vgen.sampler.pipeline.PipelineListener;
 import dev.i2vgen.tensor.DType;
 import dev.i2vgen.tensor.Tensor;
-import dev.i2vgen.tensor.TensorComparison;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The whole pipeline from the case's seed (no injected tensors) against diffusers: every recorded
@@ -81,40 +77,34 @@ class PipelineConformanceTest {
             GenerationRequest req = new GenerationRequest(ref.prompt(), ref.negativePrompt(), ImageLoader.read(ref.inputImage()),
                     ref.height(), ref.width(), ref.numFrames(), ref.steps(), ref.guidance(), ref.fps(), 0.0, ref.seed(),
                     ref.decodeChunkSize(), 1);
-            Map<String, Tensor> seen = new LinkedHashMap<>();
-            GeneratedVideo video = pipeline.generate(req, new PipelineListener() {
-                @Override public boolean wantsTensors() { return true; }
-
-                @Override public void tensor(String name, Tensor value) { seen.put(name, value); }
-            });
-
-            List<String> failures = new ArrayList<>();
-            StringBuilder report = new StringBuilder(caseName + " on " + backendName + " " + dtype + ", relative error per stage:\n");
-            int compared = 0;
-            for (Map.Entry<String, Tensor> e : seen.entrySet()) {
-                if (!ref.has(e.getKey())) continue;
-                Tensor expected = ref.tensor(e.getKey());
-                compared++;
-                if (e.getValue().numel() != expected.numel()) {
-                    failures.add(e.getKey() + ": " + e.getValue() + " vs reference " + expected);
-                    continue;
-                }
-                double err = TensorComparison.relativeError(e.getValue(), expected);
-                report.append(String.format("  %-32s %.2e%n", e.getKey(), err));
-                if (!(err <= tolerance)) failures.add(String.format("%s: relative error %.3g > %.0e", e.getKey(), err, tolerance));
-            }
-            assertTrue(compared >= 15, "too few stages compared: " + compared + " of " + seen.keySet());
-            if (dtype != DType.F32) {
-                double framesErr = TensorComparison.relativeError(seen.get("frames_float"), ref.tensor("frames_float"));
-                if (!(framesErr <= REDUCED_PRECISION_FRAMES)) {
-                    failures.add(String.format("frames_float: relative error %.3g > %.0e", framesErr, REDUCED_PRECISION_FRAMES));
-                }
-            }
-            System.out.print(report);
-            if (!failures.isEmpty()) fail(caseName + ": " + String.join("\n", failures));
-
-            int maxDiff = ReferenceFrames.maxDifference(video.frames(), ref.tensor("frames_uint8"));
-            assertTrue(maxDiff <= frameTolerance, caseName + ": frames differ from frames_uint8 by up to " + maxDiff);
+            assertRunMatches(caseName, backendName, dtype, tolerance, frameTolerance, ref, 15,
+                    listener -> pipeline.generate(req, listener));
         }
+    }
+
+    /**
+     * Runs {@code generate} with every intermediate recorded, then: each one the case recorded too within
+     * {@code tolerance} (at least {@code minStages} of them), for reduced precision the float frames within
+     * {@link #REDUCED_PRECISION_FRAMES}, and the 8-bit frames within {@code frameTolerance} of {@code frames_uint8}.
+     */
+    static void assertRunMatches(String caseName, String backendName, DType dtype, double tolerance, int frameTolerance,
+                                 ReferenceCase ref, int minStages, Function<PipelineListener, GeneratedVideo> generate) {
+        Map<String, Tensor> seen = new LinkedHashMap<>();
+        GeneratedVideo video = generate.apply(new PipelineListener() {
+            @Override public boolean wantsTensors() { return true; }
+
+            @Override public void tensor(String name, Tensor value) { seen.put(name, value); }
+        });
+
+        StageReport report = new StageReport(caseName + " on " + backendName + " " + dtype + ", relative error per stage:", tolerance);
+        int compared = report.checkRecorded(seen, ref);
+        assertTrue(compared >= minStages, "too few stages compared: " + compared + " of " + seen.keySet());
+        if (dtype != DType.F32) {
+            report.bound("frames_float", seen.get("frames_float"), ref.tensor("frames_float"), REDUCED_PRECISION_FRAMES);
+        }
+        report.assertPassed(caseName);
+
+        int maxDiff = ReferenceFrames.maxDifference(video.frames(), ref.tensor("frames_uint8"));
+        assertTrue(maxDiff <= frameTolerance, caseName + ": frames differ from frames_uint8 by up to " + maxDiff);
     }
 }

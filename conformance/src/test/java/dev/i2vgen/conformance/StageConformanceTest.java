@@ -19,14 +19,8 @@ import dev.i2vgen.model.vae.LatentDistribution;
 import dev.i2vgen.model.vae.VaeConfig;
 import dev.i2vgen.tensor.DType;
 import dev.i2vgen.tensor.Tensor;
-import dev.i2vgen.tensor.TensorComparison;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-
-import java.util.ArrayList;
-import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Each model stage on its own, fed the reference's recorded inputs (so errors do not compound): text
@@ -46,8 +40,7 @@ class StageConformanceTest {
             "tiny,opencl,F32,1e-4", "tiny-fp16,opencl,F32,1e-4", "tiny-noguidance,opencl,F32,1e-4"})
     void everyStageFromRecordedInputs(String caseName, String backendName, DType dtype, double tolerance) throws Exception {
         if (!backendName.equals("jvm")) PipelineConformanceTest.assumeBackend(backendName);
-        List<String> failures = new ArrayList<>();
-        StringBuilder report = new StringBuilder(caseName + " on " + backendName + " " + dtype + ", stages from recorded inputs:\n");
+        StageReport report = new StageReport(caseName + " on " + backendName + " " + dtype + ", stages from recorded inputs:", tolerance);
         try (ReferenceCase ref = ReferenceCase.bundled(caseName); Backend backend = Backends.create(backendName)) {
             CheckpointFolder ckpt = CheckpointFolder.open(ref.checkpoint());
             ComponentFolder te = ckpt.component("text_encoder"), ie = ckpt.component("image_encoder");
@@ -55,16 +48,16 @@ class StageConformanceTest {
 
             ClipTextEncoder text = new ClipTextEncoder(ClipTextConfig.load(te.configFile()), te.weights());
             Tensor ids = ref.tensor("tokenizer.0.input_ids").to(DType.I32);
-            check(report, failures, tolerance, "prompt_embeds", text.run(backend, ids, 1, dtype), ref.tensor("prompt_embeds"));
+            report.check("prompt_embeds", text.run(backend, ids, 1, dtype), ref.tensor("prompt_embeds"));
 
             ClipVisionEncoder vision = new ClipVisionEncoder(ClipVisionConfig.load(ie.configFile()), ie.weights());
-            check(report, failures, tolerance, "clip_vision.image_embeds",
+            report.check("clip_vision.image_embeds",
                     vision.run(backend, ref.tensor("clip_pixel_values"), dtype), ref.tensor("clip_vision.image_embeds"));
 
             AutoencoderKL vae = new AutoencoderKL(VaeConfig.load(va.configFile()), va.weights());
             LatentDistribution posterior = vae.encode(backend, ref.tensor("vae_encode.input"), dtype);
-            check(report, failures, tolerance, "vae_encode.mean", posterior.mean(), ref.tensor("vae_encode.mean"));
-            check(report, failures, tolerance, "vae_encode.logvar", posterior.logvar(), ref.tensor("vae_encode.logvar"));
+            report.check("vae_encode.mean", posterior.mean(), ref.tensor("vae_encode.mean"));
+            report.check("vae_encode.logvar", posterior.logvar(), ref.tensor("vae_encode.logvar"));
 
             I2VGenXLUNet unet = new I2VGenXLUNet(UNetConfig.load(un.configFile()), un.weights());
             Tensor sample0 = ref.tensor("unet.0.sample");
@@ -76,20 +69,13 @@ class StageConformanceTest {
                     Tensor out = runner.run(new UNetInputs(ref.tensor(p + "sample"), ref.tensor(p + "timestep"),
                             ref.tensor(p + "encoder_hidden_states"), ref.tensor(p + "fps"), ref.tensor(p + "image_latents"),
                             ref.tensor(p + "image_embeddings")));
-                    check(report, failures, tolerance, p + "out", out, ref.tensor(p + "out"));
+                    report.check(p + "out", out, ref.tensor(p + "out"));
                 }
             }
 
-            check(report, failures, tolerance, "decode.video",
+            report.check("decode.video",
                     vae.decodeVideo(backend, ref.tensor("decode.latents"), ref.decodeChunkSize(), dtype), ref.tensor("decode.video"));
         }
-        System.out.print(report);
-        if (!failures.isEmpty()) fail(String.join("\n", failures));
-    }
-
-    private static void check(StringBuilder report, List<String> failures, double tolerance, String name, Tensor actual, Tensor expected) {
-        double err = TensorComparison.relativeError(actual, expected);
-        report.append(String.format("  %-28s %.2e%n", name, err));
-        if (!(err <= tolerance)) failures.add(String.format("%s: relative error %.3g > %.0e", name, err, tolerance));
+        report.assertPassed(caseName);
     }
 }

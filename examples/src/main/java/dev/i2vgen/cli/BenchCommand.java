@@ -5,19 +5,15 @@ import dev.i2vgen.backend.Backends;
 import dev.i2vgen.cli.bench.BenchModel;
 import dev.i2vgen.cli.bench.BenchReport;
 import dev.i2vgen.cli.bench.BenchRow;
+import dev.i2vgen.cli.bench.CommonStages;
 import dev.i2vgen.cli.bench.DiffusersAnchor;
 import dev.i2vgen.cli.bench.PeakMemorySampler;
-import dev.i2vgen.cli.bench.StageClock;
 import dev.i2vgen.cli.bench.StageRunner;
 import dev.i2vgen.cli.bench.SvdBenchModel;
 import dev.i2vgen.cli.bench.SvdBenchStages;
-import dev.i2vgen.cli.bench.StageTimer;
-import dev.i2vgen.graph.TaskGraph;
-import dev.i2vgen.graph.Value;
 import dev.i2vgen.io.image.RgbImage;
 import dev.i2vgen.io.tokenizer.ClipTokenizer;
 import dev.i2vgen.model.clip.ClipTextEncoder;
-import dev.i2vgen.model.clip.ClipVisionEncoder;
 import dev.i2vgen.model.common.CompiledStage;
 import dev.i2vgen.model.unet.UNetConfig;
 import dev.i2vgen.model.unet.UNetInputs;
@@ -26,7 +22,6 @@ import dev.i2vgen.model.unet.UNetShape;
 import dev.i2vgen.model.unet.UNetStepGraph;
 import dev.i2vgen.model.vae.AutoencoderKL;
 import dev.i2vgen.sampler.pipeline.GenerationRequest;
-import dev.i2vgen.sampler.pipeline.PipelineListener;
 import dev.i2vgen.sampler.pipeline.I2VGenXLPipeline;
 import dev.i2vgen.tensor.DType;
 import dev.i2vgen.tensor.Tensor;
@@ -36,10 +31,8 @@ import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 
 /**
@@ -164,8 +157,9 @@ public final class BenchCommand implements Callable<Integer> {
 
         void runAll() {
             textEncoder();
-            imageEncoder();
-            vaeEncode();
+            CommonStages.imageEncoder(runner, backend, model.imageEncoder(), act);
+            // the pipeline samples the posterior: the logvar is part of the stage
+            CommonStages.vaeEncode(runner, backend, model.vae()::encode, model.height(), model.width(), act, "", true);
             unetStep();
             int chunkLarge = 8;
             vaeDecode(1, TARGET_DECODE_CHUNK1_S);
@@ -186,28 +180,6 @@ public final class BenchCommand implements Callable<Integer> {
             runner.time("text_encode", "CLIP text, 2x" + len + " tokens", null, null, null, () -> {
                 CompiledStage stage = model.textEncoder().compile(backend, 2, len, 1, act);
                 return new StageRunner.Timed(stage, () -> stage.run(Map.of(ClipTextEncoder.INPUT_IDS, ids)));
-            });
-        }
-
-        private void imageEncoder() {
-            int s = model.imageEncoder().config().imageSize();
-            Tensor pixels = runner.gaussian(1, 3, s, s);
-            runner.time("image_encode", "CLIP vision, 1x3x" + s + "x" + s, null, null, null, () -> {
-                CompiledStage stage = model.imageEncoder().compile(backend, 1, act);
-                return new StageRunner.Timed(stage, () -> stage.run(Map.of(ClipVisionEncoder.INPUT_PIXELS, pixels)));
-            });
-        }
-
-        private void vaeEncode() {
-            Tensor image = runner.gaussian(1, 3, model.height(), model.width());
-            runner.time("vae_encode", "VAE encode, 1x3x" + model.height() + "x" + model.width(), null, null, null, () -> {
-                TaskGraph g = new TaskGraph("vae_encoder", act);
-                Value x = g.input(AutoencoderKL.INPUT_IMAGE, DType.F32, image.shape());
-                AutoencoderKL.Moments m = model.vae().encode(g, act == DType.F32 ? x : g.cast(x, act));
-                g.output(AutoencoderKL.OUTPUT_MEAN, m.mean());
-                g.output(AutoencoderKL.OUTPUT_LOGVAR, m.logvar());
-                CompiledStage stage = CompiledStage.compile(backend, g);
-                return new StageRunner.Timed(stage, () -> stage.run(Map.of(AutoencoderKL.INPUT_IMAGE, image)));
             });
         }
 
@@ -246,26 +218,11 @@ public final class BenchCommand implements Callable<Integer> {
             I2VGenXLPipeline pipe = new I2VGenXLPipeline(model.tokenizer(), model.textEncoder(), model.imageEncoder(),
                     model.featureExtractor(), model.vae(), model.unet(), model.scheduler(), backend, act);
             RgbImage image = runner.randomImage(model.width(), model.height());
-            String key = "pipeline_" + pipelineSteps + "_steps";
-            runner.announce(key);
-            // Warm-up: one 1-step generation compiles (and caches) every kernel of every stage.
-            pipe.generate(request(image, 1));
-            runner.resetPeak();
-            StageClock clock = new StageClock();
-            double s = StageTimer.medianSeconds(() -> {
-                clock.start();
-                pipe.generate(request(image, pipelineSteps), clock);
-                clock.stop();
-            }, 0, pipelineRepeats);
-            boolean comparable = !small && pipelineSteps == 50;
-            runner.report().add(new BenchRow(key, "whole pipeline, " + pipelineSteps + " steps, " + model.frames() + "x" + model.height() + "x" + model.width(),
-                    s, "s", comparable ? runner.figure("pipeline_s_steps50") : null, comparable ? TARGET_PIPELINE_S : null));
-            Double peak = runner.peakSinceReset();
-            runner.done(s, peak);
-            runner.out().println("    last run by stage: " + clock.summary());
-            runner.report().header().put("pipeline_stages_last_run", clock.summary());
-            runner.report().add(new BenchRow("peak_memory_pipeline", "device memory during the pipeline", peak, "GiB",
-                    runner.figure("pipeline_peak_gib"), small ? null : TARGET_PEAK_GIB));
+            boolean comparable = !small && pipelineSteps == 50;   // diffusers' figure is for the released model, 50 steps
+            runner.timePipeline(pipelineSteps, pipelineRepeats, model.frames() + "x" + model.height() + "x" + model.width(),
+                    (steps, listener) -> pipe.generate(request(image, steps), listener),
+                    comparable ? "pipeline_s_steps50" : null, comparable ? TARGET_PIPELINE_S : null,
+                    "pipeline_peak_gib", small ? null : TARGET_PEAK_GIB);
         }
 
         private GenerationRequest request(RgbImage image, int steps) {

@@ -1,6 +1,7 @@
 package dev.i2vgen.cli.bench;
 
 import dev.i2vgen.io.image.RgbImage;
+import dev.i2vgen.sampler.pipeline.PipelineListener;
 import dev.i2vgen.tensor.Tensor;
 
 import java.io.PrintWriter;
@@ -73,6 +74,40 @@ public final class StageRunner {
             report.add(new BenchRow(key + "_peak_memory", "device memory during " + key, peak, "GiB", figure(anchorPeakKey), null));
         }
         return seconds;
+    }
+
+    /** One generation of the pipeline being timed: {@code steps} denoising steps, reporting to {@code listener}. */
+    @FunctionalInterface
+    public interface Generation {
+        void run(int steps, PipelineListener listener);
+    }
+
+    /**
+     * Times whole generations of {@code steps} steps (the median of {@code repeats}) after one untimed 1-step run that
+     * compiles every stage's kernels, prints the last run's time per stage, and adds the rows
+     * "pipeline_&lt;steps&gt;_steps" and "peak_memory_pipeline". Figures and targets are passed as they apply: a null
+     * {@code anchorKey} or target where this run is not comparable with diffusers'.
+     *
+     * @param video the generated video's size in the row's description, "FxHxW"
+     */
+    public void timePipeline(int steps, int repeats, String video, Generation generation, String anchorKey, Double target,
+                             String anchorPeakKey, Double peakTarget) {
+        String key = "pipeline_" + steps + "_steps";
+        announce(key);
+        generation.run(1, PipelineListener.NONE);   // warm-up: compiles (and caches) every stage's kernels
+        resetPeak();
+        StageClock clock = new StageClock();
+        double s = StageTimer.medianSeconds(() -> {
+            clock.start();
+            generation.run(steps, clock);
+            clock.stop();
+        }, 0, repeats);
+        report.add(new BenchRow(key, "whole pipeline, " + steps + " steps, " + video, s, "s", figure(anchorKey), target));
+        Double peak = peakSinceReset();
+        done(s, peak);
+        out.println("    last run by stage: " + clock.summary());
+        report.header().put("pipeline_stages_last_run", clock.summary());
+        report.add(new BenchRow("peak_memory_pipeline", "device memory during the pipeline", peak, "GiB", figure(anchorPeakKey), peakTarget));
     }
 
     /** diffusers' figure under {@code key}, or null (no anchor, no key, or no such figure). */

@@ -2,21 +2,13 @@ package dev.i2vgen.cli.bench;
 
 import dev.i2vgen.backend.Backend;
 import dev.i2vgen.backend.ExecutionPlan;
-import dev.i2vgen.graph.TaskGraph;
-import dev.i2vgen.graph.Value;
 import dev.i2vgen.io.image.RgbImage;
-import dev.i2vgen.model.clip.ClipVisionEncoder;
-import dev.i2vgen.model.common.CompiledStage;
 import dev.i2vgen.model.svd.SpatioTemporalUNet;
-import dev.i2vgen.model.vae.AutoencoderKL;
 import dev.i2vgen.model.vae.AutoencoderKLTemporalDecoder;
-import dev.i2vgen.sampler.pipeline.PipelineListener;
 import dev.i2vgen.sampler.pipeline.StableVideoDiffusionPipeline;
 import dev.i2vgen.sampler.pipeline.SvdGenerationRequest;
 import dev.i2vgen.tensor.DType;
 import dev.i2vgen.tensor.Tensor;
-
-import java.util.Map;
 
 /**
  * The Stable Video Diffusion XT benchmark, stage by stage, beside diffusers' figures and the issue's targets (ratios
@@ -45,8 +37,10 @@ public final class SvdBenchStages {
     }
 
     public void runAll() {
-        imageEncoder();
-        vaeEncode();
+        CommonStages.imageEncoder(runner, backend, model.imageEncoder(), act);
+        // the pipeline encodes with force_upcast and takes the posterior's mode (no logvar)
+        DType vaePrecision = model.vae().config().forceUpcast() ? DType.F32 : act;
+        CommonStages.vaeEncode(runner, backend, model.vae()::encode, model.height(), model.width(), vaePrecision, " " + vaePrecision, false);
         unetStep();
         vaeDecode();
         pipeline();
@@ -56,28 +50,6 @@ public final class SvdBenchStages {
     private Double target(String anchorKey, double ratio) {
         Double d = runner.figure(anchorKey);
         return d == null ? null : d * ratio;
-    }
-
-    private void imageEncoder() {
-        int s = model.imageEncoder().config().imageSize();
-        Tensor pixels = runner.gaussian(1, 3, s, s);
-        runner.time("image_encode", "CLIP vision, 1x3x" + s + "x" + s, null, null, null, () -> {
-            CompiledStage stage = model.imageEncoder().compile(backend, 1, act);
-            return new StageRunner.Timed(stage, () -> stage.run(Map.of(ClipVisionEncoder.INPUT_PIXELS, pixels)));
-        });
-    }
-
-    private void vaeEncode() {
-        Tensor image = runner.gaussian(1, 3, model.height(), model.width());
-        DType precision = model.vae().config().forceUpcast() ? DType.F32 : act;
-        runner.time("vae_encode", "VAE encode, 1x3x" + model.height() + "x" + model.width() + " " + precision, null, null, null, () -> {
-            TaskGraph g = new TaskGraph("vae_encoder", precision);
-            Value x = g.input(AutoencoderKL.INPUT_IMAGE, DType.F32, image.shape());
-            AutoencoderKL.Moments m = model.vae().encode(g, precision == DType.F32 ? x : g.cast(x, precision));
-            g.output(AutoencoderKL.OUTPUT_MEAN, m.mean());
-            CompiledStage stage = CompiledStage.compile(backend, g);
-            return new StageRunner.Timed(stage, () -> stage.run(Map.of(AutoencoderKL.INPUT_IMAGE, image)));
-        });
     }
 
     private void unetStep() {
@@ -114,25 +86,11 @@ public final class SvdBenchStages {
         StableVideoDiffusionPipeline pipe = new StableVideoDiffusionPipeline(model.imageEncoder(), model.featureExtractor(),
                 model.vae(), model.unet(), model.scheduler(), backend, act);
         RgbImage image = runner.randomImage(model.width(), model.height());
-        String key = "pipeline_" + pipelineSteps + "_steps";
-        runner.announce(key);
-        pipe.generate(request(image, 1), PipelineListener.NONE);   // warm-up: compiles every stage's kernels
-        runner.resetPeak();
-        StageClock clock = new StageClock();
-        double s = StageTimer.medianSeconds(() -> {
-            clock.start();
-            pipe.generate(request(image, pipelineSteps), clock);
-            clock.stop();
-        }, 0, pipelineRepeats);
-        boolean comparable = pipelineSteps == 25;
-        runner.report().add(new BenchRow(key, "whole pipeline, " + pipelineSteps + " steps, " + model.frames() + "x" + model.height() + "x" + model.width(),
-                s, "s", comparable ? runner.figure("svd_pipeline_s_25steps") : null, comparable ? target("svd_pipeline_s_25steps", PIPELINE_RATIO) : null));
-        Double peak = runner.peakSinceReset();
-        runner.done(s, peak);
-        runner.out().println("    last run by stage: " + clock.summary());
-        runner.report().header().put("pipeline_stages_last_run", clock.summary());
-        runner.report().add(new BenchRow("peak_memory_pipeline", "device memory during the pipeline", peak, "GiB",
-                runner.figure("svd_pipeline_peak_gib"), target("svd_pipeline_peak_gib", 1.0)));
+        boolean comparable = pipelineSteps == 25;   // diffusers' figure is for 25 steps
+        runner.timePipeline(pipelineSteps, pipelineRepeats, model.frames() + "x" + model.height() + "x" + model.width(),
+                (steps, listener) -> pipe.generate(request(image, steps), listener),
+                comparable ? "svd_pipeline_s_25steps" : null, comparable ? target("svd_pipeline_s_25steps", PIPELINE_RATIO) : null,
+                "svd_pipeline_peak_gib", target("svd_pipeline_peak_gib", 1.0));
     }
 
     private SvdGenerationRequest request(RgbImage image, int steps) {

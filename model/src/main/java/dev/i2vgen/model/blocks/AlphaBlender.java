@@ -3,6 +3,7 @@ package dev.i2vgen.model.blocks;
 import dev.i2vgen.graph.TaskGraph;
 import dev.i2vgen.graph.Value;
 import dev.i2vgen.model.common.Weights;
+import dev.i2vgen.tensor.Tensor;
 
 /**
  * diffusers' AlphaBlender: α·spatial + (1 − α)·temporal with α = sigmoid(mix_factor), a learned scalar read once
@@ -19,8 +20,8 @@ public final class AlphaBlender {
         return switchSpatialToTemporal ? 1f - a : a;
     }
 
-    /** α·spatial + (1 − α)·temporal. */
-    public static Value blend(TaskGraph g, Value spatial, Value temporal, float alpha) {
-        return g.add(g.scale(spatial, alpha), g.scale(temporal, 1f - alpha));
+    /** α·spatial + (1 − α)·temporal in one pass; {@code name} names the coefficients' constant (unique per blender). */
+    public static Value blend(TaskGraph g, String name, Value spatial, Value temporal, float alpha) {
+        return g.linearCombination(g.constant(name, Tensor.fromFloats(new float[]{alpha, 1f - alpha}, 2)), spatial, temporal);
     }
 }

@@ -26,4 +26,15 @@ public final class AttentionLayer {
         Value o = g.attention(q, k, v, inner / headDim, (float) (1.0 / Math.sqrt(headDim)), false);
         return g.linear(o, w.get(g, "to_out.0.weight", queryDim, inner), w.get(g, "to_out.0.bias", queryDim));
     }
+
+    /**
+     * The output of attention to a context of one token [b, 1, kvDim], whatever the queries: softmax over a single key
+     * is 1, so every query gets to_out(to_v(context)) → [b, 1, queryDim] (to_q and to_k do not matter).
+     */
+    static Value singleKeyOutput(TaskGraph g, Weights w, Value context, int queryDim) {
+        int kvDim = context.dim(-1);
+        int inner = w.tensor("to_v.weight").dim(0);
+        Value v = g.linear(context, w.get(g, "to_v.weight", inner, kvDim), w.optional(g, "to_v.bias", inner));
+        return g.linear(v, w.get(g, "to_out.0.weight", queryDim, inner), w.get(g, "to_out.0.bias", queryDim));
+    }
 }

@@ -23,8 +23,7 @@ public final class TemporalBasicTransformerBlock {
         t = g.add(t, FeedForward.geglu(g, w.at("ff_in"), TransformerBlock.layerNorm(g, w, "norm_in", t), 4 * c));
         Value n = TransformerBlock.layerNorm(g, w, "norm1", t);
         t = g.add(t, AttentionLayer.build(g, w.at("attn1"), n, n, c, headDim));
-        n = TransformerBlock.layerNorm(g, w, "norm2", t);
-        t = g.add(t, TransformerBlock.crossAttentionPerVideo(g, w.at("attn2"), n, context, video, headDim));
+        t = TransformerBlock.addCrossAttention(g, w, "norm2", "attn2", t, context, video, headDim);
         n = TransformerBlock.layerNorm(g, w, "norm3", t);
         t = g.add(t, FeedForward.geglu(g, w.at("ff"), n, 4 * c));
         return g.reshape(g.permute(g.reshape(t, b, s, f, c), 0, 2, 1, 3), b * f, s, c);

@@ -25,22 +25,33 @@ public final class TransformerBlock {
         int d = t.dim(-1);
         Value n = layerNorm(g, w, "norm1", t);
         t = g.add(t, AttentionLayer.build(g, w.at("attn1"), n, n, d, headDim));
-        n = layerNorm(g, w, "norm2", t);
-        Value a = crossContext == null ? AttentionLayer.build(g, w.at("attn2"), n, n, d, headDim)
-                : crossAttentionPerVideo(g, w.at("attn2"), n, crossContext, video, headDim);
-        t = g.add(t, a);
+        if (crossContext == null) {
+            n = layerNorm(g, w, "norm2", t);
+            t = g.add(t, AttentionLayer.build(g, w.at("attn2"), n, n, d, headDim));
+        } else {
+            t = addCrossAttention(g, w, "norm2", "attn2", t, crossContext, video, headDim);
+        }
         n = layerNorm(g, w, "norm3", t);
         return g.add(t, FeedForward.geglu(g, w.at("ff"), n, 4 * d));
     }
 
     /**
-     * Cross-attention of token rows [b, L, d] (b = the video's rows, consecutive per video) to one context per video
-     * [B, Lc, kvDim]: the rows of a video attend together, as if the context were repeated for each row.
+     * t + attention(norm(t), context): cross-attention of token rows t [b, L, d] (b = the videos' rows, consecutive
+     * per video) to one context per video [B, Lc, kvDim]; the rows of a video attend together, as if the context were
+     * repeated for each row. With a single context token (SVD's image embedding) the softmax over one key is exactly 1,
+     * so every query gets that token's value: t + to_out(to_v(context)) per video, the same numbers without the norm,
+     * the query and key projections and the attention (their weights are not read).
      */
-    public static Value crossAttentionPerVideo(TaskGraph g, Weights w, Value n, Value context, Video video, int headDim) {
-        int rows = n.dim(0), len = n.dim(1), d = n.dim(2);
-        Value perVideo = g.reshape(n, video.batch(), rows / video.batch() * len, d);
-        return g.reshape(AttentionLayer.build(g, w, perVideo, context, d, headDim), rows, len, d);
+    public static Value addCrossAttention(TaskGraph g, Weights w, String norm, String attention, Value t, Value context,
+                                          Video video, int headDim) {
+        int rows = t.dim(0), len = t.dim(1), d = t.dim(2), b = video.batch();
+        if (context.dim(1) == 1) {
+            Value o = AttentionLayer.singleKeyOutput(g, w.at(attention), context, d);   // [B, 1, d]
+            return g.reshape(g.add(g.reshape(t, b, rows / b * len, d), o), rows, len, d);
+        }
+        Value n = layerNorm(g, w, norm, t);
+        Value perVideo = g.reshape(n, b, rows / b * len, d);
+        return g.add(t, g.reshape(AttentionLayer.build(g, w.at(attention), perVideo, context, d, headDim), rows, len, d));
     }
 
     public static Value layerNorm(TaskGraph g, Weights w, String name, Value x) {

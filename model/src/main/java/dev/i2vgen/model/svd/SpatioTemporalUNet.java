@@ -3,13 +3,11 @@ package dev.i2vgen.model.svd;
 import dev.i2vgen.graph.TaskGraph;
 import dev.i2vgen.graph.Value;
 import dev.i2vgen.model.blocks.SpatioTemporalResBlock;
+import dev.i2vgen.model.blocks.UNetSkips;
 import dev.i2vgen.model.blocks.Video;
 import dev.i2vgen.model.common.Weights;
 import dev.i2vgen.tensor.DType;
 import dev.i2vgen.tensor.TensorSource;
-
-import java.util.ArrayDeque;
-import java.util.Deque;
 
 /**
  * Stable Video Diffusion's UNet (diffusers' {@code UNetSpatioTemporalConditionModel}) as tasks of a {@link TaskGraph},
@@ -63,7 +61,7 @@ public final class SpatioTemporalUNet {
         try (var s = g.scope("conv_in")) {
             x = g.conv2d(x, weights.get(g, "conv_in.weight", c0, x.dim(1), 3, 3), weights.get(g, "conv_in.bias", c0), 1, 1);
         }
-        Deque<Value> skips = new ArrayDeque<>();
+        UNetSkips skips = new UNetSkips(h, w, config.upsamplers());
         skips.push(x);
         for (int i = 0; i < config.blocks(); i++) {
             try (var s = g.scope("down_blocks." + i)) {
@@ -73,12 +71,9 @@ public final class SpatioTemporalUNet {
         try (var s = g.scope("mid_block")) {
             x = midBlock(g, video, x, embSilu, context);
         }
-        // upsamplers follow the skip sizes exactly when h or w is not a multiple of 2^upsamplers (upsample_size)
-        int factor = 1 << config.upsamplers();
-        boolean forwardUpsampleSize = h % factor != 0 || w % factor != 0;
         for (int i = 0; i < config.blocks(); i++) {
             try (var s = g.scope("up_blocks." + i)) {
-                x = upBlock(g, i, video, x, embSilu, context, skips, forwardUpsampleSize);
+                x = upBlock(g, i, video, x, embSilu, context, skips);
             }
         }
         try (var s = g.scope("conv_out")) {
@@ -112,7 +107,7 @@ public final class SpatioTemporalUNet {
         return g.linear(h, w.get(g, "linear_2.weight", out, out), w.get(g, "linear_2.bias", out));
     }
 
-    private Value downBlock(TaskGraph g, int i, Video video, Value x, Value embSilu, Value context, Deque<Value> skips) {
+    private Value downBlock(TaskGraph g, int i, Video video, Value x, Value embSilu, Value context, UNetSkips skips) {
         Weights bw = weights.at("down_blocks." + i);
         boolean cross = config.downBlockTypes().get(i).equals(SpatioTemporalUNetConfig.CROSS_ATTN_DOWN);
         int c = config.blockOutChannels(i);
@@ -122,11 +117,7 @@ public final class SpatioTemporalUNet {
             if (cross) x = transformer(g, bw.at("attentions." + j), video, x, context, i);
             skips.push(x);
         }
-        if (i < config.blocks() - 1) {
-            Weights dw = bw.at("downsamplers.0.conv");
-            x = g.conv2d(x, dw.get(g, "weight", c, c, 3, 3), dw.get(g, "bias", c), 2, 1);
-            skips.push(x);
-        }
+        if (i < config.blocks() - 1) x = skips.downsample(g, bw.at("downsamplers.0"), x);
         return x;
     }
 
@@ -138,27 +129,16 @@ public final class SpatioTemporalUNet {
         return resBlock(g, mw.at("resnets.1"), video, x, embSilu, c, EPS_PLAIN);
     }
 
-    private Value upBlock(TaskGraph g, int i, Video video, Value x, Value embSilu, Value context,
-                          Deque<Value> skips, boolean forwardUpsampleSize) {
+    private Value upBlock(TaskGraph g, int i, Video video, Value x, Value embSilu, Value context, UNetSkips skips) {
         Weights bw = weights.at("up_blocks." + i);
         int rev = config.blocks() - 1 - i, c = config.blockOutChannels(rev);
         boolean cross = config.upBlockTypes().get(i).equals(SpatioTemporalUNetConfig.CROSS_ATTN_UP);
         for (int j = 0; j < config.layersPerBlock(rev) + 1; j++) {
-            if (skips.isEmpty()) throw new IllegalStateException("up_blocks." + i + " layer " + j + ": no skip connection left");
-            x = g.concat(1, x, skips.pop());   // current first, then the skip
+            x = skips.concatNext(g, x, i, j);
             x = resBlock(g, bw.at("resnets." + j), video, x, embSilu, c, EPS_CROSS);   // every up block: 1e-6
             if (cross) x = transformer(g, bw.at("attentions." + j), video, x, context, rev);
         }
-        if (i < config.blocks() - 1) {
-            int outH = 2 * x.dim(2), outW = 2 * x.dim(3);
-            if (forwardUpsampleSize) {
-                outH = skips.peek().dim(2);
-                outW = skips.peek().dim(3);
-            }
-            Weights uw = bw.at("upsamplers.0.conv");
-            x = g.upsampleNearest(x, outH, outW);
-            x = g.conv2d(x, uw.get(g, "weight", c, c, 3, 3), uw.get(g, "bias", c), 1, 1);
-        }
+        if (i < config.blocks() - 1) x = skips.upsample(g, bw.at("upsamplers.0"), x);
         return x;
     }
 

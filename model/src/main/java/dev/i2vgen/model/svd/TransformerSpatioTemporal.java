@@ -35,7 +35,7 @@ final class TransformerSpatioTemporal {
             t = TransformerBlock.build(g, w.at("transformer_blocks." + k), t, context, video, headDim);
             Value mix = g.reshape(g.add(g.reshape(t, video.batch(), video.frames(), s, c), position), n, s, c);
             mix = TemporalBasicTransformerBlock.build(g, w.at("temporal_transformer_blocks." + k), video, mix, context, headDim);
-            t = AlphaBlender.blend(g, t, mix, alpha);
+            t = AlphaBlender.blend(g, w.path("time_mixer.blend_coefficients"), t, mix, alpha);
         }
         t = g.linear(t, w.get(g, "proj_out.weight", c, c), w.get(g, "proj_out.bias", c));
         t = g.permute(g.reshape(t, n, h, wd, c), 0, 3, 1, 2);

@@ -1,15 +1,13 @@
 package dev.i2vgen.model.unet;
 
 import dev.i2vgen.model.blocks.ResnetBlock;
+import dev.i2vgen.model.blocks.UNetSkips;
 import dev.i2vgen.model.blocks.Video;
 import dev.i2vgen.graph.TaskGraph;
 import dev.i2vgen.graph.Value;
 import dev.i2vgen.model.common.Weights;
 import dev.i2vgen.tensor.DType;
 import dev.i2vgen.tensor.TensorSource;
-
-import java.util.ArrayDeque;
-import java.util.Deque;
 
 /**
  * I2VGen-XL's 3-D UNet (diffusers' {@code I2VGenXLUNet}) expressed as tasks of a {@link TaskGraph}.
@@ -82,7 +80,7 @@ public final class I2VGenXLUNet {
             rec.record("transformer_in", x);
         }
 
-        Deque<Value> skips = new ArrayDeque<>();
+        UNetSkips skips = new UNetSkips(h, w, config.upsamplers());
         skips.push(x);
         for (int i = 0; i < config.blocks(); i++) {
             try (var s = g.scope("down_blocks." + i)) {
@@ -94,12 +92,9 @@ public final class I2VGenXLUNet {
             x = midBlock(g, video, x, embSilu, context);
             rec.record("mid_block", x);
         }
-        // Upsamplers follow the skip sizes exactly when h or w is not a multiple of 2^upsamplers.
-        int factor = 1 << config.upsamplers();
-        boolean forwardUpsampleSize = h % factor != 0 || w % factor != 0;
         for (int i = 0; i < config.blocks(); i++) {
             try (var s = g.scope("up_blocks." + i)) {
-                x = upBlock(g, i, video, x, embSilu, context, skips, forwardUpsampleSize);
+                x = upBlock(g, i, video, x, embSilu, context, skips);
                 rec.record("up_blocks." + i, x);
             }
         }
@@ -144,7 +139,7 @@ public final class I2VGenXLUNet {
         }
     }
 
-    private Value downBlock(TaskGraph g, int i, Video video, Value x, Value embSilu, Value context, Deque<Value> skips) {
+    private Value downBlock(TaskGraph g, int i, Video video, Value x, Value embSilu, Value context, UNetSkips skips) {
         Weights bw = weights.at("down_blocks." + i);
         boolean cross = config.downBlockTypes().get(i).equals(UNetConfig.CROSS_ATTN_DOWN);
         int c = config.blockOutChannels(i), headDim = config.headDim(i);
@@ -152,11 +147,7 @@ public final class I2VGenXLUNet {
             x = layer(g, bw, j, video, x, embSilu, cross ? context : null, c, headDim);
             skips.push(x);
         }
-        if (i < config.blocks() - 1) {
-            Weights dw = bw.at("downsamplers.0.conv");
-            x = g.conv2d(x, dw.get(g, "weight", c, c, 3, 3), dw.get(g, "bias", c), 2, 1);
-            skips.push(x);
-        }
+        if (i < config.blocks() - 1) x = skips.downsample(g, bw.at("downsamplers.0"), x);
         return x;
     }
 
@@ -172,28 +163,16 @@ public final class I2VGenXLUNet {
         return TemporalConvLayer.build(g, mw.at("temp_convs.1"), video, x, groups);
     }
 
-    private Value upBlock(TaskGraph g, int i, Video video, Value x, Value embSilu, Value context,
-                          Deque<Value> skips, boolean forwardUpsampleSize) {
+    private Value upBlock(TaskGraph g, int i, Video video, Value x, Value embSilu, Value context, UNetSkips skips) {
         Weights bw = weights.at("up_blocks." + i);
         int rev = config.blocks() - 1 - i;
         boolean cross = config.upBlockTypes().get(i).equals(UNetConfig.CROSS_ATTN_UP);
         int c = config.blockOutChannels(rev), headDim = config.headDim(rev);
         for (int j = 0; j < config.layersPerBlock() + 1; j++) {
-            if (skips.isEmpty()) throw new IllegalStateException("up_blocks." + i + " layer " + j + ": no skip connection left");
-            x = g.concat(1, x, skips.pop());   // current first, then the skip
+            x = skips.concatNext(g, x, i, j);
             x = layer(g, bw, j, video, x, embSilu, cross ? context : null, c, headDim);
         }
-        if (i < config.blocks() - 1) {
-            int outH = 2 * x.dim(2), outW = 2 * x.dim(3);
-            if (forwardUpsampleSize) {
-                Value next = skips.peek();
-                outH = next.dim(2);
-                outW = next.dim(3);
-            }
-            Weights uw = bw.at("upsamplers.0.conv");
-            x = g.upsampleNearest(x, outH, outW);
-            x = g.conv2d(x, uw.get(g, "weight", c, c, 3, 3), uw.get(g, "bias", c), 1, 1);
-        }
+        if (i < config.blocks() - 1) x = skips.upsample(g, bw.at("upsamplers.0"), x);
         return x;
     }
 

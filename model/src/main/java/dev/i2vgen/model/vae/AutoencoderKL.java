@@ -9,8 +9,6 @@ import dev.i2vgen.tensor.DType;
 import dev.i2vgen.tensor.Tensor;
 import dev.i2vgen.tensor.TensorSource;
 
-import java.util.Arrays;
-
 /**
  * diffusers' {@code AutoencoderKL}: image → posterior moments (encoder + quant_conv) and latents →
  * image (post_quant_conv + decoder). Graph methods add tasks; the runners compile on a given backend.
@@ -74,9 +72,7 @@ public final class AutoencoderKL {
      * chunks of {@code chunkSize} frames (null = all frames at once) → video[B, out_channels, F, H, W].
      */
     public Tensor decodeVideo(Backend backend, Tensor latents, Integer chunkSize, DType activation) {
-        try (FrameDecoder d = frameDecoder(backend, activation)) {
-            return d.decodeVideo(latents, chunkSize);
-        }
+        return ChunkedFrameDecoder.decodeVideoOnce(frameDecoder(backend, activation), latents, chunkSize);
     }
 
     /** Decodes frames chunk by chunk; frames are independent for the 2-D VAE, so chunking does not change results. */
@@ -88,20 +84,10 @@ public final class AutoencoderKL {
         @Override
         Value decodeChunk(TaskGraph g, Value scaledLatents) { return decodeScaledLatents(g, scaledLatents); }
 
-        /** latents[B, C, F, h, w] → video[B, out_channels, F, H, W] (values ≈ [−1, 1], not clamped). */
-        public Tensor decodeVideo(Tensor latents, Integer chunkSize) {
-            return videoLayout(decodeVideoFrames(latents, chunkSize), latents.dim(0));
-        }
-
-        /**
-         * latents[B, C, F, h, w] → frames[B·F, out_channels, H, W], batch-major, as the decoder produces them (no
-         * permuted copy of the whole video; {@link #videoLayout} makes diffusers' layout when it is wanted).
-         */
+        /** latents[B, C, F, h, w] (diffusers' layout) → frames[B·F, out_channels, H, W], batch-major. */
+        @Override
         public Tensor decodeVideoFrames(Tensor latents, Integer chunkSize) {
-            if (latents.rank() != 5) {
-                throw new IllegalArgumentException("VAE decode: latents must be [batch, channels, frames, h, w], got "
-                        + Arrays.toString(latents.shape()));
-            }
+            requireRank(latents, 5, "VAE decode: latents must be [batch, channels, frames, h, w]");
             int b = latents.dim(0), c = latents.dim(1), f = latents.dim(2), h = latents.dim(3), w = latents.dim(4);
             return decodeFrames(latents.permute(0, 2, 1, 3, 4).reshape(b * f, c, h, w), chunkSize);
         }

@@ -9,8 +9,6 @@ import dev.i2vgen.tensor.DType;
 import dev.i2vgen.tensor.Tensor;
 import dev.i2vgen.tensor.TensorSource;
 
-import java.util.Arrays;
-
 /**
  * diffusers' {@code AutoencoderKLTemporalDecoder}, Stable Video Diffusion's VAE: the AutoencoderKL encoder (+ quant_conv)
  * and a decoder that mixes the frames of a video ({@link TemporalVaeDecoder}; no post_quant_conv). The decoder sees
@@ -69,9 +67,7 @@ public final class AutoencoderKLTemporalDecoder {
      * them) in chunks of {@code chunkSize} frames (null = all at once) → video[B, out_channels, F, H, W].
      */
     public Tensor decodeVideo(Backend backend, Tensor latents, Integer chunkSize, DType activation) {
-        try (FrameDecoder d = frameDecoder(backend, activation)) {
-            return d.decodeVideo(latents, chunkSize);
-        }
+        return ChunkedFrameDecoder.decodeVideoOnce(frameDecoder(backend, activation), latents, chunkSize);
     }
 
     /**
@@ -90,17 +86,10 @@ public final class AutoencoderKLTemporalDecoder {
             return decodeScaledLatents(g, scaledLatents, scaledLatents.dim(0));
         }
 
-        /** latents[B, F, C, h, w] → video[B, out_channels, F, H, W] (values ≈ [−1, 1], not clamped). */
-        public Tensor decodeVideo(Tensor latents, Integer chunkSize) {
-            return videoLayout(decodeVideoFrames(latents, chunkSize), latents.dim(0));
-        }
-
-        /** latents[B, F, C, h, w] → frames[B·F, out_channels, H, W], frame-major (a free reshape, then {@link #decodeFrames}). */
+        /** latents[B, F, C, h, w] (SVD's layout) → frames[B·F, out_channels, H, W], frame-major (a free reshape, then {@link #decodeFrames}). */
+        @Override
         public Tensor decodeVideoFrames(Tensor latents, Integer chunkSize) {
-            if (latents.rank() != 5) {
-                throw new IllegalArgumentException("temporal VAE decode: latents must be [batch, frames, channels, h, w], got "
-                        + Arrays.toString(latents.shape()));
-            }
+            requireRank(latents, 5, "temporal VAE decode: latents must be [batch, frames, channels, h, w]");
             int b = latents.dim(0), f = latents.dim(1), c = latents.dim(2), h = latents.dim(3), w = latents.dim(4);
             return decodeFrames(latents.reshape(b * f, c, h, w), chunkSize);
         }

@@ -37,6 +37,24 @@ public abstract sealed class ChunkedFrameDecoder implements AutoCloseable
     abstract Value decodeChunk(TaskGraph g, Value scaledLatents);
 
     /**
+     * latents[B, …] in the VAE's video layout → frames[B·F, out_channels, H, W], row b·F + f, as the decoder produces
+     * them (no permuted copy of the whole video; {@link #videoLayout} makes diffusers' layout when it is wanted).
+     */
+    public abstract Tensor decodeVideoFrames(Tensor latents, Integer chunkSize);
+
+    /** latents[B, …] in the VAE's video layout → video[B, out_channels, F, H, W] (values ≈ [−1, 1], not clamped). */
+    public Tensor decodeVideo(Tensor latents, Integer chunkSize) {
+        return videoLayout(decodeVideoFrames(latents, chunkSize), latents.dim(0));
+    }
+
+    /** The VAEs' one-shot convenience: decodes one video with a decoder of its own, then releases the decoder. */
+    static Tensor decodeVideoOnce(ChunkedFrameDecoder decoder, Tensor latents, Integer chunkSize) {
+        try (decoder) {
+            return decoder.decodeVideo(latents, chunkSize);
+        }
+    }
+
+    /**
      * latents[N, C, h, w] (scaled) → images[N, out_channels, H, W], {@code chunkSize} frames per graph run (null = all).
      * <p>The runs are submitted back to back and each chunk is copied into the result while the backend decodes
      * the next, so an asynchronous backend (CUDA) never waits for the host: no synchronisation between chunks
@@ -45,10 +63,7 @@ public abstract sealed class ChunkedFrameDecoder implements AutoCloseable
      * decoded video (16 × 3 × 704 × 1280 F32 = 173 MB) while the result is still being allocated.
      */
     public Tensor decodeFrames(Tensor latents, Integer chunkSize) {
-        if (latents.rank() != 4) {
-            throw new IllegalArgumentException("VAE decode: latent frames must be [frames, channels, h, w], got "
-                    + Arrays.toString(latents.shape()));
-        }
+        requireRank(latents, 4, "VAE decode: latent frames must be [frames, channels, h, w]");
         int n = latents.dim(0);
         int chunk = chunkSize == null ? n : chunkSize;
         if (chunk < 1) throw new IllegalArgumentException("VAE decode: decode_chunk_size must be >= 1, got " + chunkSize);
@@ -88,6 +103,11 @@ public abstract sealed class ChunkedFrameDecoder implements AutoCloseable
     public static Tensor videoLayout(Tensor frames, int batch) {
         int f = frames.dim(0) / batch, oc = frames.dim(1), oh = frames.dim(2), ow = frames.dim(3);
         return frames.reshape(batch, f, oc, oh, ow).permute(0, 2, 1, 3, 4).contiguous();
+    }
+
+    /** Throws {@code what + ", got " + shape} unless t has the given rank. */
+    static void requireRank(Tensor t, int rank, String what) {
+        if (t.rank() != rank) throw new IllegalArgumentException(what + ", got " + Arrays.toString(t.shape()));
     }
 
     /**

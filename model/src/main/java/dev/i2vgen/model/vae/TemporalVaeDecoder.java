@@ -4,6 +4,7 @@ import dev.i2vgen.graph.TaskGraph;
 import dev.i2vgen.graph.Value;
 import dev.i2vgen.graph.ops.Conv2d;
 import dev.i2vgen.model.blocks.SpatioTemporalResBlock;
+import dev.i2vgen.model.blocks.Upsample2D;
 import dev.i2vgen.model.blocks.Video;
 import dev.i2vgen.model.common.Weights;
 
@@ -36,7 +37,7 @@ final class TemporalVaeDecoder {
                 for (int j = 0; j < cfg.layersPerBlock() + 1; j++) {
                     x = resBlock(g, block.at("resnets").at(Integer.toString(j)), x, out, groups, video);
                 }
-                if (i < levels - 1) x = VaeBlocks.upsample(g, block.at("upsamplers").at("0"), x);
+                if (i < levels - 1) x = Upsample2D.build(g, block.at("upsamplers").at("0"), x);
             }
         }
         try (var s = g.scope("vae.decoder.conv_out")) {

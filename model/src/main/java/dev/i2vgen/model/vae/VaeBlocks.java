@@ -11,8 +11,8 @@ import dev.i2vgen.tensor.Tensor;
 import java.util.Arrays;
 
 /**
- * The VAE's building blocks (diffusers ResnetBlock2D without time embedding, mid-block attention,
- * Downsample2D with padding 0, Upsample2D) as task-adding functions over x[N, C, H, W].
+ * The VAE's building blocks (diffusers ResnetBlock2D without time embedding, mid-block attention) as task-adding
+ * functions over x[N, C, H, W]; its Downsample2D and Upsample2D are the shared ones in {@code model.blocks}.
  */
 final class VaeBlocks {
     private VaeBlocks() {}
@@ -38,19 +38,6 @@ final class VaeBlocks {
         o = attnLinear(g, w, "to_out.0", "proj_attn", o, c);
         o = g.reshape(g.permute(o, 0, 2, 1), n, c, h, wd);
         return g.add(o, x);
-    }
-
-    /** Zero-pads one column on the right and one row at the bottom, then a stride-2 3×3 conv. */
-    static Value downsample(TaskGraph g, Weights w, Value x) {
-        int c = x.dim(1);
-        return conv(g, w.at("conv"), x, c, c, 3, new Conv2d(2, 2, 0, 1, 0, 1));
-    }
-
-    /** Nearest-neighbour ×2, then a 3×3 conv. */
-    static Value upsample(TaskGraph g, Weights w, Value x) {
-        int c = x.dim(1);
-        Value up = g.upsampleNearest(x, x.dim(2) * 2, x.dim(3) * 2);
-        return conv(g, w.at("conv"), up, c, c, 3, Conv2d.of(1, 1));
     }
 
     static Value norm(TaskGraph g, Weights w, Value x, int groups, boolean silu) {

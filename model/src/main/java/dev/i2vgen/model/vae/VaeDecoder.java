@@ -3,6 +3,7 @@ package dev.i2vgen.model.vae;
 import dev.i2vgen.graph.TaskGraph;
 import dev.i2vgen.graph.Value;
 import dev.i2vgen.graph.ops.Conv2d;
+import dev.i2vgen.model.blocks.Upsample2D;
 import dev.i2vgen.model.common.Weights;
 
 /**
@@ -27,7 +28,7 @@ final class VaeDecoder {
                 for (int j = 0; j < cfg.layersPerBlock() + 1; j++) {
                     x = VaeBlocks.resnet(g, block.at("resnets").at(Integer.toString(j)), x, out, groups);
                 }
-                if (i < levels - 1) x = VaeBlocks.upsample(g, block.at("upsamplers").at("0"), x);
+                if (i < levels - 1) x = Upsample2D.build(g, block.at("upsamplers").at("0"), x);
             }
         }
         try (var s = g.scope("vae.decoder.conv_out")) {

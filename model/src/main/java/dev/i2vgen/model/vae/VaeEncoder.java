@@ -3,6 +3,7 @@ package dev.i2vgen.model.vae;
 import dev.i2vgen.graph.TaskGraph;
 import dev.i2vgen.graph.Value;
 import dev.i2vgen.graph.ops.Conv2d;
+import dev.i2vgen.model.blocks.Downsample2D;
 import dev.i2vgen.model.common.Weights;
 
 /**
@@ -24,7 +25,7 @@ final class VaeEncoder {
                 for (int j = 0; j < cfg.layersPerBlock(); j++) {
                     x = VaeBlocks.resnet(g, block.at("resnets").at(Integer.toString(j)), x, ch[i], groups);
                 }
-                if (i < ch.length - 1) x = VaeBlocks.downsample(g, block.at("downsamplers").at("0"), x);
+                if (i < ch.length - 1) x = Downsample2D.build(g, block.at("downsamplers").at("0"), x, 0);
             }
         }
         x = VaeMidBlock.apply(g, w.at("mid_block"), cfg, x, "vae.encoder.mid_block");

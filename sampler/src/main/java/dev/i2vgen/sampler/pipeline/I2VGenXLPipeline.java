@@ -6,7 +6,6 @@ import dev.i2vgen.graph.Value;
 import dev.i2vgen.io.checkpoint.CheckpointFolder;
 import dev.i2vgen.io.checkpoint.ComponentFolder;
 import dev.i2vgen.io.checkpoint.FeatureExtractorConfig;
-import dev.i2vgen.io.checkpoint.Variant;
 import dev.i2vgen.io.image.PipelineImagePreprocessing;
 import dev.i2vgen.io.safetensors.SafetensorsSource;
 import dev.i2vgen.io.tokenizer.ClipTokenizer;
@@ -31,7 +30,6 @@ import dev.i2vgen.tensor.DType;
 import dev.i2vgen.tensor.Tensor;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -57,13 +55,19 @@ public final class I2VGenXLPipeline implements VideoPipeline {
     private final DdimConfig schedulerConfig;
     private final Backend backend;
     private final DType activation;
-    /** Weight mappings opened by {@link #fromPretrained}; empty when the caller supplied the components. */
-    private final List<SafetensorsSource> ownedWeights = new ArrayList<>();
-    private boolean closed;
+    /** Weight mappings opened by {@link #fromPretrained}; none when the caller supplied the components. */
+    private final OwnedWeights ownedWeights;
 
     public I2VGenXLPipeline(ClipTokenizer tokenizer, ClipTextEncoder textEncoder, ClipVisionEncoder imageEncoder,
                             FeatureExtractorConfig featureExtractor, AutoencoderKL vae, I2VGenXLUNet unet,
                             DdimConfig schedulerConfig, Backend backend, DType activation) {
+        this(tokenizer, textEncoder, imageEncoder, featureExtractor, vae, unet, schedulerConfig, backend, activation,
+                OwnedWeights.none());
+    }
+
+    private I2VGenXLPipeline(ClipTokenizer tokenizer, ClipTextEncoder textEncoder, ClipVisionEncoder imageEncoder,
+                             FeatureExtractorConfig featureExtractor, AutoencoderKL vae, I2VGenXLUNet unet,
+                             DdimConfig schedulerConfig, Backend backend, DType activation, OwnedWeights ownedWeights) {
         this.tokenizer = tokenizer;
         this.textEncoder = textEncoder;
         this.imageEncoder = imageEncoder;
@@ -73,6 +77,7 @@ public final class I2VGenXLPipeline implements VideoPipeline {
         this.schedulerConfig = schedulerConfig;
         this.backend = backend;
         this.activation = activation;
+        this.ownedWeights = ownedWeights;
     }
 
     /**
@@ -82,48 +87,30 @@ public final class I2VGenXLPipeline implements VideoPipeline {
      */
     public static I2VGenXLPipeline fromPretrained(Path dir, Backend backend, DType dtype) {
         CheckpointFolder ckpt = CheckpointFolder.open(dir).validate();
-        Variant variant = dtype == DType.F32 ? Variant.NONE : Variant.FP16;
         ClipTokenizer tokenizer = ClipTokenizer.fromFolder(ckpt.component("tokenizer").dir());
         ComponentFolder te = ckpt.component("text_encoder");
         ComponentFolder ie = ckpt.component("image_encoder");
         ComponentFolder va = ckpt.component("vae");
         ComponentFolder un = ckpt.component("unet");
-        List<SafetensorsSource> opened = new ArrayList<>();
-        try {
-            SafetensorsSource teW = open(opened, te, variant), ieW = open(opened, ie, variant),
-                    vaW = open(opened, va, variant), unW = open(opened, un, variant);
-            I2VGenXLPipeline pipeline = new I2VGenXLPipeline(tokenizer,
+        return OwnedWeights.buildWith(dtype, weights -> {
+            SafetensorsSource teW = weights.open(te), ieW = weights.open(ie), vaW = weights.open(va), unW = weights.open(un);
+            return new I2VGenXLPipeline(tokenizer,
                     new ClipTextEncoder(ClipTextConfig.load(te.configFile()), teW),
                     new ClipVisionEncoder(ClipVisionConfig.load(ie.configFile()), ieW),
                     ckpt.featureExtractorConfig(),
                     new AutoencoderKL(VaeConfig.load(va.configFile()), vaW),
                     new I2VGenXLUNet(UNetConfig.load(un.configFile()), unW),
                     DdimConfig.read(ckpt.component("scheduler").configFile()),
-                    backend, dtype);
-            pipeline.ownedWeights.addAll(opened);
-            return pipeline;
-        } catch (RuntimeException e) {
-            opened.forEach(SafetensorsSource::close);   // a half-built pipeline must not leak mappings
-            throw e;
-        }
-    }
-
-    private static SafetensorsSource open(List<SafetensorsSource> opened, ComponentFolder component, Variant variant) {
-        SafetensorsSource source = component.weights(variant);
-        opened.add(source);
-        return source;
+                    backend, dtype, weights);
+        });
     }
 
     /** Releases the weight mappings this pipeline opened; tensors read from them become invalid. */
     @Override
-    public void close() {
-        if (closed) return;
-        closed = true;
-        ownedWeights.forEach(SafetensorsSource::close);
-    }
+    public void close() { ownedWeights.close(); }
 
     /** The mappings {@link #close} releases (tests). */
-    List<SafetensorsSource> ownedWeights() { return List.copyOf(ownedWeights); }
+    List<SafetensorsSource> ownedWeights() { return ownedWeights.sources(); }
 
     @Override
     public String pipelineClass() { return "I2VGenXLPipeline"; }
@@ -141,7 +128,7 @@ public final class I2VGenXLPipeline implements VideoPipeline {
     }
 
     public GeneratedVideo generate(GenerationRequest req, PipelineListener listener) {
-        if (closed) throw new IllegalStateException("I2VGenXLPipeline: generate() after close(): its weight mappings are released");
+        if (ownedWeights.isClosed()) throw new IllegalStateException("I2VGenXLPipeline: generate() after close(): its weight mappings are released");
         boolean cfg = req.classifierFreeGuidance();
         long seed = req.seed() != null ? req.seed() : new java.security.SecureRandom().nextLong() & 0xffffffffL;
         TorchGenerator generator = new TorchGenerator(seed);

@@ -6,7 +6,6 @@ import dev.i2vgen.graph.Value;
 import dev.i2vgen.io.checkpoint.CheckpointFolder;
 import dev.i2vgen.io.checkpoint.ComponentFolder;
 import dev.i2vgen.io.checkpoint.FeatureExtractorConfig;
-import dev.i2vgen.io.checkpoint.Variant;
 import dev.i2vgen.io.image.SvdImagePreprocessing;
 import dev.i2vgen.io.safetensors.SafetensorsSource;
 import dev.i2vgen.model.clip.ClipVisionConfig;
@@ -27,7 +26,6 @@ import dev.i2vgen.tensor.Half;
 import dev.i2vgen.tensor.Tensor;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -52,12 +50,19 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
     private final EulerDiscreteConfig schedulerConfig;
     private final Backend backend;
     private final DType activation;
-    private final List<SafetensorsSource> ownedWeights = new ArrayList<>();
-    private boolean closed;
+    /** Weight mappings opened by {@link #fromPretrained}; none when the caller supplied the components. */
+    private final OwnedWeights ownedWeights;
 
     public StableVideoDiffusionPipeline(ClipVisionEncoder imageEncoder, FeatureExtractorConfig featureExtractor,
                                         AutoencoderKLTemporalDecoder vae, SpatioTemporalUNet unet,
                                         EulerDiscreteConfig schedulerConfig, Backend backend, DType activation) {
+        this(imageEncoder, featureExtractor, vae, unet, schedulerConfig, backend, activation, OwnedWeights.none());
+    }
+
+    private StableVideoDiffusionPipeline(ClipVisionEncoder imageEncoder, FeatureExtractorConfig featureExtractor,
+                                         AutoencoderKLTemporalDecoder vae, SpatioTemporalUNet unet,
+                                         EulerDiscreteConfig schedulerConfig, Backend backend, DType activation,
+                                         OwnedWeights ownedWeights) {
         this.imageEncoder = imageEncoder;
         this.clipNormalizer = new ClipImagePreprocessor(featureExtractor);
         this.vae = vae;
@@ -65,6 +70,7 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
         this.schedulerConfig = schedulerConfig;
         this.backend = backend;
         this.activation = activation;
+        this.ownedWeights = ownedWeights;
     }
 
     /**
@@ -74,30 +80,17 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
      */
     public static StableVideoDiffusionPipeline fromPretrained(Path dir, Backend backend, DType dtype) {
         CheckpointFolder ckpt = CheckpointFolder.open(dir).validate();
-        Variant variant = dtype == DType.F32 ? Variant.NONE : Variant.FP16;
         ComponentFolder ie = ckpt.component("image_encoder"), va = ckpt.component("vae"), un = ckpt.component("unet");
-        List<SafetensorsSource> opened = new ArrayList<>();
-        try {
-            SafetensorsSource ieW = open(opened, ie, variant), vaW = open(opened, va, variant), unW = open(opened, un, variant);
-            StableVideoDiffusionPipeline pipeline = new StableVideoDiffusionPipeline(
+        return OwnedWeights.buildWith(dtype, weights -> {
+            SafetensorsSource ieW = weights.open(ie), vaW = weights.open(va), unW = weights.open(un);
+            return new StableVideoDiffusionPipeline(
                     new ClipVisionEncoder(ClipVisionConfig.load(ie.configFile()), ieW),
                     ckpt.featureExtractorConfig(),
                     new AutoencoderKLTemporalDecoder(TemporalVaeConfig.load(va.configFile()), vaW),
                     new SpatioTemporalUNet(SpatioTemporalUNetConfig.load(un.configFile()), unW),
                     EulerDiscreteConfig.read(ckpt.component("scheduler").configFile()),
-                    backend, dtype);
-            pipeline.ownedWeights.addAll(opened);
-            return pipeline;
-        } catch (RuntimeException e) {
-            opened.forEach(SafetensorsSource::close);   // a half-built pipeline must not leak mappings
-            throw e;
-        }
-    }
-
-    private static SafetensorsSource open(List<SafetensorsSource> opened, ComponentFolder component, Variant variant) {
-        SafetensorsSource source = component.weights(variant);
-        opened.add(source);
-        return source;
+                    backend, dtype, weights);
+        });
     }
 
     @Override
@@ -106,15 +99,12 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
     /** The UNet's trained frame count: the default {@code num_frames}. */
     public int defaultFrames() { return unet.config().numFrames(); }
 
+    /** Releases the weight mappings this pipeline opened; tensors read from them become invalid. */
     @Override
-    public void close() {
-        if (closed) return;
-        closed = true;
-        ownedWeights.forEach(SafetensorsSource::close);
-    }
+    public void close() { ownedWeights.close(); }
 
     /** The mappings {@link #close} releases (tests). */
-    List<SafetensorsSource> ownedWeights() { return List.copyOf(ownedWeights); }
+    List<SafetensorsSource> ownedWeights() { return ownedWeights.sources(); }
 
     public GeneratedVideo generate(SvdGenerationRequest req) { return generate(req, PipelineListener.NONE); }
 
@@ -129,7 +119,7 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
     }
 
     public GeneratedVideo generate(SvdGenerationRequest req, PipelineListener listener) {
-        if (closed) throw new IllegalStateException("StableVideoDiffusionPipeline: generate() after close(): its weight mappings are released");
+        if (ownedWeights.isClosed()) throw new IllegalStateException("StableVideoDiffusionPipeline: generate() after close(): its weight mappings are released");
         int frames = req.numFrames() != null ? req.numFrames() : defaultFrames();
         boolean cfg = req.classifierFreeGuidance();
         int batch = cfg ? 2 : 1;

@@ -61,9 +61,10 @@ public record DdimConfig(
 
     /** @param source named in error messages (usually the file) */
     public static DdimConfig fromJson(JsonNode json, String source) {
+        // checked before the shared reader so the message keeps DDIM's wording (the reader's adds the value)
         if (json == null || !json.isObject()) throw new IllegalArgumentException(source + ": expected a JSON object");
         DdimConfig d = defaults();
-        Reader r = new Reader(json, source);
+        SchedulerConfigReader r = new SchedulerConfigReader(json, source);
         return new DdimConfig(
                 r.integer("num_train_timesteps", d.numTrainTimesteps),
                 r.number("beta_start", d.betaStart),
@@ -80,58 +81,6 @@ public record DdimConfig(
                 r.number("sample_max_value", d.sampleMaxValue),
                 TimestepSpacing.fromConfig(r.string("timestep_spacing", d.timestepSpacing.configName())),
                 r.bool("rescale_betas_zero_snr", d.rescaleBetasZeroSnr));
-    }
-
-    /** Typed access to optional keys; null counts as absent, a wrong type is an error naming the key. */
-    private record Reader(JsonNode json, String source) {
-        private JsonNode get(String key) {
-            JsonNode n = json.get(key);
-            return n == null || n.isNull() ? null : n;
-        }
-
-        private IllegalArgumentException wrong(String key, String expected, JsonNode n) {
-            return new IllegalArgumentException(source + ": '" + key + "' must be " + expected + ", got " + n);
-        }
-
-        int integer(String key, int dflt) {
-            JsonNode n = get(key);
-            if (n == null) return dflt;
-            if (!n.canConvertToInt() || !n.isIntegralNumber()) throw wrong(key, "an integer", n);
-            return n.intValue();
-        }
-
-        double number(String key, double dflt) {
-            JsonNode n = get(key);
-            if (n == null) return dflt;
-            if (!n.isNumber()) throw wrong(key, "a number", n);
-            return n.doubleValue();
-        }
-
-        boolean bool(String key, boolean dflt) {
-            JsonNode n = get(key);
-            if (n == null) return dflt;
-            if (!n.isBoolean()) throw wrong(key, "true or false", n);
-            return n.booleanValue();
-        }
-
-        String string(String key, String dflt) {
-            JsonNode n = get(key);
-            if (n == null) return dflt;
-            if (!n.isTextual()) throw wrong(key, "a string", n);
-            return n.textValue();
-        }
-
-        double[] numbers(String key) {
-            JsonNode n = get(key);
-            if (n == null) return null;
-            if (!n.isArray()) throw wrong(key, "an array of numbers or null", n);
-            double[] out = new double[n.size()];
-            for (int i = 0; i < out.length; i++) {
-                if (!n.get(i).isNumber()) throw wrong(key + "[" + i + "]", "a number", n.get(i));
-                out[i] = n.get(i).doubleValue();
-            }
-            return out;
-        }
     }
 
     @Override

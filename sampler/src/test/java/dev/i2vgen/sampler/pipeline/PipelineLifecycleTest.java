@@ -21,18 +21,35 @@ class PipelineLifecycleTest {
             I2VGenXLPipeline pipeline = I2VGenXLPipeline.fromPretrained(ref.checkpoint(), backend, DType.F32);
             List<SafetensorsSource> weights = pipeline.ownedWeights();
             assertEquals(4, weights.size(), "text encoder, image encoder, VAE and UNet weights");
-            String name = weights.get(0).names().iterator().next();
-            weights.get(0).get(name).getFlat(0);   // readable while the pipeline is open
-
-            pipeline.close();
-            for (SafetensorsSource w : weights) {
-                String any = w.names().iterator().next();
-                assertThrows(IllegalStateException.class, () -> w.get(any).getFlat(0), () -> w.description() + " still mapped");
-            }
             GenerationRequest req = new GenerationRequest("p", null, RgbImage.black(48, 32), 32, 48, 2, 1, 9, 16, 0, 1L, 1, 1);
-            var e = assertThrows(IllegalStateException.class, () -> pipeline.generate(req));
-            assertEquals(true, e.getMessage().contains("after close()"), e.getMessage());
-            pipeline.close();   // idempotent
+            assertClosesAndReleases(pipeline, weights, req);
         }
+    }
+
+    @Test
+    void svdCloseReleasesTheWeightMappingsItOpened() {
+        try (ReferenceCase ref = ReferenceCase.bundled("svd-tiny"); Backend backend = Backends.create("jvm")) {
+            StableVideoDiffusionPipeline pipeline = StableVideoDiffusionPipeline.fromPretrained(ref.checkpoint(), backend, DType.F32);
+            List<SafetensorsSource> weights = pipeline.ownedWeights();
+            assertEquals(3, weights.size(), "image encoder, VAE and UNet weights");
+            SvdGenerationRequest req = SvdGenerationRequest.builder(RgbImage.black(48, 32)).height(32).width(48)
+                    .numFrames(2).steps(1).seed(1L).build();
+            assertClosesAndReleases(pipeline, weights, req);
+        }
+    }
+
+    /** Weights readable while open, unmapped after close; generate() then fails; a second close() is harmless. */
+    private static void assertClosesAndReleases(VideoPipeline pipeline, List<SafetensorsSource> weights, VideoRequest req) {
+        String name = weights.get(0).names().iterator().next();
+        weights.get(0).get(name).getFlat(0);   // readable while the pipeline is open
+
+        pipeline.close();
+        for (SafetensorsSource w : weights) {
+            String any = w.names().iterator().next();
+            assertThrows(IllegalStateException.class, () -> w.get(any).getFlat(0), () -> w.description() + " still mapped");
+        }
+        var e = assertThrows(IllegalStateException.class, () -> pipeline.generate(req, PipelineListener.NONE));
+        assertEquals(true, e.getMessage().contains("after close()"), e.getMessage());
+        pipeline.close();   // idempotent
     }
 }

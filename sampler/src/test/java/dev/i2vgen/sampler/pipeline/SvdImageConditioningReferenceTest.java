@@ -33,10 +33,8 @@ class SvdImageConditioningReferenceTest {
             Tensor ref = c.tensor("clip_pixel_values");
             Tensor actual = clipPixelValues(c);
             assertArrayEquals(ref.shape(), actual.shape());
-            Errors e = Errors.of(actual.toFloatArray(), ref.toFloatArray());
-            assertTrue(e.relative() <= 1e-6, "clip_pixel_values of " + name + ": " + e);
             // The CLIP path follows torch's float32 operation order, so in practice it is exact.
-            assertEquals(0, e.differing(), "clip_pixel_values of " + name + ": " + e);
+            assertExact("clip_pixel_values of " + name, actual.toFloatArray(), ref.toFloatArray());
         }
     }
 
@@ -45,19 +43,16 @@ class SvdImageConditioningReferenceTest {
     void noiseAugmentedVaeInputMatches(String name) {
         try (ReferenceCase c = ReferenceCase.bundled(name)) {
             int w = c.width(), h = c.height();
-            float strength = (float) c.json().path("noise_aug_strength").asDouble(Double.NaN);
+            float strength = noiseAugStrength(c);
             assertTrue(strength > 0, "case " + name + " has no noise_aug_strength");
-            // The VAE noise is the generator's first draw: the CLIP path draws nothing.
-            float[] noise = new TorchGenerator(c.seed()).randnTensor(1, 3, h, w).toFloatArray();
+            float[] noise = augmentationNoise(c);
             float[] pixels = SvdImagePreprocessing.vaePixels(ImageLoader.read(c.inputImage()), w, h).toFloatArray();
             float[] actual = new float[pixels.length];
             for (int i = 0; i < actual.length; i++) actual[i] = pixels[i] + strength * noise[i];
 
             Tensor ref = c.tensor("vae_encode.input");
             assertArrayEquals(new int[] {1, 3, h, w}, ref.shape());
-            Errors e = Errors.of(actual, ref.toFloatArray());
-            assertTrue(e.relative() <= 1e-6, "vae_encode.input of " + name + ": " + e);
-            assertEquals(0, e.differing(), "vae_encode.input of " + name + ": " + e);
+            assertExact("vae_encode.input of " + name, actual, ref.toFloatArray());
         }
     }
 
@@ -67,8 +62,8 @@ class SvdImageConditioningReferenceTest {
     void lanczosResizeIsPillowExact(String name) {
         try (ReferenceCase c = ReferenceCase.bundled(name)) {
             int w = c.width(), h = c.height(), plane = w * h;
-            float strength = (float) c.json().path("noise_aug_strength").asDouble();
-            float[] noise = new TorchGenerator(c.seed()).randnTensor(1, 3, h, w).toFloatArray();
+            float strength = noiseAugStrength(c);
+            float[] noise = augmentationNoise(c);
             float[] input = c.tensor("vae_encode.input").toFloatArray();
             RgbImage resized = SvdImagePreprocessing.vaeImage(ImageLoader.read(c.inputImage()), w, h);
             int mismatches = 0;
@@ -81,6 +76,23 @@ class SvdImageConditioningReferenceTest {
             }
             assertEquals(0, mismatches, "8-bit Lanczos pixels of " + name + " that differ from diffusers'");
         }
+    }
+
+    /** The case's noise_aug_strength, NaN when it has none. */
+    private static float noiseAugStrength(ReferenceCase c) {
+        return (float) c.json().path("noise_aug_strength").asDouble(Double.NaN);
+    }
+
+    /** The VAE input's augmentation noise [1, 3, H, W]: the generator's first draw (the CLIP path draws nothing). */
+    private static float[] augmentationNoise(ReferenceCase c) {
+        return new TorchGenerator(c.seed()).randnTensor(1, 3, c.height(), c.width()).toFloatArray();
+    }
+
+    /** Within 1e-6 relative and, as the reference's float32 order is followed, equal element for element. */
+    private static void assertExact(String what, float[] actual, float[] expected) {
+        Errors e = Errors.of(actual, expected);
+        assertTrue(e.relative() <= 1e-6, what + ": " + e);
+        assertEquals(0, e.differing(), what + ": " + e);
     }
 
     /** {@code (clipPixels − mean)/std} per channel in float32, as the feature extractor normalises. */

@@ -8,6 +8,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Path;
 
+import static dev.i2vgen.sampler.scheduler.ArrayErrors.relativeError;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** The scheduler against diffusers' recorded runs and the released checkpoint's measured numbers (spec §3, §9). */
@@ -71,16 +72,5 @@ class DdimSchedulerReferenceTest {
         assertEquals(1f, releasedScheduler().betas()[999]);
         assertEquals(1f, releasedScheduler().finalAlphaCumprod());
         assertEquals(1f, releasedScheduler().initNoiseSigma());
-    }
-
-    static double relativeError(float[] actual, float[] expected) {
-        assertEquals(expected.length, actual.length, "length");
-        double num = 0, den = 0;
-        for (int i = 0; i < actual.length; i++) {
-            double d = (double) actual[i] - expected[i];
-            num += d * d;
-            den += (double) expected[i] * expected[i];
-        }
-        return Math.sqrt(num) / Math.sqrt(den);
     }
 }

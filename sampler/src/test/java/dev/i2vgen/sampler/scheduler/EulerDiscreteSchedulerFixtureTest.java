@@ -122,7 +122,7 @@ class EulerDiscreteSchedulerFixtureTest {
     }
 
     private static void assertClose(float[] expected, float[] actual, String what) {
-        double err = EulerDiscreteSchedulerReferenceTest.relativeError(actual, expected);
+        double err = ArrayErrors.relativeError(actual, expected);
         assertTrue(err <= 1e-6, what + " relative error " + err);
     }
 

@@ -6,6 +6,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import static dev.i2vgen.sampler.scheduler.ArrayErrors.distance;
+import static dev.i2vgen.sampler.scheduler.ArrayErrors.norm;
+import static dev.i2vgen.sampler.scheduler.ArrayErrors.relativeError;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** The Euler scheduler against diffusers' recorded StableVideoDiffusionPipeline runs (spec other-pipelines a.4). */
@@ -104,29 +107,5 @@ class EulerDiscreteSchedulerReferenceTest {
         }
         double err = relativeError(firstHalf, scaled);
         assertTrue(err <= 1e-6, "unet." + n + ".sample scaled latents relative error " + err);
-    }
-
-    static double norm(float[] v) {
-        double sum = 0;
-        for (float x : v) sum += (double) x * x;
-        return Math.sqrt(sum);
-    }
-
-    static double distance(float[] a, float[] b) {
-        assertEquals(a.length, b.length, "length");
-        double sum = 0;
-        for (int i = 0; i < a.length; i++) sum += ((double) a[i] - b[i]) * ((double) a[i] - b[i]);
-        return Math.sqrt(sum);
-    }
-
-    static double relativeError(float[] actual, float[] expected) {
-        assertEquals(expected.length, actual.length, "length");
-        double num = 0, den = 0;
-        for (int i = 0; i < actual.length; i++) {
-            double d = (double) actual[i] - expected[i];
-            num += d * d;
-            den += (double) expected[i] * expected[i];
-        }
-        return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
     }
 }

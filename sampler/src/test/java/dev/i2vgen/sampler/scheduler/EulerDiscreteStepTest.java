@@ -38,8 +38,9 @@ class EulerDiscreteStepTest {
         return new double[][]{x0, prev};
     }
 
+    // delegates rather than a static import: the double[] overload below would hide an imported one
     static double relativeError(float[] actual, float[] expected) {
-        return EulerDiscreteSchedulerReferenceTest.relativeError(actual, expected);
+        return ArrayErrors.relativeError(actual, expected);
     }
 
     static double relativeError(float[] actual, double[] expected) {
@@ -142,8 +143,8 @@ class EulerDiscreteStepTest {
         float[] x = randn(1, 700), m = randn(2, 1);
         float[] linear = s.coefficients(0, EulerChurn.NONE).apply(x, m, null);
         float[] host = s.step(m, x).prevSample();
-        double distance = relativeError(linear, host) * EulerDiscreteSchedulerReferenceTest.norm(host);
-        assertTrue(distance <= 2 * 0x1p-24 * EulerDiscreteSchedulerReferenceTest.norm(x), "distance " + distance);
+        double distance = relativeError(linear, host) * ArrayErrors.norm(host);
+        assertTrue(distance <= 2 * 0x1p-24 * ArrayErrors.norm(x), "distance " + distance);
     }
 
     @Test
