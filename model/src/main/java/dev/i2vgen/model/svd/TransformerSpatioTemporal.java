@@ -29,12 +29,12 @@ final class TransformerSpatioTemporal {
         Value t = g.groupNorm(x, w.get(g, "norm.weight", c), w.get(g, "norm.bias", c), SpatioTemporalUNetConfig.NORM_GROUPS, GN_EPS, false);
         t = g.reshape(g.permute(t, 0, 2, 3, 1), n, s, c);
         t = g.linear(t, w.get(g, "proj_in.weight", c, c), w.get(g, "proj_in.bias", c));
-        Value position = g.reshape(framePositionEmbedding(g, w.at("time_pos_embed"), video.frames(), c), 1, video.frames(), 1, c);
+        Value position = framePositionEmbedding(g, w.at("time_pos_embed"), video.frames(), c);   // [F, C]
         float alpha = AlphaBlender.alpha(w.at("time_mixer"), false);
         for (int k = 0; k < layers; k++) {
             t = TransformerBlock.build(g, w.at("transformer_blocks." + k), t, context, video, headDim);
-            Value mix = g.reshape(g.add(g.reshape(t, video.batch(), video.frames(), s, c), position), n, s, c);
-            mix = TemporalBasicTransformerBlock.build(g, w.at("temporal_transformer_blocks." + k), video, mix, context, headDim);
+            // h_mix = h + pos(f): the temporal block adds the position where its layout makes that a plain row broadcast
+            Value mix = TemporalBasicTransformerBlock.build(g, w.at("temporal_transformer_blocks." + k), video, t, position, context, headDim);
             t = AlphaBlender.blend(g, w.path("time_mixer.blend_coefficients"), t, mix, alpha);
         }
         t = g.linear(t, w.get(g, "proj_out.weight", c, c), w.get(g, "proj_out.bias", c));

@@ -217,11 +217,26 @@ final class TaskLowering {
         if (full.numel() != out.numel()) return false;
         TensorLayouts.RowBroadcast rows = TensorLayouts.rowBroadcast(out.shape(), rowsOperand.shape());
         int vec = VectorAccess.MAX_BYTES / act.byteSize();
+        if (rows != null && rows.inner() == 1 && rows.period() % vec == 0) return binaryTile(full, rowsOperand, out, b, rows, xFull);
         if (rows == null || rows.inner() % vec != 0) return false;
         long a = operand(full), s = operand(rowsOperand), o = ptr(out);
         if (VectorAccess.width(act.byteSize(), rows.inner(), a, o) != vec) return false;
         launch("elementwise", "binary_rows_vec", grid(out.numel() / vec), 1, BLOCK, 0,
                 args().ptr(a).ptr(s).ptr(o).i64(out.numel()).i64(rows.inner()).i64(rows.period()).i64(rows.repeat())
+                        .i32(b.kind().ordinal()).i32(xFull ? 0 : 1));
+        return true;
+    }
+
+    /**
+     * The operand a row of {@code period} values repeated along the output (inner 1: [B, 1, C] against [B, N, C], the
+     * frame embedding [1, F·C] against [B·S, F·C]): binary_tile_vec reads a 16-byte vector of each operand per step.
+     */
+    private boolean binaryTile(Value full, Value tile, Value out, Binary b, TensorLayouts.RowBroadcast rows, boolean xFull) {
+        int vec = VectorAccess.MAX_BYTES / act.byteSize();
+        long a = operand(full), s = operand(tile), o = ptr(out);
+        if (VectorAccess.width(act.byteSize(), vec, a, s, o) != vec) return false;
+        launch("elementwise", "binary_tile_vec", grid(out.numel() / vec), 1, BLOCK, 0,
+                args().ptr(a).ptr(s).ptr(o).i64(out.numel()).i64(rows.period()).i64(rows.repeat())
                         .i32(b.kind().ordinal()).i32(xFull ? 0 : 1));
         return true;
     }

@@ -145,6 +145,34 @@ extern "C" __global__ void binary_rows_vec(const act* __restrict__ a, const act*
     }
 }
 
+// One operand shaped like the output, the other a row of `period` values repeated: operand index of element e is
+// (e / (period * repeat)) * period + e % period (TensorLayouts.RowBroadcast with inner 1: [B, 1, C] against [B, N, C],
+// [1, P] against [R, P]). period % EW_VEC == 0, so each output vector reads EW_VEC consecutive operand values.
+template <int K>
+__device__ __forceinline__ void binary_tile_vec_body(const act* __restrict__ a, const act* __restrict__ s, act* __restrict__ y,
+                                                     i64 n, i64 period, i64 repeat, int scalarFirst) {
+    const i64 nv = n / EW_VEC;
+    GRID_STRIDE(i, nv) {
+        float u[EW_VEC], c[EW_VEC];
+        const i64 e = i * EW_VEC;
+        vec_load<EW_VEC>(a + e, u);
+        vec_load<EW_VEC>(s + (e / (period * repeat)) * period + e % period, c);
+#pragma unroll
+        for (int k = 0; k < EW_VEC; k++) u[k] = scalarFirst ? binary_fn(K, c[k], u[k]) : binary_fn(K, u[k], c[k]);
+        vec_store<EW_VEC>(y + e, u);
+    }
+}
+
+extern "C" __global__ void binary_tile_vec(const act* __restrict__ a, const act* __restrict__ s, act* __restrict__ y,
+                                           i64 n, i64 period, i64 repeat, int kind, int scalarFirst) {
+    switch (kind) {
+        case B_ADD: binary_tile_vec_body<B_ADD>(a, s, y, n, period, repeat, scalarFirst); break;
+        case B_SUB: binary_tile_vec_body<B_SUB>(a, s, y, n, period, repeat, scalarFirst); break;
+        case B_MUL: binary_tile_vec_body<B_MUL>(a, s, y, n, period, repeat, scalarFirst); break;
+        default: binary_tile_vec_body<B_DIV>(a, s, y, n, period, repeat, scalarFirst); break;
+    }
+}
+
 // GEGLU on V-wide vectors: rows of 2 * dv vectors in, dv out (d = dv * V; both halves of a row then start aligned).
 // total = rows * dv < 2^31 (host check): one 32-bit division per V outputs.
 template <int V>

@@ -820,6 +820,29 @@ class CudaOpsTest {
         }
     }
 
+    /**
+     * One operand a row of values repeated along the output (SVD's one-token cross-attention output [B, 1, C] against
+     * [B, N, C], its frame embedding [1, F·C] against [B·S, F·C]): binary_tile_vec, both operand orders.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void binaryTileBroadcast(DType act) {
+        int[][][] shapes = {{{2, 12, 16}, {2, 1, 16}}, {{6, 24}, {1, 24}}, {{3, 5, 40}, {3, 1, 40}}, {{7, 2, 3, 8}, {1, 1, 3, 8}}};
+        for (int[][] sh : shapes) {
+            for (Binary.Kind k : Binary.Kind.values()) {
+                Tensor full = random(sh[0]), tile = shifted(random(sh[1]), k == Binary.Kind.DIV ? 4f : 0f);
+                Tensor fullDen = k == Binary.Kind.DIV ? shifted(random(sh[0]), 4f) : full;
+                compareOn("binary_tile_vec", "tile " + k + " " + java.util.Arrays.toString(sh[0]), act, act == DType.F32 ? 1e-6 : 1e-2,
+                        in("a", full, "b", tile), (g, v) -> g.add(new Binary(k), v.get("a"), v.get("b")));
+                compareOn("binary_tile_vec", "tile first " + k + " " + java.util.Arrays.toString(sh[0]), act, act == DType.F32 ? 1e-6 : 1e-2,
+                        in("a", tile, "b", fullDen), (g, v) -> g.add(new Binary(k), v.get("a"), v.get("b")));
+            }
+        }
+        // a row of 6 values: no 16-byte vector fits, the general kernel runs
+        compareOn("binary", "tile of 6", act, act == DType.F32 ? 1e-6 : 1e-2, in("a", random(4, 5, 6), "b", random(4, 1, 6)),
+                (g, v) -> g.add(v.get("a"), v.get("b")));
+    }
+
     /** One operand value per leading index ("h + temb[:, :, None, None]"): binary_rows_vec, both operand orders. */
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
