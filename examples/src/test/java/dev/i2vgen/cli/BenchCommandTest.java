@@ -36,7 +36,7 @@ class BenchCommandTest {
             assertEquals("s", s.get("unit").asText());
             assertTrue(s.get("value").asDouble() > 0, stage + " took no time: " + s);
             // the demo model has no diffusers figure to compare with, so no ratio and no target
-            assertTrue(s.get("diffusers_h100").isNull() && s.get("speedup_vs_diffusers").isNull() && s.get("target").isNull(), s.toString());
+            assertTrue(s.get("diffusers").isNull() && s.get("speedup_vs_diffusers").isNull() && s.get("target").isNull(), s.toString());
         }
         // the JVM backend cannot report device memory: the row says so instead of inventing a number
         assertTrue(stages.get("peak_memory_pipeline").get("value").isNull());

@@ -21,6 +21,26 @@ public final class DiffusersAnchor {
         this.file = file;
     }
 
+    /**
+     * diffusers' figures for {@code model} ("i2vgen-xl", "svd-xt") on the GPU kind of {@code deviceDescription}: the
+     * H100 or H200 measurement (all made in this project's sessions with the scripts in tools/device and
+     * ../shared/bench), the H100 one for I2VGen-XL and the H200 one for SVD-XT where the GPU is neither.
+     */
+    public static DiffusersAnchor forGpu(String model, String deviceDescription) {
+        boolean h100 = deviceDescription.contains("H100"), h200 = deviceDescription.contains("H200");
+        return switch (model) {
+            case "i2vgen-xl" -> load(h200 ? "anchor-diffusers-i2vgen-h200.json" : "anchor-diffusers-h100.json");
+            case "svd-xt" -> load(h100 ? "anchor-diffusers-svd-h100.json" : "anchor-diffusers-svd-h200.json");
+            default -> throw new IllegalArgumentException("no diffusers figures for model '" + model + "' (i2vgen-xl, svd-xt)");
+        };
+    }
+
+    /** The GPU kind of these figures ("H100", "H200", or the GPU's name). */
+    public String gpuKind() {
+        String gpu = gpu();
+        return gpu.contains("H100") ? "H100" : gpu.contains("H200") ? "H200" : gpu;
+    }
+
     /** I2VGen-XL's figures on an H100. */
     public static DiffusersAnchor load() { return load("anchor-diffusers-h100.json"); }
 

@@ -19,7 +19,6 @@ import dev.i2vgen.tensor.Tensor;
 public final class SvdBenchStages {
     /** Targets as fractions of diffusers' time on the same GPU kind (memory: at most diffusers'). */
     static final double UNET_RATIO = 0.6, DECODE_RATIO = 0.4, PIPELINE_RATIO = 0.6;
-    public static final String ANCHOR = "anchor-diffusers-svd-h200.json";
 
     private final SvdBenchModel model;
     private final Backend backend;

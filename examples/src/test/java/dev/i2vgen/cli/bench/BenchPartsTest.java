@@ -57,4 +57,18 @@ class BenchPartsTest {
         assertTrue(a.figure("pipeline_peak_gib") > 13 && a.figure("pipeline_peak_gib") < 14);
         assertNull(a.figure("no_such_figure"));
     }
+
+    @Test
+    void anchorIsChosenByModelAndGpuKind() {
+        DiffusersAnchor svdH100 = DiffusersAnchor.forGpu("svd-xt", "NVIDIA H100 80GB HBM3 (sm_90, 79 GiB)");
+        assertEquals("H100", svdH100.gpuKind());
+        assertEquals(0.6600218505859375, svdH100.figure("svd_unet_step_cfg_s"));
+        DiffusersAnchor svdH200 = DiffusersAnchor.forGpu("svd-xt", "NVIDIA H200 (sm_90)");
+        assertEquals("H200", svdH200.gpuKind());
+        assertEquals(0.625142822265625, svdH200.figure("svd_unet_step_cfg_s"));
+        assertEquals("H200", DiffusersAnchor.forGpu("i2vgen-xl", "NVIDIA H200").gpuKind());
+        assertEquals(0.72989111328125, DiffusersAnchor.forGpu("i2vgen-xl", "NVIDIA H200").figure("unet_step_cfg_s"));
+        assertEquals("H100", DiffusersAnchor.forGpu("i2vgen-xl", "jvm (2 threads)").gpuKind());
+        assertThrows(IllegalArgumentException.class, () -> DiffusersAnchor.forGpu("sdxl", "NVIDIA H100"));
+    }
 }
