@@ -827,17 +827,8 @@ class CudaOpsTest {
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
     void binaryTileBroadcast(DType act) {
-        int[][][] shapes = {{{2, 12, 16}, {2, 1, 16}}, {{6, 24}, {1, 24}}, {{3, 5, 40}, {3, 1, 40}}, {{7, 2, 3, 8}, {1, 1, 3, 8}}};
-        for (int[][] sh : shapes) {
-            for (Binary.Kind k : Binary.Kind.values()) {
-                Tensor full = random(sh[0]), tile = shifted(random(sh[1]), k == Binary.Kind.DIV ? 4f : 0f);
-                Tensor fullDen = k == Binary.Kind.DIV ? shifted(random(sh[0]), 4f) : full;
-                compareOn("binary_tile_vec", "tile " + k + " " + java.util.Arrays.toString(sh[0]), act, act == DType.F32 ? 1e-6 : 1e-2,
-                        in("a", full, "b", tile), (g, v) -> g.add(new Binary(k), v.get("a"), v.get("b")));
-                compareOn("binary_tile_vec", "tile first " + k + " " + java.util.Arrays.toString(sh[0]), act, act == DType.F32 ? 1e-6 : 1e-2,
-                        in("a", tile, "b", fullDen), (g, v) -> g.add(new Binary(k), v.get("a"), v.get("b")));
-            }
-        }
+        broadcastBothOrders("binary_tile_vec", act, new int[][][]{{{2, 12, 16}, {2, 1, 16}}, {{6, 24}, {1, 24}},
+                {{3, 5, 40}, {3, 1, 40}}, {{7, 2, 3, 8}, {1, 1, 3, 8}}});
         // a row of 6 values: no 16-byte vector fits, the general kernel runs
         compareOn("binary", "tile of 6", act, act == DType.F32 ? 1e-6 : 1e-2, in("a", random(4, 5, 6), "b", random(4, 1, 6)),
                 (g, v) -> g.add(v.get("a"), v.get("b")));
@@ -847,18 +838,8 @@ class CudaOpsTest {
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
     void binaryRowBroadcast(DType act) {
-        int[][][] shapes = {{{4, 6, 8, 16}, {4, 6, 1, 1}}, {{2, 3, 4, 5, 8}, {2, 3, 4, 1, 1}}, {{3, 40, 24}, {1}},
-                {{2, 5, 6, 4, 8}, {2, 1, 6, 1, 1}}, {{4, 5, 8, 16}, {1, 5, 1, 1}}};   // the resnets' temb; a broadcast in front
-        for (int[][] sh : shapes) {
-            for (Binary.Kind k : Binary.Kind.values()) {
-                Tensor full = random(sh[0]), rows = shifted(random(sh[1]), k == Binary.Kind.DIV ? 4f : 0f);
-                Tensor fullDen = k == Binary.Kind.DIV ? shifted(random(sh[0]), 4f) : full;
-                compareOn("binary_rows_vec", "rows " + k + " " + java.util.Arrays.toString(sh[0]), act, act == DType.F32 ? 1e-6 : 1e-2,
-                        in("a", full, "b", rows), (g, v) -> g.add(new Binary(k), v.get("a"), v.get("b")));
-                compareOn("binary_rows_vec", "rows first " + k + " " + java.util.Arrays.toString(sh[0]), act, act == DType.F32 ? 1e-6 : 1e-2,
-                        in("a", rows, "b", fullDen), (g, v) -> g.add(new Binary(k), v.get("a"), v.get("b")));
-            }
-        }
+        broadcastBothOrders("binary_rows_vec", act, new int[][][]{{{4, 6, 8, 16}, {4, 6, 1, 1}}, {{2, 3, 4, 5, 8}, {2, 3, 4, 1, 1}},
+                {{3, 40, 24}, {1}}, {{2, 5, 6, 4, 8}, {2, 1, 6, 1, 1}}, {{4, 5, 8, 16}, {1, 5, 1, 1}}});   // the resnets' temb; a broadcast in front
         // rows of 6 values (no 16-byte vector fits) and a broadcast in front keep the general kernel
         compareOn("binary", "rows of 6", act, act == DType.F32 ? 1e-6 : 1e-2, in("a", random(4, 5, 2, 3), "b", random(4, 5, 1, 1)),
                 (g, v) -> g.add(v.get("a"), v.get("b")));
@@ -931,6 +912,20 @@ class CudaOpsTest {
     static long launches(Map<String, Long> counts, String prefix, String except) {
         return counts.entrySet().stream().filter(e -> e.getKey().startsWith(prefix) && (except == null || !e.getKey().contains(except)))
                 .mapToLong(Map.Entry::getValue).sum();
+    }
+
+    /** Every binary kind with the broadcast operand second and first (divisors kept away from 0), on {@code kernel}. */
+    static void broadcastBothOrders(String kernel, DType act, int[][][] shapes) {
+        double tol = act == DType.F32 ? 1e-6 : 1e-2;
+        for (int[][] sh : shapes) {
+            for (Binary.Kind k : Binary.Kind.values()) {
+                Tensor full = random(sh[0]), part = shifted(random(sh[1]), k == Binary.Kind.DIV ? 4f : 0f);
+                Tensor fullDen = k == Binary.Kind.DIV ? shifted(random(sh[0]), 4f) : full;
+                String shape = java.util.Arrays.toString(sh[0]);
+                compareOn(kernel, k + " " + shape, act, tol, in("a", full, "b", part), (g, v) -> g.add(new Binary(k), v.get("a"), v.get("b")));
+                compareOn(kernel, k + " first " + shape, act, tol, in("a", part, "b", fullDen), (g, v) -> g.add(new Binary(k), v.get("a"), v.get("b")));
+            }
+        }
     }
 
     /** compare(), then asserts that the plan ran {@code kernel} (null: no check). */
