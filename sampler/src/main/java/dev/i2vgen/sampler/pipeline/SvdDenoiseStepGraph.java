@@ -12,8 +12,8 @@ import dev.i2vgen.tensor.DType;
  * One whole Stable Video Diffusion denoising step as a single graph, so the loop stays on the backend: latents
  * x [b, F, 4, h, w] (loop-carried: {@link #NEXT_LATENTS} is copied back into {@link #LATENTS} between runs), [x, x]
  * when guidance is on, the scheduler's input scaling, the image latents concatenated on channels, the UNet, per-frame
- * guidance u + g_f·(c − u), and the Euler update as a linear combination of x, the model output and (with churn)
- * noise ({@link EulerStepGraph}). Bound once: the image latents, context and added time ids (the UNet's input names)
+ * guidance u + g_f·(c − u), and the Euler update ({@link EulerStepGraph}: diffusers' float32 operations in their
+ * order in an fp32 graph, one float32 linear combination of x, the model output and churn noise in fp16/bf16). Bound once: the image latents, context and added time ids (the UNet's input names)
  * and the per-frame guidance; per step only the timestep [B] and the scheduler's numbers (and churn noise) move in.
  */
 record SvdDenoiseStepGraph(ImmutableTaskGraph graph, EulerStepGraph scheduler, boolean guided) {

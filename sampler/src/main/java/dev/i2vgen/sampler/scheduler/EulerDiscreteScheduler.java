@@ -125,7 +125,7 @@ public final class EulerDiscreteScheduler {
             for (int i = 0; i < newSigmas.length; i++) newSigmas[i] = (float) customSigmas[i];
             newTimesteps = new double[newSigmas.length - 1];
             for (int i = 0; i < newTimesteps.length; i++) {
-                newTimesteps[i] = EulerSigmaSchedules.sigmaToT(newSigmas[i], true, logTrainSigmas);
+                newTimesteps[i] = SigmaSchedules.sigmaToT(newSigmas[i], true, logTrainSigmas);
             }
         } else {
             float[] chosen = customTimesteps != null ? toFloat32(customTimesteps) : spacedTimesteps(n);
@@ -138,7 +138,7 @@ public final class EulerDiscreteScheduler {
                 stepSigmas = convertSigmas(stepSigmas, n);
                 newTimesteps = new double[stepSigmas.length];
                 for (int i = 0; i < stepSigmas.length; i++) {
-                    newTimesteps[i] = EulerSigmaSchedules.sigmaToT(stepSigmas[i], false, logTrainSigmas);
+                    newTimesteps[i] = SigmaSchedules.sigmaToT(stepSigmas[i], false, logTrainSigmas);
                 }
             }
             double last = config.finalSigmasType() == FinalSigmasType.SIGMA_MIN ? trainSigmas[0] : 0.0;
@@ -209,9 +209,9 @@ public final class EulerDiscreteScheduler {
     private double[] convertSigmas(double[] interpolated, int n) {
         double min = config.sigmaMin() != null ? config.sigmaMin() : interpolated[interpolated.length - 1];
         double max = config.sigmaMax() != null ? config.sigmaMax() : interpolated[0];
-        if (config.useKarrasSigmas()) return EulerSigmaSchedules.karras(min, max, n);
-        if (config.useExponentialSigmas()) return EulerSigmaSchedules.exponential(min, max, n);
-        return EulerSigmaSchedules.beta(min, max, n);
+        if (config.useKarrasSigmas()) return SigmaSchedules.karras(min, max, n);
+        if (config.useExponentialSigmas()) return SigmaSchedules.exponential(min, max, n);
+        return SigmaSchedules.beta(min, max, n);
     }
 
     private boolean continuousTimesteps() {

@@ -3,11 +3,11 @@ package dev.i2vgen.sampler.scheduler;
 import org.apache.commons.statistics.distribution.BetaDistribution;
 
 /**
- * The sigma-schedule conversions of diffusers' EulerDiscreteScheduler (Karras, exponential, beta) and its
+ * The sigma-schedule conversions diffusers' schedulers share (Karras, exponential, beta; first written for EulerDiscreteScheduler) and
  * {@code _sigma_to_t}, in the numpy dtypes diffusers gets: the conversions are float64; {@code _sigma_to_t} mixes
  * float32 and float64 following NumPy 2's promotion rules (NEP 50).
  */
-final class EulerSigmaSchedules {
+final class SigmaSchedules {
     /** ρ of Karras et al. (2022), fixed in diffusers. */
     static final double KARRAS_RHO = 7.0;
     /** The Beta(α, β) shape diffusers uses for beta sigmas ("Beta Sampling is All You Need"). */
@@ -16,7 +16,7 @@ final class EulerSigmaSchedules {
 
     private static final BetaDistribution BETA = BetaDistribution.of(BETA_ALPHA, BETA_BETA);
 
-    private EulerSigmaSchedules() {}
+    private SigmaSchedules() {}
 
     /** σ_i = (σmax^{1/ρ} + r_i·(σmin^{1/ρ} − σmax^{1/ρ}))^ρ with r = linspace(0, 1, n). */
     static double[] karras(double sigmaMin, double sigmaMax, int n) {
