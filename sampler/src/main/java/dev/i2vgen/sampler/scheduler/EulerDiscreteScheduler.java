@@ -11,7 +11,8 @@ import java.util.OptionalInt;
  *
  * <p>Usage: {@code setTimesteps(n)}; then per step {@code i}: give the model {@code scaleModelInput(x)} (or multiply by
  * {@link #scaleModelInputFactor(int)}) at timestep {@code timesteps()[i]}, and call {@link #step}. For a device,
- * {@link #coefficients(int, EulerChurn)} gives the same update as {@code a·x + b·model + c·noise}.
+ * {@link #coefficients(int, EulerChurn)} gives the same update as {@code a·x + b·model + c·noise}. A sampling loop
+ * written against {@link Scheduler} takes {@link #asScheduler()}.
  */
 public final class EulerDiscreteScheduler {
     private final EulerDiscreteConfig config;
@@ -128,7 +129,8 @@ public final class EulerDiscreteScheduler {
                 newTimesteps[i] = SigmaSchedules.sigmaToT(newSigmas[i], true, logTrainSigmas);
             }
         } else {
-            float[] chosen = customTimesteps != null ? toFloat32(customTimesteps) : spacedTimesteps(n);
+            float[] chosen = customTimesteps != null ? toFloat32(customTimesteps)
+                    : spacedTimesteps(config.timestepSpacing(), config.numTrainTimesteps(), config.stepsOffset(), n);
             double[] stepSigmas = switch (config.interpolationType()) {
                 case LINEAR -> NumpyMath.interpAtIndices(chosen, trainSigmas);
                 case LOG_LINEAR -> logLinearSigmas(n);
@@ -171,10 +173,12 @@ public final class EulerDiscreteScheduler {
                 "Cannot set `timesteps` with `config.timestep_type = 'continuous'` and `config.prediction_type = 'v_prediction'`.");
     }
 
-    /** The n training timesteps of the config's spacing, float32 (trailing may give n+1: numpy's arange length). */
-    private float[] spacedTimesteps(int n) {
-        int trainSteps = config.numTrainTimesteps();
-        switch (config.timestepSpacing()) {
+    /**
+     * The n training timesteps of a spacing, float32, as diffusers' Euler-family schedulers compute them (trailing may
+     * give n+1: numpy's arange length). EulerAncestralDiscreteScheduler shares it.
+     */
+    static float[] spacedTimesteps(TimestepSpacing spacing, int trainSteps, int stepsOffset, int n) {
+        switch (spacing) {
             case LINSPACE -> {
                 double[] up = NumpyMath.linspace(0, trainSteps - 1, n);
                 float[] t = new float[n];
@@ -184,7 +188,7 @@ public final class EulerDiscreteScheduler {
             case LEADING -> {
                 int ratio = trainSteps / n;
                 float[] t = new float[n];
-                for (int i = 0; i < n; i++) t[i] = (float) ((long) (n - 1 - i) * ratio) + (float) config.stepsOffset();
+                for (int i = 0; i < n; i++) t[i] = (float) ((long) (n - 1 - i) * ratio) + (float) stepsOffset;
                 return t;
             }
             case TRAILING -> {
@@ -193,7 +197,7 @@ public final class EulerDiscreteScheduler {
                 for (int i = 0; i < t.length; i++) t[i] = (float) Math.rint(down[i]) - 1.0f;
                 return t;
             }
-            default -> throw new IllegalStateException("unhandled timestep spacing " + config.timestepSpacing());
+            default -> throw new IllegalStateException("unhandled timestep spacing " + spacing);
         }
     }
 
@@ -230,6 +234,11 @@ public final class EulerDiscreteScheduler {
      * more than once (so that a run starting mid-schedule does not skip a sigma).
      */
     public int indexForTimestep(float timestep) {
+        return indexForTimestep(timesteps, timestep);
+    }
+
+    /** {@link #indexForTimestep(float)} in any schedule (the Euler-ancestral and LCM ports share diffusers' rule). */
+    static int indexForTimestep(float[] timesteps, float timestep) {
         int first = -1;
         for (int i = 0; i < timesteps.length; i++) {
             if (timesteps[i] == timestep) {
@@ -386,6 +395,49 @@ public final class EulerDiscreteScheduler {
         float[] out = new float[noise.length];
         for (int i = 0; i < out.length; i++) out[i] = originalSamples[i] + noise[i] * sigma;
         return out;
+    }
+
+    /**
+     * This scheduler as a {@link Scheduler}: a view that shares its state, stepping without churn
+     * ({@link EulerChurn#NONE}) by step index. The class does not implement the interface itself because the
+     * interface's {@code scaleModelInput(float[], int stepIndex)} would capture calls such as
+     * {@code scaleModelInput(x, 999)} that pass an integral timestep to {@link #scaleModelInput(float[], float)}.
+     */
+    public Scheduler asScheduler() {
+        return new SchedulerView();
+    }
+
+    /** The {@link Scheduler} view: indices address {@link #timesteps()}, and each call sets the step index as diffusers' loop would. */
+    private final class SchedulerView implements Scheduler {
+        @Override
+        public String className() { return "EulerDiscreteScheduler"; }
+
+        @Override
+        public Scheduler setTimesteps(int numInferenceSteps) {
+            EulerDiscreteScheduler.this.setTimesteps(numInferenceSteps);
+            return this;
+        }
+
+        @Override
+        public float[] timesteps() { return EulerDiscreteScheduler.this.timesteps(); }
+
+        @Override
+        public float initNoiseSigma() { return EulerDiscreteScheduler.this.initNoiseSigma(); }
+
+        @Override
+        public float[] scaleModelInput(float[] sample, int stepIndex) {
+            float[] scaled = divide(sample, scaleModelInputDivisor(checkStepIndex(stepIndex, 1)));
+            EulerDiscreteScheduler.this.stepIndex = stepIndex;
+            return scaled;
+        }
+
+        @Override
+        public float[] step(float[] modelOutput, int stepIndex, float[] sample, TorchGenerator generator) {
+            return EulerDiscreteScheduler.this.step(modelOutput, sample, stepIndex, EulerChurn.NONE, generator).prevSample();
+        }
+
+        @Override
+        public String toString() { return "Scheduler view of EulerDiscreteScheduler" + config.toJson(); }
     }
 
     private int checkStepIndex(int index, int following) {

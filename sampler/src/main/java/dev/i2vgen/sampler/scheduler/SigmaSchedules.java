@@ -50,6 +50,31 @@ final class SigmaSchedules {
     }
 
     /**
+     * Lu et al.'s uniform-logSNR spacing as diffusers' {@code _convert_to_lu} computes it (a Karras ramp with ρ = 1):
+     * v_i = vmax + r_i·(vmin − vmax), r = linspace(0, 1, n). diffusers feeds it log σ (= −λ) endpoints.
+     */
+    static double[] lu(double min, double max, int n) {
+        double[] ramp = NumpyMath.linspace(0, 1, n);
+        double[] out = new double[n];
+        for (int i = 0; i < n; i++) out[i] = max + ramp[i] * (min - max);
+        return out;
+    }
+
+    /**
+     * Flow-matching sigmas with a timestep shift, as diffusers' multistep schedulers build them (float64): s = 1 − a
+     * for a = linspace(1, 1/T, n + 1), shifted to shift·s/(1 + (shift − 1)·s), descending, without the final 0.
+     */
+    static double[] flowMatching(int numTrainTimesteps, int n, double shift) {
+        double[] alphas = NumpyMath.linspace(1, 1.0 / numTrainTimesteps, n + 1);
+        double[] out = new double[n];
+        for (int i = 0; i < n; i++) {
+            double s = 1.0 - alphas[n - i];
+            out[i] = shift * s / (1 + (shift - 1) * s);
+        }
+        return out;
+    }
+
+    /**
      * diffusers' {@code _sigma_to_t}: the fractional training timestep whose log σ, linearly interpolated between the
      * two neighbouring training log sigmas, equals ln σ.
      *

@@ -1,0 +1,136 @@
+package dev.i2vgen.sampler.scheduler;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Every option of diffusers' EulerAncestralDiscreteScheduler, as stored in {@code scheduler_config.json} (diffusers'
+ * key in brackets, its default in parentheses); absent or null keys take the default, unknown keys (such as
+ * {@code _class_name}, or a DDIM config's {@code clip_sample}) are ignored as diffusers' {@code from_config} does.
+ *
+ * @param numTrainTimesteps   [num_train_timesteps] training steps T (1000)
+ * @param betaStart           [beta_start] (0.0001)
+ * @param betaEnd             [beta_end] (0.02)
+ * @param betaSchedule        [beta_schedule] (linear)
+ * @param trainedBetas        [trained_betas] explicit betas replacing the schedule, or null (null)
+ * @param predictionType      [prediction_type] (epsilon; diffusers accepts "sample" here but its step() refuses it)
+ * @param timestepSpacing     [timestep_spacing] (linspace)
+ * @param stepsOffset         [steps_offset] added to "leading" timesteps (0)
+ * @param rescaleBetasZeroSnr [rescale_betas_zero_snr] (false)
+ */
+public record EulerAncestralDiscreteConfig(
+        int numTrainTimesteps,
+        double betaStart,
+        double betaEnd,
+        BetaSchedule betaSchedule,
+        double[] trainedBetas,
+        PredictionType predictionType,
+        TimestepSpacing timestepSpacing,
+        int stepsOffset,
+        boolean rescaleBetasZeroSnr) {
+
+    /** The config keys, in diffusers' constructor order. */
+    public static final List<String> KEYS = List.of("num_train_timesteps", "beta_start", "beta_end", "beta_schedule",
+            "trained_betas", "prediction_type", "timestep_spacing", "steps_offset", "rescale_betas_zero_snr");
+
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    public EulerAncestralDiscreteConfig {
+        if (numTrainTimesteps < 1) throw new IllegalArgumentException("num_train_timesteps must be ≥ 1, got " + numTrainTimesteps);
+        if (trainedBetas != null) {
+            if (trainedBetas.length != numTrainTimesteps) throw new IllegalArgumentException("trained_betas has "
+                    + trainedBetas.length + " values but num_train_timesteps is " + numTrainTimesteps);
+            trainedBetas = trainedBetas.clone();
+        }
+        Objects.requireNonNull(betaSchedule, "beta_schedule");
+        Objects.requireNonNull(predictionType, "prediction_type");
+        Objects.requireNonNull(timestepSpacing, "timestep_spacing");
+    }
+
+    /** diffusers' {@code EulerAncestralDiscreteScheduler()} defaults. */
+    public static EulerAncestralDiscreteConfig defaults() {
+        return new EulerAncestralDiscreteConfig(1000, 0.0001, 0.02, BetaSchedule.LINEAR, null, PredictionType.EPSILON,
+                TimestepSpacing.LINSPACE, 0, false);
+    }
+
+    public static EulerAncestralDiscreteConfig read(Path schedulerConfigJson) {
+        JsonNode json;
+        try {
+            json = MAPPER.readTree(schedulerConfigJson.toFile());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read scheduler config " + schedulerConfigJson, e);
+        }
+        return fromJson(json, schedulerConfigJson.toString());
+    }
+
+    public static EulerAncestralDiscreteConfig fromJson(JsonNode json) {
+        return fromJson(json, "scheduler config");
+    }
+
+    /** @param source named in error messages (usually the file) */
+    public static EulerAncestralDiscreteConfig fromJson(JsonNode json, String source) {
+        SchedulerConfigReader r = new SchedulerConfigReader(json, source);
+        EulerAncestralDiscreteConfig d = defaults();
+        try {
+            return new EulerAncestralDiscreteConfig(
+                    r.integer("num_train_timesteps", d.numTrainTimesteps),
+                    r.number("beta_start", d.betaStart),
+                    r.number("beta_end", d.betaEnd),
+                    r.choice("beta_schedule", d.betaSchedule, BetaSchedule.values(), BetaSchedule::configName),
+                    r.numbers("trained_betas"),
+                    r.choice("prediction_type", d.predictionType, PredictionType.values(), PredictionType::configName),
+                    r.choice("timestep_spacing", d.timestepSpacing, TimestepSpacing.values(), TimestepSpacing::configName),
+                    r.integer("steps_offset", d.stepsOffset),
+                    r.bool("rescale_betas_zero_snr", d.rescaleBetasZeroSnr));
+        } catch (IllegalArgumentException | NullPointerException e) {
+            if (e.getMessage() != null && e.getMessage().startsWith(source + ": ")) throw e;
+            throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** This config as diffusers' JSON keys (every key, null where unset). */
+    public ObjectNode toJson() {
+        ObjectNode o = MAPPER.createObjectNode();
+        o.put("num_train_timesteps", numTrainTimesteps);
+        o.put("beta_start", betaStart);
+        o.put("beta_end", betaEnd);
+        o.put("beta_schedule", betaSchedule.configName());
+        if (trainedBetas == null) o.putNull("trained_betas");
+        else o.set("trained_betas", MAPPER.valueToTree(trainedBetas));
+        o.put("prediction_type", predictionType.configName());
+        o.put("timestep_spacing", timestepSpacing.configName());
+        o.put("steps_offset", stepsOffset);
+        o.put("rescale_betas_zero_snr", rescaleBetasZeroSnr);
+        return o;
+    }
+
+    /** The explicit betas, or null (a copy: the record stays immutable). */
+    @Override
+    public double[] trainedBetas() { return trainedBetas == null ? null : trainedBetas.clone(); }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof EulerAncestralDiscreteConfig c && numTrainTimesteps == c.numTrainTimesteps
+                && Double.compare(betaStart, c.betaStart) == 0 && Double.compare(betaEnd, c.betaEnd) == 0
+                && betaSchedule == c.betaSchedule && Arrays.equals(trainedBetas, c.trainedBetas)
+                && predictionType == c.predictionType && timestepSpacing == c.timestepSpacing
+                && stepsOffset == c.stepsOffset && rescaleBetasZeroSnr == c.rescaleBetasZeroSnr;
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * Objects.hash(numTrainTimesteps, betaStart, betaEnd, betaSchedule, predictionType, timestepSpacing,
+                stepsOffset, rescaleBetasZeroSnr) + Arrays.hashCode(trainedBetas);
+    }
+
+    @Override
+    public String toString() { return "EulerAncestralDiscreteConfig" + toJson(); }
+}
