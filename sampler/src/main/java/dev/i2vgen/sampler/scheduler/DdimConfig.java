@@ -32,12 +32,7 @@ public record DdimConfig(
         boolean rescaleBetasZeroSnr) {
 
     public DdimConfig {
-        if (numTrainTimesteps < 1) throw new IllegalArgumentException("num_train_timesteps must be ≥ 1, got " + numTrainTimesteps);
-        if (trainedBetas != null) {
-            if (trainedBetas.length != numTrainTimesteps) throw new IllegalArgumentException("trained_betas has "
-                    + trainedBetas.length + " values but num_train_timesteps is " + numTrainTimesteps);
-            trainedBetas = trainedBetas.clone();
-        }
+        trainedBetas = SchedulerConfigJson.checkedTrainedBetas(numTrainTimesteps, trainedBetas);
         if (betaSchedule == null || predictionType == null || timestepSpacing == null) throw new NullPointerException("DdimConfig enums must not be null");
     }
 

@@ -3,12 +3,8 @@ package dev.i2vgen.sampler.scheduler;
 import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.databind.node.TextNode;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -100,12 +96,7 @@ public record DpmSolverMultistepConfig(
     private static final JsonMapper MAPPER = JsonMapper.builder().enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
 
     public DpmSolverMultistepConfig {
-        if (numTrainTimesteps < 1) throw new IllegalArgumentException("num_train_timesteps must be ≥ 1, got " + numTrainTimesteps);
-        if (trainedBetas != null) {
-            if (trainedBetas.length != numTrainTimesteps) throw new IllegalArgumentException("trained_betas has "
-                    + trainedBetas.length + " values but num_train_timesteps is " + numTrainTimesteps);
-            trainedBetas = trainedBetas.clone();
-        }
+        trainedBetas = SchedulerConfigJson.checkedTrainedBetas(numTrainTimesteps, trainedBetas);
         Objects.requireNonNull(betaSchedule, "beta_schedule");
         Objects.requireNonNull(predictionType, "prediction_type");
         Objects.requireNonNull(algorithmType, "algorithm_type");
@@ -150,13 +141,7 @@ public record DpmSolverMultistepConfig(
     }
 
     public static DpmSolverMultistepConfig read(Path schedulerConfigJson) {
-        JsonNode json;
-        try {
-            json = MAPPER.readTree(schedulerConfigJson.toFile());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read scheduler config " + schedulerConfigJson, e);
-        }
-        return fromJson(json, schedulerConfigJson.toString());
+        return SchedulerConfigJson.read(MAPPER, schedulerConfigJson, DpmSolverMultistepConfig::fromJson);
     }
 
     public static DpmSolverMultistepConfig fromJson(JsonNode json) {
@@ -204,8 +189,7 @@ public record DpmSolverMultistepConfig(
                     r.optionalNumber("sigma_min"),
                     r.optionalNumber("sigma_max"));
         } catch (IllegalArgumentException | NullPointerException e) {
-            if (e.getMessage() != null && e.getMessage().startsWith(source + ": ")) throw e;
-            throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+            throw SchedulerConfigJson.located(source, e);
         }
     }
 
@@ -227,13 +211,8 @@ public record DpmSolverMultistepConfig(
 
     /** This config as diffusers' JSON keys (every constructor key; sigma_min/sigma_max only when set). */
     public ObjectNode toJson() {
-        ObjectNode o = MAPPER.createObjectNode();
-        o.put("num_train_timesteps", numTrainTimesteps);
-        o.put("beta_start", betaStart);
-        o.put("beta_end", betaEnd);
-        o.put("beta_schedule", betaSchedule.configName());
-        if (trainedBetas == null) o.putNull("trained_betas");
-        else o.set("trained_betas", MAPPER.valueToTree(trainedBetas));
+        ObjectNode o = SchedulerConfigJson.trainingJson(numTrainTimesteps, betaStart, betaEnd, betaSchedule.configName(),
+                trainedBetas);
         o.put("solver_order", solverOrder);
         o.put("prediction_type", predictionType.configName());
         o.put("thresholding", thresholding);
@@ -275,25 +254,8 @@ public record DpmSolverMultistepConfig(
      * override is most likely a typo.
      */
     public DpmSolverMultistepConfig withOverrides(Map<String, ?> overrides, String source) {
-        ObjectNode json = toJson();
-        for (Map.Entry<String, ?> e : overrides.entrySet()) {
-            if (!KEYS.contains(e.getKey())) throw new IllegalArgumentException(source + ": unknown"
-                    + " DPMSolverMultistepScheduler option '" + e.getKey() + "' (expected one of " + String.join(", ", KEYS) + ")");
-            json.set(e.getKey(), overrideValue(e.getValue()));
-        }
-        return fromJson(json, source);
-    }
-
-    private static JsonNode overrideValue(Object value) {
-        if (value == null) return NullNode.getInstance();
-        if (!(value instanceof String text)) return MAPPER.valueToTree(value);
-        try {
-            JsonNode literal = MAPPER.readTree(text);
-            if (literal != null && (literal.isValueNode() || literal.isArray())) return literal;
-        } catch (IOException notJson) {
-            // plain text such as "heun"
-        }
-        return TextNode.valueOf(text);
+        return SchedulerConfigJson.withOverrides(toJson(), overrides, source, KEYS, "DPMSolverMultistepScheduler", MAPPER,
+                DpmSolverMultistepConfig::fromJson);
     }
 
     /** Whether the model output carries a variance (diffusers then keeps its first 3 channels for ε). */

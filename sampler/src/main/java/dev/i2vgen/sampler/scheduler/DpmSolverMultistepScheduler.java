@@ -37,17 +37,14 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
 
     public DpmSolverMultistepScheduler(DpmSolverMultistepConfig config) {
         this.config = config;
-        this.betas = NoiseSchedule.betas(config.numTrainTimesteps(), config.betaStart(), config.betaEnd(),
-                config.betaSchedule(), config.trainedBetas(), config.rescaleBetasZeroSnr());
-        float[] cumprod = NoiseSchedule.alphasCumprod(betas);
-        // zero terminal SNR makes ᾱ_T = 0; diffusers uses fp16's smallest subnormal so that σ_max stays finite
-        if (config.rescaleBetasZeroSnr()) cumprod[cumprod.length - 1] = 0x1p-24f;
-        this.alphasCumprod = cumprod;
-        int n = cumprod.length;
-        float[] trainSigmas = new float[n], logSigmas = new float[n], lambdas = new float[n];
+        TrainingSchedule schedule = TrainingSchedule.of(config.numTrainTimesteps(), config.betaStart(),
+                config.betaEnd(), config.betaSchedule(), config.trainedBetas(), config.rescaleBetasZeroSnr());
+        this.betas = schedule.betas();
+        this.alphasCumprod = schedule.alphasCumprod();
+        int n = alphasCumprod.length;
+        float[] cumprod = alphasCumprod, trainSigmas = schedule.sigmas(), logSigmas = schedule.logSigmas();
+        float[] lambdas = new float[n];
         for (int t = 0; t < n; t++) {
-            trainSigmas[t] = (float) Math.sqrt((1.0f - cumprod[t]) / cumprod[t]);
-            logSigmas[t] = NumpyMath.logFloat32(trainSigmas[t]);
             float alpha = (float) Math.sqrt(cumprod[t]), sigma = (float) Math.sqrt(1.0f - cumprod[t]);
             lambdas[t] = NumpyMath.logFloat32(alpha) - NumpyMath.logFloat32(sigma);
         }
@@ -77,11 +74,7 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
     public float[] sigmas() { return sigmas.clone(); }
 
     @Override
-    public float[] timesteps() {
-        float[] out = new float[timesteps.length];
-        for (int i = 0; i < out.length; i++) out[i] = timesteps[i];
-        return out;
-    }
+    public float[] timesteps() { return TrainingSchedule.asFloats(timesteps); }
 
     /** The timesteps as diffusers' int64 values. */
     public int[] discreteTimesteps() { return timesteps.clone(); }

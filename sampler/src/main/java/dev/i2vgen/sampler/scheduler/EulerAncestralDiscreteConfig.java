@@ -4,8 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -44,12 +42,7 @@ public record EulerAncestralDiscreteConfig(
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
     public EulerAncestralDiscreteConfig {
-        if (numTrainTimesteps < 1) throw new IllegalArgumentException("num_train_timesteps must be ≥ 1, got " + numTrainTimesteps);
-        if (trainedBetas != null) {
-            if (trainedBetas.length != numTrainTimesteps) throw new IllegalArgumentException("trained_betas has "
-                    + trainedBetas.length + " values but num_train_timesteps is " + numTrainTimesteps);
-            trainedBetas = trainedBetas.clone();
-        }
+        trainedBetas = SchedulerConfigJson.checkedTrainedBetas(numTrainTimesteps, trainedBetas);
         Objects.requireNonNull(betaSchedule, "beta_schedule");
         Objects.requireNonNull(predictionType, "prediction_type");
         Objects.requireNonNull(timestepSpacing, "timestep_spacing");
@@ -62,13 +55,7 @@ public record EulerAncestralDiscreteConfig(
     }
 
     public static EulerAncestralDiscreteConfig read(Path schedulerConfigJson) {
-        JsonNode json;
-        try {
-            json = MAPPER.readTree(schedulerConfigJson.toFile());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read scheduler config " + schedulerConfigJson, e);
-        }
-        return fromJson(json, schedulerConfigJson.toString());
+        return SchedulerConfigJson.read(MAPPER, schedulerConfigJson, EulerAncestralDiscreteConfig::fromJson);
     }
 
     public static EulerAncestralDiscreteConfig fromJson(JsonNode json) {
@@ -91,20 +78,14 @@ public record EulerAncestralDiscreteConfig(
                     r.integer("steps_offset", d.stepsOffset),
                     r.bool("rescale_betas_zero_snr", d.rescaleBetasZeroSnr));
         } catch (IllegalArgumentException | NullPointerException e) {
-            if (e.getMessage() != null && e.getMessage().startsWith(source + ": ")) throw e;
-            throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+            throw SchedulerConfigJson.located(source, e);
         }
     }
 
     /** This config as diffusers' JSON keys (every key, null where unset). */
     public ObjectNode toJson() {
-        ObjectNode o = MAPPER.createObjectNode();
-        o.put("num_train_timesteps", numTrainTimesteps);
-        o.put("beta_start", betaStart);
-        o.put("beta_end", betaEnd);
-        o.put("beta_schedule", betaSchedule.configName());
-        if (trainedBetas == null) o.putNull("trained_betas");
-        else o.set("trained_betas", MAPPER.valueToTree(trainedBetas));
+        ObjectNode o = SchedulerConfigJson.trainingJson(numTrainTimesteps, betaStart, betaEnd, betaSchedule.configName(),
+                trainedBetas);
         o.put("prediction_type", predictionType.configName());
         o.put("timestep_spacing", timestepSpacing.configName());
         o.put("steps_offset", stepsOffset);

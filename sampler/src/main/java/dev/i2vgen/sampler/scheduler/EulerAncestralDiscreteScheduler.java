@@ -34,15 +34,12 @@ public final class EulerAncestralDiscreteScheduler implements Scheduler {
 
     public EulerAncestralDiscreteScheduler(EulerAncestralDiscreteConfig config) {
         this.config = config;
-        this.betas = NoiseSchedule.betas(config.numTrainTimesteps(), config.betaStart(), config.betaEnd(),
-                config.betaSchedule(), config.trainedBetas(), config.rescaleBetasZeroSnr());
-        float[] cumprod = NoiseSchedule.alphasCumprod(betas);
-        // zero terminal SNR makes ᾱ_T = 0; diffusers uses fp16's smallest subnormal so that σ_max stays finite
-        if (config.rescaleBetasZeroSnr()) cumprod[cumprod.length - 1] = 0x1p-24f;
-        this.alphasCumprod = cumprod;
-        int n = cumprod.length;
-        this.trainSigmas = new float[n];
-        for (int t = 0; t < n; t++) trainSigmas[t] = (float) Math.sqrt((1.0f - cumprod[t]) / cumprod[t]);
+        TrainingSchedule training = TrainingSchedule.of(config.numTrainTimesteps(), config.betaStart(),
+                config.betaEnd(), config.betaSchedule(), config.trainedBetas(), config.rescaleBetasZeroSnr());
+        this.betas = training.betas();
+        this.alphasCumprod = training.alphasCumprod();
+        int n = alphasCumprod.length;
+        this.trainSigmas = training.sigmas();
         // before setTimesteps: every training step, σ descending, then 0
         this.sigmas = new float[n + 1];
         this.timesteps = new float[n];

@@ -2,12 +2,8 @@ package dev.i2vgen.sampler.scheduler;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.databind.node.TextNode;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -65,12 +61,7 @@ public record EulerDiscreteConfig(
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
     public EulerDiscreteConfig {
-        if (numTrainTimesteps < 1) throw new IllegalArgumentException("num_train_timesteps must be ≥ 1, got " + numTrainTimesteps);
-        if (trainedBetas != null) {
-            if (trainedBetas.length != numTrainTimesteps) throw new IllegalArgumentException("trained_betas has "
-                    + trainedBetas.length + " values but num_train_timesteps is " + numTrainTimesteps);
-            trainedBetas = trainedBetas.clone();
-        }
+        trainedBetas = SchedulerConfigJson.checkedTrainedBetas(numTrainTimesteps, trainedBetas);
         Objects.requireNonNull(betaSchedule, "beta_schedule");
         Objects.requireNonNull(predictionType, "prediction_type");
         Objects.requireNonNull(interpolationType, "interpolation_type");
@@ -97,13 +88,7 @@ public record EulerDiscreteConfig(
     }
 
     public static EulerDiscreteConfig read(Path schedulerConfigJson) {
-        JsonNode json;
-        try {
-            json = MAPPER.readTree(schedulerConfigJson.toFile());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read scheduler config " + schedulerConfigJson, e);
-        }
-        return fromJson(json, schedulerConfigJson.toString());
+        return SchedulerConfigJson.read(MAPPER, schedulerConfigJson, EulerDiscreteConfig::fromJson);
     }
 
     public static EulerDiscreteConfig fromJson(JsonNode json) {
@@ -137,20 +122,14 @@ public record EulerDiscreteConfig(
                     r.bool("rescale_betas_zero_snr", d.rescaleBetasZeroSnr),
                     r.choice("final_sigmas_type", d.finalSigmasType, FinalSigmasType.values(), FinalSigmasType::configName));
         } catch (IllegalArgumentException | NullPointerException e) {
-            if (e.getMessage() != null && e.getMessage().startsWith(source + ": ")) throw e;
-            throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+            throw SchedulerConfigJson.located(source, e);
         }
     }
 
     /** This config as diffusers' JSON keys (every key, null where unset). */
     public ObjectNode toJson() {
-        ObjectNode o = MAPPER.createObjectNode();
-        o.put("num_train_timesteps", numTrainTimesteps);
-        o.put("beta_start", betaStart);
-        o.put("beta_end", betaEnd);
-        o.put("beta_schedule", betaSchedule.configName());
-        if (trainedBetas == null) o.putNull("trained_betas");
-        else o.set("trained_betas", MAPPER.valueToTree(trainedBetas));
+        ObjectNode o = SchedulerConfigJson.trainingJson(numTrainTimesteps, betaStart, betaEnd, betaSchedule.configName(),
+                trainedBetas);
         o.put("prediction_type", predictionType.configName());
         o.put("interpolation_type", interpolationType.configName());
         o.put("use_karras_sigmas", useKarrasSigmas);
@@ -179,25 +158,8 @@ public record EulerDiscreteConfig(
      * user override is most likely a typo.
      */
     public EulerDiscreteConfig withOverrides(Map<String, ?> overrides, String source) {
-        ObjectNode json = toJson();
-        for (Map.Entry<String, ?> e : overrides.entrySet()) {
-            if (!KEYS.contains(e.getKey())) throw new IllegalArgumentException(source + ": unknown EulerDiscreteScheduler"
-                    + " option '" + e.getKey() + "' (expected one of " + String.join(", ", KEYS) + ")");
-            json.set(e.getKey(), overrideValue(e.getValue()));
-        }
-        return fromJson(json, source);
-    }
-
-    private static JsonNode overrideValue(Object value) {
-        if (value == null) return NullNode.getInstance();
-        if (!(value instanceof String text)) return MAPPER.valueToTree(value);
-        try {
-            JsonNode literal = MAPPER.readTree(text);
-            if (literal != null && (literal.isValueNode() || literal.isArray())) return literal;
-        } catch (IOException notJson) {
-            // plain text such as "leading"
-        }
-        return TextNode.valueOf(text);
+        return SchedulerConfigJson.withOverrides(toJson(), overrides, source, KEYS, "EulerDiscreteScheduler", MAPPER,
+                EulerDiscreteConfig::fromJson);
     }
 
     /** The explicit betas, or null (a copy: the record stays immutable). */

@@ -30,19 +30,13 @@ public final class EulerDiscreteScheduler {
 
     public EulerDiscreteScheduler(EulerDiscreteConfig config) {
         this.config = config;
-        this.betas = NoiseSchedule.betas(config.numTrainTimesteps(), config.betaStart(), config.betaEnd(),
-                config.betaSchedule(), config.trainedBetas(), config.rescaleBetasZeroSnr());
-        float[] cumprod = NoiseSchedule.alphasCumprod(betas);
-        // zero terminal SNR makes ᾱ_T = 0; diffusers uses fp16's smallest subnormal so that σ_max stays finite
-        if (config.rescaleBetasZeroSnr()) cumprod[cumprod.length - 1] = 0x1p-24f;
-        this.alphasCumprod = cumprod;
-        int n = cumprod.length;
-        this.trainSigmas = new float[n];
-        this.logTrainSigmas = new float[n];
-        for (int t = 0; t < n; t++) {
-            trainSigmas[t] = (float) Math.sqrt((1.0f - cumprod[t]) / cumprod[t]);
-            logTrainSigmas[t] = NumpyMath.logFloat32(trainSigmas[t]);
-        }
+        TrainingSchedule training = TrainingSchedule.of(config.numTrainTimesteps(), config.betaStart(),
+                config.betaEnd(), config.betaSchedule(), config.trainedBetas(), config.rescaleBetasZeroSnr());
+        this.betas = training.betas();
+        this.alphasCumprod = training.alphasCumprod();
+        int n = alphasCumprod.length;
+        this.trainSigmas = training.sigmas();
+        this.logTrainSigmas = training.logSigmas();
         // before setTimesteps: every training step, σ descending, then 0
         this.sigmas = new float[n + 1];
         for (int i = 0; i < n; i++) sigmas[i] = trainSigmas[n - 1 - i];

@@ -59,11 +59,7 @@ public final class LcmScheduler implements Scheduler {
 
     /** The integer timesteps as float32 values (the model's timestep input). */
     @Override
-    public float[] timesteps() {
-        float[] out = new float[timesteps.length];
-        for (int i = 0; i < out.length; i++) out[i] = timesteps[i];
-        return out;
-    }
+    public float[] timesteps() { return TrainingSchedule.asFloats(timesteps); }
 
     public int[] timestepValues() { return timesteps.clone(); }
 

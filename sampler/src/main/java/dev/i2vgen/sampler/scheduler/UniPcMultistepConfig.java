@@ -3,15 +3,10 @@ package dev.i2vgen.sampler.scheduler;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.databind.node.TextNode;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -92,12 +87,7 @@ public record UniPcMultistepConfig(
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
     public UniPcMultistepConfig {
-        if (numTrainTimesteps < 1) throw new IllegalArgumentException("num_train_timesteps must be ≥ 1, got " + numTrainTimesteps);
-        if (trainedBetas != null) {
-            if (trainedBetas.length != numTrainTimesteps) throw new IllegalArgumentException("trained_betas has "
-                    + trainedBetas.length + " values but num_train_timesteps is " + numTrainTimesteps);
-            trainedBetas = trainedBetas.clone();
-        }
+        trainedBetas = SchedulerConfigJson.checkedTrainedBetas(numTrainTimesteps, trainedBetas);
         // diffusers keeps solver_order model outputs; 0 would fail on the first step
         if (solverOrder < 1) throw new IllegalArgumentException("solver_order must be a positive integer, got " + solverOrder);
         Objects.requireNonNull(betaSchedule, "beta_schedule");
@@ -136,13 +126,7 @@ public record UniPcMultistepConfig(
     }
 
     public static UniPcMultistepConfig read(Path schedulerConfigJson) {
-        JsonNode json;
-        try {
-            json = MAPPER.readTree(schedulerConfigJson.toFile());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read scheduler config " + schedulerConfigJson, e);
-        }
-        return fromJson(json, schedulerConfigJson.toString());
+        return SchedulerConfigJson.read(MAPPER, schedulerConfigJson, UniPcMultistepConfig::fromJson);
     }
 
     public static UniPcMultistepConfig fromJson(JsonNode json) {
@@ -191,8 +175,7 @@ public record UniPcMultistepConfig(
                     r.optionalNumber("sigma_max"),
                     r.optionalNumber("shift_terminal"));
         } catch (IllegalArgumentException | NullPointerException e) {
-            if (e.getMessage() != null && e.getMessage().startsWith(source + ": ")) throw e;
-            throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+            throw SchedulerConfigJson.located(source, e);
         }
     }
 
@@ -212,13 +195,8 @@ public record UniPcMultistepConfig(
 
     /** This config as diffusers' JSON keys (every key, null where unset). */
     public ObjectNode toJson() {
-        ObjectNode o = MAPPER.createObjectNode();
-        o.put("num_train_timesteps", numTrainTimesteps);
-        o.put("beta_start", betaStart);
-        o.put("beta_end", betaEnd);
-        o.put("beta_schedule", betaSchedule.configName());
-        if (trainedBetas == null) o.putNull("trained_betas");
-        else o.set("trained_betas", MAPPER.valueToTree(trainedBetas));
+        ObjectNode o = SchedulerConfigJson.trainingJson(numTrainTimesteps, betaStart, betaEnd, betaSchedule.configName(),
+                trainedBetas);
         o.put("solver_order", solverOrder);
         o.put("prediction_type", predictionType.configName());
         o.put("thresholding", thresholding);
@@ -260,25 +238,8 @@ public record UniPcMultistepConfig(
      * override is most likely a typo.
      */
     public UniPcMultistepConfig withOverrides(Map<String, ?> overrides, String source) {
-        ObjectNode json = toJson();
-        for (Map.Entry<String, ?> e : overrides.entrySet()) {
-            if (!KEYS.contains(e.getKey())) throw new IllegalArgumentException(source + ": unknown UniPCMultistepScheduler"
-                    + " option '" + e.getKey() + "' (expected one of " + String.join(", ", KEYS) + ")");
-            json.set(e.getKey(), overrideValue(e.getValue()));
-        }
-        return fromJson(json, source);
-    }
-
-    private static JsonNode overrideValue(Object value) {
-        if (value == null) return NullNode.getInstance();
-        if (!(value instanceof String text)) return MAPPER.valueToTree(value);
-        try {
-            JsonNode literal = MAPPER.readTree(text);
-            if (literal != null && (literal.isValueNode() || literal.isArray())) return literal;
-        } catch (IOException notJson) {
-            // plain text such as "bh1"
-        }
-        return TextNode.valueOf(text);
+        return SchedulerConfigJson.withOverrides(toJson(), overrides, source, KEYS, "UniPCMultistepScheduler", MAPPER,
+                UniPcMultistepConfig::fromJson);
     }
 
     /** Whether UniC is skipped at the step after step {@code stepIndex} (diffusers' {@code disable_corrector} test). */

@@ -50,19 +50,13 @@ public final class UniPcMultistepScheduler implements Scheduler {
 
     public UniPcMultistepScheduler(UniPcMultistepConfig config) {
         this.config = config;
-        this.betas = NoiseSchedule.betas(config.numTrainTimesteps(), config.betaStart(), config.betaEnd(),
-                config.betaSchedule(), config.trainedBetas(), config.rescaleBetasZeroSnr());
-        float[] cumprod = NoiseSchedule.alphasCumprod(betas);
-        // zero terminal SNR makes ᾱ_T = 0; diffusers uses fp16's smallest subnormal so that σ_max stays finite
-        if (config.rescaleBetasZeroSnr()) cumprod[cumprod.length - 1] = 0x1p-24f;
-        this.alphasCumprod = cumprod;
-        int n = cumprod.length;
-        this.trainSigmas = new float[n];
-        this.logTrainSigmas = new float[n];
-        for (int t = 0; t < n; t++) {
-            trainSigmas[t] = (float) Math.sqrt((1.0f - cumprod[t]) / cumprod[t]);
-            logTrainSigmas[t] = NumpyMath.logFloat32(trainSigmas[t]);
-        }
+        TrainingSchedule training = TrainingSchedule.of(config.numTrainTimesteps(), config.betaStart(),
+                config.betaEnd(), config.betaSchedule(), config.trainedBetas(), config.rescaleBetasZeroSnr());
+        this.betas = training.betas();
+        this.alphasCumprod = training.alphasCumprod();
+        int n = alphasCumprod.length;
+        this.trainSigmas = training.sigmas();
+        this.logTrainSigmas = training.logSigmas();
         // before set_timesteps diffusers holds the training sigmas ascending and the timesteps descending
         this.sigmas = trainSigmas.clone();
         this.timesteps = new long[n];
@@ -87,11 +81,7 @@ public final class UniPcMultistepScheduler implements Scheduler {
     public long[] integerTimesteps() { return timesteps.clone(); }
 
     @Override
-    public float[] timesteps() {
-        float[] out = new float[timesteps.length];
-        for (int i = 0; i < out.length; i++) out[i] = timesteps[i];
-        return out;
-    }
+    public float[] timesteps() { return TrainingSchedule.asFloats(timesteps); }
 
     /** 0 until {@link #setTimesteps} has run; then the number of timesteps (trailing spacing may give one more). */
     public int numInferenceSteps() { return numInferenceSteps; }

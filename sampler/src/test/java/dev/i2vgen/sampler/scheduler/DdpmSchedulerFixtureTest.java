@@ -31,13 +31,7 @@ class DdpmSchedulerFixtureTest {
     @TestFactory
     List<DynamicTest> matchesDiffusers() throws IOException {
         JsonNode fixture = load("ddpm.json", "i2vgen.ddpmFixture");
-        List<DynamicTest> tests = new ArrayList<>();
-        for (JsonNode run : fixture.get("runs")) tests.add(DynamicTest.dynamicTest(runName(run), () -> checkRun(run)));
-        int i = 0;
-        for (JsonNode error : fixture.get("errors")) {
-            tests.add(DynamicTest.dynamicTest("error " + i++ + ": " + error.get("message").asText(), () -> checkError(error)));
-        }
-        return tests;
+        return dynamicTests(fixture, DdpmSchedulerFixtureTest::checkRun, DdpmSchedulerFixtureTest::checkError);
     }
 
     private static DdpmScheduler scheduler(JsonNode run) {

@@ -4,10 +4,14 @@ import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.i2vgen.sampler.random.TorchGenerator;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.function.ThrowingConsumer;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -32,6 +36,18 @@ final class EulerAncestralDdpmLcmFixtures {
         JsonNode fixture = JsonMapper.builder().enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build().readTree(file.toFile());
         assertTrue(fixture.get("runs").size() > 0, file + " has no runs");
         return fixture;
+    }
+
+    /** One test per recorded run ({@code checkRun}) and per recorded error ({@code checkError}). */
+    static List<DynamicTest> dynamicTests(JsonNode fixture, ThrowingConsumer<JsonNode> checkRun,
+                                          ThrowingConsumer<JsonNode> checkError) {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (JsonNode run : fixture.get("runs")) tests.add(DynamicTest.dynamicTest(runName(run), () -> checkRun.accept(run)));
+        int i = 0;
+        for (JsonNode error : fixture.get("errors")) {
+            tests.add(DynamicTest.dynamicTest("error " + i++ + ": " + error.get("message").asText(), () -> checkError.accept(error)));
+        }
+        return tests;
     }
 
     static String runName(JsonNode run) {

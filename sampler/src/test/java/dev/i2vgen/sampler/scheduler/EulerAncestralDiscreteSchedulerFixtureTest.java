@@ -48,13 +48,7 @@ class EulerAncestralDiscreteSchedulerFixtureTest {
     @TestFactory
     List<DynamicTest> matchesDiffusers() throws IOException {
         JsonNode fixture = load("euler-ancestral.json", "i2vgen.eulerAncestralFixture");
-        List<DynamicTest> tests = new ArrayList<>();
-        for (JsonNode run : fixture.get("runs")) tests.add(DynamicTest.dynamicTest(runName(run), () -> checkRun(run)));
-        int i = 0;
-        for (JsonNode error : fixture.get("errors")) {
-            tests.add(DynamicTest.dynamicTest("error " + i++ + ": " + error.get("message").asText(), () -> checkError(error)));
-        }
-        return tests;
+        return dynamicTests(fixture, EulerAncestralDiscreteSchedulerFixtureTest::checkRun, EulerAncestralDiscreteSchedulerFixtureTest::checkError);
     }
 
     private static EulerAncestralDiscreteScheduler scheduler(JsonNode run) {

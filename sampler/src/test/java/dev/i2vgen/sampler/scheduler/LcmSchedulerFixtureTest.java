@@ -26,13 +26,7 @@ class LcmSchedulerFixtureTest {
     @TestFactory
     List<DynamicTest> matchesDiffusers() throws IOException {
         JsonNode fixture = load("lcm.json", "i2vgen.lcmFixture");
-        List<DynamicTest> tests = new ArrayList<>();
-        for (JsonNode run : fixture.get("runs")) tests.add(DynamicTest.dynamicTest(runName(run), () -> checkRun(run)));
-        int i = 0;
-        for (JsonNode error : fixture.get("errors")) {
-            tests.add(DynamicTest.dynamicTest("error " + i++ + ": " + error.get("message").asText(), () -> checkError(error)));
-        }
-        return tests;
+        return dynamicTests(fixture, LcmSchedulerFixtureTest::checkRun, LcmSchedulerFixtureTest::checkError);
     }
 
     private static LcmScheduler scheduler(JsonNode run) {

@@ -1,0 +1,92 @@
+package dev.i2vgen.sampler.scheduler;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.NullNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BiFunction;
+
+/**
+ * The JSON machinery every scheduler config record shares: reading a file, checking and writing the training-noise
+ * keys (num_train_timesteps, beta_start, beta_end, beta_schedule, trained_betas), locating errors, and applying
+ * user overrides.
+ */
+final class SchedulerConfigJson {
+
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    private SchedulerConfigJson() {}
+
+    /** Reads {@code schedulerConfigJson} with {@code mapper} and parses it, naming the file in errors. */
+    static <C> C read(ObjectMapper mapper, Path schedulerConfigJson, BiFunction<JsonNode, String, C> fromJson) {
+        JsonNode json;
+        try {
+            json = mapper.readTree(schedulerConfigJson.toFile());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read scheduler config " + schedulerConfigJson, e);
+        }
+        return fromJson.apply(json, schedulerConfigJson.toString());
+    }
+
+    /** {@code e} prefixed with {@code source} (unless it already is), for a config record's constructor error. */
+    static RuntimeException located(String source, RuntimeException e) {
+        if (e.getMessage() != null && e.getMessage().startsWith(source + ": ")) return e;
+        return new IllegalArgumentException(source + ": " + e.getMessage(), e);
+    }
+
+    /** Checks num_train_timesteps and trained_betas; returns a copy of the betas (or null). */
+    static double[] checkedTrainedBetas(int numTrainTimesteps, double[] trainedBetas) {
+        if (numTrainTimesteps < 1) throw new IllegalArgumentException("num_train_timesteps must be ≥ 1, got " + numTrainTimesteps);
+        if (trainedBetas == null) return null;
+        if (trainedBetas.length != numTrainTimesteps) throw new IllegalArgumentException("trained_betas has "
+                + trainedBetas.length + " values but num_train_timesteps is " + numTrainTimesteps);
+        return trainedBetas.clone();
+    }
+
+    /** A new JSON object holding the training-noise keys, in diffusers' order. */
+    static ObjectNode trainingJson(int numTrainTimesteps, double betaStart, double betaEnd, String betaSchedule,
+                                   double[] trainedBetas) {
+        ObjectNode o = MAPPER.createObjectNode();
+        o.put("num_train_timesteps", numTrainTimesteps);
+        o.put("beta_start", betaStart);
+        o.put("beta_end", betaEnd);
+        o.put("beta_schedule", betaSchedule);
+        if (trainedBetas == null) o.putNull("trained_betas");
+        else o.set("trained_betas", MAPPER.valueToTree(trainedBetas));
+        return o;
+    }
+
+    /**
+     * {@code json} (a config's {@link ObjectNode}) with some keys replaced, parsed again by {@code fromJson}. A value
+     * may be a Java value or a String holding a JSON literal; any other String is taken as text. Unknown keys are an
+     * error naming {@code schedulerName}.
+     */
+    static <C> C withOverrides(ObjectNode json, Map<String, ?> overrides, String source, List<String> keys,
+                               String schedulerName, ObjectMapper mapper, BiFunction<JsonNode, String, C> fromJson) {
+        for (Map.Entry<String, ?> e : overrides.entrySet()) {
+            if (!keys.contains(e.getKey())) throw new IllegalArgumentException(source + ": unknown " + schedulerName
+                    + " option '" + e.getKey() + "' (expected one of " + String.join(", ", keys) + ")");
+            json.set(e.getKey(), overrideValue(mapper, e.getValue()));
+        }
+        return fromJson.apply(json, source);
+    }
+
+    private static JsonNode overrideValue(ObjectMapper mapper, Object value) {
+        if (value == null) return NullNode.getInstance();
+        if (!(value instanceof String text)) return mapper.valueToTree(value);
+        try {
+            JsonNode literal = mapper.readTree(text);
+            if (literal != null && (literal.isValueNode() || literal.isArray())) return literal;
+        } catch (IOException notJson) {
+            // plain text such as "leading"
+        }
+        return TextNode.valueOf(text);
+    }
+}
