@@ -1,6 +1,7 @@
 package dev.i2vgen.model.clip;
 
 import dev.i2vgen.graph.ops.Unary;
+import dev.i2vgen.model.common.ConfigProblem;
 import dev.i2vgen.model.common.JsonConfig;
 
 import java.nio.file.Path;
@@ -10,11 +11,15 @@ public record ClipTextConfig(int vocabSize, int hiddenSize, int intermediateSize
                              int numAttentionHeads, int maxPositionEmbeddings, Unary.Kind hiddenAct,
                              float layerNormEps) {
     public ClipTextConfig {
-        if (hiddenSize % numAttentionHeads != 0) {
-            throw new IllegalArgumentException("CLIP text config: hidden_size " + hiddenSize
-                    + " is not divisible by num_attention_heads " + numAttentionHeads);
-        }
-        if (numHiddenLayers < 1) throw new IllegalArgumentException("CLIP text config: num_hidden_layers must be >= 1, got " + numHiddenLayers);
+        require(vocabSize > 0, "vocab_size", "must be positive, got " + vocabSize);
+        require(hiddenSize > 0, "hidden_size", "must be positive, got " + hiddenSize);
+        require(intermediateSize > 0, "intermediate_size", "must be positive, got " + intermediateSize);
+        require(numHiddenLayers > 0, "num_hidden_layers", "must be positive, got " + numHiddenLayers);
+        require(maxPositionEmbeddings > 0, "max_position_embeddings", "must be positive, got " + maxPositionEmbeddings);
+        // Before the divisibility check, which divides by it.
+        require(numAttentionHeads > 0, "num_attention_heads", "must be positive, got " + numAttentionHeads);
+        require(hiddenSize % numAttentionHeads == 0, "hidden_size",
+                "= " + hiddenSize + " is not divisible by num_attention_heads " + numAttentionHeads);
     }
 
     public static ClipTextConfig load(Path configJson) { return fromJson(JsonConfig.read(configJson)); }
@@ -22,16 +27,18 @@ public record ClipTextConfig(int vocabSize, int hiddenSize, int intermediateSize
     /** Accepts a text-model config or a full CLIPConfig (reads its "text_config"). */
     public static ClipTextConfig fromJson(JsonConfig json) {
         JsonConfig c = json.nestedOrSelf("text_config");
-        return new ClipTextConfig(
-                c.getInt("vocab_size", 49408),
-                c.getInt("hidden_size", 512),
-                c.getInt("intermediate_size", 2048),
-                c.getInt("num_hidden_layers", 12),
-                c.getInt("num_attention_heads", 8),
-                c.getInt("max_position_embeddings", 77),
-                ClipActivation.fromConfig(c.getString("hidden_act", "quick_gelu"), c.source()),
-                (float) c.getDouble("layer_norm_eps", 1e-5));
+        int vocab = c.getPositiveInt("vocab_size", 49408);
+        int hidden = c.getPositiveInt("hidden_size", 512);
+        int intermediate = c.getPositiveInt("intermediate_size", 2048);
+        int layers = c.getPositiveInt("num_hidden_layers", 12);
+        int heads = c.getPositiveInt("num_attention_heads", 8);
+        int positions = c.getPositiveInt("max_position_embeddings", 77);
+        Unary.Kind act = ClipActivation.fromConfig(c.getString("hidden_act", "quick_gelu"), c.source());
+        float eps = (float) c.getDouble("layer_norm_eps", 1e-5);
+        return c.build(() -> new ClipTextConfig(vocab, hidden, intermediate, layers, heads, positions, act, eps));
     }
 
     public int headDim() { return hiddenSize / numAttentionHeads; }
+
+    private static void require(boolean ok, String key, String message) { ConfigProblem.require(ok, key, message); }
 }

@@ -1,6 +1,7 @@
 package dev.i2vgen.model.clip;
 
 import dev.i2vgen.graph.ops.Unary;
+import dev.i2vgen.model.common.ConfigProblem;
 import dev.i2vgen.model.common.JsonConfig;
 
 import java.nio.file.Path;
@@ -10,14 +11,18 @@ public record ClipVisionConfig(int hiddenSize, int intermediateSize, int project
                                int numAttentionHeads, int numChannels, int imageSize, int patchSize,
                                Unary.Kind hiddenAct, float layerNormEps) {
     public ClipVisionConfig {
-        if (hiddenSize % numAttentionHeads != 0) {
-            throw new IllegalArgumentException("CLIP vision config: hidden_size " + hiddenSize
-                    + " is not divisible by num_attention_heads " + numAttentionHeads);
-        }
-        if (imageSize % patchSize != 0) {
-            throw new IllegalArgumentException("CLIP vision config: image_size " + imageSize + " is not a multiple of patch_size " + patchSize);
-        }
-        if (numHiddenLayers < 1) throw new IllegalArgumentException("CLIP vision config: num_hidden_layers must be >= 1, got " + numHiddenLayers);
+        require(hiddenSize > 0, "hidden_size", "must be positive, got " + hiddenSize);
+        require(intermediateSize > 0, "intermediate_size", "must be positive, got " + intermediateSize);
+        require(projectionDim > 0, "projection_dim", "must be positive, got " + projectionDim);
+        require(numHiddenLayers > 0, "num_hidden_layers", "must be positive, got " + numHiddenLayers);
+        require(numChannels > 0, "num_channels", "must be positive, got " + numChannels);
+        require(imageSize > 0, "image_size", "must be positive, got " + imageSize);
+        // Before the divisibility checks, which divide by them.
+        require(numAttentionHeads > 0, "num_attention_heads", "must be positive, got " + numAttentionHeads);
+        require(patchSize > 0, "patch_size", "must be positive, got " + patchSize);
+        require(hiddenSize % numAttentionHeads == 0, "hidden_size",
+                "= " + hiddenSize + " is not divisible by num_attention_heads " + numAttentionHeads);
+        require(imageSize % patchSize == 0, "image_size", "= " + imageSize + " is not a multiple of patch_size " + patchSize);
     }
 
     public static ClipVisionConfig load(Path configJson) { return fromJson(JsonConfig.read(configJson)); }
@@ -25,17 +30,17 @@ public record ClipVisionConfig(int hiddenSize, int intermediateSize, int project
     /** Accepts a vision-model config or a full CLIPConfig (reads its "vision_config"). */
     public static ClipVisionConfig fromJson(JsonConfig json) {
         JsonConfig c = json.nestedOrSelf("vision_config");
-        return new ClipVisionConfig(
-                c.getInt("hidden_size", 768),
-                c.getInt("intermediate_size", 3072),
-                c.getInt("projection_dim", 512),
-                c.getInt("num_hidden_layers", 12),
-                c.getInt("num_attention_heads", 12),
-                c.getInt("num_channels", 3),
-                c.getInt("image_size", 224),
-                c.getInt("patch_size", 32),
-                ClipActivation.fromConfig(c.getString("hidden_act", "quick_gelu"), c.source()),
-                (float) c.getDouble("layer_norm_eps", 1e-5));
+        int hidden = c.getPositiveInt("hidden_size", 768);
+        int intermediate = c.getPositiveInt("intermediate_size", 3072);
+        int projection = c.getPositiveInt("projection_dim", 512);
+        int layers = c.getPositiveInt("num_hidden_layers", 12);
+        int heads = c.getPositiveInt("num_attention_heads", 12);
+        int channels = c.getPositiveInt("num_channels", 3);
+        int image = c.getPositiveInt("image_size", 224);
+        int patch = c.getPositiveInt("patch_size", 32);
+        Unary.Kind act = ClipActivation.fromConfig(c.getString("hidden_act", "quick_gelu"), c.source());
+        float eps = (float) c.getDouble("layer_norm_eps", 1e-5);
+        return c.build(() -> new ClipVisionConfig(hidden, intermediate, projection, layers, heads, channels, image, patch, act, eps));
     }
 
     public int headDim() { return hiddenSize / numAttentionHeads; }
@@ -44,4 +49,6 @@ public record ClipVisionConfig(int hiddenSize, int intermediateSize, int project
 
     /** Patches plus the class token. */
     public int numPositions() { return gridSize() * gridSize() + 1; }
+
+    private static void require(boolean ok, String key, String message) { ConfigProblem.require(ok, key, message); }
 }

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.function.Supplier;
 
 /**
  * Typed reads of a component's {@code config.json} with the library defaults for absent (or null)
@@ -52,6 +53,13 @@ public final class JsonConfig {
         return n.intValue();
     }
 
+    /** Sizes, counts and divisors: zero or negative is an error here, before anything divides by it. */
+    public int getPositiveInt(String key, int dflt) {
+        int v = getInt(key, dflt);
+        require(v > 0, key, "must be a positive integer, got " + v);
+        return v;
+    }
+
     public double getDouble(String key, double dflt) {
         JsonNode n = present(key);
         if (n == null) return dflt;
@@ -93,6 +101,13 @@ public final class JsonConfig {
         return out;
     }
 
+    /** An array of sizes: every entry must be positive. */
+    public int[] getPositiveIntArray(String key, int[] dflt) {
+        int[] out = getIntArray(key, dflt);
+        for (int i = 0; i < out.length; i++) require(out[i] > 0, key, "must hold positive integers, got [" + i + "] = " + out[i]);
+        return out;
+    }
+
     public String[] getStringArray(String key, String[] dflt) {
         JsonNode n = present(key);
         if (n == null) return dflt.clone();
@@ -103,6 +118,28 @@ public final class JsonConfig {
             out[i] = n.get(i).textValue();
         }
         return out;
+    }
+
+    /** Whether {@code key} is present and not null. */
+    public boolean has(String key) { return present(key) != null; }
+
+    /** Keys without a library default. */
+    public void requireKey(String key) {
+        require(has(key), key, "is required");
+    }
+
+    /** Throws {@link #invalid} unless {@code ok}: "FILE: 'key' message". */
+    public void require(boolean ok, String key, String message) {
+        if (!ok) throw invalid(key, message);
+    }
+
+    /** Runs a config record's constructor; a {@link ConfigProblem} it raises gets this config's file name. */
+    public <T> T build(Supplier<T> constructor) {
+        try {
+            return constructor.get();
+        } catch (ConfigProblem e) {
+            throw invalid(e.key(), e.detail());
+        }
     }
 
     /** An error naming this config and the offending key. */

@@ -1,5 +1,6 @@
 package dev.i2vgen.model.svd;
 
+import dev.i2vgen.model.common.ConfigProblem;
 import dev.i2vgen.model.common.JsonConfig;
 
 import java.nio.file.Path;
@@ -37,11 +38,21 @@ public record SpatioTemporalUNetConfig(int inChannels, int outChannels, int[] bl
         upBlockTypes = List.copyOf(upBlockTypes);
         int n = blockOutChannels.length;
         require(n > 0, "block_out_channels", "must not be empty");
+        require(inChannels > 0, "in_channels", "must be positive, got " + inChannels);
+        require(outChannels > 0, "out_channels", "must be positive, got " + outChannels);
+        require(additionTimeEmbedDim > 0, "addition_time_embed_dim", "must be positive, got " + additionTimeEmbedDim);
+        require(sampleSize == null || sampleSize > 0, "sample_size", "must be positive, got " + sampleSize);
+        for (int[] perBlock : List.of(layersPerBlock, crossAttentionDims, transformerLayersPerBlock, numAttentionHeads)) {
+            // Per-block arrays of the wrong length would fail below with an index error instead.
+            require(perBlock.length == n, "block_out_channels", "has " + n + " entries but a per-block value has " + perBlock.length);
+        }
         require(downBlockTypes.size() == n, "down_block_types", "has " + downBlockTypes.size() + " entries, block_out_channels " + n);
         require(upBlockTypes.size() == n, "up_block_types", "has " + upBlockTypes.size() + " entries, block_out_channels " + n);
         for (String t : downBlockTypes) require(t.equals(CROSS_ATTN_DOWN) || t.equals(DOWN), "down_block_types", "contains unsupported '" + t + "' (expected " + CROSS_ATTN_DOWN + " or " + DOWN + ")");
         for (String t : upBlockTypes) require(t.equals(CROSS_ATTN_UP) || t.equals(UP), "up_block_types", "contains unsupported '" + t + "' (expected " + CROSS_ATTN_UP + " or " + UP + ")");
         for (int i = 0; i < n; i++) {
+            require(blockOutChannels[i] > 0, "block_out_channels", "[" + i + "] must be positive, got " + blockOutChannels[i]);
+            require(crossAttentionDims[i] > 0, "cross_attention_dim", "must be positive, got " + crossAttentionDims[i]);
             require(blockOutChannels[i] % NORM_GROUPS == 0, "block_out_channels", "[" + i + "] = " + blockOutChannels[i] + " is not divisible by the 32 GroupNorm groups");
             require(numAttentionHeads[i] > 0 && blockOutChannels[i] % numAttentionHeads[i] == 0, "num_attention_heads",
                     "[" + i + "] = " + numAttentionHeads[i] + " does not divide block_out_channels[" + i + "] = " + blockOutChannels[i]);
@@ -56,20 +67,20 @@ public record SpatioTemporalUNetConfig(int inChannels, int outChannels, int[] bl
     public static SpatioTemporalUNetConfig load(Path configJson) { return fromJson(JsonConfig.read(configJson)); }
 
     public static SpatioTemporalUNetConfig fromJson(JsonConfig c) {
-        int[] blocks = c.getIntArray("block_out_channels", new int[]{320, 640, 1280, 1280});
+        int[] blocks = c.getPositiveIntArray("block_out_channels", new int[]{320, 640, 1280, 1280});
         int n = blocks.length;
-        try {
-            return new SpatioTemporalUNetConfig(
-                    c.getInt("in_channels", 8), c.getInt("out_channels", 4), blocks,
-                    perBlock(c, "layers_per_block", 2, n), perBlock(c, "cross_attention_dim", 1024, n),
-                    perBlock(c, "transformer_layers_per_block", 1, n), perBlock(c, "num_attention_heads", 0, n, new int[]{5, 10, 20, 20}),
-                    c.getInt("addition_time_embed_dim", 256), c.getInt("projection_class_embeddings_input_dim", 768),
-                    c.getInt("num_frames", 25), c.node().hasNonNull("sample_size") ? c.getInt("sample_size", 0) : null,
-                    List.of(c.getStringArray("down_block_types", new String[]{CROSS_ATTN_DOWN, CROSS_ATTN_DOWN, CROSS_ATTN_DOWN, DOWN})),
-                    List.of(c.getStringArray("up_block_types", new String[]{UP, CROSS_ATTN_UP, CROSS_ATTN_UP, CROSS_ATTN_UP})));
-        } catch (ConfigProblem e) {
-            throw c.invalid(e.key, e.detail);
-        }
+        int inChannels = c.getPositiveInt("in_channels", 8), outChannels = c.getPositiveInt("out_channels", 4);
+        int[] layers = perBlock(c, "layers_per_block", 2, n), crossDims = perBlock(c, "cross_attention_dim", 1024, n);
+        int[] transformerLayers = perBlock(c, "transformer_layers_per_block", 1, n);
+        int[] heads = perBlock(c, "num_attention_heads", 0, n, new int[]{5, 10, 20, 20});
+        int timeEmbed = c.getPositiveInt("addition_time_embed_dim", 256);
+        int projectionInput = c.getPositiveInt("projection_class_embeddings_input_dim", 768);
+        int frames = c.getPositiveInt("num_frames", 25);
+        Integer sample = c.has("sample_size") ? c.getPositiveInt("sample_size", 0) : null;
+        List<String> down = List.of(c.getStringArray("down_block_types", new String[]{CROSS_ATTN_DOWN, CROSS_ATTN_DOWN, CROSS_ATTN_DOWN, DOWN}));
+        List<String> up = List.of(c.getStringArray("up_block_types", new String[]{UP, CROSS_ATTN_UP, CROSS_ATTN_UP, CROSS_ATTN_UP}));
+        return c.build(() -> new SpatioTemporalUNetConfig(inChannels, outChannels, blocks, layers, crossDims, transformerLayers,
+                heads, timeEmbed, projectionInput, frames, sample, down, up));
     }
 
     private static int[] perBlock(JsonConfig c, String key, int dflt, int n) { return perBlock(c, key, dflt, n, null); }
@@ -87,11 +98,11 @@ public record SpatioTemporalUNetConfig(int inChannels, int outChannels, int[] bl
             return a;
         }
         if (node.isArray()) {
-            int[] a = c.getIntArray(key, new int[0]);
+            int[] a = c.getPositiveIntArray(key, new int[0]);
             if (a.length != n) throw c.invalid(key, "has " + a.length + " entries; block_out_channels has " + n);
             return a;
         }
-        int v = c.getInt(key, dflt);
+        int v = c.getPositiveInt(key, dflt);
         int[] a = new int[n];
         Arrays.fill(a, v);
         return a;
@@ -124,18 +135,5 @@ public record SpatioTemporalUNetConfig(int inChannels, int outChannels, int[] bl
     @Override public int[] transformerLayersPerBlock() { return transformerLayersPerBlock.clone(); }
     @Override public int[] numAttentionHeads() { return numAttentionHeads.clone(); }
 
-    private static void require(boolean ok, String key, String message) {
-        if (!ok) throw new ConfigProblem(key, message);
-    }
-
-    /** A config value out of range; {@link #fromJson} adds the file name. */
-    static final class ConfigProblem extends IllegalArgumentException {
-        final String key, detail;
-
-        ConfigProblem(String key, String detail) {
-            super("'" + key + "' " + detail);
-            this.key = key;
-            this.detail = detail;
-        }
-    }
+    private static void require(boolean ok, String key, String message) { ConfigProblem.require(ok, key, message); }
 }

@@ -2,12 +2,13 @@ package dev.i2vgen.model.unet;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.i2vgen.model.common.ConfigProblem;
+import dev.i2vgen.model.common.JsonConfig;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -33,40 +34,49 @@ public record UNetConfig(int inChannels, int outChannels, int[] blockOutChannels
         downBlockTypes = List.copyOf(downBlockTypes);
         upBlockTypes = List.copyOf(upBlockTypes);
         int n = blockOutChannels.length;
-        require(n > 0, "block_out_channels must not be empty");
-        require(downBlockTypes.size() == n, "down_block_types has " + downBlockTypes.size() + " entries, block_out_channels " + n);
-        require(upBlockTypes.size() == n, "up_block_types has " + upBlockTypes.size() + " entries, block_out_channels " + n);
-        require(attentionHeadDims.length == n, "attention_head_dim needs one value or one per block (" + n + ")");
-        require(layersPerBlock > 0, "layers_per_block must be positive, got " + layersPerBlock);
-        for (String t : downBlockTypes) require(t.equals(CROSS_ATTN_DOWN) || t.equals(DOWN), "unsupported down block type '" + t + "' (expected " + CROSS_ATTN_DOWN + " or " + DOWN + ")");
-        for (String t : upBlockTypes) require(t.equals(CROSS_ATTN_UP) || t.equals(UP), "unsupported up block type '" + t + "' (expected " + CROSS_ATTN_UP + " or " + UP + ")");
+        require(n > 0, "block_out_channels", "must not be empty");
+        require(downBlockTypes.size() == n, "down_block_types", "has " + downBlockTypes.size() + " entries, block_out_channels " + n);
+        require(upBlockTypes.size() == n, "up_block_types", "has " + upBlockTypes.size() + " entries, block_out_channels " + n);
+        require(attentionHeadDims.length == n, "attention_head_dim", "needs one value or one per block (" + n + ")");
+        require(inChannels > 0, "in_channels", "must be positive, got " + inChannels);
+        require(outChannels > 0, "out_channels", "must be positive, got " + outChannels);
+        require(layersPerBlock > 0, "layers_per_block", "must be positive, got " + layersPerBlock);
+        require(crossAttentionDim > 0, "cross_attention_dim", "must be positive, got " + crossAttentionDim);
+        // Checked before the divisibility checks below, which divide by it.
+        require(normNumGroups > 0, "norm_num_groups", "must be positive, got " + normNumGroups);
+        for (String t : downBlockTypes) require(t.equals(CROSS_ATTN_DOWN) || t.equals(DOWN), "down_block_types", "contains unsupported '" + t + "' (expected " + CROSS_ATTN_DOWN + " or " + DOWN + ")");
+        for (String t : upBlockTypes) require(t.equals(CROSS_ATTN_UP) || t.equals(UP), "up_block_types", "contains unsupported '" + t + "' (expected " + CROSS_ATTN_UP + " or " + UP + ")");
         for (int i = 0; i < n; i++) {
-            require(blockOutChannels[i] % normNumGroups == 0, "block_out_channels[" + i + "] = " + blockOutChannels[i] + " not divisible by norm_num_groups " + normNumGroups);
-            require(blockOutChannels[i] % attentionHeadDims[i] == 0, "block_out_channels[" + i + "] = " + blockOutChannels[i] + " not divisible by attention_head_dim " + attentionHeadDims[i]);
+            require(blockOutChannels[i] > 0, "block_out_channels", "[" + i + "] must be positive, got " + blockOutChannels[i]);
+            require(attentionHeadDims[i] > 0, "attention_head_dim", "[" + i + "] must be positive, got " + attentionHeadDims[i]);
+            require(blockOutChannels[i] % normNumGroups == 0, "norm_num_groups", "= " + normNumGroups + " does not divide block_out_channels[" + i + "] = " + blockOutChannels[i]);
+            require(blockOutChannels[i] % attentionHeadDims[i] == 0, "attention_head_dim", "[" + i + "] = " + attentionHeadDims[i] + " does not divide block_out_channels[" + i + "] = " + blockOutChannels[i]);
         }
     }
 
     /** Parses a diffusers UNet config; {@code source} names the file in error messages. */
     public static UNetConfig fromJson(JsonNode json, String source) {
-        try {
-            int[] blocks = ints(json, "block_out_channels");
-            JsonNode head = required(json, "attention_head_dim");
-            int[] heads = head.isArray() ? ints(json, "attention_head_dim") : fill(blocks.length, head.asInt());
-            JsonNode groups = json.get("norm_num_groups");
-            if (groups == null || groups.isNull()) throw new IllegalArgumentException("norm_num_groups null is not supported");
-            return new UNetConfig(
-                    json.path("in_channels").asInt(4),
-                    json.path("out_channels").asInt(4),
-                    blocks,
-                    json.path("layers_per_block").asInt(2),
-                    heads,
-                    json.path("cross_attention_dim").asInt(1024),
-                    groups.asInt(),
-                    strings(json, "down_block_types"),
-                    strings(json, "up_block_types"));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(source + ": invalid I2VGen-XL UNet config: " + e.getMessage(), e);
+        return fromJson(new JsonConfig(json, source));
+    }
+
+    /** Parses a diffusers UNet config; errors name the file and the key. */
+    public static UNetConfig fromJson(JsonConfig c) {
+        // No library defaults for these in the I2VGen-XL checkpoints we support: absent is an error.
+        for (String key : List.of("block_out_channels", "attention_head_dim", "norm_num_groups", "down_block_types", "up_block_types")) {
+            c.requireKey(key);
         }
+        int[] blocks = c.getPositiveIntArray("block_out_channels", new int[0]);
+        int[] heads = c.node().get("attention_head_dim").isArray()
+                ? c.getPositiveIntArray("attention_head_dim", new int[0])
+                : fill(blocks.length, c.getPositiveInt("attention_head_dim", 0));
+        int inChannels = c.getPositiveInt("in_channels", 4);
+        int outChannels = c.getPositiveInt("out_channels", 4);
+        int layersPerBlock = c.getPositiveInt("layers_per_block", 2);
+        int crossAttentionDim = c.getPositiveInt("cross_attention_dim", 1024);
+        int groups = c.getPositiveInt("norm_num_groups", 0);
+        List<String> down = List.of(c.getStringArray("down_block_types", new String[0]));
+        List<String> up = List.of(c.getStringArray("up_block_types", new String[0]));
+        return c.build(() -> new UNetConfig(inChannels, outChannels, blocks, layersPerBlock, heads, crossAttentionDim, groups, down, up));
     }
 
     /** Reads {@code config.json} of a checkpoint's {@code unet/} folder. */
@@ -103,35 +113,11 @@ public record UNetConfig(int inChannels, int outChannels, int[] blockOutChannels
 
     @Override public int[] attentionHeadDims() { return attentionHeadDims.clone(); }
 
-    private static JsonNode required(JsonNode json, String key) {
-        JsonNode n = json.get(key);
-        if (n == null || n.isNull()) throw new IllegalArgumentException("missing key '" + key + "'");
-        return n;
-    }
-
-    private static int[] ints(JsonNode json, String key) {
-        JsonNode n = required(json, key);
-        if (!n.isArray()) throw new IllegalArgumentException("'" + key + "' must be an array, got " + n);
-        int[] out = new int[n.size()];
-        for (int i = 0; i < out.length; i++) out[i] = n.get(i).asInt();
-        return out;
-    }
-
-    private static List<String> strings(JsonNode json, String key) {
-        JsonNode n = required(json, key);
-        if (!n.isArray()) throw new IllegalArgumentException("'" + key + "' must be an array, got " + n);
-        List<String> out = new ArrayList<>();
-        n.forEach(e -> out.add(e.asText()));
-        return out;
-    }
-
     private static int[] fill(int n, int v) {
         int[] a = new int[n];
         java.util.Arrays.fill(a, v);
         return a;
     }
 
-    private static void require(boolean ok, String message) {
-        if (!ok) throw new IllegalArgumentException(message);
-    }
+    private static void require(boolean ok, String key, String message) { ConfigProblem.require(ok, key, message); }
 }

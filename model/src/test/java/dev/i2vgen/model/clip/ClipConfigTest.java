@@ -73,4 +73,46 @@ class ClipConfigTest {
                 () -> ClipTextConfig.fromJson(json("{\"hidden_size\": 30, \"num_attention_heads\": 4}")));
         assertTrue(e2.getMessage().contains("not divisible"), e2.getMessage());
     }
+
+    static void assertRejected(IllegalArgumentException e, String key, String expected) {
+        assertTrue(e.getMessage().startsWith("test config.json: '" + key + "' ") && e.getMessage().contains(expected), e.getMessage());
+    }
+
+    @Test
+    void textZeroSizesAreRejectedBeforeAnyDivision() {
+        assertRejected(assertThrows(IllegalArgumentException.class, () -> ClipTextConfig.fromJson(json("{\"num_attention_heads\": 0}"))),
+                "num_attention_heads", "must be a positive integer");
+        assertRejected(assertThrows(IllegalArgumentException.class, () -> ClipTextConfig.fromJson(json("{\"max_position_embeddings\": -1}"))),
+                "max_position_embeddings", "must be a positive integer");
+        assertRejected(assertThrows(IllegalArgumentException.class, () -> ClipTextConfig.fromJson(json("{\"num_hidden_layers\": 12.5}"))),
+                "num_hidden_layers", "must be an integer");
+        assertRejected(assertThrows(IllegalArgumentException.class,
+                () -> ClipTextConfig.fromJson(json("{\"hidden_size\": 30, \"num_attention_heads\": 4}"))), "hidden_size", "not divisible by num_attention_heads 4");
+    }
+
+    @Test
+    void nestedTextConfigNamesItsSection() {
+        var e = assertThrows(IllegalArgumentException.class, () -> ClipTextConfig.fromJson(json("{\"text_config\": {\"num_attention_heads\": 0}}")));
+        assertTrue(e.getMessage().startsWith("test config.json#text_config: 'num_attention_heads'"), e.getMessage());
+    }
+
+    @Test
+    void visionZeroAndNotDivisibleNameTheKey() {
+        assertRejected(assertThrows(IllegalArgumentException.class, () -> ClipVisionConfig.fromJson(json("{\"patch_size\": 0}"))),
+                "patch_size", "must be a positive integer");
+        assertRejected(assertThrows(IllegalArgumentException.class, () -> ClipVisionConfig.fromJson(json("{\"num_attention_heads\": 0}"))),
+                "num_attention_heads", "must be a positive integer");
+        assertRejected(assertThrows(IllegalArgumentException.class, () -> ClipVisionConfig.fromJson(json("{\"image_size\": \"224\"}"))),
+                "image_size", "must be an integer");
+        assertRejected(assertThrows(IllegalArgumentException.class, () -> ClipVisionConfig.fromJson(json("{\"image_size\": 225}"))),
+                "image_size", "is not a multiple of patch_size 32");
+        assertRejected(assertThrows(IllegalArgumentException.class, () -> ClipVisionConfig.fromJson(json("{\"hidden_size\": 770}"))),
+                "hidden_size", "not divisible by num_attention_heads 12");
+    }
+
+    @Test
+    void directConstructionRejectsZeroHeadsWithoutDividing() {
+        var e = assertThrows(IllegalArgumentException.class, () -> new ClipTextConfig(49408, 512, 2048, 12, 0, 77, Unary.Kind.GELU, 1e-5f));
+        assertTrue(e.getMessage().contains("'num_attention_heads'"), e.getMessage());
+    }
 }
