@@ -60,12 +60,10 @@ public record DdimConfig(
         if (json == null || !json.isObject()) throw new IllegalArgumentException(source + ": expected a JSON object");
         DdimConfig d = defaults();
         SchedulerConfigReader r = new SchedulerConfigReader(json, source);
+        TrainingKeys<BetaSchedule> t = TrainingKeys.read(r, d.numTrainTimesteps, d.betaStart, d.betaEnd, d.betaSchedule.configName(),
+                BetaSchedule::fromConfig);
         return new DdimConfig(
-                r.integer("num_train_timesteps", d.numTrainTimesteps),
-                r.number("beta_start", d.betaStart),
-                r.number("beta_end", d.betaEnd),
-                BetaSchedule.fromConfig(r.string("beta_schedule", d.betaSchedule.configName())),
-                r.numbers("trained_betas"),
+                t.numTrainTimesteps(), t.betaStart(), t.betaEnd(), t.betaSchedule(), t.trainedBetas(),
                 r.bool("clip_sample", d.clipSample),
                 r.bool("set_alpha_to_one", d.setAlphaToOne),
                 r.integer("steps_offset", d.stepsOffset),

@@ -85,12 +85,10 @@ public record DdpmConfig(
         SchedulerConfigReader r = new SchedulerConfigReader(json, source);
         DdpmConfig d = defaults();
         try {
+            TrainingKeys<DdpmBetaSchedule> t = TrainingKeys.read(r, d.numTrainTimesteps, d.betaStart, d.betaEnd, d.betaSchedule.configName(),
+                    r.parser("beta_schedule", DdpmBetaSchedule.values(), DdpmBetaSchedule::configName));
             return new DdpmConfig(
-                    r.integer("num_train_timesteps", d.numTrainTimesteps),
-                    r.number("beta_start", d.betaStart),
-                    r.number("beta_end", d.betaEnd),
-                    r.choice("beta_schedule", d.betaSchedule, DdpmBetaSchedule.values(), DdpmBetaSchedule::configName),
-                    r.numbers("trained_betas"),
+                    t.numTrainTimesteps(), t.betaStart(), t.betaEnd(), t.betaSchedule(), t.trainedBetas(),
                     r.choice("variance_type", d.varianceType, DdpmVarianceType.values(), DdpmVarianceType::configName),
                     r.bool("clip_sample", d.clipSample),
                     r.choice("prediction_type", d.predictionType, PredictionType.values(), PredictionType::configName),

@@ -157,12 +157,10 @@ public record DpmSolverMultistepConfig(
             DpmSolverAlgorithmType algorithm = DpmSolverAlgorithmType.fromConfig(algorithmName);
             FinalSigmasType finalSigmas = finalSigmasType(r.string("final_sigmas_type", d.finalSigmasType.configName()));
             checkFinalSigmas(algorithmName, algorithm, finalSigmas);
+            TrainingKeys<BetaSchedule> t = TrainingKeys.read(r, d.numTrainTimesteps, d.betaStart, d.betaEnd, d.betaSchedule.configName(),
+                    DpmSolverMultistepConfig::betaSchedule);
             return new DpmSolverMultistepConfig(
-                    r.integer("num_train_timesteps", d.numTrainTimesteps),
-                    r.number("beta_start", d.betaStart),
-                    r.number("beta_end", d.betaEnd),
-                    betaSchedule(r.string("beta_schedule", d.betaSchedule.configName())),
-                    r.numbers("trained_betas"),
+                    t.numTrainTimesteps(), t.betaStart(), t.betaEnd(), t.betaSchedule(), t.trainedBetas(),
                     r.integer("solver_order", d.solverOrder),
                     DpmSolverPredictionType.fromConfig(r.string("prediction_type", d.predictionType.configName()), algorithm),
                     r.bool("thresholding", d.thresholding),

@@ -67,12 +67,9 @@ public record EulerAncestralDiscreteConfig(
         SchedulerConfigReader r = new SchedulerConfigReader(json, source);
         EulerAncestralDiscreteConfig d = defaults();
         try {
+            TrainingKeys<BetaSchedule> t = TrainingKeys.read(r, d.numTrainTimesteps, d.betaStart, d.betaEnd, d.betaSchedule);
             return new EulerAncestralDiscreteConfig(
-                    r.integer("num_train_timesteps", d.numTrainTimesteps),
-                    r.number("beta_start", d.betaStart),
-                    r.number("beta_end", d.betaEnd),
-                    r.choice("beta_schedule", d.betaSchedule, BetaSchedule.values(), BetaSchedule::configName),
-                    r.numbers("trained_betas"),
+                    t.numTrainTimesteps(), t.betaStart(), t.betaEnd(), t.betaSchedule(), t.trainedBetas(),
                     r.choice("prediction_type", d.predictionType, PredictionType.values(), PredictionType::configName),
                     r.choice("timestep_spacing", d.timestepSpacing, TimestepSpacing.values(), TimestepSpacing::configName),
                     r.integer("steps_offset", d.stepsOffset),

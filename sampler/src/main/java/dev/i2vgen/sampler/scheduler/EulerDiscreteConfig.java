@@ -101,12 +101,9 @@ public record EulerDiscreteConfig(
         EulerDiscreteConfig d = defaults();
         String prediction = r.string("prediction_type", d.predictionType.configName());
         try {
+            TrainingKeys<BetaSchedule> t = TrainingKeys.read(r, d.numTrainTimesteps, d.betaStart, d.betaEnd, d.betaSchedule);
             return new EulerDiscreteConfig(
-                    r.integer("num_train_timesteps", d.numTrainTimesteps),
-                    r.number("beta_start", d.betaStart),
-                    r.number("beta_end", d.betaEnd),
-                    r.choice("beta_schedule", d.betaSchedule, BetaSchedule.values(), BetaSchedule::configName),
-                    r.numbers("trained_betas"),
+                    t.numTrainTimesteps(), t.betaStart(), t.betaEnd(), t.betaSchedule(), t.trainedBetas(),
                     // diffusers' step() still accepts the legacy name "original_sample" for "sample"
                     "original_sample".equals(prediction) ? PredictionType.SAMPLE
                             : r.choice("prediction_type", d.predictionType, PredictionType.values(), PredictionType::configName),

@@ -93,12 +93,9 @@ public record LcmConfig(
         SchedulerConfigReader r = new SchedulerConfigReader(json, source);
         LcmConfig d = defaults();
         try {
+            TrainingKeys<BetaSchedule> t = TrainingKeys.read(r, d.numTrainTimesteps, d.betaStart, d.betaEnd, d.betaSchedule);
             return new LcmConfig(
-                    r.integer("num_train_timesteps", d.numTrainTimesteps),
-                    r.number("beta_start", d.betaStart),
-                    r.number("beta_end", d.betaEnd),
-                    r.choice("beta_schedule", d.betaSchedule, BetaSchedule.values(), BetaSchedule::configName),
-                    r.numbers("trained_betas"),
+                    t.numTrainTimesteps(), t.betaStart(), t.betaEnd(), t.betaSchedule(), t.trainedBetas(),
                     r.integer("original_inference_steps", d.originalInferenceSteps),
                     r.bool("clip_sample", d.clipSample),
                     r.number("clip_sample_range", d.clipSampleRange),

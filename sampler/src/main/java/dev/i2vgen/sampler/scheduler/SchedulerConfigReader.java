@@ -74,9 +74,15 @@ record SchedulerConfigReader(JsonNode json, String source) {
 
     /** One of an enum's config names. */
     <E extends Enum<E>> E choice(String key, E dflt, E[] values, Function<E, String> configName) {
-        String name = string(key, configName.apply(dflt));
-        for (E v : values) if (configName.apply(v).equals(name)) return v;
-        throw wrong(key, "one of " + Arrays.stream(values).map(v -> "'" + configName.apply(v) + "'")
-                .collect(Collectors.joining(", ")), "'" + name + "'");
+        return parser(key, values, configName).apply(string(key, configName.apply(dflt)));
+    }
+
+    /** Parses one of an enum's config names read from {@code key}, with {@link #choice}'s error. */
+    <E extends Enum<E>> Function<String, E> parser(String key, E[] values, Function<E, String> configName) {
+        return name -> {
+            for (E v : values) if (configName.apply(v).equals(name)) return v;
+            throw wrong(key, "one of " + Arrays.stream(values).map(v -> "'" + configName.apply(v) + "'")
+                    .collect(Collectors.joining(", ")), "'" + name + "'");
+        };
     }
 }

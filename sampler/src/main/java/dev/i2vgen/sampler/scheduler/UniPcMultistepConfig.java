@@ -145,12 +145,9 @@ public record UniPcMultistepConfig(
         if (solverType == null) throw r.wrong("solver_type", "one of 'bh1', 'bh2' (or 'midpoint', 'heun', 'logrho',"
                 + " which diffusers maps to 'bh2')", "'" + solverName + "'");
         try {
+            TrainingKeys<BetaSchedule> t = TrainingKeys.read(r, d.numTrainTimesteps, d.betaStart, d.betaEnd, d.betaSchedule);
             return new UniPcMultistepConfig(
-                    r.integer("num_train_timesteps", d.numTrainTimesteps),
-                    r.number("beta_start", d.betaStart),
-                    r.number("beta_end", d.betaEnd),
-                    r.choice("beta_schedule", d.betaSchedule, BetaSchedule.values(), BetaSchedule::configName),
-                    r.numbers("trained_betas"),
+                    t.numTrainTimesteps(), t.betaStart(), t.betaEnd(), t.betaSchedule(), t.trainedBetas(),
                     r.integer("solver_order", d.solverOrder),
                     r.choice("prediction_type", d.predictionType, UniPcPredictionType.values(), UniPcPredictionType::configName),
                     r.bool("thresholding", d.thresholding),
