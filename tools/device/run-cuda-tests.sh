@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the CUDA backend tests on the GPU machine with the JUnit console launcher.
-# Expects (carried, git-ignored): .device-jre/jre.tar.xz (from /work/shared/tools/make-device-jre.sh .device-jre
+# Expects (carried, git-ignored): .device-jre/jre.tar.xz (from ../shared/tools/make-device-jre.sh .device-jre, relative to the repository, with the modules
 #   java.base,java.logging,java.xml,java.management,jdk.incubator.vector,jdk.unsupported) and .device/ holding
 # classes/ test-classes/ (tornado-kernels target folders) and junit-platform-console-standalone.jar.
 # Writes reports and logs under $OUT (or ./out). Extra arguments go to the launcher; SELECT replaces the default

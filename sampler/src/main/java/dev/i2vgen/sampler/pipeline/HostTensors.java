@@ -24,6 +24,13 @@ final class HostTensors {
         return Tensor.fromFloats(out, shape);
     }
 
+    /** [n] holding v everywhere: a per-video scalar input (timestep, fps). */
+    static Tensor filled(int n, float v) {
+        float[] a = new float[n];
+        java.util.Arrays.fill(a, v);
+        return Tensor.fromFloats(a, n);
+    }
+
     static Tensor zerosLike(Tensor t) { return Tensor.fromFloats(new float[Math.toIntExact(t.numel())], t.shape()); }
 
     /** [B, C, F, h, w] ↔ [B·F, C, h, w]: the scheduler's frames-as-batch view (diffusers permutes before stepping). */

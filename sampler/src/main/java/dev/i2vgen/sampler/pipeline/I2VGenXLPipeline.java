@@ -142,7 +142,7 @@ public final class I2VGenXLPipeline implements VideoPipeline {
         Tensor imageLatents = imageLatents(req, cfg, generator, listener);
 
         int batch = cfg ? 2 : 1;
-        Tensor fps = Tensor.fromFloats(filled(batch, req.fps()), batch);
+        Tensor fps = HostTensors.filled(batch, req.fps());
         int scale = vae.config().downsampleFactor(); // 2^(VAE levels − 1): 8 for the released VAE
         int h = req.height() / scale, w = req.width() / scale, f = req.numFrames();
         int channels = unet.config().inChannels();
@@ -257,7 +257,7 @@ public final class I2VGenXLPipeline implements VideoPipeline {
             for (int i = 0; i < timesteps.length; i++) {
                 int t = timesteps[i];
                 Map<Value, Tensor> perStep = new HashMap<>();
-                perStep.put(graph.input(I2VGenXLUNet.TIMESTEP), Tensor.fromFloats(filled(batch, t), batch));
+                perStep.put(graph.input(I2VGenXLUNet.TIMESTEP), HostTensors.filled(batch, t));
                 perStep.put(graph.input(DenoiseStepGraph.COEFFICIENTS), Tensor.fromFloats(DdimStep.coefficients(scheduler, t, eta), 7));
                 if (step.takesNoise()) {
                     // drawn exactly as DdimScheduler.step draws it: one flat randn over the frames-as-batch sample
@@ -336,12 +336,6 @@ public final class I2VGenXLPipeline implements VideoPipeline {
         Tensor t = Tensor.allocate(DType.I32, rows, cols);
         for (int i = 0; i < ids.length; i++) t.setFlat(i, ids[i]);
         return t;
-    }
-
-    private static float[] filled(int n, float v) {
-        float[] a = new float[n];
-        Arrays.fill(a, v);
-        return a;
     }
 
     private static float[] toFloats(int[] v) {

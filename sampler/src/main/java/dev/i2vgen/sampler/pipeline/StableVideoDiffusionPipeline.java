@@ -22,7 +22,6 @@ import dev.i2vgen.sampler.scheduler.EulerChurn;
 import dev.i2vgen.sampler.scheduler.EulerStepGraph;
 import dev.i2vgen.sampler.scheduler.NoiseSchedule;
 import dev.i2vgen.tensor.DType;
-import dev.i2vgen.tensor.Half;
 import dev.i2vgen.tensor.Tensor;
 
 import java.nio.file.Path;
@@ -212,8 +211,9 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
         boolean cfg = req.classifierFreeGuidance(), wants = listener.wantsTensors();
         int batch = cfg ? 2 : 1;
         EulerChurn churn = EulerChurn.NONE;   // the pipeline leaves s_churn at its default 0: a deterministic update
+        boolean[] churns = new boolean[timesteps.length];
         boolean noise = false;
-        for (int i = 0; i < timesteps.length; i++) noise |= scheduler.coefficients(i, churn).needsNoise();
+        for (int i = 0; i < timesteps.length; i++) noise |= churns[i] = scheduler.coefficients(i, churn).needsNoise();
         SvdDenoiseStepGraph step = SvdDenoiseStepGraph.build(unet, latents.shape(), context.dim(1), cfg,
                 schedulerConfig.predictionType(), noise, activation, wants);
         try (ExecutionPlan plan = backend.compile(step.graph())) {
@@ -226,11 +226,11 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
             for (int i = 0; i < timesteps.length; i++) {
                 float t = timesteps[i];
                 Map<Value, Tensor> perStep = new HashMap<>();
-                perStep.put(graph.input(SpatioTemporalUNet.TIMESTEP), Tensor.fromFloats(filled(batch, t), batch));
+                perStep.put(graph.input(SpatioTemporalUNet.TIMESTEP), HostTensors.filled(batch, t));
                 step.scheduler().inputs(scheduler, i, churn).forEach((name, value) -> perStep.put(graph.input(name), value));
                 if (noise) {
                     // drawn as diffusers' step draws it (randn of the model output's shape), only when this step churns
-                    perStep.put(graph.input(EulerStepGraph.noiseInput()), scheduler.coefficients(i, churn).needsNoise()
+                    perStep.put(graph.input(EulerStepGraph.noiseInput()), churns[i]
                             ? generator.randnTensor(latents.shape()) : Tensor.fromFloats(new float[Math.toIntExact(latents.numel())], latents.shape()));
                 }
                 plan.execute(perStep);
@@ -260,21 +260,10 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
 
     /** The host values rounded to the activation dtype (F32 storage), where diffusers casts a tensor to the model's dtype. */
     private Tensor roundedToActivation(Tensor t) {
-        if (activation == DType.F32) return t;
-        float[] v = t.toFloatArray();
-        for (int i = 0; i < v.length; i++) {
-            v[i] = activation == DType.F16 ? Half.f16ToFloat(Half.floatToF16(v[i])) : Half.bf16ToFloat(Half.floatToBf16(v[i]));
-        }
-        return Tensor.fromFloats(v, t.shape());
+        return activation == DType.F32 ? t : t.to(activation).to(DType.F32);
     }
 
     private static void emit(PipelineListener l, String name, Tensor t) {
         if (l.wantsTensors()) l.tensor(name, t);
-    }
-
-    private static float[] filled(int n, float v) {
-        float[] a = new float[n];
-        java.util.Arrays.fill(a, v);
-        return a;
     }
 }
