@@ -525,6 +525,10 @@ def run_case(args, checkpoint: Path, out: Path):
     pipe = I2VGenXLPipeline.from_pretrained(str(checkpoint), torch_dtype=torch.float32, variant=variant)
     pipe.to("cpu")
     pipe.set_progress_bar_config(disable=True)
+    if args.scheduler is not None:
+        # What diffusers users do: pipe.scheduler = Cls.from_config(pipe.scheduler.config, **overrides)
+        name, overrides = args.scheduler
+        pipe.scheduler = getattr(diffusers, name).from_config(pipe.scheduler.config, **overrides)
 
     if args.image is not None:
         image = PIL.Image.open(args.image).convert("RGB")
@@ -573,6 +577,7 @@ def run_case(args, checkpoint: Path, out: Path):
         "fps": args.fps,
         "seed": args.seed,
         "decode_chunk_size": args.decode_chunk_size,
+        **({"scheduler": {"class": args.scheduler[0], "overrides": args.scheduler[1]}} if args.scheduler else {}),
         "prompt": args.prompt,
         "negative_prompt": args.negative_prompt,
         "input_image": "input.png",
@@ -601,6 +606,23 @@ def chunk_size(text):
     return value
 
 
+def scheduler_spec(text):
+    """NAME[:key=value,...] with diffusers' class name; values are JSON literals (true, 3, 0.5) or plain strings."""
+    name, _, rest = text.partition(":")
+    if not name.endswith("Scheduler") or not hasattr(diffusers, name):
+        raise argparse.ArgumentTypeError(f"--scheduler {text}: {name} is not a diffusers scheduler class")
+    overrides = {}
+    for item in filter(None, rest.split(",")):
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise argparse.ArgumentTypeError(f"--scheduler {text}: '{item}' is not key=value")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
+    return name, overrides
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(
         description="Record an I2VGen-XL conformance reference case with diffusers (CPU, float32).",
@@ -622,6 +644,8 @@ def parse_args(argv):
     run.add_argument("--fps", type=int, default=16, help="target_fps micro-condition")
     run.add_argument("--seed", type=int, default=8888, help="torch.manual_seed before the call")
     run.add_argument("--decode-chunk-size", type=chunk_size, default=1, help="frames per VAE decode, or 'none'")
+    run.add_argument("--scheduler", type=scheduler_spec, default=None,
+                     help="swap the scheduler: NAME[:key=value,...], built with NAME.from_config(pipe.scheduler.config, ...)")
     run.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
 
     ck = p.add_argument_group("checkpoint")

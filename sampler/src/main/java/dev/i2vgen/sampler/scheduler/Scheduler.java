@@ -1,11 +1,13 @@
 package dev.i2vgen.sampler.scheduler;
 
+import dev.i2vgen.graph.TaskGraph;
 import dev.i2vgen.sampler.random.TorchGenerator;
 
 /**
- * A diffusers scheduler on the host, computing in float32 as diffusers does: what a sampling loop calls, whichever
- * scheduler runs. Call {@link #setTimesteps}, then for i = 0, 1, … {@link #scaleModelInput} and {@link #step} in order
- * (multistep schedulers keep their history between steps; {@code setTimesteps} clears it).
+ * A diffusers scheduler, whichever one runs: what a sampling loop calls. On the host it computes in float32 as
+ * diffusers does: call {@link #setTimesteps}, then for i = 0, 1, … {@link #scaleModelInput} and {@link #step} in
+ * order (multistep schedulers keep their history between steps; {@code setTimesteps} clears it). Pipelines put the
+ * same update into their denoising-step graph with {@link #stepGraph}, so it runs on the device.
  */
 public interface Scheduler {
     /** diffusers' class name, e.g. "DPMSolverMultistepScheduler". */
@@ -28,4 +30,37 @@ public interface Scheduler {
      * its noise from {@code generator} in diffusers' order (null only for deterministic configurations).
      */
     float[] step(float[] modelOutput, int stepIndex, float[] sample, TorchGenerator generator);
+
+    /**
+     * {@link #step(float[], int, float[], TorchGenerator)} for a sample of this shape ([batch, channels, …]: dynamic
+     * thresholding works per batch item), with DDIM's η where the scheduler takes one ({@link #acceptsEta}).
+     */
+    default float[] step(float[] modelOutput, int stepIndex, float[] sample, int[] sampleShape, double eta,
+                         TorchGenerator generator) {
+        return step(modelOutput, stepIndex, sample, generator);
+    }
+
+    /**
+     * Whether the step takes diffusers' {@code eta} (DDIM): pipelines pass their η only to such schedulers, as
+     * diffusers' {@code prepare_extra_step_kwargs} does.
+     */
+    default boolean acceptsEta() { return false; }
+
+    /**
+     * Whether {@link #stepGraph} can express this configuration; where not (dynamic thresholding takes a quantile per
+     * batch item), pipelines step on the host with {@link #step(float[], int, float[], int[], double, TorchGenerator)}.
+     */
+    default boolean stepsOnDevice() { return true; }
+
+    /**
+     * This scheduler's update for the current schedule as tasks of {@code g}: declares its inputs there. Call after
+     * {@link #setTimesteps}; the result reads the scheduler's schedule, not its host-side step state.
+     *
+     * @param eta         DDIM's η (ignored by schedulers that take none)
+     * @param sampleShape the shape of the sample and model output the step sees (diffusers' layout for the pipeline)
+     * @throws UnsupportedOperationException where {@link #stepsOnDevice} is false
+     */
+    default StepGraph stepGraph(TaskGraph g, double eta, int... sampleShape) {
+        throw new UnsupportedOperationException(className() + " has no step graph yet");
+    }
 }
