@@ -6,6 +6,7 @@ import json, os, sys
 import numpy as np
 import torch
 import PIL.Image
+import diffusers
 from safetensors.torch import save_file
 from diffusers import (StableVideoDiffusionPipeline, UNetSpatioTemporalConditionModel, AutoencoderKLTemporalDecoder,
                        EulerDiscreteScheduler)
@@ -50,6 +51,17 @@ CASES = {
     "svd-tiny-14": dict(model="tiny3", same_checkpoint_as="svd-tiny-fp16", image_size=(33, 47), height=32, width=40,
                         num_frames=14, steps=1, min_guidance=1.0, max_guidance=2.0, fps=12, motion_bucket_id=255,
                         noise_aug_strength=0.0, decode_chunk_size=None, seed=99),
+    # the svd-tiny checkpoint with the scheduler swapped as diffusers users do
+    # (pipe.scheduler = Cls.from_config(pipe.scheduler.config, **overrides)); the pipeline passes no generator to the
+    # step, so Euler ancestral's noise comes from torch's default generator, the one torch.manual_seed(seed) returns
+    "svd-tiny-ancestral": dict(model="tiny", same_checkpoint_as="svd-tiny", image_size=(61, 43), height=32, width=48,
+                               num_frames=4, steps=4, min_guidance=1.0, max_guidance=3.0, fps=7, motion_bucket_id=127,
+                               noise_aug_strength=0.02, decode_chunk_size=4, seed=42,
+                               swap_scheduler=dict(name="EulerAncestralDiscreteScheduler", overrides={})),
+    "svd-tiny-dpmpp": dict(model="tiny", same_checkpoint_as="svd-tiny", image_size=(61, 43), height=32, width=48,
+                           num_frames=4, steps=4, min_guidance=1.0, max_guidance=3.0, fps=7, motion_bucket_id=127,
+                           noise_aug_strength=0.02, decode_chunk_size=4, seed=42,
+                           swap_scheduler=dict(name="DPMSolverMultistepScheduler", overrides=dict(use_karras_sigmas=False))),
 }
 
 def build(model, ckpt_dir):
@@ -177,6 +189,9 @@ if __name__ == "__main__":
         else:
             pipe = build(MODELS[case["model"]], os.path.join(d, "checkpoint"))
             case = dict(case, checkpoint="checkpoint")
+        if "swap_scheduler" in case:
+            swap = case["swap_scheduler"]
+            pipe.scheduler = getattr(diffusers, swap["name"]).from_config(pipe.scheduler.config, **swap["overrides"])
         keys = run_case(case, pipe, d)
         meta = dict(case, pipeline="StableVideoDiffusionPipeline", model_config=MODELS[case["model"]], scheduler=SCHED,
                     torch=torch.__version__, tensors=keys)

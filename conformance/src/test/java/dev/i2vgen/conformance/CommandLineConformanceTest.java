@@ -6,6 +6,7 @@ import dev.i2vgen.io.image.RgbImage;
 import dev.i2vgen.io.reference.ReferenceCase;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.PrintWriter;
@@ -36,9 +37,22 @@ class CommandLineConformanceTest {
         }
     }
 
+    /** I2VGen-XL with another scheduler: {@code --scheduler NAME[:key=value,...]} as recorded in the case. */
+    @ParameterizedTest
+    @MethodSource("dev.i2vgen.conformance.SchedulerConformanceTest#cases")
+    void generateWithASwappedSchedulerReproducesTheReferenceFrames(String caseName, @TempDir Path tmp) throws Exception {
+        try (ReferenceCase ref = ReferenceCase.bundled(caseName)) {
+            List<String> args = new ArrayList<>(List.of("--prompt", ref.prompt(), "--negative-prompt", ref.negativePrompt(),
+                    "--height", "" + ref.height(), "--width", "" + ref.width(), "--frames", "" + ref.numFrames(),
+                    "--steps", "" + ref.steps(), "--guidance", "" + ref.guidance(), "--fps", "" + ref.fps(),
+                    "--decode-chunk", "" + ref.decodeChunkSize(), "--scheduler", SchedulerConformanceTest.specText(ref)));
+            generateAndCompare(ref, args, tmp);
+        }
+    }
+
     /** Stable Video Diffusion through the same command, with its own options (no prompt). */
     @ParameterizedTest
-    @ValueSource(strings = {"svd-tiny", "svd-tiny-chunked", "svd-tiny-fp16", "svd-tiny-14"})
+    @ValueSource(strings = {"svd-tiny", "svd-tiny-chunked", "svd-tiny-fp16", "svd-tiny-14", "svd-tiny-ancestral", "svd-tiny-dpmpp"})
     void generateReproducesTheSvdReferenceFrames(String caseName, @TempDir Path tmp) throws Exception {
         try (ReferenceCase ref = ReferenceCase.bundled(caseName)) {
             var j = ref.json();
@@ -48,6 +62,8 @@ class CommandLineConformanceTest {
                     "--motion-bucket-id", j.get("motion_bucket_id").asText(), "--noise-aug-strength", j.get("noise_aug_strength").asText(),
                     "--decode-chunk", ref.decodeChunkSize() == null ? "all" : "" + ref.decodeChunkSize()));
             if (!j.get("num_frames").isNull()) args.addAll(List.of("--frames", "" + ref.numFrames()));   // else the UNet's default
+            String scheduler = SchedulerConformanceTest.specText(ref);
+            if (scheduler != null) args.addAll(List.of("--scheduler", scheduler));
             generateAndCompare(ref, args, tmp);
         }
     }

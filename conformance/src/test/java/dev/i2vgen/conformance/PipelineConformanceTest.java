@@ -74,9 +74,10 @@ class PipelineConformanceTest {
     static void check(String caseName, String backendName, DType dtype, double tolerance, int frameTolerance) throws Exception {
         try (ReferenceCase ref = ReferenceCase.bundled(caseName); Backend backend = Backends.create(backendName);
              I2VGenXLPipeline pipeline = I2VGenXLPipeline.fromPretrained(ref.checkpoint(), backend, dtype)) {
-            GenerationRequest req = new GenerationRequest(ref.prompt(), ref.negativePrompt(), ImageLoader.read(ref.inputImage()),
-                    ref.height(), ref.width(), ref.numFrames(), ref.steps(), ref.guidance(), ref.fps(), 0.0, ref.seed(),
-                    ref.decodeChunkSize(), 1);
+            GenerationRequest req = GenerationRequest.builder(ref.prompt(), ImageLoader.read(ref.inputImage()))
+                    .negativePrompt(ref.negativePrompt()).height(ref.height()).width(ref.width()).numFrames(ref.numFrames())
+                    .steps(ref.steps()).guidance(ref.guidance()).fps(ref.fps()).seed(ref.seed())
+                    .decodeChunkSize(ref.decodeChunkSize()).build();
             assertRunMatches(caseName, backendName, dtype, tolerance, frameTolerance, ref, 15,
                     listener -> pipeline.generate(req, listener));
         }

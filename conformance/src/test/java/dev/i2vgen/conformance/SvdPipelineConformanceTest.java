@@ -5,6 +5,7 @@ import dev.i2vgen.backend.Backends;
 import dev.i2vgen.io.image.ImageLoader;
 import dev.i2vgen.io.reference.ReferenceCase;
 import dev.i2vgen.sampler.pipeline.SvdGenerationRequest;
+import dev.i2vgen.sampler.scheduler.SchedulerSpec;
 import dev.i2vgen.sampler.pipeline.VideoPipeline;
 import dev.i2vgen.sampler.pipeline.VideoPipelines;
 import dev.i2vgen.tensor.DType;
@@ -58,7 +59,9 @@ class SvdPipelineConformanceTest {
                 .numFrames(j.get("num_frames").isNull() ? null : ref.numFrames()).steps(ref.steps())
                 .minGuidance(j.get("min_guidance").asDouble()).maxGuidance(j.get("max_guidance").asDouble()).fps(ref.fps())
                 .motionBucketId(j.get("motion_bucket_id").asInt()).noiseAugStrength(j.get("noise_aug_strength").asDouble())
-                .decodeChunkSize(ref.decodeChunkSize()).seed(ref.seed()).build();
+                .decodeChunkSize(ref.decodeChunkSize()).seed(ref.seed())
+                .scheduler(SchedulerConformanceTest.specText(ref) == null ? null : SchedulerSpec.parse(SchedulerConformanceTest.specText(ref)))
+                .build();
     }
 
     static void check(String caseName, String backendName, DType dtype, double tolerance, int frameTolerance) throws Exception {
@@ -66,7 +69,7 @@ class SvdPipelineConformanceTest {
              VideoPipeline pipeline = VideoPipelines.fromPretrained(ref.checkpoint(), backend, dtype)) {
             SvdGenerationRequest req = request(ref);
             PipelineConformanceTest.assertRunMatches(caseName, backendName, dtype, tolerance, frameTolerance, ref,
-                    10 + 6 * ref.steps(), listener -> pipeline.generate(req, listener));
+                    9 + 6 * ref.steps(), listener -> pipeline.generate(req, listener));
         }
     }
 }

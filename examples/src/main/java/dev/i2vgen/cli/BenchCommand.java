@@ -23,6 +23,8 @@ import dev.i2vgen.model.unet.UNetStepGraph;
 import dev.i2vgen.model.vae.AutoencoderKL;
 import dev.i2vgen.sampler.pipeline.GenerationRequest;
 import dev.i2vgen.sampler.pipeline.I2VGenXLPipeline;
+import dev.i2vgen.sampler.scheduler.SchedulerSpec;
+import dev.i2vgen.sampler.scheduler.Schedulers;
 import dev.i2vgen.tensor.DType;
 import dev.i2vgen.tensor.Tensor;
 import picocli.CommandLine;
@@ -78,6 +80,10 @@ public final class BenchCommand implements Callable<Integer> {
             description = "timed whole-pipeline runs, after one untimed 1-step run that compiles every stage (default: ${DEFAULT-VALUE}; 0 skips the pipeline)")
     int pipelineRepeats;
 
+    @Option(names = "--scheduler", paramLabel = "NAME[:key=value,...]",
+            description = "the whole-pipeline run's scheduler, as for generate (default: the checkpoint's: DDIM for i2vgen-xl, Euler for svd-xt)")
+    String scheduler;
+
     @Option(names = "--json", paramLabel = "FILE", description = "also write the figures as JSON")
     Path json;
 
@@ -100,6 +106,7 @@ public final class BenchCommand implements Callable<Integer> {
         if (steps < 1 || pipelineRepeats < 0) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--pipeline-steps must be >= 1 and --pipeline-repeats >= 0");
         }
+        SchedulerSpec schedulerSpec = parseScheduler();
         PrintWriter out = spec.commandLine().getOut();
         BenchReport report;
         try (Backend backend = Backends.create(device)) {
@@ -111,7 +118,8 @@ public final class BenchCommand implements Callable<Integer> {
             try {
                 report.header().put("device", device).put("device_description", backend.deviceDescription())
                         .put("dtype", act.toString()).put("small", small).put("warmup", warmup).put("repeats", repeats)
-                        .put("pipeline_steps", steps).put("pipeline_repeats", pipelineRepeats);
+                        .put("pipeline_steps", steps).put("pipeline_repeats", pipelineRepeats)
+                        .put("scheduler", schedulerSpec == null ? "checkpoint's" : schedulerSpec.toString());
                 StageRunner runner = new StageRunner(memory, anchor, report, out, warmup, repeats);
                 if (svd) {
                     SvdBenchModel m = SvdBenchModel.released();
@@ -120,7 +128,7 @@ public final class BenchCommand implements Callable<Integer> {
                     out.printf("bench on %s (%s), %s, SVD-XT (random weights) at %d frames x %dx%d, decode chunk %d%n", device,
                             backend.deviceDescription(), act, m.frames(), m.height(), m.width(), m.decodeChunk());
                     out.flush();
-                    new SvdBenchStages(m, backend, act, runner, steps, pipelineRepeats).runAll();
+                    new SvdBenchStages(m, backend, act, runner, steps, pipelineRepeats, schedulerSpec).runAll();
                 } else {
                     BenchModel m = small ? BenchModel.demo(DemoModel.unpack().resolve("checkpoint")) : BenchModel.released();
                     report.header().put("model", m.description()).put("video", m.frames() + "x" + m.height() + "x" + m.width());
@@ -128,7 +136,7 @@ public final class BenchCommand implements Callable<Integer> {
                     out.printf("bench on %s (%s), %s, %s at %d frames x %dx%d%n", device, backend.deviceDescription(), act,
                             m.description(), m.frames(), m.height(), m.width());
                     out.flush();
-                    new Stages(m, backend, act, runner, steps).runAll();
+                    new Stages(m, backend, act, runner, steps, schedulerSpec).runAll();
                 }
             } finally {
                 memory.ifPresent(PeakMemorySampler::close);
@@ -140,6 +148,17 @@ public final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
+    private SchedulerSpec parseScheduler() {
+        if (scheduler == null) return null;
+        try {
+            SchedulerSpec s = SchedulerSpec.parse(scheduler);
+            Schedulers.check(s);
+            return s;
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--scheduler: " + e.getMessage());
+        }
+    }
+
     /** The measurements, in pipeline order; each compiles its stage once, then times runs of the compiled plan. */
     private final class Stages {
         private final BenchModel model;
@@ -147,13 +166,15 @@ public final class BenchCommand implements Callable<Integer> {
         private final DType act;
         private final StageRunner runner;
         private final int pipelineSteps;
+        private final SchedulerSpec scheduler;
 
-        Stages(BenchModel model, Backend backend, DType act, StageRunner runner, int pipelineSteps) {
+        Stages(BenchModel model, Backend backend, DType act, StageRunner runner, int pipelineSteps, SchedulerSpec scheduler) {
             this.model = model;
             this.backend = backend;
             this.act = act;
             this.runner = runner;
             this.pipelineSteps = pipelineSteps;
+            this.scheduler = scheduler;
         }
 
         void runAll() {
@@ -219,7 +240,8 @@ public final class BenchCommand implements Callable<Integer> {
             I2VGenXLPipeline pipe = new I2VGenXLPipeline(model.tokenizer(), model.textEncoder(), model.imageEncoder(),
                     model.featureExtractor(), model.vae(), model.unet(), model.scheduler(), backend, act);
             RgbImage image = runner.randomImage(model.width(), model.height());
-            boolean comparable = !small && pipelineSteps == 50;   // diffusers' figure is for the released model, 50 steps
+            // diffusers' figure is for the released model, 50 DDIM steps
+            boolean comparable = !small && pipelineSteps == 50 && scheduler == null;
             runner.timePipeline(pipelineSteps, pipelineRepeats, model.frames() + "x" + model.height() + "x" + model.width(),
                     (steps, listener) -> pipe.generate(request(image, steps), listener),
                     comparable ? "pipeline_s_steps50" : null, comparable ? TARGET_PIPELINE_S : null,
@@ -227,8 +249,9 @@ public final class BenchCommand implements Callable<Integer> {
         }
 
         private GenerationRequest request(RgbImage image, int steps) {
-            return new GenerationRequest(DemoModel.PROMPT, DemoModel.NEGATIVE_PROMPT, image, model.height(), model.width(),
-                    model.frames(), steps, 9.0, 16, 0.0, 42L, 1, 1);
+            return GenerationRequest.builder(DemoModel.PROMPT, image).negativePrompt(DemoModel.NEGATIVE_PROMPT)
+                    .height(model.height()).width(model.width()).numFrames(model.frames()).steps(steps).seed(42L)
+                    .scheduler(scheduler).build();
         }
 
         private UNetInputs randomUNetInputs(UNetShape s, UNetConfig c) {

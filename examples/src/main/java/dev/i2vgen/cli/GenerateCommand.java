@@ -3,6 +3,8 @@ package dev.i2vgen.cli;
 import dev.i2vgen.io.checkpoint.CheckpointException;
 import dev.i2vgen.io.video.VideoWriters;
 import dev.i2vgen.sampler.pipeline.VideoPipelines;
+import dev.i2vgen.sampler.scheduler.SchedulerSpec;
+import dev.i2vgen.sampler.scheduler.Schedulers;
 import dev.i2vgen.tensor.DType;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -79,17 +81,28 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--decode-chunk", paramLabel = "N|all", description = "frames per VAE decode call, or 'all' (default: I2VGen-XL 1, SVD all)")
     String decodeChunk;
 
+    @Option(names = "--scheduler", paramLabel = "NAME[:key=value,...]|list",
+            description = {"swap the checkpoint's scheduler for diffusers' class NAME built from its config with these options,",
+                    "e.g. DPMSolverMultistepScheduler:use_karras_sigmas=true,algorithm_type=sde-dpmsolver++;",
+                    "'list' prints the schedulers and their options (default: the checkpoint's scheduler)"})
+    String scheduler;
+
     @Option(names = "--device", defaultValue = "jvm", description = "jvm, cuda or opencl (default: ${DEFAULT-VALUE})")
     String device;
 
     @Option(names = "--dtype", defaultValue = "fp32", description = "fp32, fp16 or bf16 (default: ${DEFAULT-VALUE})")
     String dtype;
 
-    @Option(names = "--output", paramLabel = "out.mp4|out.gif|DIR/", required = true, description = "MP4, GIF, or a folder of PNG frames")
+    @Option(names = "--output", paramLabel = "out.mp4|out.gif|DIR/", description = "MP4, GIF, or a folder of PNG frames (required)")
     Path output;
 
     @Override
     public Integer call() throws Exception {
+        if ("list".equals(scheduler)) {
+            spec.commandLine().getOut().print(Schedulers.describe());
+            spec.commandLine().getOut().flush();
+            return 0;
+        }
         GenerateSettings settings = validate();
         return new GenerateRun(settings, spec.commandLine().getOut(), spec.commandLine().getErr()).run();
     }
@@ -109,6 +122,8 @@ public final class GenerateCommand implements Callable<Integer> {
         if (noiseAugStrength != null && (!Double.isFinite(noiseAugStrength) || noiseAugStrength < 0)) fail("--noise-aug-strength must be a finite number >= 0, got " + noiseAugStrength);
         if (fps != null && fps < 1) fail("--fps must be at least 1, got " + fps);
         Integer chunk = decodeChunk == null ? null : parseChunk(decodeChunk);
+        SchedulerSpec schedulerSpec = parseScheduler();
+        if (output == null) fail("Missing required option: '--output=out.mp4|out.gif|DIR/'");
         String backendName = device.toLowerCase(Locale.ROOT);
         if (!backendName.equals("jvm") && !backendName.equals("cuda") && !backendName.equals("opencl")) fail("--device must be jvm, cuda or opencl, got '" + device + "'");
         DType dt;
@@ -138,11 +153,12 @@ public final class GenerateCommand implements Callable<Integer> {
         if (svd) {
             return new GenerateSettings(model, pipeline, image, null, null, or(height, 576), or(width, 1024), frames,
                     or(steps, 25), 0, or(minGuidance, 1.0), or(maxGuidance, 3.0), or(fps, 7), 0, or(motionBucketId, 127),
-                    or(noiseAugStrength, 0.02), sd, chunk, backendName, dt, output);
+                    or(noiseAugStrength, 0.02), sd, chunk, schedulerSpec, backendName, dt, output);
         }
         return new GenerateSettings(model, pipeline, image, prompt, negativePrompt, or(height, demo ? 32 : 704),
                 or(width, demo ? 48 : 1280), or(frames, demo ? 4 : 16), or(steps, demo ? 3 : 50), or(guidance, 9.0), 0, 0,
-                or(fps, 16), or(eta, 0.0), 0, 0, sd, decodeChunk == null ? Integer.valueOf(1) : chunk, backendName, dt, output);
+                or(fps, 16), or(eta, 0.0), 0, 0, sd, decodeChunk == null ? Integer.valueOf(1) : chunk, schedulerSpec,
+                backendName, dt, output);
     }
 
     /** Options of one model family given for the other: an error naming the option and the checkpoint's pipeline. */
@@ -173,6 +189,22 @@ public final class GenerateCommand implements Callable<Integer> {
             return VideoPipelines.pipelineClass(dir);
         } catch (CheckpointException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--model: " + e.getMessage());
+        }
+    }
+
+    /**
+     * The scheduler spec, its class, option names and value types checked (the combination with the checkpoint's
+     * config and the step count is checked by the pipeline before any model work).
+     */
+    private SchedulerSpec parseScheduler() {
+        if (scheduler == null) return null;
+        try {
+            SchedulerSpec s = SchedulerSpec.parse(scheduler);
+            Schedulers.check(s);
+            return s;
+        } catch (IllegalArgumentException e) {
+            fail("--scheduler: " + e.getMessage() + " (--scheduler list prints the schedulers and their options)");
+            return null;
         }
     }
 

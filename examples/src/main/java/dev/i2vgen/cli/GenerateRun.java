@@ -14,11 +14,13 @@ import dev.i2vgen.sampler.pipeline.SvdGenerationRequest;
 import dev.i2vgen.sampler.pipeline.VideoPipeline;
 import dev.i2vgen.sampler.pipeline.VideoPipelines;
 import dev.i2vgen.sampler.pipeline.VideoRequest;
+import dev.i2vgen.sampler.scheduler.CheckpointScheduler;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 
 /** One {@code generate} run: checkpoint check, image, the checkpoint's pipeline with a progress bar, video file. */
@@ -40,11 +42,13 @@ final class GenerateRun {
         Path imagePath = s.image() != null ? s.image() : demoDir.resolve("input.png");
         if (demo) err.println("No --model given: using the built-in tiny demo model (random weights; the video is noise-like).");
 
+        CheckpointFolder checkpoint;
         try {
-            CheckpointFolder.open(modelDir).validate();
+            checkpoint = CheckpointFolder.open(modelDir).validate();
         } catch (CheckpointException e) {
             throw new CliErrors.BadInputException("the checkpoint folder is not usable:\n" + e.getMessage(), e);
         }
+        checkScheduler(checkpoint);
         RgbImage image = ImageLoader.read(imagePath);
 
         try (Backend backend = Backends.create(s.device())) {
@@ -58,7 +62,10 @@ final class GenerateRun {
                 video = pipeline.generate(request(image, demo), new PipelineListener() {
                     @Override public void stage(String name) { bar.setExtraMessage(" " + name); }
 
-                    @Override public void step(int index, int total, double timestep) { bar.stepTo(index + 1); }
+                    @Override public void step(int index, int total, double timestep) {
+                        bar.maxHint(total);   // a scheduler's schedule may have another length than --steps
+                        bar.stepTo(index + 1);
+                    }
                 });
             }
             VideoWriters.forOutput(s.output()).write(video.frames(), s.fps());
@@ -69,16 +76,31 @@ final class GenerateRun {
         return 0;
     }
 
+    /**
+     * The run's scheduler (the checkpoint's or --scheduler's) against the checkpoint's scheduler config and the step
+     * count, before any weights are read: the pipeline repeats the check, but here it is a usage error.
+     */
+    private void checkScheduler(CheckpointFolder checkpoint) {
+        try {
+            CheckpointScheduler.read(checkpoint.component("scheduler").configFile()).forRun(s.scheduler(), s.steps(), s.eta());
+        } catch (IllegalArgumentException | UncheckedIOException e) {
+            throw new CliErrors.BadInputException((s.scheduler() != null ? "--scheduler: " : "") + e.getMessage()
+                    + (s.scheduler() != null ? " (--scheduler list prints the schedulers and their options)" : ""), e);
+        }
+    }
+
     /** The request of the checkpoint's model family. */
     private VideoRequest request(RgbImage image, boolean demo) {
         if (s.svd()) {
             return SvdGenerationRequest.builder(image).height(s.height()).width(s.width()).numFrames(s.frames()).steps(s.steps())
                     .minGuidance(s.minGuidance()).maxGuidance(s.maxGuidance()).fps(s.fps()).motionBucketId(s.motionBucketId())
-                    .noiseAugStrength(s.noiseAugStrength()).decodeChunkSize(s.decodeChunk()).seed(s.seed()).build();
+                    .noiseAugStrength(s.noiseAugStrength()).decodeChunkSize(s.decodeChunk()).seed(s.seed())
+                    .scheduler(s.scheduler()).build();
         }
         String prompt = s.prompt() != null ? s.prompt() : DemoModel.PROMPT;
         String negative = s.negativePrompt() != null ? s.negativePrompt() : (demo && s.prompt() == null ? DemoModel.NEGATIVE_PROMPT : null);
-        return new GenerationRequest(prompt, negative, image, s.height(), s.width(), s.frames(), s.steps(), s.guidance(),
-                s.fps(), s.eta(), s.seed(), s.decodeChunk(), 1);
+        return GenerationRequest.builder(prompt, image).negativePrompt(negative).height(s.height()).width(s.width())
+                .numFrames(s.frames()).steps(s.steps()).guidance(s.guidance()).fps(s.fps()).eta(s.eta()).seed(s.seed())
+                .decodeChunkSize(s.decodeChunk()).scheduler(s.scheduler()).build();
     }
 }

@@ -38,7 +38,7 @@ class CommandLineTest {
         assertEquals(0, r.code());
         for (String opt : List.of("--model", "--image", "--prompt", "--negative-prompt", "--height", "--width", "--frames",
                 "--steps", "--guidance", "--fps", "--eta", "--seed", "--decode-chunk", "--device", "--dtype", "--output",
-                "--min-guidance", "--max-guidance", "--motion-bucket-id", "--noise-aug-strength")) {
+                "--min-guidance", "--max-guidance", "--motion-bucket-id", "--noise-aug-strength", "--scheduler")) {
             assertTrue(r.out().contains(opt), "help lacks " + opt);
         }
     }
@@ -81,6 +81,48 @@ class CommandLineTest {
         r = run("generate", "--output", tmp.resolve("missing-folder/out.mp4").toString());
         assertEquals(2, r.code());
         assertTrue(r.err().contains("does not exist"), r.err());
+    }
+
+    @Test
+    void schedulerListPrintsEveryClassAndItsOptions() {
+        Result r = run("generate", "--scheduler", "list");
+        assertEquals(0, r.code(), r.err());
+        for (String name : List.of("DDIMScheduler", "DDPMScheduler", "EulerDiscreteScheduler", "EulerAncestralDiscreteScheduler",
+                "DPMSolverMultistepScheduler", "UniPCMultistepScheduler", "LCMScheduler", "use_karras_sigmas", "solver_type")) {
+            assertTrue(r.out().contains(name), "list lacks " + name);
+        }
+    }
+
+    /** A wrong class, option or value is a usage error naming it, before the checkpoint is even read. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "PNDMScheduler|does not support",
+            "FooScheduler|unknown scheduler class 'FooScheduler'",
+            "DPMSolverMultistepScheduler:foo=1|unknown DPMSolverMultistepScheduler option 'foo'",
+            "DPMSolverMultistepScheduler:use_karras_sigmas=maybe|'use_karras_sigmas' must be true or false",
+            "UniPCMultistepScheduler:solver_order|has no '=' (expected key=value)"})
+    void badSchedulerSpecsAreNamed(String spec, String message, @TempDir Path tmp) {
+        Result r = run("generate", "--scheduler", spec, "--output", tmp.resolve("o.gif").toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--scheduler: ") && r.err().contains(message), r.err());
+        assertFalse(r.err().contains("\tat "), r.err());
+    }
+
+    /**
+     * Combinations diffusers itself cannot run on the checkpoint's schedule (NaN latents, an IndexError at the end)
+     * and η for a scheduler that takes none: refused with the reason before any weights are read, no file written.
+     */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "UniPCMultistepScheduler:solver_type=bh1|0|would return a black video",
+            "DPMSolverMultistepScheduler:use_karras_sigmas=true|0|index_for_timestep",
+            "EulerDiscreteScheduler|0.5|takes no eta"})
+    void schedulerCombinationsDiffusersCannotRunAreRefused(String spec, String eta, String message, @TempDir Path tmp) {
+        Path out = tmp.resolve("o.gif");
+        Result r = run("generate", "--scheduler", spec, "--steps", "8", "--eta", eta, "--output", out.toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains(message), r.err());
+        assertFalse(Files.exists(out));
     }
 
     @Test

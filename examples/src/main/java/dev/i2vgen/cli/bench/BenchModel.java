@@ -16,7 +16,7 @@ import dev.i2vgen.model.unet.I2VGenXLUNet;
 import dev.i2vgen.model.unet.UNetConfig;
 import dev.i2vgen.model.vae.AutoencoderKL;
 import dev.i2vgen.model.vae.VaeConfig;
-import dev.i2vgen.sampler.scheduler.DdimConfig;
+import dev.i2vgen.sampler.scheduler.CheckpointScheduler;
 import dev.i2vgen.tensor.TensorSource;
 
 import java.io.IOException;
@@ -31,7 +31,7 @@ import java.nio.file.Path;
  */
 public record BenchModel(String description, ClipTokenizer tokenizer, ClipTextEncoder textEncoder,
                          ClipVisionEncoder imageEncoder, FeatureExtractorConfig featureExtractor, AutoencoderKL vae,
-                         UNetConfig unetConfig, I2VGenXLUNet unet, DdimConfig scheduler,
+                         UNetConfig unetConfig, I2VGenXLUNet unet, CheckpointScheduler scheduler,
                          int height, int width, int frames) {
     private static final long SEED = 20251122L;
 
@@ -52,7 +52,7 @@ public record BenchModel(String description, ClipTokenizer tokenizer, ClipTextEn
                         Path.of("bench/feature_extractor.preprocessor_config.json")),
                 new AutoencoderKL(VaeConfig.fromJson(config(mapper, "vae.config.json")), weights("vae")),
                 unetConfig, new I2VGenXLUNet(unetConfig, weights("unet")),
-                DdimConfig.fromJson(json(mapper, "scheduler.scheduler_config.json"), "bench/scheduler.scheduler_config.json"),
+                new CheckpointScheduler(json(mapper, "scheduler.scheduler_config.json"), "bench/scheduler.scheduler_config.json"),
                 704, 1280, 16);
     }
 
@@ -68,7 +68,7 @@ public record BenchModel(String description, ClipTokenizer tokenizer, ClipTextEn
                 new ClipTextEncoder(ClipTextConfig.load(ckpt.component("text_encoder").configFile()), ckpt.component("text_encoder").weights()),
                 new ClipVisionEncoder(ClipVisionConfig.load(ckpt.component("image_encoder").configFile()), ckpt.component("image_encoder").weights()),
                 ckpt.featureExtractorConfig(), vae, unetConfig, new I2VGenXLUNet(unetConfig, un.weights()),
-                DdimConfig.read(ckpt.component("scheduler").configFile()),
+                CheckpointScheduler.read(ckpt.component("scheduler").configFile()),
                 8 * scale, 8 * scale, 4);
     }
 

@@ -10,7 +10,7 @@ import dev.i2vgen.model.svd.SpatioTemporalUNet;
 import dev.i2vgen.model.svd.SpatioTemporalUNetConfig;
 import dev.i2vgen.model.vae.AutoencoderKLTemporalDecoder;
 import dev.i2vgen.model.vae.TemporalVaeConfig;
-import dev.i2vgen.sampler.scheduler.EulerDiscreteConfig;
+import dev.i2vgen.sampler.scheduler.CheckpointScheduler;
 import dev.i2vgen.tensor.TensorSource;
 
 import java.io.IOException;
@@ -25,7 +25,7 @@ import java.nio.file.Path;
  * ViT-H/14 as I2VGen-XL's) — at the documented usage: 576×1024, 25 frames, decode chunk 8.
  */
 public record SvdBenchModel(ClipVisionEncoder imageEncoder, FeatureExtractorConfig featureExtractor,
-                            AutoencoderKLTemporalDecoder vae, SpatioTemporalUNet unet, EulerDiscreteConfig scheduler,
+                            AutoencoderKLTemporalDecoder vae, SpatioTemporalUNet unet, CheckpointScheduler scheduler,
                             int height, int width, int frames, int decodeChunk) {
     private static final long SEED = 20261207L;
     static final String TENSORS = "svd-xt-tensors.tsv";
@@ -43,7 +43,7 @@ public record SvdBenchModel(ClipVisionEncoder imageEncoder, FeatureExtractorConf
                             Path.of("bench/feature_extractor.preprocessor_config.json")),
                     new AutoencoderKLTemporalDecoder(TemporalVaeConfig.fromJson(config(mapper, "svd-xt.vae.config.json")), weights("vae")),
                     new SpatioTemporalUNet(SpatioTemporalUNetConfig.fromJson(config(mapper, "svd-xt.unet.config.json")), weights("unet")),
-                    EulerDiscreteConfig.fromJson(read(mapper, "svd-xt.scheduler_config.json"), "bench/svd-xt.scheduler_config.json"),
+                    new CheckpointScheduler(read(mapper, "svd-xt.scheduler_config.json"), "bench/svd-xt.scheduler_config.json"),
                     576, 1024, 25, 8);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the SVD-XT benchmark configs from bench/", e);

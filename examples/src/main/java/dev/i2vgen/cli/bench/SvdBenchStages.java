@@ -7,6 +7,7 @@ import dev.i2vgen.model.svd.SpatioTemporalUNet;
 import dev.i2vgen.model.vae.AutoencoderKLTemporalDecoder;
 import dev.i2vgen.sampler.pipeline.StableVideoDiffusionPipeline;
 import dev.i2vgen.sampler.pipeline.SvdGenerationRequest;
+import dev.i2vgen.sampler.scheduler.SchedulerSpec;
 import dev.i2vgen.tensor.DType;
 import dev.i2vgen.tensor.Tensor;
 
@@ -25,14 +26,18 @@ public final class SvdBenchStages {
     private final DType act;
     private final StageRunner runner;
     private final int pipelineSteps, pipelineRepeats;
+    private final SchedulerSpec scheduler;
 
-    public SvdBenchStages(SvdBenchModel model, Backend backend, DType act, StageRunner runner, int pipelineSteps, int pipelineRepeats) {
+    /** @param scheduler the whole-pipeline run's scheduler, null for the checkpoint's (Euler) */
+    public SvdBenchStages(SvdBenchModel model, Backend backend, DType act, StageRunner runner, int pipelineSteps,
+                          int pipelineRepeats, SchedulerSpec scheduler) {
         this.model = model;
         this.backend = backend;
         this.act = act;
         this.runner = runner;
         this.pipelineSteps = pipelineSteps;
         this.pipelineRepeats = pipelineRepeats;
+        this.scheduler = scheduler;
     }
 
     public void runAll() {
@@ -85,7 +90,7 @@ public final class SvdBenchStages {
         StableVideoDiffusionPipeline pipe = new StableVideoDiffusionPipeline(model.imageEncoder(), model.featureExtractor(),
                 model.vae(), model.unet(), model.scheduler(), backend, act);
         RgbImage image = runner.randomImage(model.width(), model.height());
-        boolean comparable = pipelineSteps == 25;   // diffusers' figure is for 25 steps
+        boolean comparable = pipelineSteps == 25 && scheduler == null;   // diffusers' figure is for 25 Euler steps
         runner.timePipeline(pipelineSteps, pipelineRepeats, model.frames() + "x" + model.height() + "x" + model.width(),
                 (steps, listener) -> pipe.generate(request(image, steps), listener),
                 comparable ? "svd_pipeline_s_25steps" : null, comparable ? target("svd_pipeline_s_25steps", PIPELINE_RATIO) : null,
@@ -94,6 +99,6 @@ public final class SvdBenchStages {
 
     private SvdGenerationRequest request(RgbImage image, int steps) {
         return SvdGenerationRequest.builder(image).height(model.height()).width(model.width()).numFrames(model.frames())
-                .steps(steps).decodeChunkSize(model.decodeChunk()).seed(42L).build();
+                .steps(steps).decodeChunkSize(model.decodeChunk()).seed(42L).scheduler(scheduler).build();
     }
 }

@@ -4,19 +4,22 @@ import dev.i2vgen.graph.ImmutableTaskGraph;
 import dev.i2vgen.graph.TaskGraph;
 import dev.i2vgen.graph.Value;
 import dev.i2vgen.model.unet.I2VGenXLUNet;
+import dev.i2vgen.sampler.scheduler.Scheduler;
+import dev.i2vgen.sampler.scheduler.StepGraph;
 import dev.i2vgen.tensor.DType;
 
 /**
  * One whole denoising step as a single graph, so the loop stays on the backend: latents x [b, C, F, h, w]
- * (loop-carried: {@link #NEXT_LATENTS} is copied back into {@link #LATENTS} between runs), the UNet on
- * [x, x] when guidance is on, classifier-free guidance, and the DDIM update in the scheduler's frames-as-batch
- * layout [b·F, C, h, w]. Inputs that do not change between steps (text states, fps, image latents, image
- * embeddings; the UNet's input names) are bound once; per step only the timestep [B], the 7 DDIM coefficients
- * and, for η &gt; 0, the η-noise [b·F, C, h, w] move in, all F32 (narrowed on the backend).
- * The latents are stored in the activation dtype, as the UNet input is.
+ * (loop-carried: {@link #NEXT_LATENTS} is copied back into {@link #LATENTS} between runs), the scheduler's input
+ * scaling of [x, x] (guidance on) or x, the UNet, classifier-free guidance, and the scheduler's update
+ * ({@link StepGraph}) in diffusers' frames-as-batch layout [b·F, C, h, w]. Inputs that do not change between steps
+ * (text states, fps, image latents, image embeddings; the UNet's input names) are bound once; per step only the
+ * timestep [B] and the scheduler's inputs (its numbers, noise where it draws some) move in, F32 (narrowed on the
+ * backend); a multistep scheduler's history stays on the backend. The latents are stored in the activation dtype,
+ * as the UNet input is.
  */
-record DenoiseStepGraph(ImmutableTaskGraph graph, boolean guided, boolean takesNoise) {
-    static final String LATENTS = "latents", COEFFICIENTS = "ddim_coefficients", NOISE = "eta_noise";
+record DenoiseStepGraph(ImmutableTaskGraph graph, StepGraph scheduler, boolean guided) {
+    static final String LATENTS = "latents";
     /** Outputs: the new latents [b, C, F, h, w]; with intermediates also the raw UNet output and the guided model output [b·F, C, h, w]. */
     static final String NEXT_LATENTS = "next_latents", UNET_OUT = "unet_out", MODEL_OUTPUT = "model_output";
 
@@ -24,11 +27,12 @@ record DenoiseStepGraph(ImmutableTaskGraph graph, boolean guided, boolean takesN
      * @param latentShape          [b, C, F, h, w]
      * @param textLength           tokens per prompt (77)
      * @param guidance             the guidance scale; CFG is on when {@code guided}
-     * @param takesNoise           whether the step adds η-noise (η &gt; 0)
+     * @param scheduler            the scheduler, its timesteps set
+     * @param eta                  DDIM's η (ignored by other schedulers, as diffusers does)
      * @param exposeIntermediates  also output {@link #UNET_OUT} and {@link #MODEL_OUTPUT} (conformance checks)
      */
     static DenoiseStepGraph build(I2VGenXLUNet unet, int[] latentShape, int textLength, boolean guided, float guidance,
-                                  boolean takesNoise, DType activation, boolean exposeIntermediates) {
+                                  Scheduler scheduler, double eta, DType activation, boolean exposeIntermediates) {
         int b = latentShape[0], c = latentShape[1], f = latentShape[2], h = latentShape[3], w = latentShape[4];
         int batch = guided ? 2 * b : b, d = unet.config().crossAttentionDim();
         TaskGraph g = new TaskGraph("denoise_step", activation);
@@ -38,24 +42,24 @@ record DenoiseStepGraph(ImmutableTaskGraph graph, boolean guided, boolean takesN
         Value fps = g.input(I2VGenXLUNet.FPS, DType.F32, batch);
         Value imageLatents = g.input(I2VGenXLUNet.IMAGE_LATENTS, activation, batch, c, f, h, w);
         Value imageEmbeddings = g.input(I2VGenXLUNet.IMAGE_EMBEDDINGS, activation, batch, 1, d);
-        Value coefficients = g.input(COEFFICIENTS, DType.F32, 7);
-        Value noise = takesNoise ? g.input(NOISE, DType.F32, b * f, c, h, w) : null;
+        StepGraph step = scheduler.stepGraph(g, eta, b * f, c, h, w);
 
-        Value sample = guided ? g.concat(0, x, x) : x;   // (unconditional, conditional) halves, as the text states
+        // (unconditional, conditional) halves, as the text states; the scaling is by scalars, so any layout
+        Value sample = step.scaleModelInput(g, guided ? g.concat(0, x, x) : x);
         Value out;
         try (var s = g.scope("unet")) {
             out = unet.forward(g, sample, timestep, text, fps, imageLatents, imageEmbeddings, false);
         }
         Value prediction = guided ? g.cfgCombine(out, guidance) : out;
         Value modelOutput = framesToBatch(g, prediction);
-        Value prev = g.ddimStep(framesToBatch(g, x), modelOutput, coefficients, noise);
+        Value prev = step.step(g, framesToBatch(g, x), modelOutput);
         Value next = g.permute(g.reshape(prev, b, f, c, h, w), 0, 2, 1, 3, 4);
         g.output(NEXT_LATENTS, next);
         if (exposeIntermediates) {
             g.output(UNET_OUT, out);
             g.output(MODEL_OUTPUT, modelOutput);
         }
-        return new DenoiseStepGraph(g.freeze(), guided, takesNoise);
+        return new DenoiseStepGraph(g.freeze(), step, guided);
     }
 
     /** [b, C, F, h, w] → [b·F, C, h, w]: diffusers permutes before the scheduler step. */

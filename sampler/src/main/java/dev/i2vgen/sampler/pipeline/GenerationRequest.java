@@ -1,21 +1,30 @@
 package dev.i2vgen.sampler.pipeline;
 
 import dev.i2vgen.io.image.RgbImage;
+import dev.i2vgen.sampler.scheduler.SchedulerSpec;
 
 /**
  * The arguments of one video generation, named and defaulted as diffusers' {@code I2VGenXLPipeline.__call__}
  * (one prompt, one image, one video). {@code negativePrompt} null = "" when guidance is on;
  * {@code seed} null = a random seed; {@code decodeChunkSize} null = all frames in one VAE call;
- * {@code clipSkip} null = the text encoder's last layer (the pipeline's default is 1: the penultimate).
+ * {@code clipSkip} null = the text encoder's last layer (the pipeline's default is 1: the penultimate);
+ * {@code scheduler} null = the checkpoint's scheduler, else that class built from the checkpoint's scheduler config
+ * with the spec's overrides (diffusers' {@code pipe.scheduler = Cls.from_config(pipe.scheduler.config, ...)}).
+ * Build with {@link #builder(String, RgbImage)}:
+ * <pre>{@code GenerationRequest.builder(prompt, image).steps(25).seed(42L)
+ *     .scheduler(SchedulerSpec.parse("DPMSolverMultistepScheduler")).build()}</pre>
  */
 public record GenerationRequest(String prompt, String negativePrompt, RgbImage image, int height, int width,
                                 int numFrames, int steps, double guidance, int fps, double eta, Long seed,
-                                Integer decodeChunkSize, Integer clipSkip) implements VideoRequest {
+                                Integer decodeChunkSize, Integer clipSkip, SchedulerSpec scheduler) implements VideoRequest {
 
     /** diffusers' defaults: 704×1280, 16 frames, 50 steps, guidance 9, 16 fps, η 0, decode chunk 1, clip_skip 1. */
     public static GenerationRequest defaults(String prompt, RgbImage image) {
-        return new GenerationRequest(prompt, null, image, 704, 1280, 16, 50, 9.0, 16, 0.0, null, 1, 1);
+        return builder(prompt, image).build();
     }
+
+    /** A builder with diffusers' defaults ({@link #defaults}). */
+    public static Builder builder(String prompt, RgbImage image) { return new Builder(prompt, image); }
 
     /** Checks in diffusers' order, with its messages where it has one. */
     public GenerationRequest {
@@ -35,4 +44,39 @@ public record GenerationRequest(String prompt, String negativePrompt, RgbImage i
 
     /** Classifier-free guidance is on only when the scale is above 1, as in diffusers. */
     public boolean classifierFreeGuidance() { return guidance > 1.0; }
+
+    /** Named options with diffusers' defaults. */
+    public static final class Builder {
+        private final String prompt;
+        private final RgbImage image;
+        private String negativePrompt;
+        private int height = 704, width = 1280, numFrames = 16, steps = 50, fps = 16;
+        private double guidance = 9.0, eta = 0.0;
+        private Long seed;
+        private Integer decodeChunkSize = 1, clipSkip = 1;
+        private SchedulerSpec scheduler;
+
+        private Builder(String prompt, RgbImage image) {
+            this.prompt = prompt;
+            this.image = image;
+        }
+
+        public Builder negativePrompt(String v) { negativePrompt = v; return this; }
+        public Builder height(int v) { height = v; return this; }
+        public Builder width(int v) { width = v; return this; }
+        public Builder numFrames(int v) { numFrames = v; return this; }
+        public Builder steps(int v) { steps = v; return this; }
+        public Builder guidance(double v) { guidance = v; return this; }
+        public Builder fps(int v) { fps = v; return this; }
+        public Builder eta(double v) { eta = v; return this; }
+        public Builder seed(Long v) { seed = v; return this; }
+        public Builder decodeChunkSize(Integer v) { decodeChunkSize = v; return this; }
+        public Builder clipSkip(Integer v) { clipSkip = v; return this; }
+        public Builder scheduler(SchedulerSpec v) { scheduler = v; return this; }
+
+        public GenerationRequest build() {
+            return new GenerationRequest(prompt, negativePrompt, image, height, width, numFrames, steps, guidance, fps,
+                    eta, seed, decodeChunkSize, clipSkip, scheduler);
+        }
+    }
 }

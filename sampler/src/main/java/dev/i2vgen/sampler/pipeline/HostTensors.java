@@ -31,6 +31,14 @@ final class HostTensors {
         return Tensor.fromFloats(a, n);
     }
 
+    /** t · s in float32 (the initial latents times init_noise_sigma); t itself for s = 1. */
+    static Tensor scaled(Tensor t, float s) {
+        if (s == 1.0f) return t;
+        float[] v = t.toFloatArray();
+        for (int i = 0; i < v.length; i++) v[i] *= s;
+        return Tensor.fromFloats(v, t.shape());
+    }
+
     static Tensor zerosLike(Tensor t) { return Tensor.fromFloats(new float[Math.toIntExact(t.numel())], t.shape()); }
 
     /** [B, C, F, h, w] ↔ [B·F, C, h, w]: the scheduler's frames-as-batch view (diffusers permutes before stepping). */

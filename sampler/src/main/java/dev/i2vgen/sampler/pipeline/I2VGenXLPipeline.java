@@ -23,9 +23,9 @@ import dev.i2vgen.model.vae.AutoencoderKL;
 import dev.i2vgen.model.vae.LatentDistribution;
 import dev.i2vgen.model.vae.VaeConfig;
 import dev.i2vgen.sampler.random.TorchGenerator;
-import dev.i2vgen.sampler.scheduler.DdimConfig;
-import dev.i2vgen.sampler.scheduler.DdimScheduler;
-import dev.i2vgen.sampler.scheduler.DdimStep;
+import dev.i2vgen.sampler.scheduler.CheckpointScheduler;
+import dev.i2vgen.sampler.scheduler.Scheduler;
+import dev.i2vgen.sampler.scheduler.StepGraph;
 import dev.i2vgen.tensor.DType;
 import dev.i2vgen.tensor.Tensor;
 
@@ -38,9 +38,10 @@ import java.util.Map;
 /**
  * diffusers' {@code I2VGenXLPipeline}: wires the components (built from a checkpoint folder) and runs
  * them on one backend in the reference order: prompt encoding, CLIP image embedding, VAE image
- * latents, the DDIM loop with classifier-free guidance, chunked decoding and post-processing.
+ * latents, the denoising loop with classifier-free guidance (the checkpoint's scheduler, DDIM for the released
+ * model, or the one the request names), chunked decoding and post-processing.
  * Random numbers come from one {@link TorchGenerator} seeded like {@code torch.manual_seed(seed)}:
- * the VAE posterior sample first, then the initial latents, then η-noise per step.
+ * the VAE posterior sample first, then the initial latents, then the scheduler's noise per step.
  * A pipeline from {@link #fromPretrained} owns its weight mappings: close it (before its backend) when done.
  */
 public final class I2VGenXLPipeline implements VideoPipeline {
@@ -52,7 +53,7 @@ public final class I2VGenXLPipeline implements VideoPipeline {
     private final ClipImagePreprocessor imagePreprocessor;
     private final AutoencoderKL vae;
     private final I2VGenXLUNet unet;
-    private final DdimConfig schedulerConfig;
+    private final CheckpointScheduler scheduler;
     private final Backend backend;
     private final DType activation;
     /** Weight mappings opened by {@link #fromPretrained}; none when the caller supplied the components. */
@@ -60,21 +61,21 @@ public final class I2VGenXLPipeline implements VideoPipeline {
 
     public I2VGenXLPipeline(ClipTokenizer tokenizer, ClipTextEncoder textEncoder, ClipVisionEncoder imageEncoder,
                             FeatureExtractorConfig featureExtractor, AutoencoderKL vae, I2VGenXLUNet unet,
-                            DdimConfig schedulerConfig, Backend backend, DType activation) {
-        this(tokenizer, textEncoder, imageEncoder, featureExtractor, vae, unet, schedulerConfig, backend, activation,
+                            CheckpointScheduler scheduler, Backend backend, DType activation) {
+        this(tokenizer, textEncoder, imageEncoder, featureExtractor, vae, unet, scheduler, backend, activation,
                 OwnedWeights.none());
     }
 
     private I2VGenXLPipeline(ClipTokenizer tokenizer, ClipTextEncoder textEncoder, ClipVisionEncoder imageEncoder,
                              FeatureExtractorConfig featureExtractor, AutoencoderKL vae, I2VGenXLUNet unet,
-                             DdimConfig schedulerConfig, Backend backend, DType activation, OwnedWeights ownedWeights) {
+                             CheckpointScheduler scheduler, Backend backend, DType activation, OwnedWeights ownedWeights) {
         this.tokenizer = tokenizer;
         this.textEncoder = textEncoder;
         this.imageEncoder = imageEncoder;
         this.imagePreprocessor = new ClipImagePreprocessor(featureExtractor);
         this.vae = vae;
         this.unet = unet;
-        this.schedulerConfig = schedulerConfig;
+        this.scheduler = scheduler;
         this.backend = backend;
         this.activation = activation;
         this.ownedWeights = ownedWeights;
@@ -100,7 +101,7 @@ public final class I2VGenXLPipeline implements VideoPipeline {
                     ckpt.featureExtractorConfig(),
                     new AutoencoderKL(VaeConfig.load(va.configFile()), vaW),
                     new I2VGenXLUNet(UNetConfig.load(un.configFile()), unW),
-                    DdimConfig.read(ckpt.component("scheduler").configFile()),
+                    CheckpointScheduler.read(ckpt.component("scheduler").configFile()),
                     backend, dtype, weights);
         });
     }
@@ -114,6 +115,9 @@ public final class I2VGenXLPipeline implements VideoPipeline {
 
     @Override
     public String pipelineClass() { return "I2VGenXLPipeline"; }
+
+    /** The checkpoint's scheduler description (each run builds a fresh scheduler from it). */
+    public CheckpointScheduler checkpointScheduler() { return scheduler; }
 
     public GeneratedVideo generate(GenerationRequest req) { return generate(req, PipelineListener.NONE); }
 
@@ -130,9 +134,9 @@ public final class I2VGenXLPipeline implements VideoPipeline {
     public GeneratedVideo generate(GenerationRequest req, PipelineListener listener) {
         if (ownedWeights.isClosed()) throw new IllegalStateException("I2VGenXLPipeline: generate() after close(): its weight mappings are released");
         boolean cfg = req.classifierFreeGuidance();
+        Scheduler scheduler = this.scheduler.forRun(req.scheduler(), req.steps(), req.eta());   // checked before any work
         long seed = req.seed() != null ? req.seed() : new java.security.SecureRandom().nextLong() & 0xffffffffL;
         TorchGenerator generator = new TorchGenerator(seed);
-        DdimScheduler scheduler = new DdimScheduler(schedulerConfig).setTimesteps(req.steps());
 
         listener.stage("encode prompt");
         Tensor text = encodePrompt(req, cfg, listener);
@@ -146,9 +150,9 @@ public final class I2VGenXLPipeline implements VideoPipeline {
         int scale = vae.config().downsampleFactor(); // 2^(VAE levels − 1): 8 for the released VAE
         int h = req.height() / scale, w = req.width() / scale, f = req.numFrames();
         int channels = unet.config().inChannels();
-        Tensor latents = generator.randnTensor(1, channels, f, h, w);
+        Tensor latents = HostTensors.scaled(generator.randnTensor(1, channels, f, h, w), scheduler.initNoiseSigma());
         emit(listener, "initial_latents", latents);
-        emit(listener, "timesteps", Tensor.fromFloats(toFloats(scheduler.timesteps()), scheduler.timesteps().length));
+        emit(listener, "timesteps", Tensor.fromFloats(scheduler.timesteps(), scheduler.timesteps().length));
 
         listener.stage("denoise");
         latents = denoise(req, scheduler, generator, latents, text, fps, imageLatents, imageEmbeddings, listener);
@@ -230,43 +234,39 @@ public final class I2VGenXLPipeline implements VideoPipeline {
     }
 
     /**
-     * The DDIM loop on the backend: one {@link DenoiseStepGraph} run per step, the constant conditioning bound once
-     * and the latents fed back on the backend; the host only sends the step's scalars (and η-noise) and reads what
-     * the listener asks for. Dynamic thresholding, which the graph's DDIM op cannot express, steps on the host.
+     * The denoising loop on the backend: one {@link DenoiseStepGraph} run per step, the constant conditioning bound
+     * once and the latents (and the scheduler's state) fed back on the backend; the host only sends the step's
+     * numbers (and noise) and reads what the listener asks for. A configuration the step graph cannot express
+     * (dynamic thresholding) steps on the host.
      */
-    private Tensor denoise(GenerationRequest req, DdimScheduler scheduler, TorchGenerator generator, Tensor latents,
+    private Tensor denoise(GenerationRequest req, Scheduler scheduler, TorchGenerator generator, Tensor latents,
                            Tensor text, Tensor fps, Tensor imageLatents, Tensor imageEmbeddings, PipelineListener listener) {
-        if (schedulerConfig.thresholding()) {
+        if (!scheduler.stepsOnDevice()) {
             return denoiseWithHostSteps(req, scheduler, generator, latents, text, fps, imageLatents, imageEmbeddings, listener);
         }
-        int[] timesteps = scheduler.timesteps();
+        float[] timesteps = scheduler.timesteps();
         if (timesteps.length == 0) return latents;
         boolean cfg = req.classifierFreeGuidance(), wants = listener.wantsTensors();
-        float eta = (float) req.eta();
         int b = latents.dim(0), c = latents.dim(1), f = latents.dim(2), h = latents.dim(3), w = latents.dim(4);
         int batch = cfg ? 2 * b : b;
         DenoiseStepGraph step = DenoiseStepGraph.build(unet, latents.shape(), text.dim(1), cfg, (float) req.guidance(),
-                eta > 0, activation, wants);
+                scheduler, req.eta(), activation, wants);
+        StepGraph update = step.scheduler();
         try (ExecutionPlan plan = backend.compile(step.graph())) {
             plan.bind(I2VGenXLUNet.ENCODER_HIDDEN_STATES, text);
             plan.bind(I2VGenXLUNet.FPS, fps);
             plan.bind(I2VGenXLUNet.IMAGE_LATENTS, imageLatents);
             plan.bind(I2VGenXLUNet.IMAGE_EMBEDDINGS, imageEmbeddings);
             plan.bind(DenoiseStepGraph.LATENTS, latents);
+            update.initialState().forEach(plan::bind);
             var graph = step.graph();
             for (int i = 0; i < timesteps.length; i++) {
-                int t = timesteps[i];
+                float t = timesteps[i];
                 Map<Value, Tensor> perStep = new HashMap<>();
                 perStep.put(graph.input(I2VGenXLUNet.TIMESTEP), HostTensors.filled(batch, t));
-                perStep.put(graph.input(DenoiseStepGraph.COEFFICIENTS), Tensor.fromFloats(DdimStep.coefficients(scheduler, t, eta), 7));
-                if (step.takesNoise()) {
-                    // drawn exactly as DdimScheduler.step draws it: one flat randn over the frames-as-batch sample
-                    int n = b * f * c * h * w;
-                    perStep.put(graph.input(DenoiseStepGraph.NOISE), Tensor.fromFloats(generator.randn(n), b * f, c, h, w));
-                }
+                update.inputs(i, generator).forEach((name, value) -> perStep.put(graph.input(name), value));
                 plan.execute(perStep);
                 if (wants) {
-                    emit(listener, "unet." + i + ".sample", cfg ? HostTensors.concatBatch(latents, latents) : latents);
                     emit(listener, "unet." + i + ".out", plan.read(DenoiseStepGraph.UNET_OUT));
                     int[] s = {b * f, c, h, w};
                     Tensor next = plan.read(DenoiseStepGraph.NEXT_LATENTS);
@@ -276,23 +276,25 @@ public final class I2VGenXLPipeline implements VideoPipeline {
                     latents = next;
                 }
                 plan.copy(DenoiseStepGraph.NEXT_LATENTS, DenoiseStepGraph.LATENTS);
+                update.afterStep(plan, i);
                 listener.step(i, timesteps.length, t);
             }
             return plan.read(DenoiseStepGraph.NEXT_LATENTS);
         }
     }
 
-    /** The UNet on the backend, guidance and the DDIM step on the host (configurations the step graph cannot express). */
-    private Tensor denoiseWithHostSteps(GenerationRequest req, DdimScheduler scheduler, TorchGenerator generator, Tensor latents,
+    /** The UNet on the backend, guidance and the scheduler's step on the host (configurations the step graph cannot express). */
+    private Tensor denoiseWithHostSteps(GenerationRequest req, Scheduler scheduler, TorchGenerator generator, Tensor latents,
                                         Tensor text, Tensor fps, Tensor imageLatents, Tensor imageEmbeddings, PipelineListener listener) {
         boolean cfg = req.classifierFreeGuidance();
         int b = latents.dim(0), c = latents.dim(1), f = latents.dim(2), h = latents.dim(3), w = latents.dim(4);
         UNetShape shape = new UNetShape(cfg ? 2 * b : b, f, h, w, text.dim(1));
-        int[] timesteps = scheduler.timesteps();
+        float[] timesteps = scheduler.timesteps();
         try (UNetRunner runner = new UNetRunner(unet.buildGraph(shape, activation, false), backend)) {
             for (int i = 0; i < timesteps.length; i++) {
-                int t = timesteps[i];
-                Tensor input = cfg ? HostTensors.concatBatch(latents, latents) : latents;
+                float t = timesteps[i];
+                Tensor doubled = cfg ? HostTensors.concatBatch(latents, latents) : latents;
+                Tensor input = Tensor.fromFloats(scheduler.scaleModelInput(doubled.toFloatArray(), i), doubled.shape());
                 UNetInputs in = new UNetInputs(input, UNetInputs.scalar(t), text, fps, imageLatents, imageEmbeddings);
                 if (listener.wantsTensors()) {
                     emit(listener, "unet." + i + ".sample", input);
@@ -303,7 +305,7 @@ public final class I2VGenXLPipeline implements VideoPipeline {
                 float[] m = HostTensors.framesToBatch(guided);
                 float[] x = HostTensors.framesToBatch(latents);
                 int[] frameBatch = {b * f, c, h, w};
-                float[] prev = scheduler.step(m, t, x, frameBatch, (float) req.eta(), false, generator, null).prevSample();
+                float[] prev = scheduler.step(m, i, x, frameBatch, req.eta(), generator);
                 if (listener.wantsTensors()) {
                     emit(listener, "step." + i + ".model_output", Tensor.fromFloats(m, frameBatch));
                     emit(listener, "step." + i + ".sample", Tensor.fromFloats(x, frameBatch));
@@ -336,11 +338,5 @@ public final class I2VGenXLPipeline implements VideoPipeline {
         Tensor t = Tensor.allocate(DType.I32, rows, cols);
         for (int i = 0; i < ids.length; i++) t.setFlat(i, ids[i]);
         return t;
-    }
-
-    private static float[] toFloats(int[] v) {
-        float[] r = new float[v.length];
-        for (int i = 0; i < v.length; i++) r[i] = v[i];
-        return r;
     }
 }

@@ -16,10 +16,9 @@ import dev.i2vgen.model.vae.AutoencoderKLTemporalDecoder;
 import dev.i2vgen.model.vae.ChunkedFrameDecoder;
 import dev.i2vgen.model.vae.TemporalVaeConfig;
 import dev.i2vgen.sampler.random.TorchGenerator;
-import dev.i2vgen.sampler.scheduler.EulerDiscreteConfig;
-import dev.i2vgen.sampler.scheduler.EulerDiscreteScheduler;
-import dev.i2vgen.sampler.scheduler.EulerChurn;
-import dev.i2vgen.sampler.scheduler.EulerStepGraph;
+import dev.i2vgen.sampler.scheduler.CheckpointScheduler;
+import dev.i2vgen.sampler.scheduler.Scheduler;
+import dev.i2vgen.sampler.scheduler.StepGraph;
 import dev.i2vgen.sampler.scheduler.NoiseSchedule;
 import dev.i2vgen.tensor.DType;
 import dev.i2vgen.tensor.Tensor;
@@ -46,7 +45,7 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
     private final ClipImagePreprocessor clipNormalizer;
     private final AutoencoderKLTemporalDecoder vae;
     private final SpatioTemporalUNet unet;
-    private final EulerDiscreteConfig schedulerConfig;
+    private final CheckpointScheduler scheduler;
     private final Backend backend;
     private final DType activation;
     /** Weight mappings opened by {@link #fromPretrained}; none when the caller supplied the components. */
@@ -54,19 +53,19 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
 
     public StableVideoDiffusionPipeline(ClipVisionEncoder imageEncoder, FeatureExtractorConfig featureExtractor,
                                         AutoencoderKLTemporalDecoder vae, SpatioTemporalUNet unet,
-                                        EulerDiscreteConfig schedulerConfig, Backend backend, DType activation) {
-        this(imageEncoder, featureExtractor, vae, unet, schedulerConfig, backend, activation, OwnedWeights.none());
+                                        CheckpointScheduler scheduler, Backend backend, DType activation) {
+        this(imageEncoder, featureExtractor, vae, unet, scheduler, backend, activation, OwnedWeights.none());
     }
 
     private StableVideoDiffusionPipeline(ClipVisionEncoder imageEncoder, FeatureExtractorConfig featureExtractor,
                                          AutoencoderKLTemporalDecoder vae, SpatioTemporalUNet unet,
-                                         EulerDiscreteConfig schedulerConfig, Backend backend, DType activation,
+                                         CheckpointScheduler scheduler, Backend backend, DType activation,
                                          OwnedWeights ownedWeights) {
         this.imageEncoder = imageEncoder;
         this.clipNormalizer = new ClipImagePreprocessor(featureExtractor);
         this.vae = vae;
         this.unet = unet;
-        this.schedulerConfig = schedulerConfig;
+        this.scheduler = scheduler;
         this.backend = backend;
         this.activation = activation;
         this.ownedWeights = ownedWeights;
@@ -87,7 +86,7 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
                     ckpt.featureExtractorConfig(),
                     new AutoencoderKLTemporalDecoder(TemporalVaeConfig.load(va.configFile()), vaW),
                     new SpatioTemporalUNet(SpatioTemporalUNetConfig.load(un.configFile()), unW),
-                    EulerDiscreteConfig.read(ckpt.component("scheduler").configFile()),
+                    CheckpointScheduler.read(ckpt.component("scheduler").configFile()),
                     backend, dtype, weights);
         });
     }
@@ -104,6 +103,17 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
 
     /** The mappings {@link #close} releases (tests). */
     List<SafetensorsSource> ownedWeights() { return ownedWeights.sources(); }
+
+    /** The checkpoint's scheduler description (each run builds a fresh scheduler from it). */
+    public CheckpointScheduler checkpointScheduler() { return scheduler; }
+
+    /** The run's scheduler, checked before any work; diffusers' SVD pipeline passes no η to the step. */
+    private Scheduler scheduler(SvdGenerationRequest req) {
+        Scheduler s = scheduler.forRun(req.scheduler(), req.steps(), 0.0);
+        if (!s.stepsOnDevice()) throw new IllegalArgumentException(s.className() + ": this configuration has no step"
+                + " graph (dynamic thresholding), which the Stable Video Diffusion pipeline needs");
+        return s;
+    }
 
     public GeneratedVideo generate(SvdGenerationRequest req) { return generate(req, PipelineListener.NONE); }
 
@@ -122,10 +132,9 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
         int frames = req.numFrames() != null ? req.numFrames() : defaultFrames();
         boolean cfg = req.classifierFreeGuidance();
         int batch = cfg ? 2 : 1;
+        Scheduler scheduler = scheduler(req);
         long seed = req.seed() != null ? req.seed() : new java.security.SecureRandom().nextLong() & 0xffffffffL;
         TorchGenerator generator = new TorchGenerator(seed);
-        EulerDiscreteScheduler scheduler = new EulerDiscreteScheduler(schedulerConfig);
-        scheduler.setTimesteps(req.steps());
 
         listener.stage("encode image");
         Tensor imageEmbeddings = encodeImage(req, cfg, listener);
@@ -135,13 +144,8 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
 
         int scale = vae.config().downsampleFactor();
         int h = req.height() / scale, w = req.width() / scale, c = vae.config().latentChannels();
-        Tensor latents = generator.randnTensor(1, frames, c, h, w);
-        float[] v = latents.toFloatArray();
-        float sigma0 = scheduler.initNoiseSigma();
-        for (int i = 0; i < v.length; i++) v[i] *= sigma0;
-        latents = Tensor.fromFloats(v, 1, frames, c, h, w);
+        Tensor latents = HostTensors.scaled(generator.randnTensor(1, frames, c, h, w), scheduler.initNoiseSigma());
         emit(listener, "initial_latents", latents);
-        emit(listener, "sigmas", Tensor.fromFloats(scheduler.sigmas(), scheduler.sigmas().length));
 
         listener.stage("denoise");
         latents = denoise(req, frames, scheduler, generator, latents, imageLatents, imageEmbeddings, addedTimeIds, listener);
@@ -204,35 +208,28 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
         return roundedToActivation(Tensor.fromFloats(ids, batch, 3));
     }
 
-    private Tensor denoise(SvdGenerationRequest req, int frames, EulerDiscreteScheduler scheduler, TorchGenerator generator,
+    private Tensor denoise(SvdGenerationRequest req, int frames, Scheduler scheduler, TorchGenerator generator,
                            Tensor latents, Tensor imageLatents, Tensor context, Tensor addedTimeIds, PipelineListener listener) {
         float[] timesteps = scheduler.timesteps();
         if (timesteps.length == 0) return latents;
         boolean cfg = req.classifierFreeGuidance(), wants = listener.wantsTensors();
         int batch = cfg ? 2 : 1;
-        EulerChurn churn = EulerChurn.NONE;   // the pipeline leaves s_churn at its default 0: a deterministic update
-        boolean[] churns = new boolean[timesteps.length];
-        boolean noise = false;
-        for (int i = 0; i < timesteps.length; i++) noise |= churns[i] = scheduler.coefficients(i, churn).needsNoise();
-        SvdDenoiseStepGraph step = SvdDenoiseStepGraph.build(unet, latents.shape(), context.dim(1), cfg,
-                schedulerConfig.predictionType(), noise, activation, wants);
+        SvdDenoiseStepGraph step = SvdDenoiseStepGraph.build(unet, latents.shape(), context.dim(1), cfg, scheduler,
+                activation, wants);
+        StepGraph update = step.scheduler();
         try (ExecutionPlan plan = backend.compile(step.graph())) {
             plan.bind(SvdDenoiseStepGraph.IMAGE_LATENTS, imageLatents);
             plan.bind(SpatioTemporalUNet.ENCODER_HIDDEN_STATES, context);
             plan.bind(SpatioTemporalUNet.ADDED_TIME_IDS, addedTimeIds);
             plan.bind(SvdDenoiseStepGraph.LATENTS, latents);
             if (cfg) plan.bind(SvdDenoiseStepGraph.GUIDANCE, perFrameGuidance(req, frames));
+            update.initialState().forEach(plan::bind);
             var graph = step.graph();
             for (int i = 0; i < timesteps.length; i++) {
                 float t = timesteps[i];
                 Map<Value, Tensor> perStep = new HashMap<>();
                 perStep.put(graph.input(SpatioTemporalUNet.TIMESTEP), HostTensors.filled(batch, t));
-                step.scheduler().inputs(scheduler, i, churn).forEach((name, value) -> perStep.put(graph.input(name), value));
-                if (noise) {
-                    // drawn as diffusers' step draws it (randn of the model output's shape), only when this step churns
-                    perStep.put(graph.input(EulerStepGraph.noiseInput()), churns[i]
-                            ? generator.randnTensor(latents.shape()) : Tensor.fromFloats(new float[Math.toIntExact(latents.numel())], latents.shape()));
-                }
+                update.inputs(i, generator).forEach((name, value) -> perStep.put(graph.input(name), value));
                 plan.execute(perStep);
                 if (wants) {
                     Tensor sample = latents, next = plan.read(SvdDenoiseStepGraph.NEXT_LATENTS);
@@ -246,6 +243,7 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
                     latents = next;
                 }
                 plan.copy(SvdDenoiseStepGraph.NEXT_LATENTS, SvdDenoiseStepGraph.LATENTS);
+                update.afterStep(plan, i);
                 listener.step(i, timesteps.length, t);
             }
             return plan.read(SvdDenoiseStepGraph.NEXT_LATENTS);

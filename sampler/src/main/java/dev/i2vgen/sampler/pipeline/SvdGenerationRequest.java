@@ -1,6 +1,7 @@
 package dev.i2vgen.sampler.pipeline;
 
 import dev.i2vgen.io.image.RgbImage;
+import dev.i2vgen.sampler.scheduler.SchedulerSpec;
 
 /**
  * The arguments of one Stable Video Diffusion generation, named and defaulted as diffusers'
@@ -16,10 +17,13 @@ import dev.i2vgen.io.image.RgbImage;
  * @param decodeChunkSize  frames per VAE decode call, null = all frames at once; the temporal decoder mixes frames
  *                         only within a chunk, so this changes the result
  * @param seed             null = a random seed; the same seed draws the same noise as {@code torch.manual_seed(seed)}
+ * @param scheduler        null = the checkpoint's scheduler (EulerDiscreteScheduler for the released models), else
+ *                         that class from the checkpoint's scheduler config with the spec's overrides
  */
 public record SvdGenerationRequest(RgbImage image, int height, int width, Integer numFrames, int steps,
                                    double minGuidance, double maxGuidance, int fps, int motionBucketId,
-                                   double noiseAugStrength, Integer decodeChunkSize, Long seed) implements VideoRequest {
+                                   double noiseAugStrength, Integer decodeChunkSize, Long seed,
+                                   SchedulerSpec scheduler) implements VideoRequest {
 
     /** Checks in diffusers' order, with its messages where it has one. */
     public SvdGenerationRequest {
@@ -53,6 +57,7 @@ public record SvdGenerationRequest(RgbImage image, int height, int width, Intege
         private Integer numFrames, decodeChunkSize;
         private double minGuidance = 1.0, maxGuidance = 3.0, noiseAugStrength = 0.02;
         private Long seed;
+        private SchedulerSpec scheduler;
 
         private Builder(RgbImage image) { this.image = image; }
 
@@ -67,10 +72,11 @@ public record SvdGenerationRequest(RgbImage image, int height, int width, Intege
         public Builder noiseAugStrength(double v) { noiseAugStrength = v; return this; }
         public Builder decodeChunkSize(Integer v) { decodeChunkSize = v; return this; }
         public Builder seed(Long v) { seed = v; return this; }
+        public Builder scheduler(SchedulerSpec v) { scheduler = v; return this; }
 
         public SvdGenerationRequest build() {
             return new SvdGenerationRequest(image, height, width, numFrames, steps, minGuidance, maxGuidance, fps,
-                    motionBucketId, noiseAugStrength, decodeChunkSize, seed);
+                    motionBucketId, noiseAugStrength, decodeChunkSize, seed, scheduler);
         }
     }
 }

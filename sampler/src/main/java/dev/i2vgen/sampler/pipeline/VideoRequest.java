@@ -4,4 +4,7 @@ package dev.i2vgen.sampler.pipeline;
 public sealed interface VideoRequest permits GenerationRequest, SvdGenerationRequest {
     /** The seed, or null for a random one. */
     Long seed();
+
+    /** The scheduler to swap in ({@code Cls.from_config(checkpoint config, **overrides)}), or null for the checkpoint's. */
+    dev.i2vgen.sampler.scheduler.SchedulerSpec scheduler();
 }

@@ -1,5 +1,6 @@
 package dev.i2vgen.sampler.scheduler;
 
+import dev.i2vgen.graph.TaskGraph;
 import dev.i2vgen.sampler.random.TorchGenerator;
 
 import java.util.Arrays;
@@ -211,6 +212,66 @@ public final class DdimScheduler {
             for (int i = 0; i < n; i++) prevSample[i] = prevSample[i] + std * noise[i];
         }
         return new DdimOutput(prevSample, x0);
+    }
+
+    /**
+     * This scheduler as a {@link Scheduler}, sharing its state: step indices address {@link #timesteps()}, the step
+     * takes diffusers' η ({@link Scheduler#acceptsEta}). Not implemented by the class itself, whose {@code step}
+     * takes a timestep where the interface takes a step index.
+     */
+    public Scheduler asScheduler() { return new SchedulerView(); }
+
+    private final class SchedulerView implements Scheduler {
+        @Override
+        public String className() { return "DDIMScheduler"; }
+
+        @Override
+        public Scheduler setTimesteps(int numInferenceSteps) {
+            DdimScheduler.this.setTimesteps(numInferenceSteps);
+            return this;
+        }
+
+        @Override
+        public float[] timesteps() { return TrainingSchedule.asFloats(timesteps); }
+
+        @Override
+        public float initNoiseSigma() { return DdimScheduler.this.initNoiseSigma(); }
+
+        @Override
+        public float[] scaleModelInput(float[] sample, int stepIndex) { return sample; }
+
+        @Override
+        public float[] step(float[] modelOutput, int stepIndex, float[] sample, TorchGenerator generator) {
+            return step(modelOutput, stepIndex, sample, new int[]{sample.length}, 0.0, generator);
+        }
+
+        @Override
+        public float[] step(float[] modelOutput, int stepIndex, float[] sample, int[] sampleShape, double eta, TorchGenerator generator) {
+            return DdimScheduler.this.step(modelOutput, timestepAt(stepIndex), sample, sampleShape, (float) eta, false,
+                    generator, null).prevSample();
+        }
+
+        @Override
+        public boolean acceptsEta() { return true; }
+
+        @Override
+        public boolean stepsOnDevice() { return !config.thresholding(); }
+
+        @Override
+        public StepGraph stepGraph(TaskGraph g, double eta, int... sampleShape) {
+            requireTimesteps();
+            return new DdimStepGraph(g, DdimScheduler.this, eta, sampleShape);
+        }
+
+        private int timestepAt(int stepIndex) {
+            requireTimesteps();
+            if (stepIndex < 0 || stepIndex >= timesteps.length) throw new IllegalArgumentException("step index "
+                    + stepIndex + " is outside 0.." + (timesteps.length - 1));
+            return timesteps[stepIndex];
+        }
+
+        @Override
+        public String toString() { return "Scheduler view of DDIMScheduler " + config; }
     }
 
     /** Forward diffusion: √ᾱ_t·x0 + √(1−ᾱ_t)·ε. */

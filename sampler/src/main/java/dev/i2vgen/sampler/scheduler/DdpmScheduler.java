@@ -1,5 +1,6 @@
 package dev.i2vgen.sampler.scheduler;
 
+import dev.i2vgen.graph.TaskGraph;
 import dev.i2vgen.sampler.random.TorchGenerator;
 
 import java.util.Arrays;
@@ -15,6 +16,8 @@ import java.util.OptionalInt;
  * type then holds the n predicted values, then the n variance values. {@link #stepAtTimestep} takes diffusers'
  * timestep and the sample's shape (its first dimension is the batch of dynamic thresholding, its second the channels
  * a learned variance is split from). Noise ({@code randn(sample.length)}) is drawn on every step with t &gt; 0.
+ * {@link #stepGraph} puts the same update on the device ({@link DdpmStepGraph}) except for dynamic thresholding and the
+ * learned variance types.
  */
 public final class DdpmScheduler implements Scheduler {
     private final DdpmConfig config;
@@ -190,6 +193,34 @@ public final class DdpmScheduler implements Scheduler {
         return stepWithPrediction(modelOutput, stepIndex, sample, generator).prevSample();
     }
 
+    /**
+     * {@link #stepAtTimestep} at {@code timesteps[stepIndex]}: dynamic thresholding per batch item, a learned variance
+     * split from the model output's channels; η is not a DDPM parameter.
+     */
+    @Override
+    public float[] step(float[] modelOutput, int stepIndex, float[] sample, int[] sampleShape, double eta,
+                        TorchGenerator generator) {
+        return stepAtTimestep(modelOutput, timesteps[checkStepIndex(stepIndex)], sample, sampleShape, generator).prevSample();
+    }
+
+    /**
+     * False for dynamic thresholding (a quantile per batch item) and for the learned variance types (the model output
+     * has twice the sample's channels, and the noise scale varies per element): those step on the host.
+     */
+    @Override
+    public boolean stepsOnDevice() { return !config.thresholding() && !config.varianceType().learned(); }
+
+    /** The update of the current schedule as graph tasks ({@link DdpmStepGraph}); η is not a DDPM parameter. */
+    @Override
+    public DdpmStepGraph stepGraph(TaskGraph g, double eta, int... sampleShape) {
+        if (config.thresholding()) throw new UnsupportedOperationException("DDPMScheduler with thresholding=true has no"
+                + " step graph: dynamic thresholding takes a quantile per batch item; step on the host (stepsOnDevice() is false)");
+        if (config.varianceType().learned()) throw new UnsupportedOperationException("DDPMScheduler with variance_type='"
+                + config.varianceType().configName() + "' has no step graph: the variance is split from the model output's"
+                + " channels, which a model output shaped like the sample lacks; step on the host (stepsOnDevice() is false)");
+        return DdpmStepGraph.declare(this, g, sampleShape);
+    }
+
     /** {@link #step(float[], int, float[], TorchGenerator)} with diffusers' pred_original_sample. */
     public DdpmOutput stepWithPrediction(float[] modelOutput, int stepIndex, float[] sample, TorchGenerator generator) {
         return stepAtTimestep(modelOutput, timesteps[checkStepIndex(stepIndex)], sample, new int[]{1, sample.length}, generator);
@@ -207,7 +238,7 @@ public final class DdpmScheduler implements Scheduler {
                                      TorchGenerator generator) {
         int n = sample.length;
         checkShape(sampleShape, n);
-        alphaAt(alphasCumprod, timestep);
+        float aT = alphaAt(alphasCumprod, timestep);
         float[] prediction = modelOutput;
         float[] predictedVariance = null;
         if (config.varianceType().learned() && modelOutput.length == 2 * n) {
@@ -224,27 +255,19 @@ public final class DdpmScheduler implements Scheduler {
                     + " has " + n + (config.varianceType().learned() ? " (or twice that with a predicted variance)" : ""));
         }
 
-        // 1. alphas, betas
-        float aT = alphaAt(alphasCumprod, timestep);
-        float aPrev = alphaCumprodPrev(timestep);
-        float bT = 1.0f - aT;
-        float bPrev = 1.0f - aPrev;
-        float currentAlpha = aT / aPrev;
-        float currentBeta = 1.0f - currentAlpha;
-
-        // 2.–3. x0 from the model output, kept in range
-        float[] x0 = predictOriginalSample(config.predictionType(), prediction, sample, aT, bT);
+        // 1.–3. x0 from the model output, kept in range
+        float[] x0 = predictOriginalSample(config.predictionType(), prediction, sample, aT, 1.0f - aT);
         clipOrThreshold(x0, sampleShape[0], config.thresholding(), config.dynamicThresholdingRatio(),
                 config.sampleMaxValue(), config.clipSample(), config.clipSampleRange());
 
         // 4.–5. the posterior mean (Ho et al. eq. 7)
-        float x0Coefficient = ((float) Math.sqrt(aPrev) * currentBeta) / bT;
-        float sampleCoefficient = (float) Math.sqrt(currentAlpha) * bPrev / bT;
+        float[] mean = posteriorMeanCoefficients(timestep);
+        float x0Coefficient = mean[0], sampleCoefficient = mean[1];
         float[] prev = new float[n];
         for (int i = 0; i < n; i++) prev[i] = x0Coefficient * x0[i] + sampleCoefficient * sample[i];
 
         // 6. noise
-        if (timestep > 0) {
+        if (drawsNoise(timestep)) {
             if (generator == null) throw new IllegalArgumentException("DDPMScheduler.step at t=" + timestep
                     + " draws noise: pass a TorchGenerator");
             float[] noise = generator.randn(n);
@@ -254,16 +277,49 @@ public final class DdpmScheduler implements Scheduler {
         return new DdpmOutput(prev, x0);
     }
 
+    /**
+     * The posterior-mean coefficients of the step from {@code timestep}, float32 as diffusers' step:
+     * {x0's √ᾱ_prev·β_t/(1 − ᾱ_t), the sample's √α_t·(1 − ᾱ_prev)/(1 − ᾱ_t)}.
+     */
+    float[] posteriorMeanCoefficients(int timestep) {
+        float aT = alphaAt(alphasCumprod, timestep);
+        float aPrev = alphaCumprodPrev(timestep);
+        float bT = 1.0f - aT;
+        float bPrev = 1.0f - aPrev;
+        float currentAlpha = aT / aPrev;
+        float currentBeta = 1.0f - currentAlpha;
+        return new float[]{((float) Math.sqrt(aPrev) * currentBeta) / bT, (float) Math.sqrt(currentAlpha) * bPrev / bT};
+    }
+
+    /** Whether the step from {@code timestep} adds noise (diffusers: only for t &gt; 0). */
+    static boolean drawsNoise(int timestep) { return timestep > 0; }
+
+    /**
+     * The standard deviation of the step's noise for a fixed variance type, float32 as diffusers' _get_variance and
+     * step compute it (NaN for fixed_large_log wherever β_t &lt; 1, as there).
+     */
+    float fixedNoiseStd(int timestep) {
+        DdpmVarianceType type = config.varianceType();
+        return switch (type) {
+            case FIXED_SMALL -> (float) Math.sqrt(posteriorVariance(timestep));
+            case FIXED_SMALL_LOG -> (float) Math.exp(0.5f * NumpyMath.logFloat32(posteriorVariance(timestep)));
+            case FIXED_LARGE -> (float) Math.sqrt(currentBeta(timestep));
+            // diffusers' "variance" here is log β < 0, and step() takes its square root
+            case FIXED_LARGE_LOG -> (float) Math.sqrt(NumpyMath.logFloat32(currentBeta(timestep)));
+            case LEARNED, LEARNED_RANGE -> throw new IllegalStateException("variance_type '" + type.configName()
+                    + "' takes its variance from the model output");
+        };
+    }
+
     /** The noise times the step's standard deviation, by variance type (diffusers' _get_variance and step). */
     private float[] scaledNoise(int timestep, float[] predictedVariance, float[] noise) {
         DdpmVarianceType type = config.varianceType();
         if (type.learned() && predictedVariance == null) throw new IllegalArgumentException("DDPMScheduler (variance_type"
                 + " '" + type.configName() + "'): the step at t=" + timestep + " needs the model's predicted variance: give"
                 + " a model output with twice the sample's channels");
-        float variance = posteriorVariance(timestep);
-        float currentBeta = currentBeta(timestep);
         float[] out = new float[noise.length];
         if (type.learned()) {
+            float variance = posteriorVariance(timestep), currentBeta = currentBeta(timestep);
             float minLog = NumpyMath.logFloat32(variance), maxLog = NumpyMath.logFloat32(currentBeta);
             for (int i = 0; i < out.length; i++) {
                 float std;
@@ -278,14 +334,7 @@ public final class DdpmScheduler implements Scheduler {
             }
             return out;
         }
-        float std = switch (type) {
-            case FIXED_SMALL -> (float) Math.sqrt(variance);
-            case FIXED_SMALL_LOG -> (float) Math.exp(0.5f * NumpyMath.logFloat32(variance));
-            case FIXED_LARGE -> (float) Math.sqrt(currentBeta);
-            // diffusers' "variance" here is log β < 0, and step() takes its square root
-            case FIXED_LARGE_LOG -> (float) Math.sqrt(NumpyMath.logFloat32(currentBeta));
-            default -> throw new IllegalStateException("unhandled variance type " + type);
-        };
+        float std = fixedNoiseStd(timestep);
         for (int i = 0; i < out.length; i++) out[i] = std * noise[i];
         return out;
     }

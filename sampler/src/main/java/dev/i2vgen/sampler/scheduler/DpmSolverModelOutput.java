@@ -62,6 +62,31 @@ final class DpmSolverModelOutput {
         return out;
     }
 
+    /**
+     * {@link #convert} without thresholding as weights {p, q} of one linear combination p·sample + q·modelOutput,
+     * in double from the float32 α and σ of {@code sigma} (for a sample-shaped model output: no learned-variance
+     * slicing).
+     */
+    static double[] linearForm(DpmSolverMultistepConfig config, float sigma) {
+        DpmSolverNoiseLevel level = DpmSolverNoiseLevel.of(sigma, config.useFlowSigmas());
+        double alpha = level.alpha(), sig = level.sigma();
+        if (config.algorithmType().dataPrediction()) {
+            return switch (config.predictionType()) {
+                case EPSILON -> new double[]{1 / alpha, -sig / alpha};
+                case SAMPLE -> new double[]{0, 1};
+                case V_PREDICTION -> new double[]{alpha, -sig};
+                case FLOW_PREDICTION -> new double[]{1, -(double) sigma};
+            };
+        }
+        return switch (config.predictionType()) {
+            case EPSILON -> new double[]{0, 1};
+            case SAMPLE -> new double[]{1 / sig, -alpha / sig};
+            case V_PREDICTION -> new double[]{sig, alpha};
+            case FLOW_PREDICTION -> throw new IllegalStateException("flow_prediction with " + config.algorithmType()
+                    + " is refused by the config");
+        };
+    }
+
     private static void threshold(DpmSolverMultistepConfig config, float[] x0, int[] shape) {
         DynamicThresholding.apply(x0, shape[0], config.dynamicThresholdingRatio(), config.sampleMaxValue());
     }

@@ -1,5 +1,6 @@
 package dev.i2vgen.sampler.scheduler;
 
+import dev.i2vgen.graph.TaskGraph;
 import dev.i2vgen.sampler.random.TorchGenerator;
 
 import java.util.ArrayList;
@@ -12,7 +13,8 @@ import java.util.OptionalInt;
  * arrays, with every config option. Like diffusers, it keeps the converted model outputs of the last steps and the
  * number of lower-order warm-up steps between calls; {@link #setTimesteps} clears them. The training schedule and
  * each step are torch float32 operations in diffusers' order; set_timesteps computes in numpy float64 and stores
- * float32 sigmas and integer timesteps.
+ * float32 sigmas and integer timesteps. On the device the same update runs as a {@link DpmSolverStepGraph}
+ * ({@link #stepGraph}).
  *
  * <p>Steps must run in order, from the index diffusers would start at (0, or the begin index): where diffusers would
  * start elsewhere (a repeated first timestep, see {@link #scaleModelInput}), the port refuses rather than reproduce
@@ -189,7 +191,8 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
 
     /**
      * {@link #step(float[], int[], int, float[], int[], TorchGenerator, float[])} for a model output shaped like the
-     * sample; thresholding and learned-variance outputs need the shapes and that overload.
+     * sample; thresholding and learned-variance outputs need the shapes: that overload or
+     * {@link #step(float[], int, float[], int[], double, TorchGenerator)}.
      */
     @Override
     public float[] step(float[] modelOutput, int stepIndex, float[] sample, TorchGenerator generator) {
@@ -197,6 +200,70 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
                 ? "thresholding works per batch item" : "a learned-variance model output is sliced by channel")
                 + ": use the step overload that takes the shapes");
         return step(modelOutput, new int[]{modelOutput.length}, stepIndex, sample, new int[]{sample.length}, generator, null);
+    }
+
+    /**
+     * The shape-aware step for a model output shaped like the sample but for its channel count (a learned-variance
+     * model's): supports dynamic thresholding and learned-variance outputs. {@code eta} is not used (DPM-Solver
+     * takes none).
+     */
+    @Override
+    public float[] step(float[] modelOutput, int stepIndex, float[] sample, int[] sampleShape, double eta,
+                        TorchGenerator generator) {
+        return step(modelOutput, modelOutputShape(modelOutput.length, sampleShape), stepIndex, sample, sampleShape,
+                generator, null);
+    }
+
+    /** The sample's shape, with as many channels (axis 1) as {@code values} fills. */
+    private static int[] modelOutputShape(int values, int[] sampleShape) {
+        long n = 1;
+        for (int d : sampleShape) n *= d;
+        if (n == values || sampleShape.length < 2 || sampleShape[1] == 0) return sampleShape.clone();
+        long perChannel = n / sampleShape[1];
+        if (perChannel == 0 || values % perChannel != 0) throw new IllegalArgumentException("step: the model output's "
+                + values + " values are not the sample shape " + Arrays.toString(sampleShape) + " with another channel count");
+        int[] shape = sampleShape.clone();
+        shape[1] = (int) (values / perChannel);
+        return shape;
+    }
+
+    /**
+     * False where the update is more than a linear combination: dynamic thresholding (a quantile per batch item), or
+     * a learned-variance ε output (variance_type learned/learned_range), which diffusers slices to its first 3
+     * channels while the step graph's model output is shaped like the sample.
+     */
+    @Override
+    public boolean stepsOnDevice() { return !config.thresholding() && !learnedEpsilon(); }
+
+    /** diffusers locates the first step with index_for_timestep. */
+    @Override
+    public boolean locatesFirstStepByTimestep() { return true; }
+
+    /**
+     * This schedule's update as a {@link DpmSolverStepGraph}, for a run from step 0 (or the begin index, read now
+     * with the schedule; the host step state is not read). Refuses,
+     * before anything runs, what {@link #step} would refuse at some step of that run: a run diffusers would start
+     * elsewhere (a repeated first timestep) and a third-order sde-dpmsolver step.
+     *
+     * @param eta not used: DPM-Solver takes none
+     * @throws UnsupportedOperationException where {@link #stepsOnDevice} is false, naming the option
+     */
+    @Override
+    public StepGraph stepGraph(TaskGraph g, double eta, int... sampleShape) {
+        if (config.thresholding()) throw new UnsupportedOperationException("DPMSolverMultistepScheduler with"
+                + " thresholding = true has no step graph: dynamic thresholding takes a quantile per batch item; step"
+                + " on the host (stepsOnDevice() is false)");
+        if (learnedEpsilon()) throw new UnsupportedOperationException("DPMSolverMultistepScheduler with variance_type '"
+                + config.varianceType() + "' and prediction_type epsilon has no step graph: diffusers keeps the first "
+                + DpmSolverModelOutput.MEAN_CHANNELS + " channels of the model output, which the step graph takes"
+                + " shaped like the sample; step on the host (stepsOnDevice() is false)");
+        if (numInferenceSteps == 0) throw new IllegalStateException("stepGraph: call setTimesteps first");
+        int first = checkedRunStart(beginIndex != null ? beginIndex : 0);
+        int[] orders = new int[timesteps.length];
+        for (int i = first; i < orders.length; i++) {
+            orders[i] = checkSupported(i, Math.min(i - first, config.solverOrder()));
+        }
+        return DpmSolverStepGraph.declare(g, config, sigmas, first, orders, sampleShape);
     }
 
     /**
@@ -237,15 +304,9 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
         modelOutputs[modelOutputs.length - 1] = converted;
         if (noise == null && config.algorithmType().stochastic()) noise = generator.randn(sampleShape);
 
-        DpmSolverNoiseLevel t = level(index + 1), s0 = level(index);
         int last = modelOutputs.length - 1;
-        float[] prev = switch (order) {
-            case 1 -> DpmSolverUpdates.firstOrder(config.algorithmType(), t, s0, converted, sample, noise);
-            case 2 -> DpmSolverUpdates.secondOrder(config.algorithmType(), config.solverType(), t, s0, level(index - 1),
-                    modelOutputs[last], modelOutputs[last - 1], sample, noise);
-            default -> DpmSolverUpdates.thirdOrder(config.algorithmType(), t, s0, level(index - 1), level(index - 2),
-                    modelOutputs[last], modelOutputs[last - 1], modelOutputs[last - 2], sample, noise);
-        };
+        float[] prev = DpmSolverUpdates.apply(DpmSolverUpdateScalars.at(config, sigmas, index, order), converted,
+                order >= 2 ? modelOutputs[last - 1] : null, order >= 3 ? modelOutputs[last - 2] : null, sample, noise);
         if (lowerOrderNums < config.solverOrder()) lowerOrderNums++;
         this.stepIndex = index + 1;
         return prev;
@@ -256,7 +317,10 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
      * history or for the last step (euler_at_final, lower_order_final under 15 steps, or a final σ of 0), 2 for the
      * second step or the second-to-last under lower_order_final, else up to solver_order (3 at most).
      */
-    int updateOrder(int index) {
+    int updateOrder(int index) { return updateOrder(index, lowerOrderNums); }
+
+    /** {@link #updateOrder(int)} after {@code lowerOrderNums} steps of this run (diffusers' lower_order_nums). */
+    private int updateOrder(int index, int lowerOrderNums) {
         int n = timesteps.length;
         boolean lowerOrderFinal = index == n - 1 && (config.eulerAtFinal() || (config.lowerOrderFinal() && n < 15)
                 || config.finalSigmasType() == FinalSigmasType.ZERO);
@@ -267,8 +331,10 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
     }
 
     /** The step's order, refusing the one diffusers cannot take (it has no third-order sde-dpmsolver update). */
-    private int checkSupported(int index) {
-        int order = updateOrder(index);
+    private int checkSupported(int index) { return checkSupported(index, lowerOrderNums); }
+
+    private int checkSupported(int index, int lowerOrderNums) {
+        int order = updateOrder(index, lowerOrderNums);
         if (order == 3 && config.algorithmType() == DpmSolverAlgorithmType.SDE_DPMSOLVER) {
             throw new IllegalArgumentException("step " + index + " would be a third-order sde-dpmsolver update, which"
                     + " diffusers does not have (it fails there with an UnboundLocalError): use solver_order ≤ 2 or"
@@ -291,6 +357,14 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
                     + " setTimesteps starts again)");
             return stepIndex;
         }
+        return checkedRunStart(stepIndex);
+    }
+
+    /**
+     * {@code stepIndex} if a run can start there as diffusers' would: the begin index where one is set, else where
+     * {@code timesteps[stepIndex]} is found (its second position if repeated).
+     */
+    private int checkedRunStart(int stepIndex) {
         if (beginIndex != null) {
             if (beginIndex != stepIndex) throw new IllegalArgumentException("step " + stepIndex + ": the run begins at"
                     + " index " + beginIndex + " (setBeginIndex)");

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -88,6 +89,23 @@ public record EulerAncestralDiscreteConfig(
         o.put("steps_offset", stepsOffset);
         o.put("rescale_betas_zero_snr", rescaleBetasZeroSnr);
         return o;
+    }
+
+    /** {@link #withOverrides(Map, String)} naming "scheduler overrides" in errors. */
+    public EulerAncestralDiscreteConfig withOverrides(Map<String, ?> overrides) {
+        return withOverrides(overrides, "scheduler overrides");
+    }
+
+    /**
+     * This config with some keys replaced (diffusers' names), checked by the same typed parsing as a config file.
+     * A value may be a Java value (Number, Boolean, String, null, a list or array of numbers) or, as typed on a
+     * command line ({@code key=value}), a String holding a JSON literal ({@code true}, {@code 1}, {@code null});
+     * any other String is taken as text ({@code trailing}). Unknown keys are an error here: a user override is most
+     * likely a typo.
+     */
+    public EulerAncestralDiscreteConfig withOverrides(Map<String, ?> overrides, String source) {
+        return SchedulerConfigJson.withOverrides(toJson(), overrides, source, KEYS, "EulerAncestralDiscreteScheduler", MAPPER,
+                EulerAncestralDiscreteConfig::fromJson);
     }
 
     /** The explicit betas, or null (a copy: the record stays immutable). */

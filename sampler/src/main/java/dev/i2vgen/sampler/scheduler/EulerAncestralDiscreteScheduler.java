@@ -1,5 +1,6 @@
 package dev.i2vgen.sampler.scheduler;
 
+import dev.i2vgen.graph.TaskGraph;
 import dev.i2vgen.sampler.random.TorchGenerator;
 
 import java.util.OptionalInt;
@@ -219,6 +220,16 @@ public final class EulerAncestralDiscreteScheduler implements Scheduler {
         }
         this.stepIndex = index + 1;
         return new EulerStepResult(prev, x0);
+    }
+
+    /** diffusers locates the first step with index_for_timestep. */
+    @Override
+    public boolean locatesFirstStepByTimestep() { return true; }
+
+    /** The update on the device ({@link EulerStepGraph}): σ_up-scaled noise drawn on every step, as diffusers. */
+    @Override
+    public StepGraph stepGraph(TaskGraph g, double eta, int... sampleShape) {
+        return EulerStepGraph.ancestral(g, this, sampleShape);
     }
 
     /**

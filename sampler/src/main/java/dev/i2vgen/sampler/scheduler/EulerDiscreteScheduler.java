@@ -1,5 +1,6 @@
 package dev.i2vgen.sampler.scheduler;
 
+import dev.i2vgen.graph.TaskGraph;
 import dev.i2vgen.sampler.random.TorchGenerator;
 
 import java.util.OptionalInt;
@@ -428,6 +429,16 @@ public final class EulerDiscreteScheduler {
         @Override
         public float[] step(float[] modelOutput, int stepIndex, float[] sample, TorchGenerator generator) {
             return EulerDiscreteScheduler.this.step(modelOutput, sample, stepIndex, EulerChurn.NONE, generator).prevSample();
+        }
+
+        /** diffusers locates the first step with index_for_timestep. */
+        @Override
+        public boolean locatesFirstStepByTimestep() { return true; }
+
+        /** The update without churn (pipelines pass no s_churn), diffusers' float32 operations in an F32 graph. */
+        @Override
+        public StepGraph stepGraph(TaskGraph g, double eta, int... sampleShape) {
+            return EulerStepGraph.discrete(g, EulerDiscreteScheduler.this, EulerChurn.NONE, sampleShape);
         }
 
         @Override

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -130,6 +131,23 @@ public record LcmConfig(
         o.put("timestep_scaling", timestepScaling);
         o.put("rescale_betas_zero_snr", rescaleBetasZeroSnr);
         return o;
+    }
+
+    /** {@link #withOverrides(Map, String)} naming "scheduler overrides" in errors. */
+    public LcmConfig withOverrides(Map<String, ?> overrides) {
+        return withOverrides(overrides, "scheduler overrides");
+    }
+
+    /**
+     * This config with some keys replaced (diffusers' names), checked by the same typed parsing as a config file.
+     * A value may be a Java value (Number, Boolean, String, null, a list or array of numbers) or, as typed on a
+     * command line ({@code key=value}), a String holding a JSON literal ({@code true}, {@code 4.0}, {@code null});
+     * any other String is taken as text ({@code trailing}). Unknown keys are an error here: a user override is most
+     * likely a typo.
+     */
+    public LcmConfig withOverrides(Map<String, ?> overrides, String source) {
+        return SchedulerConfigJson.withOverrides(toJson(), overrides, source, KEYS, "LCMScheduler", MAPPER,
+                LcmConfig::fromJson);
     }
 
     /** The explicit betas, or null (a copy: the record stays immutable). */

@@ -1,5 +1,6 @@
 package dev.i2vgen.sampler.scheduler;
 
+import dev.i2vgen.graph.TaskGraph;
 import dev.i2vgen.sampler.random.TorchGenerator;
 
 import java.math.BigDecimal;
@@ -18,6 +19,7 @@ import java.util.OptionalInt;
  * <p>Through {@link Scheduler} the sample is one batch item; {@link #stepAtTimestep} takes diffusers' timestep with its
  * step-index bookkeeping and the sample's shape (its first dimension is the batch of dynamic thresholding). Noise
  * ({@code randn(sample.length)}) is drawn on every step but the one at index num_inference_steps − 1.
+ * {@link #stepGraph} puts the same update on the device ({@link LcmStepGraph}) except for dynamic thresholding.
  */
 public final class LcmScheduler implements Scheduler {
     private static final System.Logger LOG = System.getLogger(LcmScheduler.class.getName());
@@ -234,6 +236,40 @@ public final class LcmScheduler implements Scheduler {
         return stepWithDenoised(modelOutput, stepIndex, sample, generator).prevSample();
     }
 
+    /**
+     * The step at schedule index {@code stepIndex} (as {@link #stepWithDenoised}) for a sample of this shape: dynamic
+     * thresholding per batch item; η is not an LCM parameter. Sets the step index.
+     */
+    @Override
+    public float[] step(float[] modelOutput, int stepIndex, float[] sample, int[] sampleShape, double eta,
+                        TorchGenerator generator) {
+        requireTimesteps();
+        return stepAt(checkStepIndex(stepIndex), timesteps[stepIndex], modelOutput, sample, sampleShape, generator)
+                .prevSample();
+    }
+
+    /** False for dynamic thresholding (a quantile per batch item): that steps on the host. */
+    @Override
+    public boolean stepsOnDevice() { return !config.thresholding(); }
+
+    /** diffusers locates the first step with index_for_timestep. */
+    @Override
+    public boolean locatesFirstStepByTimestep() { return true; }
+
+    /**
+     * The update of the current schedule as graph tasks ({@link LcmStepGraph}), steps by schedule index as
+     * {@link #step(float[], int, float[], TorchGenerator)}; η is not an LCM parameter.
+     *
+     * @throws IllegalStateException before set_timesteps
+     */
+    @Override
+    public LcmStepGraph stepGraph(TaskGraph g, double eta, int... sampleShape) {
+        if (config.thresholding()) throw new UnsupportedOperationException("LCMScheduler with thresholding=true has no"
+                + " step graph: dynamic thresholding takes a quantile per batch item; step on the host (stepsOnDevice() is false)");
+        requireTimesteps();
+        return LcmStepGraph.declare(this, g, sampleShape);
+    }
+
     /** {@link #step(float[], int, float[], TorchGenerator)} with diffusers' denoised estimate; sets the step index. */
     public LcmOutput stepWithDenoised(float[] modelOutput, int stepIndex, float[] sample, TorchGenerator generator) {
         requireTimesteps();
@@ -262,10 +298,8 @@ public final class LcmScheduler implements Scheduler {
         DdpmScheduler.checkShape(sampleShape, n);
         if (modelOutput.length != n) throw new IllegalArgumentException("step: model output has " + modelOutput.length
                 + " values but the sample has " + n);
-        // the next timestep of the schedule; the last step "moves" to its own timestep
-        int prevTimestep = index + 1 < timesteps.length ? timesteps[index + 1] : timestep;
         float aT = DdpmScheduler.alphaAt(alphasCumprod, timestep);
-        float aPrev = prevTimestep >= 0 ? DdpmScheduler.alphaAt(alphasCumprod, prevTimestep) : finalAlphaCumprod;
+        float aPrev = alphaCumprodNext(index, timestep);
         float bT = 1.0f - aT;
         float bPrev = 1.0f - aPrev;
         LcmBoundaryScalings c = boundaryScalings(timestep);
@@ -277,7 +311,7 @@ public final class LcmScheduler implements Scheduler {
         for (int i = 0; i < n; i++) denoised[i] = c.cOut() * x0[i] + c.cSkip() * sample[i];
 
         float[] prev;
-        if (index != numInferenceSteps - 1) {
+        if (renoises(index)) {
             if (generator == null) throw new IllegalArgumentException("LCMScheduler.step at index " + index
                     + " re-noises its estimate: pass a TorchGenerator");
             float[] noise = generator.randn(n);
@@ -289,6 +323,24 @@ public final class LcmScheduler implements Scheduler {
         }
         this.stepIndex = index + 1;
         return new LcmOutput(prev, denoised);
+    }
+
+    /**
+     * ᾱ of the timestep that the step at schedule index {@code index} from {@code timestep} moves to: the next of the
+     * schedule (the last step "moves" to its own timestep), final_alpha_cumprod where that is negative.
+     */
+    float alphaCumprodNext(int index, int timestep) {
+        int next = index + 1 < timesteps.length ? timesteps[index + 1] : timestep;
+        return next >= 0 ? DdpmScheduler.alphaAt(alphasCumprod, next) : finalAlphaCumprod;
+    }
+
+    /**
+     * Whether the step at schedule index {@code index} re-noises its estimate: all but the one at
+     * num_inference_steps − 1, as diffusers (custom timesteps cut by strength re-noise on every step).
+     */
+    boolean renoises(int index) {
+        requireTimesteps();
+        return index != numInferenceSteps - 1;
     }
 
     /** Forward diffusion q(x_t | x0): √ᾱ_t·x0 + √(1 − ᾱ_t)·ε (diffusers' add_noise). */

@@ -47,6 +47,13 @@ public interface Scheduler {
     default boolean acceptsEta() { return false; }
 
     /**
+     * Whether diffusers finds this scheduler's first step from its timestep ({@code _init_step_index} with
+     * {@code index_for_timestep}, which takes the second occurrence of a repeated timestep): such a schedule that
+     * starts with a repeated timestep makes diffusers skip a step and fail at the end, so runs refuse it.
+     */
+    default boolean locatesFirstStepByTimestep() { return false; }
+
+    /**
      * Whether {@link #stepGraph} can express this configuration; where not (dynamic thresholding takes a quantile per
      * batch item), pipelines step on the host with {@link #step(float[], int, float[], int[], double, TorchGenerator)}.
      */
@@ -60,7 +67,5 @@ public interface Scheduler {
      * @param sampleShape the shape of the sample and model output the step sees (diffusers' layout for the pipeline)
      * @throws UnsupportedOperationException where {@link #stepsOnDevice} is false
      */
-    default StepGraph stepGraph(TaskGraph g, double eta, int... sampleShape) {
-        throw new UnsupportedOperationException(className() + " has no step graph yet");
-    }
+    StepGraph stepGraph(TaskGraph g, double eta, int... sampleShape);
 }

@@ -1,5 +1,6 @@
 package dev.i2vgen.sampler.scheduler;
 
+import dev.i2vgen.graph.TaskGraph;
 import dev.i2vgen.sampler.random.TorchGenerator;
 
 import java.util.Arrays;
@@ -15,7 +16,7 @@ import java.util.function.Supplier;
  * <p>It is a multistep method: the scheduler keeps the last {@code solver_order} converted model outputs, the
  * sample before the last prediction and the order used, so steps must be called in sampling order, once each;
  * {@link #setTimesteps} clears that history. {@code scale_model_input} is the identity and the initial noise is
- * standard normal ({@code init_noise_sigma} = 1).
+ * standard normal ({@code init_noise_sigma} = 1). On the device the same step runs as {@link UniPcStepGraph}.
  *
  * <p>Precision: every tensor operation of diffusers is a float32 operation here, in diffusers' order, the small
  * order-condition systems are solved with the rounding of torch's LAPACK ({@link UniPcLinearSolve}), and numpy's
@@ -173,6 +174,38 @@ public final class UniPcMultistepScheduler implements Scheduler {
     }
 
     /**
+     * {@link Scheduler#step(float[], int, float[], int[], double, TorchGenerator)}: {@link #stepAtTimestep} with the
+     * sample's shape, so that dynamic thresholding works per batch item; UniPC takes no η and draws no noise.
+     */
+    @Override
+    public float[] step(float[] modelOutput, int stepIndex, float[] sample, int[] sampleShape, double eta,
+                        TorchGenerator generator) {
+        if (stepIndex < 0 || stepIndex >= timesteps.length) throw new IllegalArgumentException("step index " + stepIndex
+                + " is outside 0.." + (timesteps.length - 1));
+        return stepAtTimestep(modelOutput, timesteps[stepIndex], sample, sampleShape);
+    }
+
+    /**
+     * Dynamic thresholding (a quantile of |x0| per batch item) is the one option a linear combination cannot
+     * express; diffusers applies it only to the x0 form, so with predict_x0 = false the step still runs on the device.
+     */
+    @Override
+    public boolean stepsOnDevice() { return !(config.thresholding() && config.predictX0()); }
+
+    /** diffusers locates the first step with index_for_timestep. */
+    @Override
+    public boolean locatesFirstStepByTimestep() { return true; }
+
+    /** {@link UniPcStepGraph}: the step as linear combinations, the converted outputs and last sample on the device. */
+    @Override
+    public StepGraph stepGraph(TaskGraph g, double eta, int... sampleShape) {
+        if (!stepsOnDevice()) throw new UnsupportedOperationException("UniPCMultistepScheduler with 'thresholding'"
+                + " (dynamic thresholding of the predicted x0, a quantile per batch item) has no step graph: step on the"
+                + " host with step(modelOutput, stepIndex, sample, sampleShape, eta, generator)");
+        return UniPcStepGraph.declare(g, this, sampleShape);
+    }
+
+    /**
      * The next step: {@link #stepAtTimestep} at the current step index (the begin index, else the first timestep's,
      * on the first call after setTimesteps).
      */
@@ -207,8 +240,7 @@ public final class UniPcMultistepScheduler implements Scheduler {
         System.arraycopy(modelOutputs, 1, modelOutputs, 0, history - 1);
         modelOutputs[history - 1] = converted;
 
-        int order = config.lowerOrderFinal() ? Math.min(config.solverOrder(), timesteps.length - i) : config.solverOrder();
-        thisOrder = Math.min(order, lowerOrderNums + 1);   // warm-up: no more earlier outputs than steps taken
+        thisOrder = predictorOrder(config, timesteps.length, i, lowerOrderNums);
         lastSample = x;
         float[] prev = predict(x, i, thisOrder);
         if (lowerOrderNums < config.solverOrder()) lowerOrderNums++;
@@ -275,7 +307,18 @@ public final class UniPcMultistepScheduler implements Scheduler {
         return earlier;
     }
 
-    private static float[] solve(Supplier<float[]> rhos, int index, String which, int order) {
+    /**
+     * diffusers' {@code this_order} at step {@code stepIndex} of {@code steps}, after {@code stepsTaken} steps of this
+     * run: solver_order, lowered to the steps left with lower_order_final, and to stepsTaken + 1 while warming up (no
+     * more earlier outputs than steps taken).
+     */
+    static int predictorOrder(UniPcMultistepConfig config, int steps, int stepIndex, int stepsTaken) {
+        int order = config.lowerOrderFinal() ? Math.min(config.solverOrder(), steps - stepIndex) : config.solverOrder();
+        return Math.min(order, Math.min(stepsTaken, config.solverOrder()) + 1);
+    }
+
+    /** ρ from {@code rhos}, with the step, the update and its order named if the order-condition system is singular. */
+    static float[] solve(Supplier<float[]> rhos, int index, String which, int order) {
         try {
             return rhos.get();
         } catch (ArithmeticException e) {
