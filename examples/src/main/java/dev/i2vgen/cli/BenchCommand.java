@@ -24,7 +24,6 @@ import dev.i2vgen.model.vae.AutoencoderKL;
 import dev.i2vgen.sampler.pipeline.GenerationRequest;
 import dev.i2vgen.sampler.pipeline.I2VGenXLPipeline;
 import dev.i2vgen.sampler.scheduler.SchedulerSpec;
-import dev.i2vgen.sampler.scheduler.Schedulers;
 import dev.i2vgen.tensor.DType;
 import dev.i2vgen.tensor.Tensor;
 import picocli.CommandLine;
@@ -106,7 +105,7 @@ public final class BenchCommand implements Callable<Integer> {
         if (steps < 1 || pipelineRepeats < 0) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--pipeline-steps must be >= 1 and --pipeline-repeats >= 0");
         }
-        SchedulerSpec schedulerSpec = parseScheduler();
+        SchedulerSpec schedulerSpec = SchedulerOptionParser.parse(scheduler, spec.commandLine());
         PrintWriter out = spec.commandLine().getOut();
         BenchReport report;
         try (Backend backend = Backends.create(device)) {
@@ -146,17 +145,6 @@ public final class BenchCommand implements Callable<Integer> {
         report.printTable(out);
         if (json != null) report.writeJson(json);
         return 0;
-    }
-
-    private SchedulerSpec parseScheduler() {
-        if (scheduler == null) return null;
-        try {
-            SchedulerSpec s = SchedulerSpec.parse(scheduler);
-            Schedulers.check(s);
-            return s;
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--scheduler: " + e.getMessage());
-        }
     }
 
     /** The measurements, in pipeline order; each compiles its stage once, then times runs of the compiled plan. */

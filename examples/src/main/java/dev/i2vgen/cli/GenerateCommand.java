@@ -122,7 +122,7 @@ public final class GenerateCommand implements Callable<Integer> {
         if (noiseAugStrength != null && (!Double.isFinite(noiseAugStrength) || noiseAugStrength < 0)) fail("--noise-aug-strength must be a finite number >= 0, got " + noiseAugStrength);
         if (fps != null && fps < 1) fail("--fps must be at least 1, got " + fps);
         Integer chunk = decodeChunk == null ? null : parseChunk(decodeChunk);
-        SchedulerSpec schedulerSpec = parseScheduler();
+        SchedulerSpec schedulerSpec = SchedulerOptionParser.parse(scheduler, spec.commandLine());
         if (output == null) fail("Missing required option: '--output=out.mp4|out.gif|DIR/'");
         String backendName = device.toLowerCase(Locale.ROOT);
         if (!backendName.equals("jvm") && !backendName.equals("cuda") && !backendName.equals("opencl")) fail("--device must be jvm, cuda or opencl, got '" + device + "'");
@@ -189,22 +189,6 @@ public final class GenerateCommand implements Callable<Integer> {
             return VideoPipelines.pipelineClass(dir);
         } catch (CheckpointException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--model: " + e.getMessage());
-        }
-    }
-
-    /**
-     * The scheduler spec, its class, option names and value types checked (the combination with the checkpoint's
-     * config and the step count is checked by the pipeline before any model work).
-     */
-    private SchedulerSpec parseScheduler() {
-        if (scheduler == null) return null;
-        try {
-            SchedulerSpec s = SchedulerSpec.parse(scheduler);
-            Schedulers.check(s);
-            return s;
-        } catch (IllegalArgumentException e) {
-            fail("--scheduler: " + e.getMessage() + " (--scheduler list prints the schedulers and their options)");
-            return null;
         }
     }
 
