@@ -4,6 +4,7 @@ import dev.i2vgen.cli.I2VGenCommand;
 import dev.i2vgen.io.image.ImageLoader;
 import dev.i2vgen.io.image.RgbImage;
 import dev.i2vgen.io.reference.ReferenceCase;
+import dev.i2vgen.tensor.Tensor;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -47,6 +48,35 @@ class CommandLineConformanceTest {
                     "--steps", "" + ref.steps(), "--guidance", "" + ref.guidance(), "--fps", "" + ref.fps(),
                     "--decode-chunk", "" + ref.decodeChunkSize(), "--scheduler", SchedulerConformanceTest.specText(ref)));
             generateAndCompare(ref, args, tmp);
+        }
+    }
+
+    /**
+     * I4VGen through {@code --i4vgen} and its options, the NI-VSDS result written by {@code --save-intermediate}: both
+     * within ±1 of the reference implementation's frames.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny-i4vgen", "tiny-i4vgen-steps", "tiny-i4vgen-eta"})
+    void generateWithI4VGenReproducesTheReferenceFrames(String caseName, @TempDir Path tmp) throws Exception {
+        try (ReferenceCase ref = ReferenceCase.bundled(caseName)) {
+            var o = ref.json().get("i4vgen");
+            List<String> stepSizes = new ArrayList<>();
+            o.get("step_sizes").forEach(v -> stepSizes.add(v.asText()));
+            Path intermediate = tmp.resolve("ni-vsds");
+            List<String> args = new ArrayList<>(List.of("--prompt", ref.prompt(), "--negative-prompt", ref.negativePrompt(),
+                    "--height", "" + ref.height(), "--width", "" + ref.width(), "--frames", "" + ref.numFrames(),
+                    "--steps", "" + ref.steps(), "--guidance", "" + ref.guidance(), "--fps", "" + ref.fps(),
+                    "--eta", ref.json().get("eta").asText(), "--decode-chunk", "" + ref.decodeChunkSize(), "--i4vgen",
+                    "--ni-vsds-fraction", o.get("ni_vsds_fraction").asText(), "--ni-vsds-step-sizes", String.join(",", stepSizes),
+                    "--regeneration-strength", o.get("regeneration_strength").asText(), "--save-intermediate", intermediate.toString()));
+            generateAndCompare(ref, args, tmp);
+            Tensor expected = ref.tensor("i4vgen.ni_vsds.frames_float");
+            List<RgbImage> images = new ArrayList<>();
+            for (int k = 0; k < ref.numFrames(); k++) images.add(ImageLoader.read(intermediate.resolve(String.format("frame_%04d.png", k))));
+            float[] v = expected.toFloatArray();
+            for (int i = 0; i < v.length; i++) v[i] = Math.round(v[i] * 255f);
+            int maxDiff = ReferenceFrames.maxDifference(images, Tensor.fromFloats(v, expected.shape()));
+            assertTrue(maxDiff <= 1, caseName + ": the NI-VSDS frames differ from the reference by up to " + maxDiff);
         }
     }
 

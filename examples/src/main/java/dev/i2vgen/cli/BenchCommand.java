@@ -23,6 +23,7 @@ import dev.i2vgen.model.unet.UNetStepGraph;
 import dev.i2vgen.model.vae.AutoencoderKL;
 import dev.i2vgen.sampler.pipeline.GenerationRequest;
 import dev.i2vgen.sampler.pipeline.I2VGenXLPipeline;
+import dev.i2vgen.sampler.pipeline.I4VGenOptions;
 import dev.i2vgen.sampler.scheduler.SchedulerSpec;
 import dev.i2vgen.tensor.DType;
 import dev.i2vgen.tensor.Tensor;
@@ -83,6 +84,9 @@ public final class BenchCommand implements Callable<Integer> {
             description = "the whole-pipeline run's scheduler, as for generate (default: the checkpoint's: DDIM for i2vgen-xl, Euler for svd-xt)")
     String scheduler;
 
+    @Option(names = "--i4vgen", description = "i2vgen-xl: also time I4VGen's whole video (its defaults: p_ni 0.6, λ 1, p_re 0.8) beside the plain pipeline")
+    boolean i4vgen;
+
     @Option(names = "--json", paramLabel = "FILE", description = "also write the figures as JSON")
     Path json;
 
@@ -101,6 +105,7 @@ public final class BenchCommand implements Callable<Integer> {
             default -> throw new CommandLine.ParameterException(spec.commandLine(), "--model must be i2vgen-xl or svd-xt, got '" + model + "'");
         };
         if (svd && small) throw new CommandLine.ParameterException(spec.commandLine(), "--small runs the I2VGen-XL demo model; it does not go with --model svd-xt");
+        if (svd && i4vgen) throw new CommandLine.ParameterException(spec.commandLine(), "--i4vgen is I4VGen on I2VGen-XL; it does not go with --model svd-xt");
         int steps = pipelineSteps != null ? pipelineSteps : svd ? 25 : 50;
         if (steps < 1 || pipelineRepeats < 0) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--pipeline-steps must be >= 1 and --pipeline-repeats >= 0");
@@ -116,7 +121,7 @@ public final class BenchCommand implements Callable<Integer> {
             Optional<PeakMemorySampler> memory = PeakMemorySampler.forBackend(backend);
             try {
                 report.header().put("device", device).put("device_description", backend.deviceDescription())
-                        .put("dtype", act.toString()).put("small", small).put("warmup", warmup).put("repeats", repeats)
+                        .put("dtype", act.toString()).put("small", small).put("i4vgen", i4vgen).put("warmup", warmup).put("repeats", repeats)
                         .put("pipeline_steps", steps).put("pipeline_repeats", pipelineRepeats)
                         .put("scheduler", schedulerSpec == null ? "checkpoint's" : schedulerSpec.toString());
                 StageRunner runner = new StageRunner(memory, anchor, report, out, warmup, repeats);
@@ -231,15 +236,22 @@ public final class BenchCommand implements Callable<Integer> {
             // diffusers' figure is for the released model, 50 DDIM steps
             boolean comparable = !small && pipelineSteps == 50 && scheduler == null;
             runner.timePipeline(pipelineSteps, pipelineRepeats, model.frames() + "x" + model.height() + "x" + model.width(),
-                    (steps, listener) -> pipe.generate(request(image, steps), listener),
+                    (steps, listener) -> pipe.generate(request(image, steps, null), listener),
                     comparable ? "pipeline_s_steps50" : null, comparable ? TARGET_PIPELINE_S : null,
                     "pipeline_peak_gib", small ? null : TARGET_PEAK_GIB);
+            if (i4vgen) {
+                // I4VGen needs 2 steps at least (its warm-up run asks for 1): τ NI-VSDS iterations + ⌊0.8·S⌋ steps
+                runner.timePipeline("i4vgen", "whole I4VGen video", pipelineSteps, pipelineRepeats,
+                        model.frames() + "x" + model.height() + "x" + model.width(),
+                        (steps, listener) -> pipe.generate(request(image, Math.max(steps, 2), I4VGenOptions.defaults()), listener),
+                        null, null, null, null);
+            }
         }
 
-        private GenerationRequest request(RgbImage image, int steps) {
+        private GenerationRequest request(RgbImage image, int steps, I4VGenOptions i4vgenOptions) {
             return GenerationRequest.builder(DemoModel.PROMPT, image).negativePrompt(DemoModel.NEGATIVE_PROMPT)
                     .height(model.height()).width(model.width()).numFrames(model.frames()).steps(steps).seed(42L)
-                    .scheduler(scheduler).build();
+                    .scheduler(scheduler).i4vgen(i4vgenOptions).build();
         }
 
         private UNetInputs randomUNetInputs(UNetShape s, UNetConfig c) {

@@ -15,6 +15,7 @@ import dev.i2vgen.sampler.pipeline.VideoPipeline;
 import dev.i2vgen.sampler.pipeline.VideoPipelines;
 import dev.i2vgen.sampler.pipeline.VideoRequest;
 import dev.i2vgen.sampler.scheduler.CheckpointScheduler;
+import dev.i2vgen.sampler.scheduler.Scheduler;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -69,6 +70,10 @@ final class GenerateRun {
                 });
             }
             VideoWriters.forOutput(s.output()).write(video.frames(), s.fps());
+            if (s.saveIntermediate() != null) {
+                VideoWriters.forOutput(s.saveIntermediate()).write(video.intermediateFrames(), s.fps());
+                out.printf("Wrote the NI-VSDS result to %s%n", s.saveIntermediate());
+            }
             double secs = (System.nanoTime() - t0) / 1e9;
             out.printf("Wrote %s: %d frames %dx%d at %d fps (seed %d) in %.1f s%n", s.output(), video.frames().size(),
                     s.width(), s.height(), s.fps(), video.seed(), secs);
@@ -82,7 +87,11 @@ final class GenerateRun {
      */
     private void checkScheduler(CheckpointFolder checkpoint) {
         try {
-            CheckpointScheduler.read(checkpoint.component("scheduler").configFile()).forRun(s.scheduler(), s.steps(), s.eta());
+            Scheduler scheduler = CheckpointScheduler.read(checkpoint.component("scheduler").configFile())
+                    .forRun(s.scheduler(), s.steps(), s.eta());
+            if (s.i4vgen() != null && !scheduler.className().equals("DDIMScheduler")) throw new IllegalArgumentException(
+                    "--i4vgen runs with DDIMScheduler (NI-VSDS uses DDIM's ᾱ_t and add_noise); this checkpoint's scheduler is "
+                            + scheduler.className() + ": add --scheduler DDIMScheduler");
         } catch (IllegalArgumentException | UncheckedIOException e) {
             throw new CliErrors.BadInputException((s.scheduler() != null ? "--scheduler: " : "") + e.getMessage()
                     + (s.scheduler() != null ? " (--scheduler list prints the schedulers and their options)" : ""), e);
@@ -101,6 +110,6 @@ final class GenerateRun {
         String negative = s.negativePrompt() != null ? s.negativePrompt() : (demo && s.prompt() == null ? DemoModel.NEGATIVE_PROMPT : null);
         return GenerationRequest.builder(prompt, image).negativePrompt(negative).height(s.height()).width(s.width())
                 .numFrames(s.frames()).steps(s.steps()).guidance(s.guidance()).fps(s.fps()).eta(s.eta()).seed(s.seed())
-                .decodeChunkSize(s.decodeChunk()).scheduler(s.scheduler()).build();
+                .decodeChunkSize(s.decodeChunk()).scheduler(s.scheduler()).i4vgen(s.i4vgen()).build();
     }
 }

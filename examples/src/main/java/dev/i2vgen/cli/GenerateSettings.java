@@ -1,5 +1,6 @@
 package dev.i2vgen.cli;
 
+import dev.i2vgen.sampler.pipeline.I4VGenOptions;
 import dev.i2vgen.sampler.scheduler.SchedulerSpec;
 import dev.i2vgen.tensor.DType;
 
@@ -13,7 +14,7 @@ import java.nio.file.Path;
 record GenerateSettings(Path model, String pipeline, Path image, String prompt, String negativePrompt, int height, int width,
                         Integer frames, int steps, double guidance, double minGuidance, double maxGuidance, int fps,
                         double eta, int motionBucketId, double noiseAugStrength, long seed, Integer decodeChunk,
-                        SchedulerSpec scheduler, String device, DType dtype, Path output) {
+                        SchedulerSpec scheduler, I4VGenOptions i4vgen, Path saveIntermediate, String device, DType dtype, Path output) {
 
     boolean svd() { return "StableVideoDiffusionPipeline".equals(pipeline); }
 }

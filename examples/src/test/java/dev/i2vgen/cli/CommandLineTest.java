@@ -125,6 +125,23 @@ class CommandLineTest {
         assertFalse(Files.exists(out));
     }
 
+    /** I4VGen's options: validated with the option named, before any work. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "--ni-vsds-fraction 0.5|--ni-vsds-fraction is an I4VGen option: add --i4vgen",
+            "--save-intermediate DIR|--save-intermediate is an I4VGen option: add --i4vgen",
+            "--i4vgen --ni-vsds-fraction 1.5|ni_vsds_fraction (p_ni) must be in (0, 1], got 1.5",
+            "--i4vgen --regeneration-strength 0.2|regenerates ⌊3·0.2⌋ = 0 steps",
+            "--i4vgen --ni-vsds-step-sizes 1,NaN|NI-VSDS step sizes must be finite",
+            "--i4vgen --scheduler EulerDiscreteScheduler|--i4vgen runs with DDIMScheduler"})
+    void i4vgenOptionsAreValidated(String options, String message, @TempDir Path tmp) {
+        List<String> args = new ArrayList<>(List.of("generate", "--output", tmp.resolve("o.gif").toString()));
+        for (String o : options.split(" ")) args.add(o.equals("DIR") ? tmp.resolve("i").toString() : o);
+        Result r = run(args.toArray(String[]::new));
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains(message), r.err());
+    }
+
     @Test
     void brokenCheckpointIsReportedWithTheFileNotAStackTrace(@TempDir Path tmp) throws Exception {
         Path model = tmp.resolve("model");
@@ -155,11 +172,13 @@ class CommandLineTest {
             "tiny|--noise-aug-strength|0.02|--noise-aug-strength is not an option of I2VGenXLPipeline",
             "tiny|--min-guidance|1|--min-guidance is not an option of I2VGenXLPipeline",
             "tiny|--max-guidance|3|--max-guidance is not an option of I2VGenXLPipeline",
+            "svd-tiny|--i4vgen||--i4vgen is not an option of StableVideoDiffusionPipeline",
     })
     void optionsOfTheOtherModelAreRefused(String caseName, String option, String value, String message, @TempDir Path tmp) {
         try (ReferenceCase ref = ReferenceCase.bundled(caseName)) {
             List<String> args = new ArrayList<>(List.of("generate", "--model", ref.checkpoint().toString(), "--image",
-                    ref.inputImage().toString(), option, value, "--output", tmp.resolve("o.mp4").toString()));
+                    ref.inputImage().toString(), option, "--output", tmp.resolve("o.mp4").toString()));
+            if (value != null) args.add(args.indexOf(option) + 1, value);   // a flag has none
             if (caseName.equals("tiny") && !option.equals("--prompt")) args.addAll(List.of("--prompt", "a cat"));
             Result r = run(args.toArray(String[]::new));
             assertEquals(2, r.code(), r.err());

@@ -92,7 +92,16 @@ public final class StageRunner {
      */
     public void timePipeline(int steps, int repeats, String video, Generation generation, String anchorKey, Double target,
                              String anchorPeakKey, Double peakTarget) {
-        String key = "pipeline_" + steps + "_steps";
+        timePipeline("pipeline", "whole pipeline", steps, repeats, video, generation, anchorKey, target, anchorPeakKey, peakTarget);
+    }
+
+    /**
+     * {@link #timePipeline(int, int, String, Generation, String, Double, String, Double)} under another row name
+     * ({@code name}_N_steps, peak_memory_{@code name}), e.g. I4VGen's whole video beside the plain one.
+     */
+    public void timePipeline(String name, String description, int steps, int repeats, String video, Generation generation,
+                             String anchorKey, Double target, String anchorPeakKey, Double peakTarget) {
+        String key = name + "_" + steps + "_steps";
         announce(key);
         generation.run(1, PipelineListener.NONE);   // warm-up: compiles (and caches) every stage's kernels
         resetPeak();
@@ -102,12 +111,12 @@ public final class StageRunner {
             generation.run(steps, clock);
             clock.stop();
         }, 0, repeats);
-        report.add(new BenchRow(key, "whole pipeline, " + steps + " steps, " + video, s, "s", figure(anchorKey), target));
+        report.add(new BenchRow(key, description + ", " + steps + " steps, " + video, s, "s", figure(anchorKey), target));
         Double peak = peakSinceReset();
         done(s, peak);
         out.println("    last run by stage: " + clock.summary());
-        report.header().put("pipeline_stages_last_run", clock.summary());
-        report.add(new BenchRow("peak_memory_pipeline", "device memory during the pipeline", peak, "GiB", figure(anchorPeakKey), peakTarget));
+        report.header().put(name + "_stages_last_run", clock.summary());
+        report.add(new BenchRow("peak_memory_" + name, "device memory during the " + description, peak, "GiB", figure(anchorPeakKey), peakTarget));
     }
 
     /** diffusers' figure under {@code key}, or null (no anchor, no key, or no such figure). */

@@ -34,23 +34,14 @@ record DenoiseStepGraph(ImmutableTaskGraph graph, StepGraph scheduler, boolean g
     static DenoiseStepGraph build(I2VGenXLUNet unet, int[] latentShape, int textLength, boolean guided, float guidance,
                                   Scheduler scheduler, double eta, DType activation, boolean exposeIntermediates) {
         int b = latentShape[0], c = latentShape[1], f = latentShape[2], h = latentShape[3], w = latentShape[4];
-        int batch = guided ? 2 * b : b, d = unet.config().crossAttentionDim();
         TaskGraph g = new TaskGraph("denoise_step", activation);
         Value x = g.input(LATENTS, activation, b, c, f, h, w);
-        Value timestep = g.input(I2VGenXLUNet.TIMESTEP, DType.F32, batch);
-        Value text = g.input(I2VGenXLUNet.ENCODER_HIDDEN_STATES, activation, batch, textLength, d);
-        Value fps = g.input(I2VGenXLUNet.FPS, DType.F32, batch);
-        Value imageLatents = g.input(I2VGenXLUNet.IMAGE_LATENTS, activation, batch, c, f, h, w);
-        Value imageEmbeddings = g.input(I2VGenXLUNet.IMAGE_EMBEDDINGS, activation, batch, 1, d);
+        GuidedI2VGenUNet model = new GuidedI2VGenUNet(g, unet, latentShape, textLength, guided, guidance);
         StepGraph step = scheduler.stepGraph(g, eta, b * f, c, h, w);
 
-        // (unconditional, conditional) halves, as the text states; the scaling is by scalars, so any layout
-        Value sample = step.scaleModelInput(g, guided ? g.concat(0, x, x) : x);
-        Value out;
-        try (var s = g.scope("unet")) {
-            out = unet.forward(g, sample, timestep, text, fps, imageLatents, imageEmbeddings, false);
-        }
-        Value prediction = guided ? g.cfgCombine(out, guidance) : out;
+        // the scaling is by scalars, so it applies to the batched input as to x
+        Value out = model.unetOutput(g, step.scaleModelInput(g, model.batched(g, x)));
+        Value prediction = model.guide(g, out);
         Value modelOutput = framesToBatch(g, prediction);
         Value prev = step.step(g, framesToBatch(g, x), modelOutput);
         Value next = g.permute(g.reshape(prev, b, f, c, h, w), 0, 2, 1, 3, 4);
@@ -63,7 +54,7 @@ record DenoiseStepGraph(ImmutableTaskGraph graph, StepGraph scheduler, boolean g
     }
 
     /** [b, C, F, h, w] → [b·F, C, h, w]: diffusers permutes before the scheduler step. */
-    private static Value framesToBatch(TaskGraph g, Value v) {
+    static Value framesToBatch(TaskGraph g, Value v) {
         int b = v.dim(0), c = v.dim(1), f = v.dim(2), h = v.dim(3), w = v.dim(4);
         return g.reshape(g.permute(v, 0, 2, 1, 3, 4), b * f, c, h, w);
     }

@@ -9,14 +9,16 @@ import dev.i2vgen.sampler.scheduler.SchedulerSpec;
  * {@code seed} null = a random seed; {@code decodeChunkSize} null = all frames in one VAE call;
  * {@code clipSkip} null = the text encoder's last layer (the pipeline's default is 1: the penultimate);
  * {@code scheduler} null = the checkpoint's scheduler, else that class built from the checkpoint's scheduler config
- * with the spec's overrides (diffusers' {@code pipe.scheduler = Cls.from_config(pipe.scheduler.config, ...)}).
+ * with the spec's overrides (diffusers' {@code pipe.scheduler = Cls.from_config(pipe.scheduler.config, ...)});
+ * {@code i4vgen} null = the plain pipeline, else I4VGen with these options ({@link I4VGenOptions}).
  * Build with {@link #builder(String, RgbImage)}:
  * <pre>{@code GenerationRequest.builder(prompt, image).steps(25).seed(42L)
  *     .scheduler(SchedulerSpec.parse("DPMSolverMultistepScheduler")).build()}</pre>
  */
 public record GenerationRequest(String prompt, String negativePrompt, RgbImage image, int height, int width,
                                 int numFrames, int steps, double guidance, int fps, double eta, Long seed,
-                                Integer decodeChunkSize, Integer clipSkip, SchedulerSpec scheduler) implements VideoRequest {
+                                Integer decodeChunkSize, Integer clipSkip, SchedulerSpec scheduler,
+                                I4VGenOptions i4vgen) implements VideoRequest {
 
     /** diffusers' defaults: 704×1280, 16 frames, 50 steps, guidance 9, 16 fps, η 0, decode chunk 1, clip_skip 1. */
     public static GenerationRequest defaults(String prompt, RgbImage image) {
@@ -55,6 +57,7 @@ public record GenerationRequest(String prompt, String negativePrompt, RgbImage i
         private Long seed;
         private Integer decodeChunkSize = 1, clipSkip = 1;
         private SchedulerSpec scheduler;
+        private I4VGenOptions i4vgen;
 
         private Builder(String prompt, RgbImage image) {
             this.prompt = prompt;
@@ -73,10 +76,11 @@ public record GenerationRequest(String prompt, String negativePrompt, RgbImage i
         public Builder decodeChunkSize(Integer v) { decodeChunkSize = v; return this; }
         public Builder clipSkip(Integer v) { clipSkip = v; return this; }
         public Builder scheduler(SchedulerSpec v) { scheduler = v; return this; }
+        public Builder i4vgen(I4VGenOptions v) { i4vgen = v; return this; }
 
         public GenerationRequest build() {
             return new GenerationRequest(prompt, negativePrompt, image, height, width, numFrames, steps, guidance, fps,
-                    eta, seed, decodeChunkSize, clipSkip, scheduler);
+                    eta, seed, decodeChunkSize, clipSkip, scheduler, i4vgen);
         }
     }
 }

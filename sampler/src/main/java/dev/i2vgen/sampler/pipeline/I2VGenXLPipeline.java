@@ -23,7 +23,9 @@ import dev.i2vgen.model.vae.AutoencoderKL;
 import dev.i2vgen.model.vae.LatentDistribution;
 import dev.i2vgen.model.vae.VaeConfig;
 import dev.i2vgen.sampler.random.TorchGenerator;
+import dev.i2vgen.io.image.RgbImage;
 import dev.i2vgen.sampler.scheduler.CheckpointScheduler;
+import dev.i2vgen.sampler.scheduler.DdimScheduler;
 import dev.i2vgen.sampler.scheduler.Scheduler;
 import dev.i2vgen.sampler.scheduler.StepGraph;
 import dev.i2vgen.tensor.DType;
@@ -134,7 +136,13 @@ public final class I2VGenXLPipeline implements VideoPipeline {
     public GeneratedVideo generate(GenerationRequest req, PipelineListener listener) {
         if (ownedWeights.isClosed()) throw new IllegalStateException("I2VGenXLPipeline: generate() after close(): its weight mappings are released");
         boolean cfg = req.classifierFreeGuidance();
-        Scheduler scheduler = this.scheduler.forRun(req.scheduler(), req.steps(), req.eta());   // checked before any work
+        // everything a run can refuse is checked before any work
+        Scheduler scheduler = this.scheduler.forRun(req.scheduler(), req.steps(), req.eta());
+        I4VGenOptions i4vgen = req.i4vgen();
+        DdimScheduler ddim = i4vgen == null ? null : NiVsdsLoop.requireDdim(scheduler);
+        int steps = scheduler.timesteps().length;
+        int first = i4vgen == null ? 0 : i4vgen.regenerationStart(steps);
+        int niVsds = i4vgen == null ? 0 : i4vgen.iterations(steps);
         long seed = req.seed() != null ? req.seed() : new java.security.SecureRandom().nextLong() & 0xffffffffL;
         TorchGenerator generator = new TorchGenerator(seed);
 
@@ -144,29 +152,48 @@ public final class I2VGenXLPipeline implements VideoPipeline {
         listener.stage("encode image");
         Tensor imageEmbeddings = encodeImage(req, cfg, listener);
         Tensor imageLatents = imageLatents(req, cfg, generator, listener);
+        I2VGenConditioning cond = new I2VGenConditioning(text, HostTensors.filled(cfg ? 2 : 1, req.fps()), imageLatents, imageEmbeddings);
 
-        int batch = cfg ? 2 : 1;
-        Tensor fps = HostTensors.filled(batch, req.fps());
         int scale = vae.config().downsampleFactor(); // 2^(VAE levels − 1): 8 for the released VAE
-        int h = req.height() / scale, w = req.width() / scale, f = req.numFrames();
-        int channels = unet.config().inChannels();
-        Tensor latents = HostTensors.scaled(generator.randnTensor(1, channels, f, h, w), scheduler.initNoiseSigma());
-        emit(listener, "initial_latents", latents);
-        emit(listener, "timesteps", Tensor.fromFloats(scheduler.timesteps(), scheduler.timesteps().length));
+        int[] shape = {1, unet.config().inChannels(), req.numFrames(), req.height() / scale, req.width() / scale};
+        Tensor latents = HostTensors.scaled(generator.randnTensor(shape), scheduler.initNoiseSigma());
+        emit(listener, i4vgen == null ? "initial_latents" : "i4vgen.eps_star", latents);
+        emit(listener, "timesteps", Tensor.fromFloats(scheduler.timesteps(), steps));
+
+        List<RgbImage> intermediate = List.of();
+        if (i4vgen != null) {
+            // I4VGen: the initial latents are NI-VSDS's fixed ε*; regeneration starts from its noised result
+            listener.stage("ni-vsds");
+            Tensor z = NiVsdsLoop.run(backend, unet, activation, ddim, i4vgen, (float) req.guidance(), cfg, cond, latents,
+                    listener, niVsds + steps - first);
+            if (i4vgen.decodeIntermediate()) {
+                FramePostprocessor.Frames decoded = FramePostprocessor.fromFrameMajor(decode(z, req.decodeChunkSize()));
+                emit(listener, "i4vgen.ni_vsds.frames_float", decoded.floats());
+                intermediate = decoded.images();
+            }
+            Tensor noise = generator.randnTensor(shape);
+            emit(listener, "i4vgen.regeneration.noise", noise);
+            latents = NiVsdsLoop.regenerationLatents(ddim, z, noise, first);
+            emit(listener, "i4vgen.regeneration.latents", latents);
+        }
 
         listener.stage("denoise");
-        latents = denoise(req, scheduler, generator, latents, text, fps, imageLatents, imageEmbeddings, listener);
+        latents = denoise(req, scheduler, generator, latents, cond, first, niVsds, listener);
 
         listener.stage("decode");
         emit(listener, "decode.latents", latents);
-        Tensor frames;   // [F, 3, H, W]: one video (batch 1), frame-major as decoded
-        try (AutoencoderKL.FrameDecoder decoder = vae.frameDecoder(backend, activation)) {
-            frames = decoder.decodeVideoFrames(latents, req.decodeChunkSize());
-        }
+        Tensor frames = decode(latents, req.decodeChunkSize());   // [F, 3, H, W]: one video (batch 1), frame-major
         if (listener.wantsTensors()) emit(listener, "decode.video", AutoencoderKL.FrameDecoder.videoLayout(frames, latents.dim(0)));
         FramePostprocessor.Frames out = FramePostprocessor.fromFrameMajor(frames);
         emit(listener, "frames_float", out.floats());
-        return new GeneratedVideo(out.images(), out.floats(), seed);
+        return new GeneratedVideo(out.images(), out.floats(), seed, intermediate);
+    }
+
+    /** Latents [1, C, F, h, w] → frames [F, 3, H, W] in [−1, 1], frame-major, in chunks of {@code chunk} frames. */
+    private Tensor decode(Tensor latents, Integer chunk) {
+        try (AutoencoderKL.FrameDecoder decoder = vae.frameDecoder(backend, activation)) {
+            return decoder.decodeVideoFrames(latents, chunk);
+        }
     }
 
     /** Text states [B, 77, D]: (negative, positive) when CFG is on, as diffusers concatenates them. */
@@ -239,31 +266,32 @@ public final class I2VGenXLPipeline implements VideoPipeline {
      * numbers (and noise) and reads what the listener asks for. A configuration the step graph cannot express
      * (dynamic thresholding) steps on the host.
      */
+    /**
+     * @param first the schedule index to start at (I4VGen's regeneration; 0 otherwise)
+     * @param done  steps reported before this loop (I4VGen's NI-VSDS iterations), for the listener's progress
+     */
     private Tensor denoise(GenerationRequest req, Scheduler scheduler, TorchGenerator generator, Tensor latents,
-                           Tensor text, Tensor fps, Tensor imageLatents, Tensor imageEmbeddings, PipelineListener listener) {
+                           I2VGenConditioning cond, int first, int done, PipelineListener listener) {
         if (!scheduler.stepsOnDevice()) {
-            return denoiseWithHostSteps(req, scheduler, generator, latents, text, fps, imageLatents, imageEmbeddings, listener);
+            return denoiseWithHostSteps(req, scheduler, generator, latents, cond, first, done, listener);
         }
         float[] timesteps = scheduler.timesteps();
         if (timesteps.length == 0) return latents;
         boolean cfg = req.classifierFreeGuidance(), wants = listener.wantsTensors();
         int b = latents.dim(0), c = latents.dim(1), f = latents.dim(2), h = latents.dim(3), w = latents.dim(4);
-        int batch = cfg ? 2 * b : b;
-        DenoiseStepGraph step = DenoiseStepGraph.build(unet, latents.shape(), text.dim(1), cfg, (float) req.guidance(),
+        int total = done + timesteps.length - first;
+        DenoiseStepGraph step = DenoiseStepGraph.build(unet, latents.shape(), cond.textLength(), cfg, (float) req.guidance(),
                 scheduler, req.eta(), activation, wants);
         StepGraph update = step.scheduler();
         try (ExecutionPlan plan = backend.compile(step.graph())) {
-            plan.bind(I2VGenXLUNet.ENCODER_HIDDEN_STATES, text);
-            plan.bind(I2VGenXLUNet.FPS, fps);
-            plan.bind(I2VGenXLUNet.IMAGE_LATENTS, imageLatents);
-            plan.bind(I2VGenXLUNet.IMAGE_EMBEDDINGS, imageEmbeddings);
+            cond.bindTo(plan);
             plan.bind(DenoiseStepGraph.LATENTS, latents);
             update.initialState().forEach(plan::bind);
             var graph = step.graph();
-            for (int i = 0; i < timesteps.length; i++) {
+            for (int i = first; i < timesteps.length; i++) {
                 float t = timesteps[i];
                 Map<Value, Tensor> perStep = new HashMap<>();
-                perStep.put(graph.input(I2VGenXLUNet.TIMESTEP), HostTensors.filled(batch, t));
+                perStep.put(graph.input(I2VGenXLUNet.TIMESTEP), HostTensors.filled(cond.batch(), t));
                 update.inputs(i, generator).forEach((name, value) -> perStep.put(graph.input(name), value));
                 plan.execute(perStep);
                 if (wants) {
@@ -277,7 +305,7 @@ public final class I2VGenXLPipeline implements VideoPipeline {
                 }
                 plan.copy(DenoiseStepGraph.NEXT_LATENTS, DenoiseStepGraph.LATENTS);
                 update.afterStep(plan, i);
-                listener.step(i, timesteps.length, t);
+                listener.step(done + i - first, total, t);
             }
             return plan.read(DenoiseStepGraph.NEXT_LATENTS);
         }
@@ -285,17 +313,18 @@ public final class I2VGenXLPipeline implements VideoPipeline {
 
     /** The UNet on the backend, guidance and the scheduler's step on the host (configurations the step graph cannot express). */
     private Tensor denoiseWithHostSteps(GenerationRequest req, Scheduler scheduler, TorchGenerator generator, Tensor latents,
-                                        Tensor text, Tensor fps, Tensor imageLatents, Tensor imageEmbeddings, PipelineListener listener) {
+                                        I2VGenConditioning cond, int first, int done, PipelineListener listener) {
         boolean cfg = req.classifierFreeGuidance();
         int b = latents.dim(0), c = latents.dim(1), f = latents.dim(2), h = latents.dim(3), w = latents.dim(4);
-        UNetShape shape = new UNetShape(cfg ? 2 * b : b, f, h, w, text.dim(1));
+        UNetShape shape = new UNetShape(cfg ? 2 * b : b, f, h, w, cond.textLength());
         float[] timesteps = scheduler.timesteps();
         try (UNetRunner runner = new UNetRunner(unet.buildGraph(shape, activation, false), backend)) {
-            for (int i = 0; i < timesteps.length; i++) {
+            for (int i = first; i < timesteps.length; i++) {
                 float t = timesteps[i];
                 Tensor doubled = cfg ? HostTensors.concatBatch(latents, latents) : latents;
                 Tensor input = Tensor.fromFloats(scheduler.scaleModelInput(doubled.toFloatArray(), i), doubled.shape());
-                UNetInputs in = new UNetInputs(input, UNetInputs.scalar(t), text, fps, imageLatents, imageEmbeddings);
+                UNetInputs in = new UNetInputs(input, UNetInputs.scalar(t), cond.text(), cond.fps(), cond.imageLatents(),
+                        cond.imageEmbeddings());
                 if (listener.wantsTensors()) {
                     emit(listener, "unet." + i + ".sample", input);
                 }
@@ -312,7 +341,7 @@ public final class I2VGenXLPipeline implements VideoPipeline {
                     emit(listener, "step." + i + ".prev_sample", Tensor.fromFloats(prev, frameBatch));
                 }
                 latents = HostTensors.batchToFrames(prev, b, c, f, h, w);
-                listener.step(i, timesteps.length, t);
+                listener.step(done + i - first, done + timesteps.length - first, t);
             }
         }
         return latents;

@@ -221,7 +221,14 @@ public final class DdimScheduler {
      */
     public Scheduler asScheduler() { return new SchedulerView(); }
 
+    /** The DDIM scheduler behind {@code s} when it is a view from {@link #asScheduler()}. */
+    public static java.util.Optional<DdimScheduler> behind(Scheduler s) {
+        return s instanceof SchedulerView v ? java.util.Optional.of(v.owner()) : java.util.Optional.empty();
+    }
+
     private final class SchedulerView implements Scheduler {
+        private DdimScheduler owner() { return DdimScheduler.this; }
+
         @Override
         public String className() { return "DDIMScheduler"; }
 

@@ -18,13 +18,13 @@ class PipelineHelpersTest {
     @Test
     void requestChecksUseDiffusersMessages() {
         var e = assertThrows(IllegalArgumentException.class,
-                () -> new GenerationRequest("p", null, IMAGE, 100, 64, 4, 3, 9, 16, 0, 1L, 1, 1, null));
+                () -> new GenerationRequest("p", null, IMAGE, 100, 64, 4, 3, 9, 16, 0, 1L, 1, 1, null, null));
         assertEquals("`height` and `width` have to be divisible by 8 but are 100 and 64.", e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> new GenerationRequest(null, null, IMAGE, 64, 64, 4, 3, 9, 16, 0, 1L, 1, 1, null));
-        assertThrows(IllegalArgumentException.class, () -> new GenerationRequest("p", null, IMAGE, 64, 64, 0, 3, 9, 16, 0, 1L, 1, 1, null));
-        assertThrows(IllegalArgumentException.class, () -> new GenerationRequest("p", null, IMAGE, 64, 64, 4, 3, 9, 16, 0, 1L, 0, 1, null));
-        assertTrue(new GenerationRequest("p", null, IMAGE, 64, 64, 4, 3, 1.5, 16, 0, 1L, 1, 1, null).classifierFreeGuidance());
-        assertTrue(!new GenerationRequest("p", null, IMAGE, 64, 64, 4, 3, 1.0, 16, 0, 1L, 1, 1, null).classifierFreeGuidance());
+        assertThrows(IllegalArgumentException.class, () -> new GenerationRequest(null, null, IMAGE, 64, 64, 4, 3, 9, 16, 0, 1L, 1, 1, null, null));
+        assertThrows(IllegalArgumentException.class, () -> new GenerationRequest("p", null, IMAGE, 64, 64, 0, 3, 9, 16, 0, 1L, 1, 1, null, null));
+        assertThrows(IllegalArgumentException.class, () -> new GenerationRequest("p", null, IMAGE, 64, 64, 4, 3, 9, 16, 0, 1L, 0, 1, null, null));
+        assertTrue(new GenerationRequest("p", null, IMAGE, 64, 64, 4, 3, 1.5, 16, 0, 1L, 1, 1, null, null).classifierFreeGuidance());
+        assertTrue(!new GenerationRequest("p", null, IMAGE, 64, 64, 4, 3, 1.0, 16, 0, 1L, 1, 1, null, null).classifierFreeGuidance());
     }
 
     @Test

@@ -21,7 +21,7 @@ class PipelineLifecycleTest {
             I2VGenXLPipeline pipeline = I2VGenXLPipeline.fromPretrained(ref.checkpoint(), backend, DType.F32);
             List<SafetensorsSource> weights = pipeline.ownedWeights();
             assertEquals(4, weights.size(), "text encoder, image encoder, VAE and UNet weights");
-            GenerationRequest req = new GenerationRequest("p", null, RgbImage.black(48, 32), 32, 48, 2, 1, 9, 16, 0, 1L, 1, 1, null);
+            GenerationRequest req = new GenerationRequest("p", null, RgbImage.black(48, 32), 32, 48, 2, 1, 9, 16, 0, 1L, 1, 1, null, null);
             assertClosesAndReleases(pipeline, weights, req);
         }
     }
