@@ -5,6 +5,7 @@ import dev.i2vgen.io.image.ImageLoader;
 import dev.i2vgen.io.image.RgbImage;
 import dev.i2vgen.io.reference.ReferenceCase;
 import dev.i2vgen.tensor.Tensor;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -77,6 +78,24 @@ class CommandLineConformanceTest {
             for (int i = 0; i < v.length; i++) v[i] = Math.round(v[i] * 255f);
             int maxDiff = ReferenceFrames.maxDifference(images, Tensor.fromFloats(v, expected.shape()));
             assertTrue(maxDiff <= 1, caseName + ": the NI-VSDS frames differ from the reference by up to " + maxDiff);
+        }
+    }
+
+    /** I4VGen on the checkpoint in the released layout (fp16 variant files, tokenizer.json only), to an MP4. */
+    @Test
+    void i4vgenRunsOnTheReleasedLayoutCheckpoint(@TempDir Path tmp) throws Exception {
+        try (ReferenceCase ref = ReferenceCase.bundled("tiny-fp16")) {
+            Path out = tmp.resolve("video.mp4"), intermediate = tmp.resolve("ni-vsds.gif");
+            StringWriter so = new StringWriter(), se = new StringWriter();
+            var cl = I2VGenCommand.commandLine();
+            cl.setOut(new PrintWriter(so, true));
+            cl.setErr(new PrintWriter(se, true));
+            int code = cl.execute("generate", "--model", ref.checkpoint().toString(), "--image", ref.inputImage().toString(),
+                    "--prompt", ref.prompt(), "--height", "32", "--width", "64", "--frames", "3", "--steps", "5",
+                    "--i4vgen", "--save-intermediate", intermediate.toString(), "--seed", "7", "--output", out.toString());
+            assertEquals(0, code, se.toString());
+            assertTrue(Files.size(out) > 1000 && Files.size(intermediate) > 100, "no video written: " + so);
+            assertTrue(so.toString().contains("Wrote the NI-VSDS result"), so.toString());
         }
     }
 

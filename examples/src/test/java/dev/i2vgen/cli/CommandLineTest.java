@@ -38,7 +38,8 @@ class CommandLineTest {
         assertEquals(0, r.code());
         for (String opt : List.of("--model", "--image", "--prompt", "--negative-prompt", "--height", "--width", "--frames",
                 "--steps", "--guidance", "--fps", "--eta", "--seed", "--decode-chunk", "--device", "--dtype", "--output",
-                "--min-guidance", "--max-guidance", "--motion-bucket-id", "--noise-aug-strength", "--scheduler")) {
+                "--min-guidance", "--max-guidance", "--motion-bucket-id", "--noise-aug-strength", "--scheduler", "--i4vgen",
+                "--ni-vsds-fraction", "--ni-vsds-step-sizes", "--regeneration-strength", "--save-intermediate")) {
             assertTrue(r.out().contains(opt), "help lacks " + opt);
         }
     }
