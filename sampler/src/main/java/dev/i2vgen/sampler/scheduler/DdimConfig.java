@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -122,35 +121,17 @@ public record DdimConfig(
         return withOverrides(overrides, "scheduler overrides");
     }
 
-    /**
-     * This config with some keys replaced (diffusers' names), checked by the same typed parsing as a config file.
-     * A value may be a Java value (Number, Boolean, String, null, a list or array of numbers) or, as typed on a
-     * command line ({@code key=value}), a String holding a JSON literal ({@code true}, {@code 1}, {@code null});
-     * any other String is taken as text ({@code trailing}). Unknown keys are an error here: a user override is most
-     * likely a typo.
-     */
+    /** This config with some keys replaced, parsed as a config file is: {@link SchedulerConfigJson#withOverrides}. */
     public DdimConfig withOverrides(Map<String, ?> overrides, String source) {
         return SchedulerConfigJson.withOverrides(toJson(), overrides, source, KEYS, "DDIMScheduler", MAPPER,
                 DdimConfig::fromJson);
     }
 
     @Override
-    public boolean equals(Object o) {
-        return o instanceof DdimConfig c && numTrainTimesteps == c.numTrainTimesteps && betaStart == c.betaStart
-                && betaEnd == c.betaEnd && betaSchedule == c.betaSchedule && Arrays.equals(trainedBetas, c.trainedBetas)
-                && clipSample == c.clipSample && setAlphaToOne == c.setAlphaToOne && stepsOffset == c.stepsOffset
-                && predictionType == c.predictionType && thresholding == c.thresholding
-                && dynamicThresholdingRatio == c.dynamicThresholdingRatio && clipSampleRange == c.clipSampleRange
-                && sampleMaxValue == c.sampleMaxValue && timestepSpacing == c.timestepSpacing
-                && rescaleBetasZeroSnr == c.rescaleBetasZeroSnr;
-    }
+    public boolean equals(Object o) { return o instanceof DdimConfig c && toJson().equals(c.toJson()); }
 
     @Override
-    public int hashCode() {
-        return 31 * java.util.Objects.hash(numTrainTimesteps, betaStart, betaEnd, betaSchedule, clipSample, setAlphaToOne,
-                stepsOffset, predictionType, thresholding, dynamicThresholdingRatio, clipSampleRange, sampleMaxValue,
-                timestepSpacing, rescaleBetasZeroSnr) + Arrays.hashCode(trainedBetas);
-    }
+    public int hashCode() { return toJson().hashCode(); }
 
     /** The explicit betas, or null (a copy: the record stays immutable). */
     @Override

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -127,13 +126,7 @@ public record DdpmConfig(
         return withOverrides(overrides, "scheduler overrides");
     }
 
-    /**
-     * This config with some keys replaced (diffusers' names), checked by the same typed parsing as a config file.
-     * A value may be a Java value (Number, Boolean, String, null, a list or array of numbers) or, as typed on a
-     * command line ({@code key=value}), a String holding a JSON literal ({@code true}, {@code 1}, {@code null});
-     * any other String is taken as text ({@code fixed_large}). Unknown keys are an error here: a user override is most
-     * likely a typo.
-     */
+    /** This config with some keys replaced, parsed as a config file is: {@link SchedulerConfigJson#withOverrides}. */
     public DdpmConfig withOverrides(Map<String, ?> overrides, String source) {
         return SchedulerConfigJson.withOverrides(toJson(), overrides, source, KEYS, "DDPMScheduler", MAPPER,
                 DdpmConfig::fromJson);
@@ -144,24 +137,10 @@ public record DdpmConfig(
     public double[] trainedBetas() { return trainedBetas == null ? null : trainedBetas.clone(); }
 
     @Override
-    public boolean equals(Object o) {
-        return o instanceof DdpmConfig c && numTrainTimesteps == c.numTrainTimesteps
-                && Double.compare(betaStart, c.betaStart) == 0 && Double.compare(betaEnd, c.betaEnd) == 0
-                && betaSchedule == c.betaSchedule && Arrays.equals(trainedBetas, c.trainedBetas)
-                && varianceType == c.varianceType && clipSample == c.clipSample && predictionType == c.predictionType
-                && thresholding == c.thresholding
-                && Double.compare(dynamicThresholdingRatio, c.dynamicThresholdingRatio) == 0
-                && Double.compare(clipSampleRange, c.clipSampleRange) == 0
-                && Double.compare(sampleMaxValue, c.sampleMaxValue) == 0 && timestepSpacing == c.timestepSpacing
-                && stepsOffset == c.stepsOffset && rescaleBetasZeroSnr == c.rescaleBetasZeroSnr;
-    }
+    public boolean equals(Object o) { return o instanceof DdpmConfig c && toJson().equals(c.toJson()); }
 
     @Override
-    public int hashCode() {
-        return 31 * Objects.hash(numTrainTimesteps, betaStart, betaEnd, betaSchedule, varianceType, clipSample,
-                predictionType, thresholding, dynamicThresholdingRatio, clipSampleRange, sampleMaxValue,
-                timestepSpacing, stepsOffset, rescaleBetasZeroSnr) + Arrays.hashCode(trainedBetas);
-    }
+    public int hashCode() { return toJson().hashCode(); }
 
     @Override
     public String toString() { return "DdpmConfig" + toJson(); }

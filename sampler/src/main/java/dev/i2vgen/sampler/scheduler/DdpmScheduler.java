@@ -3,7 +3,9 @@ package dev.i2vgen.sampler.scheduler;
 import dev.i2vgen.graph.TaskGraph;
 import dev.i2vgen.sampler.random.TorchGenerator;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.OptionalInt;
 
 /**
@@ -16,8 +18,8 @@ import java.util.OptionalInt;
  * type then holds the n predicted values, then the n variance values. {@link #stepAtTimestep} takes diffusers'
  * timestep and the sample's shape (its first dimension is the batch of dynamic thresholding, its second the channels
  * a learned variance is split from). Noise ({@code randn(sample.length)}) is drawn on every step with t &gt; 0.
- * {@link #stepGraph} puts the same update on the device ({@link DdpmStepGraph}) except for dynamic thresholding and the
- * learned variance types.
+ * {@link #stepGraph} puts the same update on the device ({@link X0UpdateStepGraph}) except for dynamic thresholding
+ * and the learned variance types.
  */
 public final class DdpmScheduler implements Scheduler {
     private final DdpmConfig config;
@@ -210,15 +212,29 @@ public final class DdpmScheduler implements Scheduler {
     @Override
     public boolean stepsOnDevice() { return !config.thresholding() && !config.varianceType().learned(); }
 
-    /** The update of the current schedule as graph tasks ({@link DdpmStepGraph}); η is not a DDPM parameter. */
+    /**
+     * The update of the current schedule as graph tasks ({@link X0UpdateStepGraph}, inputs "ddpm.…"); η is not a DDPM
+     * parameter. The update after x0 is the posterior mean plus the step's noise, prev = c0·x0 + c1·x + σ·noise, with
+     * the float32 c0, c1 of {@link #posteriorMeanCoefficients} and σ of the fixed variance type, noise on t &gt; 0 only.
+     *
+     * @throws IllegalArgumentException where the shape is not [batch, channels, …]
+     */
     @Override
-    public DdpmStepGraph stepGraph(TaskGraph g, double eta, int... sampleShape) {
+    public StepGraph stepGraph(TaskGraph g, double eta, int... sampleShape) {
         if (config.thresholding()) throw new UnsupportedOperationException("DDPMScheduler with thresholding=true has no"
                 + " step graph: dynamic thresholding takes a quantile per batch item; step on the host (stepsOnDevice() is false)");
         if (config.varianceType().learned()) throw new UnsupportedOperationException("DDPMScheduler with variance_type='"
                 + config.varianceType().configName() + "' has no step graph: the variance is split from the model output's"
                 + " channels, which a model output shaped like the sample lacks; step on the host (stepsOnDevice() is false)");
-        return DdpmStepGraph.declare(this, g, sampleShape);
+        List<X0UpdateStepGraph.Step> steps = new ArrayList<>();
+        for (int t : timesteps) {
+            float[] mean = posteriorMeanCoefficients(t);
+            boolean draws = drawsNoise(t);
+            steps.add(new X0UpdateStepGraph.Step(t, alphaAt(alphasCumprod, t), mean[0], mean[1], draws,
+                    draws ? fixedNoiseStd(t) : 0f));
+        }
+        return new X0UpdateStepGraph(g, "ddpm", className(), config.predictionType(), config.clipSample(),
+                config.clipSampleRange(), steps, sampleShape);
     }
 
     /** {@link #step(float[], int, float[], TorchGenerator)} with diffusers' pred_original_sample. */

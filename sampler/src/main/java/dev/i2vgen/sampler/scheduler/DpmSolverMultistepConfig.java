@@ -244,13 +244,7 @@ public record DpmSolverMultistepConfig(
         return withOverrides(overrides, "scheduler overrides");
     }
 
-    /**
-     * This config with some keys replaced (diffusers' names), checked by the same typed parsing as a config file.
-     * A value may be a Java value (Number, Boolean, String, null, a list or array of numbers) or, as typed on a
-     * command line ({@code key=value}), a String holding a JSON literal ({@code true}, {@code 3}, {@code -Infinity},
-     * {@code null}); any other String is taken as text ({@code sde-dpmsolver++}). Unknown keys are an error: a user
-     * override is most likely a typo.
-     */
+    /** This config with some keys replaced, parsed as a config file is: {@link SchedulerConfigJson#withOverrides}. */
     public DpmSolverMultistepConfig withOverrides(Map<String, ?> overrides, String source) {
         return SchedulerConfigJson.withOverrides(toJson(), overrides, source, KEYS, "DPMSolverMultistepScheduler", MAPPER,
                 DpmSolverMultistepConfig::fromJson);
@@ -265,11 +259,8 @@ public record DpmSolverMultistepConfig(
     @Override
     public double[] trainedBetas() { return trainedBetas == null ? null : trainedBetas.clone(); }
 
-    // value semantics through the JSON form: it holds every component, doubles compared as Double.compare does
     @Override
-    public boolean equals(Object o) {
-        return o instanceof DpmSolverMultistepConfig c && toJson().equals(c.toJson());
-    }
+    public boolean equals(Object o) { return o instanceof DpmSolverMultistepConfig c && toJson().equals(c.toJson()); }
 
     @Override
     public int hashCode() { return toJson().hashCode(); }

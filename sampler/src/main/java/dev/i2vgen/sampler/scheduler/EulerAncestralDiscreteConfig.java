@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -96,13 +95,7 @@ public record EulerAncestralDiscreteConfig(
         return withOverrides(overrides, "scheduler overrides");
     }
 
-    /**
-     * This config with some keys replaced (diffusers' names), checked by the same typed parsing as a config file.
-     * A value may be a Java value (Number, Boolean, String, null, a list or array of numbers) or, as typed on a
-     * command line ({@code key=value}), a String holding a JSON literal ({@code true}, {@code 1}, {@code null});
-     * any other String is taken as text ({@code trailing}). Unknown keys are an error here: a user override is most
-     * likely a typo.
-     */
+    /** This config with some keys replaced, parsed as a config file is: {@link SchedulerConfigJson#withOverrides}. */
     public EulerAncestralDiscreteConfig withOverrides(Map<String, ?> overrides, String source) {
         return SchedulerConfigJson.withOverrides(toJson(), overrides, source, KEYS, "EulerAncestralDiscreteScheduler", MAPPER,
                 EulerAncestralDiscreteConfig::fromJson);
@@ -113,19 +106,10 @@ public record EulerAncestralDiscreteConfig(
     public double[] trainedBetas() { return trainedBetas == null ? null : trainedBetas.clone(); }
 
     @Override
-    public boolean equals(Object o) {
-        return o instanceof EulerAncestralDiscreteConfig c && numTrainTimesteps == c.numTrainTimesteps
-                && Double.compare(betaStart, c.betaStart) == 0 && Double.compare(betaEnd, c.betaEnd) == 0
-                && betaSchedule == c.betaSchedule && Arrays.equals(trainedBetas, c.trainedBetas)
-                && predictionType == c.predictionType && timestepSpacing == c.timestepSpacing
-                && stepsOffset == c.stepsOffset && rescaleBetasZeroSnr == c.rescaleBetasZeroSnr;
-    }
+    public boolean equals(Object o) { return o instanceof EulerAncestralDiscreteConfig c && toJson().equals(c.toJson()); }
 
     @Override
-    public int hashCode() {
-        return 31 * Objects.hash(numTrainTimesteps, betaStart, betaEnd, betaSchedule, predictionType, timestepSpacing,
-                stepsOffset, rescaleBetasZeroSnr) + Arrays.hashCode(trainedBetas);
-    }
+    public int hashCode() { return toJson().hashCode(); }
 
     @Override
     public String toString() { return "EulerAncestralDiscreteConfig" + toJson(); }

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -147,13 +146,7 @@ public record EulerDiscreteConfig(
         return withOverrides(overrides, "scheduler overrides");
     }
 
-    /**
-     * This config with some keys replaced (diffusers' names), checked by the same typed parsing as a config file.
-     * A value may be a Java value (Number, Boolean, String, null, a list or array of numbers) or, as typed on a
-     * command line ({@code key=value}), a String holding a JSON literal ({@code true}, {@code 0.002}, {@code null},
-     * {@code [0.1, 0.2]}); any other String is taken as text ({@code leading}). Unknown keys are an error here: a
-     * user override is most likely a typo.
-     */
+    /** This config with some keys replaced, parsed as a config file is: {@link SchedulerConfigJson#withOverrides}. */
     public EulerDiscreteConfig withOverrides(Map<String, ?> overrides, String source) {
         return SchedulerConfigJson.withOverrides(toJson(), overrides, source, KEYS, "EulerDiscreteScheduler", MAPPER,
                 EulerDiscreteConfig::fromJson);
@@ -164,24 +157,10 @@ public record EulerDiscreteConfig(
     public double[] trainedBetas() { return trainedBetas == null ? null : trainedBetas.clone(); }
 
     @Override
-    public boolean equals(Object o) {
-        return o instanceof EulerDiscreteConfig c && numTrainTimesteps == c.numTrainTimesteps
-                && Double.compare(betaStart, c.betaStart) == 0 && Double.compare(betaEnd, c.betaEnd) == 0
-                && betaSchedule == c.betaSchedule && Arrays.equals(trainedBetas, c.trainedBetas)
-                && predictionType == c.predictionType && interpolationType == c.interpolationType
-                && useKarrasSigmas == c.useKarrasSigmas && useExponentialSigmas == c.useExponentialSigmas
-                && useBetaSigmas == c.useBetaSigmas && Objects.equals(sigmaMin, c.sigmaMin)
-                && Objects.equals(sigmaMax, c.sigmaMax) && timestepSpacing == c.timestepSpacing
-                && timestepType == c.timestepType && stepsOffset == c.stepsOffset
-                && rescaleBetasZeroSnr == c.rescaleBetasZeroSnr && finalSigmasType == c.finalSigmasType;
-    }
+    public boolean equals(Object o) { return o instanceof EulerDiscreteConfig c && toJson().equals(c.toJson()); }
 
     @Override
-    public int hashCode() {
-        return 31 * Objects.hash(numTrainTimesteps, betaStart, betaEnd, betaSchedule, predictionType, interpolationType,
-                useKarrasSigmas, useExponentialSigmas, useBetaSigmas, sigmaMin, sigmaMax, timestepSpacing, timestepType,
-                stepsOffset, rescaleBetasZeroSnr, finalSigmasType) + Arrays.hashCode(trainedBetas);
-    }
+    public int hashCode() { return toJson().hashCode(); }
 
     @Override
     public String toString() { return "EulerDiscreteConfig" + toJson(); }

@@ -145,16 +145,10 @@ final class EulerStepGraph implements StepGraph {
                 if (generator == null) throw new IllegalArgumentException("step " + stepIndex + " draws noise: pass a generator");
                 in.put(NOISE, generator.randnTensor(shape));   // randn of the model output's shape, as diffusers' step
             } else {
-                in.put(NOISE, Tensor.fromFloats(new float[Math.toIntExact(numel())], shape));
+                in.put(NOISE, Tensor.allocate(DType.F32, shape));   // zeros
             }
         }
         return in;
-    }
-
-    private long numel() {
-        long n = 1;
-        for (int d : shape) n *= d;
-        return n;
     }
 
     private static Tensor scalar(float v) { return Tensor.fromFloats(new float[]{v}, 1); }

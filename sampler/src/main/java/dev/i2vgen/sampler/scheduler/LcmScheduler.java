@@ -19,7 +19,7 @@ import java.util.OptionalInt;
  * <p>Through {@link Scheduler} the sample is one batch item; {@link #stepAtTimestep} takes diffusers' timestep with its
  * step-index bookkeeping and the sample's shape (its first dimension is the batch of dynamic thresholding). Noise
  * ({@code randn(sample.length)}) is drawn on every step but the one at index num_inference_steps − 1.
- * {@link #stepGraph} puts the same update on the device ({@link LcmStepGraph}) except for dynamic thresholding.
+ * {@link #stepGraph} puts the same update on the device ({@link X0UpdateStepGraph}) except for dynamic thresholding.
  */
 public final class LcmScheduler implements Scheduler {
     private static final System.Logger LOG = System.getLogger(LcmScheduler.class.getName());
@@ -257,17 +257,35 @@ public final class LcmScheduler implements Scheduler {
     public boolean locatesFirstStepByTimestep() { return true; }
 
     /**
-     * The update of the current schedule as graph tasks ({@link LcmStepGraph}), steps by schedule index as
-     * {@link #step(float[], int, float[], TorchGenerator)}; η is not an LCM parameter.
+     * The update of the current schedule as graph tasks ({@link X0UpdateStepGraph}, inputs "lcm.…"), steps by schedule
+     * index as {@link #step(float[], int, float[], TorchGenerator)}; η is not an LCM parameter. After x0, the
+     * consistency estimate denoised = c_out·x0 + c_skip·x (the boundary-condition scalings at t) re-noised to the next
+     * timestep, √ᾱ_next·denoised + √(1 − ᾱ_next)·noise, is one linear combination
+     * (√ᾱ_next·c_out)·x0 + (√ᾱ_next·c_skip)·x + √(1 − ᾱ_next)·noise of the float32 scalars taken in double; the step
+     * that does not re-noise returns denoised itself.
      *
-     * @throws IllegalStateException before set_timesteps
+     * @throws IllegalStateException    before set_timesteps
+     * @throws IllegalArgumentException where the shape is not [batch, channels, …]
      */
     @Override
-    public LcmStepGraph stepGraph(TaskGraph g, double eta, int... sampleShape) {
+    public StepGraph stepGraph(TaskGraph g, double eta, int... sampleShape) {
         if (config.thresholding()) throw new UnsupportedOperationException("LCMScheduler with thresholding=true has no"
                 + " step graph: dynamic thresholding takes a quantile per batch item; step on the host (stepsOnDevice() is false)");
         requireTimesteps();
-        return LcmStepGraph.declare(this, g, sampleShape);
+        List<X0UpdateStepGraph.Step> steps = new ArrayList<>();
+        for (int i = 0; i < timesteps.length; i++) {
+            int t = timesteps[i];
+            boolean renoises = renoises(i);
+            LcmBoundaryScalings c = boundaryScalings(t);
+            float aNext = alphaCumprodNext(i, t);
+            // diffusers' float32 √ᾱ_next and √(1 − ᾱ_next); the step that does not re-noise keeps denoised as it is
+            double sqrtAlphaNext = renoises ? (float) Math.sqrt(aNext) : 1.0;
+            float sqrtBetaNext = renoises ? (float) Math.sqrt(1.0f - aNext) : 0f;
+            steps.add(new X0UpdateStepGraph.Step(t, DdpmScheduler.alphaAt(alphasCumprod, t),
+                    (float) (sqrtAlphaNext * c.cOut()), (float) (sqrtAlphaNext * c.cSkip()), renoises, sqrtBetaNext));
+        }
+        return new X0UpdateStepGraph(g, "lcm", className(), config.predictionType(), config.clipSample(),
+                config.clipSampleRange(), steps, sampleShape);
     }
 
     /** {@link #step(float[], int, float[], TorchGenerator)} with diffusers' denoised estimate; sets the step index. */

@@ -17,6 +17,10 @@ import java.util.function.BiFunction;
  * The JSON machinery every scheduler config record shares: reading a file, checking and writing the training-noise
  * keys (num_train_timesteps, beta_start, beta_end, beta_schedule, trained_betas), locating errors, and applying
  * user overrides.
+ *
+ * <p>The records' {@code equals} and {@code hashCode} compare their {@code toJson()}: it holds every component,
+ * trained_betas by content (a record's own equals compares the array by identity) and doubles as
+ * {@link Double#compare} does, so no record lists its components a second time.
  */
 final class SchedulerConfigJson {
 
@@ -64,9 +68,16 @@ final class SchedulerConfigJson {
     }
 
     /**
-     * {@code json} (a config's {@link ObjectNode}) with some keys replaced, parsed again by {@code fromJson}. A value
-     * may be a Java value or a String holding a JSON literal; any other String is taken as text. Unknown keys are an
-     * error naming {@code schedulerName}.
+     * What every config record's {@code withOverrides(overrides, source)} does: {@code json} (the config's
+     * {@code toJson()}) with some keys replaced (diffusers' names), parsed again by {@code fromJson}, so an override is
+     * checked by the same typed parsing as a config file. A value may be a Java value (Number, Boolean, String, null,
+     * a list or array of numbers) or, as typed on a command line ({@code key=value}), a String holding a JSON literal
+     * ({@code true}, {@code 0.002}, {@code null}, {@code [0, 1]}, and {@code -Infinity} where {@code mapper} allows
+     * non-numeric numbers, as DPMSolverMultistepConfig's does); any other String is taken as text ({@code trailing},
+     * {@code sde-dpmsolver++}). Unknown keys are an error naming {@code schedulerName}: a user override is most
+     * likely a typo.
+     *
+     * @param source named in errors ("scheduler overrides", "--scheduler")
      */
     static <C> C withOverrides(ObjectNode json, Map<String, ?> overrides, String source, List<String> keys,
                                String schedulerName, ObjectMapper mapper, BiFunction<JsonNode, String, C> fromJson) {

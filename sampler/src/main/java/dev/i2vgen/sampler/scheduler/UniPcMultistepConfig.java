@@ -227,13 +227,7 @@ public record UniPcMultistepConfig(
         return withOverrides(overrides, "scheduler overrides");
     }
 
-    /**
-     * This config with some keys replaced (diffusers' names), checked by the same typed parsing as a config file.
-     * A value may be a Java value (Number, Boolean, String, null, a list or array of numbers) or, as typed on a
-     * command line ({@code key=value}), a String holding a JSON literal ({@code true}, {@code 3}, {@code null},
-     * {@code [0, 1]}); any other String is taken as text ({@code bh1}). Unknown keys are an error here: a user
-     * override is most likely a typo.
-     */
+    /** This config with some keys replaced, parsed as a config file is: {@link SchedulerConfigJson#withOverrides}. */
     public UniPcMultistepConfig withOverrides(Map<String, ?> overrides, String source) {
         return SchedulerConfigJson.withOverrides(toJson(), overrides, source, KEYS, "UniPCMultistepScheduler", MAPPER,
                 UniPcMultistepConfig::fromJson);
@@ -247,9 +241,7 @@ public record UniPcMultistepConfig(
     public double[] trainedBetas() { return trainedBetas == null ? null : trainedBetas.clone(); }
 
     @Override
-    public boolean equals(Object o) {
-        return o instanceof UniPcMultistepConfig c && toJson().equals(c.toJson());
-    }
+    public boolean equals(Object o) { return o instanceof UniPcMultistepConfig c && toJson().equals(c.toJson()); }
 
     @Override
     public int hashCode() { return toJson().hashCode(); }

@@ -116,7 +116,7 @@ final class UniPcStepGraph implements StepGraph {
     @Override
     public Map<String, Tensor> initialState() {
         Map<String, Tensor> zeros = new LinkedHashMap<>(history.initialState());
-        zeros.put(LAST_SAMPLE, Tensor.fromFloats(new float[Math.toIntExact(numel(shape))], shape));
+        zeros.put(LAST_SAMPLE, Tensor.allocate(DType.F32, shape));
         return zeros;
     }
 
@@ -240,12 +240,6 @@ final class UniPcStepGraph implements StepGraph {
         Value[] out = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
         return out;
-    }
-
-    private static long numel(int[] shape) {
-        long n = 1;
-        for (int d : shape) n *= d;
-        return n;
     }
 
     /**

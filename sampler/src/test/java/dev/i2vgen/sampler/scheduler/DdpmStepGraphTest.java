@@ -21,7 +21,7 @@ import java.util.function.Consumer;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * DDPMScheduler's {@link DdpmStepGraph} against its host step ({@link StepGraphCheck}) over every option that changes
+ * DDPMScheduler's step graph ({@link X0UpdateStepGraph}) against its host step ({@link StepGraphCheck}) over every option that changes
  * the update: prediction type, clip_sample and its range, the fixed variance types, the timestep spacings, and the
  * I2VGen-XL, SVD and SD-like configs read as from_config reads them; plus where the noise is drawn and which
  * configurations stay on the host.
@@ -182,10 +182,10 @@ class DdpmStepGraphTest {
         // one step at t = 0 draws nothing: no noise input, no generator needed
         StepGraph single = new DdpmScheduler(DdpmConfig.defaults()).setTimesteps(1)
                 .stepGraph(new TaskGraph("ddpm", DType.F32), 0.0, SHAPE);
-        assertEquals(Map.of(DdpmStepGraph.X0_COEFFICIENTS, 2, DdpmStepGraph.STEP_COEFFICIENTS, 2), sizes(single.inputs(0, null)));
+        assertEquals(Map.of("ddpm.x0_coefficients", 2, "ddpm.step_coefficients", 2), sizes(single.inputs(0, null)));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new DdpmScheduler(i2vgen)
                 .setTimesteps(1).stepGraph(new TaskGraph("ddpm", DType.F32), 0.0, SHAPE).inputs(0, null));
-        assertTrue(e.getMessage().contains("t=1 draws noise"), e.getMessage());
+        assertTrue(e.getMessage().contains("DDPMScheduler's step at index 0 (t=1) draws noise"), e.getMessage());
     }
 
     @Test

@@ -16,7 +16,7 @@ import static dev.i2vgen.sampler.scheduler.DdpmStepGraphTest.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * LCMScheduler's {@link LcmStepGraph} against its host step ({@link StepGraphCheck}) over every option that changes
+ * LCMScheduler's step graph ({@link X0UpdateStepGraph}) against its host step ({@link StepGraphCheck}) over every option that changes
  * the update: prediction type, clip_sample and its range, timestep_scaling, original_inference_steps, set_alpha_to_one
  * (custom timesteps below 0), and the I2VGen-XL, SVD and SD-like configs read as from_config reads them; plus where
  * the noise is drawn and which configurations stay on the host.
@@ -160,10 +160,10 @@ class LcmStepGraphTest {
         // one step never re-noises: no noise input
         StepGraph single = new LcmScheduler(LcmConfig.defaults()).setTimesteps(1)
                 .stepGraph(new TaskGraph("lcm", DType.F32), 0.0, SHAPE);
-        assertEquals(Map.of(LcmStepGraph.X0_COEFFICIENTS, 2, LcmStepGraph.STEP_COEFFICIENTS, 2), sizes(single.inputs(0, null)));
+        assertEquals(Map.of("lcm.x0_coefficients", 2, "lcm.step_coefficients", 2), sizes(single.inputs(0, null)));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new LcmScheduler(LcmConfig.defaults())
                 .setTimesteps(2).stepGraph(new TaskGraph("lcm", DType.F32), 0.0, SHAPE).inputs(0, null));
-        assertTrue(e.getMessage().contains("index 0 (t=999) draws noise"), e.getMessage());
+        assertTrue(e.getMessage().contains("LCMScheduler's step at index 0 (t=999) draws noise"), e.getMessage());
     }
 
     @Test
