@@ -198,6 +198,14 @@ public final class TaskGraph {
         return add(new LinearCombination(), in);
     }
 
+    /**
+     * The first loop step whose {@code x} held a NaN or ±Inf, kept across steps (see {@link NonFiniteFlag}):
+     * previous and stepIndex F32 [1] values, typically a loop-carried input and an input bound per run.
+     */
+    public Value nonFiniteFlag(Value x, Value previous, Value stepIndex) {
+        return add(new NonFiniteFlag(), x, previous, stepIndex);
+    }
+
     public Value cast(Value x, DType target) { return add(new Cast(target), x); }
 
     // ---- freezing ----

@@ -16,7 +16,7 @@ import dev.i2vgen.tensor.DType;
  * (text states, fps, image latents, image embeddings; the UNet's input names) are bound once; per step only the
  * timestep [B] and the scheduler's inputs (its numbers, noise where it draws some) move in, F32 (narrowed on the
  * backend); a multistep scheduler's history stays on the backend. The latents are stored in the activation dtype,
- * as the UNet input is.
+ * as the UNet input is. The graph also flags the first step whose new latents hold a NaN or ±Inf ({@link NonFiniteWatch}).
  */
 record DenoiseStepGraph(ImmutableTaskGraph graph, StepGraph scheduler, boolean guided) {
     static final String LATENTS = "latents";
@@ -46,6 +46,7 @@ record DenoiseStepGraph(ImmutableTaskGraph graph, StepGraph scheduler, boolean g
         Value prev = step.step(g, framesToBatch(g, x), modelOutput);
         Value next = g.permute(g.reshape(prev, b, f, c, h, w), 0, 2, 1, 3, 4);
         g.output(NEXT_LATENTS, next);
+        NonFiniteWatch.addTo(g, next);
         if (exposeIntermediates) {
             g.output(UNET_OUT, out);
             g.output(MODEL_OUTPUT, modelOutput);

@@ -148,10 +148,13 @@ public final class I2VGenXLPipeline implements VideoPipeline {
 
         listener.stage("encode prompt");
         Tensor text = encodePrompt(req, cfg, listener);
+        NonFiniteWatch.requireFinite(text, "encode prompt", "the prompt embeddings", NonFiniteHints.component(activation, "the text encoder"));
 
         listener.stage("encode image");
         Tensor imageEmbeddings = encodeImage(req, cfg, listener);
+        NonFiniteWatch.requireFinite(imageEmbeddings, "encode image", "the image embeddings", NonFiniteHints.component(activation, "the image encoder"));
         Tensor imageLatents = imageLatents(req, cfg, generator, listener);
+        NonFiniteWatch.requireFinite(imageLatents, "encode image", "the image latents", NonFiniteHints.component(activation, "the VAE encoder"));
         I2VGenConditioning cond = new I2VGenConditioning(text, HostTensors.filled(cfg ? 2 : 1, req.fps()), imageLatents, imageEmbeddings);
 
         int scale = vae.config().downsampleFactor(); // 2^(VAE levels − 1): 8 for the released VAE
@@ -189,11 +192,14 @@ public final class I2VGenXLPipeline implements VideoPipeline {
         return new GeneratedVideo(out.images(), out.floats(), seed, intermediate);
     }
 
-    /** Latents [1, C, F, h, w] → frames [F, 3, H, W] in [−1, 1], frame-major, in chunks of {@code chunk} frames. */
+    /** Latents [1, C, F, h, w] → frames [F, 3, H, W] in [−1, 1], frame-major, in chunks of {@code chunk} frames; all finite. */
     private Tensor decode(Tensor latents, Integer chunk) {
+        Tensor frames;
         try (AutoencoderKL.FrameDecoder decoder = vae.frameDecoder(backend, activation)) {
-            return decoder.decodeVideoFrames(latents, chunk);
+            frames = decoder.decodeVideoFrames(latents, chunk);
         }
+        NonFiniteWatch.requireFinite(frames, "decode", "the decoded frames", NonFiniteHints.component(activation, "the VAE decoder"));
+        return frames;
     }
 
     /** Text states [B, 77, D]: (negative, positive) when CFG is on, as diffusers concatenates them. */
@@ -287,12 +293,15 @@ public final class I2VGenXLPipeline implements VideoPipeline {
             cond.bindTo(plan);
             plan.bind(DenoiseStepGraph.LATENTS, latents);
             update.initialState().forEach(plan::bind);
+            NonFiniteWatch watch = new NonFiniteWatch(plan, "denoise", "the latents", timesteps.length, i -> timesteps[i],
+                    NonFiniteHints.denoising(activation, "--guidance", req.guidance(), cfg));
             var graph = step.graph();
             for (int i = first; i < timesteps.length; i++) {
                 float t = timesteps[i];
                 Map<Value, Tensor> perStep = new HashMap<>();
                 perStep.put(graph.input(I2VGenXLUNet.TIMESTEP), HostTensors.filled(cond.batch(), t));
                 update.inputs(i, generator).forEach((name, value) -> perStep.put(graph.input(name), value));
+                watch.step(perStep, i);
                 plan.execute(perStep);
                 if (wants) {
                     emit(listener, "unet." + i + ".out", plan.read(DenoiseStepGraph.UNET_OUT));
@@ -302,11 +311,14 @@ public final class I2VGenXLPipeline implements VideoPipeline {
                     emit(listener, "step." + i + ".sample", Tensor.fromFloats(HostTensors.framesToBatch(latents), s));
                     emit(listener, "step." + i + ".prev_sample", Tensor.fromFloats(HostTensors.framesToBatch(next), s));
                     latents = next;
+                    watch.check();
                 }
                 plan.copy(DenoiseStepGraph.NEXT_LATENTS, DenoiseStepGraph.LATENTS);
+                watch.carry();
                 update.afterStep(plan, i);
                 listener.step(done + i - first, total, t);
             }
+            watch.check();
             return plan.read(DenoiseStepGraph.NEXT_LATENTS);
         }
     }
@@ -335,6 +347,8 @@ public final class I2VGenXLPipeline implements VideoPipeline {
                 float[] x = HostTensors.framesToBatch(latents);
                 int[] frameBatch = {b * f, c, h, w};
                 float[] prev = scheduler.step(m, i, x, frameBatch, req.eta(), generator);
+                if (!NonFiniteWatch.allFinite(prev)) throw new NonFiniteValuesException("denoise", "the latents", i + 1, timesteps.length, t,
+                        NonFiniteHints.denoising(activation, "--guidance", req.guidance(), cfg));
                 if (listener.wantsTensors()) {
                     emit(listener, "step." + i + ".model_output", Tensor.fromFloats(m, frameBatch));
                     emit(listener, "step." + i + ".sample", Tensor.fromFloats(x, frameBatch));

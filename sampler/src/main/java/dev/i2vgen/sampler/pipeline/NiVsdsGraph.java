@@ -13,7 +13,8 @@ import java.util.Map;
  * One I4VGen NI-VSDS iteration as a single graph, so the iterations stay on the backend: the video z (loop-carried:
  * {@link #NEXT_Z} is copied back into {@link #Z}) and the fixed noise ε* (bound once) are resident;
  * z_t = √ᾱ·z + √(1−ᾱ)·ε*, v = the guided UNet prediction at z_t, ε̂ = √ᾱ·v + √(1−ᾱ)·z_t (v-prediction to ε),
- * z' = z − λ(1−ᾱ)·(ε̂ − ε*). Per iteration only the timestep and five numbers move in.
+ * z' = z − λ(1−ᾱ)·(ε̂ − ε*). Per iteration only the timestep and five numbers move in. The graph also flags the
+ * first iteration whose z' holds a NaN or ±Inf ({@link NonFiniteWatch}).
  */
 record NiVsdsGraph(ImmutableTaskGraph graph) {
     static final String Z = "i4vgen.z", EPS_STAR = "i4vgen.eps_star", ALPHA_SIGMA = "i4vgen.alpha_sigma", UPDATE = "i4vgen.update";
@@ -31,7 +32,8 @@ record NiVsdsGraph(ImmutableTaskGraph graph) {
         Value zt = g.linearCombination(alphaSigma, z, epsStar);                   // add_noise(z, ε*, t)
         Value v = model.guide(g, model.unetOutput(g, model.batched(g, zt)));
         Value epsHat = g.linearCombination(alphaSigma, v, zt);
-        g.output(NEXT_Z, g.linearCombination(update, z, epsHat, epsStar));
+        Value next = g.output(NEXT_Z, g.linearCombination(update, z, epsHat, epsStar));
+        NonFiniteWatch.addTo(g, next);
         if (exposeIntermediates) {
             g.output(Z_T, zt);
             g.output(MODEL_OUTPUT, v);

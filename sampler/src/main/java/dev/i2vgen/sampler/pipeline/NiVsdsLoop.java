@@ -44,21 +44,27 @@ final class NiVsdsLoop {
             cond.bindTo(plan);
             plan.bind(NiVsdsGraph.Z, staticVideo);
             plan.bind(NiVsdsGraph.EPS_STAR, epsStar);
+            NonFiniteWatch watch = new NonFiniteWatch(plan, "ni-vsds", "the video latents", iterations, i -> timesteps[i],
+                    NonFiniteHints.denoising(activation, "--guidance", guidance, guided));
             var g = graph.graph();
             for (int i = 0; i < iterations; i++) {
                 int t = timesteps[i];
                 Map<Value, Tensor> in = new HashMap<>();
                 in.put(g.input(I2VGenXLUNet.TIMESTEP), HostTensors.filled(cond.batch(), t));
                 NiVsdsGraph.inputs(ddim.alphaCumprod(t), options.stepSize(i)).forEach((k, v) -> in.put(g.input(k), v));
+                watch.step(in, i);
                 plan.execute(in);
                 if (wants) {
                     emit(listener, "i4vgen.ni_vsds." + i + ".z_t", plan.read(NiVsdsGraph.Z_T));
                     emit(listener, "i4vgen.ni_vsds." + i + ".model_output", plan.read(NiVsdsGraph.MODEL_OUTPUT));
                     emit(listener, "i4vgen.ni_vsds." + i + ".z", plan.read(NiVsdsGraph.NEXT_Z));
+                    watch.check();
                 }
                 plan.copy(NiVsdsGraph.NEXT_Z, NiVsdsGraph.Z);
+                watch.carry();
                 listener.step(i, totalSteps, t);
             }
+            watch.check();
             Tensor z = plan.read(NiVsdsGraph.NEXT_Z);
             emit(listener, "i4vgen.ni_vsds.result", z);
             return z;

@@ -138,7 +138,9 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
 
         listener.stage("encode image");
         Tensor imageEmbeddings = encodeImage(req, cfg, listener);
+        NonFiniteWatch.requireFinite(imageEmbeddings, "encode image", "the image embeddings", NonFiniteHints.component(activation, "the image encoder"));
         Tensor imageLatents = imageLatents(req, cfg, frames, generator, listener);
+        NonFiniteWatch.requireFinite(imageLatents, "encode image", "the image latents", NonFiniteHints.component(activation, "the VAE encoder"));
         Tensor addedTimeIds = addedTimeIds(req, batch);
         emit(listener, "added_time_ids", addedTimeIds);
 
@@ -157,6 +159,7 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
             decoded = decoder.decodeVideoFrames(latents, req.decodeChunkSize() != null ? req.decodeChunkSize() : frames);
         }
         if (listener.wantsTensors()) emit(listener, "decode.video", ChunkedFrameDecoder.videoLayout(decoded, 1));
+        NonFiniteWatch.requireFinite(decoded, "decode", "the decoded frames", NonFiniteHints.component(activation, "the VAE decoder"));
         FramePostprocessor.Frames out = FramePostprocessor.fromFrameMajor(decoded);
         emit(listener, "frames_float", out.floats());
         return new GeneratedVideo(out.images(), out.floats(), seed);
@@ -224,12 +227,17 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
             plan.bind(SvdDenoiseStepGraph.LATENTS, latents);
             if (cfg) plan.bind(SvdDenoiseStepGraph.GUIDANCE, perFrameGuidance(req, frames));
             update.initialState().forEach(plan::bind);
+            boolean maxIsLarger = req.maxGuidance() >= req.minGuidance();
+            NonFiniteWatch watch = new NonFiniteWatch(plan, "denoise", "the latents", timesteps.length, i -> timesteps[i],
+                    NonFiniteHints.denoising(activation, maxIsLarger ? "--max-guidance" : "--min-guidance",
+                            Math.max(req.maxGuidance(), req.minGuidance()), cfg));
             var graph = step.graph();
             for (int i = 0; i < timesteps.length; i++) {
                 float t = timesteps[i];
                 Map<Value, Tensor> perStep = new HashMap<>();
                 perStep.put(graph.input(SpatioTemporalUNet.TIMESTEP), HostTensors.filled(batch, t));
                 update.inputs(i, generator).forEach((name, value) -> perStep.put(graph.input(name), value));
+                watch.step(perStep, i);
                 plan.execute(perStep);
                 if (wants) {
                     Tensor sample = latents, next = plan.read(SvdDenoiseStepGraph.NEXT_LATENTS);
@@ -241,11 +249,14 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
                     emit(listener, "step." + i + ".sample", sample);
                     emit(listener, "step." + i + ".prev_sample", next);
                     latents = next;
+                    watch.check();
                 }
                 plan.copy(SvdDenoiseStepGraph.NEXT_LATENTS, SvdDenoiseStepGraph.LATENTS);
+                watch.carry();
                 update.afterStep(plan, i);
                 listener.step(i, timesteps.length, t);
             }
+            watch.check();
             return plan.read(SvdDenoiseStepGraph.NEXT_LATENTS);
         }
     }

@@ -15,7 +15,8 @@ import dev.i2vgen.tensor.DType;
  * guidance u + g_f·(c − u), and the scheduler's update ({@link StepGraph}; for the released Euler scheduler, diffusers'
  * float32 operations in their order in an fp32 graph). Bound once: the image latents, context and added time ids
  * (the UNet's input names) and the per-frame guidance; per step only the timestep [B] and the scheduler's inputs
- * (its numbers, noise where it draws some) move in; a multistep scheduler's history stays on the backend.
+ * (its numbers, noise where it draws some) move in; a multistep scheduler's history stays on the backend. The graph
+ * also flags the first step whose new latents hold a NaN or ±Inf ({@link NonFiniteWatch}).
  */
 record SvdDenoiseStepGraph(ImmutableTaskGraph graph, StepGraph scheduler, boolean guided) {
     static final String LATENTS = "latents", IMAGE_LATENTS = "image_latents", GUIDANCE = "guidance_per_frame";
@@ -51,7 +52,8 @@ record SvdDenoiseStepGraph(ImmutableTaskGraph graph, StepGraph scheduler, boolea
             Value uncond = g.slice(out, 0, 0, b), cond = g.slice(out, 0, b, 2 * b);
             modelOutput = g.add(uncond, g.mul(guidance, g.sub(cond, uncond)));
         }
-        g.output(NEXT_LATENTS, update.step(g, x, modelOutput));
+        Value next = g.output(NEXT_LATENTS, update.step(g, x, modelOutput));
+        NonFiniteWatch.addTo(g, next);
         if (exposeIntermediates) {
             g.output(UNET_OUT, out);
             g.output(MODEL_OUTPUT, modelOutput);

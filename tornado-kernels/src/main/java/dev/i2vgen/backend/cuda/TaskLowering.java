@@ -57,6 +57,7 @@ final class TaskLowering {
                         noise, ptr(out), out.numel()});
             }
             case LinearCombination lc -> LinearCombinationLowering.lower(this, t);
+            case NonFiniteFlag f -> nonFiniteFlag(t);
             case Cast c -> convert(t.input(0), ptr(t.input(0)), ptr(out), plan.storageType(out), out.numel());
             case LayerNorm ln -> NormalizationLowering.layerNorm(this, t, ln);
             case GroupNorm gn when gn.channelAxis() != 1 -> NormalizationLowering.groupNormFrames(this, t, gn);
@@ -179,6 +180,18 @@ final class TaskLowering {
             }
         }
         launch("elementwise", kernel, grid(t.output().numel()), 1, BLOCK, 0, a);
+    }
+
+    /**
+     * Two launches of elementwise.cu: the previous flag copied, then x scanned in its storage dtype (staging it into
+     * the activation dtype could overflow a finite F32 tensor into a false alarm).
+     */
+    private void nonFiniteFlag(Task t) {
+        Value x = t.input(0);
+        long previous = ptr(t.input(1)), step = ptr(t.input(2)), flag = ptr(t.output());
+        launch("elementwise", "nonfinite_flag_seed", 1, 1, 32, 0, args().ptr(previous).ptr(flag));
+        launch("elementwise", "nonfinite_flag_scan", grid(x.numel()), 1, BLOCK, 0,
+                args().ptr(ptr(x)).i32(dtypeCode(x)).i64(x.numel()).ptr(previous).ptr(step).ptr(flag));
     }
 
     private void binary(Task t, Binary b) {

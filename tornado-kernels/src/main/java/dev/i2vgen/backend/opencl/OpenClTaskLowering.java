@@ -52,6 +52,13 @@ final class OpenClTaskLowering {
                         .buf(noise ? in(t, 3) : in(t, 0)).i32(noise ? 1 : 0).buf(ref(out)).i64(n), n);
             }
             case LinearCombination lc -> linearCombination(t);
+            case NonFiniteFlag f -> {
+                // the previous flag copied, then the scan over x (elementwise.cl)
+                elementwise(plan.launch("elementwise", "nonfinite_flag_seed").buf(in(t, 1)).buf(ref(out)), 1);
+                long count = t.input(0).numel();
+                elementwise(plan.launch("elementwise", "nonfinite_flag_scan").buf(in(t, 0)).buf(in(t, 1)).buf(in(t, 2)).buf(ref(out))
+                        .i64(count), count);
+            }
             case Cast c -> {
                 boolean integer = !c.target().isFloating();
                 elementwise(plan.launch("elementwise", "cast_values").buf(in(t, 0)).buf(ref(out)).i64(n).i32(integer ? 1 : 0), n);

@@ -1,5 +1,6 @@
 // Element-wise kernels: unary functions, broadcasting binary ops, affine, clamp, GEGLU, CFG combine,
-// DDIM step, linear combinations, per-channel bias and dtype conversion. One thread per output element (grid-stride).
+// DDIM step, linear combinations, the non-finite flag, per-channel bias and dtype conversion. One thread per output
+// element (grid-stride).
 
 // Unary kinds, matching Unary.Kind's order in Java.
 #define U_SILU 0
@@ -318,6 +319,23 @@ extern "C" __global__ void linear_combination(LinearTerms terms, const float* __
 
 extern "C" __global__ void linear_combination_vec(LinearTerms terms, const float* __restrict__ coef, act* __restrict__ y, i64 n) {
     LC_DISPATCH(linear_combination_vec_body)
+}
+
+// ---- NonFiniteFlag: the first loop step whose x held a NaN or +-Inf, kept (an fp32 [1] flag, see NonFiniteFlag.java).
+// Two launches: nonfinite_flag_seed copies the previous flag, then nonfinite_flag_scan (nothing to do once the flag is
+// set) reads x in its storage type and has every block that saw a bad element store step + 1: the same value, so
+// the racing stores agree. Finiteness is tested on the bits, which no fast-math option can fold away. ----
+__device__ __forceinline__ bool finite_f32(float v) { return (__float_as_uint(v) & 0x7f800000u) != 0x7f800000u; }
+
+extern "C" __global__ void nonfinite_flag_seed(const float* previous, float* flag) {
+    if (blockIdx.x == 0 && threadIdx.x == 0) flag[0] = previous[0];
+}
+
+extern "C" __global__ void nonfinite_flag_scan(const void* x, int x_dt, i64 n, const float* previous, const float* step, float* flag) {
+    if (previous[0] != 0.f) return;   // the same for every thread of the grid
+    int bad = 0;
+    GRID_STRIDE(i, n) bad |= !finite_f32(ld_term(x, x_dt, i));
+    if (__syncthreads_or(bad) && threadIdx.x == 0) flag[0] = step[0] + 1.f;
 }
 
 // Any storage type to any other (Cast, and staging operands into the activation type).

@@ -111,6 +111,22 @@ __kernel void linear_combination(BUF(c), const int k, BUF(t0), BUF(t1), BUF(t2),
     y[i] = acc;
 }
 
+// See NonFiniteFlag: flag = previous where already set, else step + 1 where x holds a NaN or +-Inf, else 0. Two
+// launches: nonfinite_flag_seed copies the previous flag, then every work-item of nonfinite_flag_scan that reads a
+// bad element stores step + 1 (the same value, so the racing stores agree). Tested on the bits (no fast-math folding).
+__kernel void nonfinite_flag_seed(BUF(previous), BUF(flag)) {
+    if (get_global_id(0) != 0) return;
+    OFF(previous); OFF(flag);
+    flag[0] = previous[0];
+}
+
+__kernel void nonfinite_flag_scan(BUF(x), BUF(previous), BUF(step), BUF(flag), const long n) {
+    long i = get_global_id(0);
+    if (i >= n) return;
+    OFF(x); OFF(previous); OFF(step); OFF(flag);
+    if (previous[0] == 0.0f && (as_uint(x[i]) & 0x7f800000u) == 0x7f800000u) flag[0] = step[0] + 1.0f;
+}
+
 // Cast: a copy, truncated toward zero for integer targets (float targets are rounded by round_to afterwards).
 __kernel void cast_values(BUF(x), BUF(y), const long n, const int truncate) {
     long i = get_global_id(0);

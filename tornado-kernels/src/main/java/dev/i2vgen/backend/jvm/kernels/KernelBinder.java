@@ -110,6 +110,11 @@ public final class KernelBinder {
                 for (int i = 0; i < terms.length; i++) terms[i] = buf(t, i + 1);
                 yield () -> LinearCombinationKernel.run(x, terms, n, out);
             }
+            case NonFiniteFlag f -> {
+                MemorySegment previous = buf(t, 1), step = buf(t, 2);
+                long count = t.input(0).numel();
+                yield () -> NonFiniteFlagKernel.run(x, count, previous, step, out);
+            }
             case Cast c -> () -> CastKernel.run(x, n, c.target(), out);
             default -> throw new UnsupportedOperationException("the JVM backend has no kernel for op " + t.op().name()
                     + " (" + t.op().getClass().getName() + ")");
