@@ -10,7 +10,7 @@ import dev.i2vgen.model.clip.ClipTextConfig;
 import dev.i2vgen.model.clip.ClipTextEncoder;
 import dev.i2vgen.model.clip.ClipVisionConfig;
 import dev.i2vgen.model.clip.ClipVisionEncoder;
-import dev.i2vgen.model.common.JsonConfig;
+import dev.i2vgen.io.config.JsonConfig;
 import dev.i2vgen.model.common.RandomWeights;
 import dev.i2vgen.model.unet.I2VGenXLUNet;
 import dev.i2vgen.model.unet.UNetConfig;

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.i2vgen.io.checkpoint.FeatureExtractorConfig;
 import dev.i2vgen.model.clip.ClipVisionConfig;
 import dev.i2vgen.model.clip.ClipVisionEncoder;
-import dev.i2vgen.model.common.JsonConfig;
+import dev.i2vgen.io.config.JsonConfig;
 import dev.i2vgen.model.common.RandomWeights;
 import dev.i2vgen.model.svd.SpatioTemporalUNet;
 import dev.i2vgen.model.svd.SpatioTemporalUNetConfig;

@@ -1,6 +1,8 @@
 package dev.i2vgen.io.checkpoint;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.i2vgen.io.config.ConfigProblem;
+import dev.i2vgen.io.config.JsonConfig;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,12 +24,6 @@ import java.util.Map;
  * }</pre>
  */
 public final class CheckpointFolder {
-    /** The components I2VGenXLPipeline needs; {@link #validate()} reports any that model_index.json lacks. */
-    public static final List<String> I2VGEN_XL_COMPONENTS =
-            List.of("vae", "text_encoder", "tokenizer", "unet", "scheduler", "image_encoder", "feature_extractor");
-    /** The components StableVideoDiffusionPipeline needs. */
-    public static final List<String> SVD_COMPONENTS = List.of("vae", "image_encoder", "unet", "scheduler", "feature_extractor");
-
     private final Path dir;
     private final Path modelIndex;
     private final String pipelineClass;
@@ -50,9 +46,14 @@ public final class CheckpointFolder {
             throw new CheckpointException(index, "missing: a diffusers checkpoint folder needs model_index.json listing its components");
         }
         JsonNode root = ComponentFolder.readJsonObject(index);
-        String pipelineClass = root.path("_class_name").asText(null);
-        Map<String, ComponentFolder> components = new LinkedHashMap<>();
         List<CheckpointProblem> problems = new ArrayList<>();
+        String pipelineClass = null;
+        try {
+            pipelineClass = new JsonConfig(root, index.toString()).getString("_class_name", null);
+        } catch (ConfigProblem e) {
+            problems.add(CheckpointProblem.of(index, e));
+        }
+        Map<String, ComponentFolder> components = new LinkedHashMap<>();
         for (Map.Entry<String, JsonNode> f : root.properties()) {
             if (f.getKey().startsWith("_")) continue; // _class_name, _diffusers_version, _name_or_path
             JsonNode v = f.getValue();
@@ -86,6 +87,18 @@ public final class CheckpointFolder {
     /** {@code _class_name} of model_index.json, e.g. "I2VGenXLPipeline" (null when absent). */
     public String pipelineClass() { return pipelineClass; }
 
+    /** The pipeline model_index.json names; throws naming the file when it is absent or not one this library runs. */
+    public PipelineLayout layout() {
+        PipelineLayout layout = PipelineLayout.of(pipelineClass);
+        if (layout == null) throw new CheckpointException(List.of(unsupportedPipeline()));
+        return layout;
+    }
+
+    private CheckpointProblem unsupportedPipeline() {
+        return new CheckpointProblem(modelIndex, "'_class_name' " + (pipelineClass == null ? "is required" : "is '" + pipelineClass + "'")
+                + ": the pipeline class, one of " + PipelineLayout.supported());
+    }
+
     /** The components by name, in model_index.json order. */
     public Map<String, ComponentFolder> components() { return components; }
 
@@ -107,20 +120,26 @@ public final class CheckpointFolder {
     }
 
     /**
-     * Every problem of the folder: components its pipeline class needs that model_index.json lacks, and
-     * for each listed component its folder, config (parsed), safetensors headers (every file and shard
-     * index, fully validated) and tokenizer files. Empty when the checkpoint is usable.
+     * Every problem of the folder: a pipeline class this library does not run, components it needs that
+     * model_index.json lacks or gives another pipeline's class, and for each listed component its folder, config
+     * (parsed), safetensors headers (every file and shard index, fully validated) and tokenizer files.
+     * Empty when the checkpoint is usable.
      */
     public List<CheckpointProblem> problems() {
         List<CheckpointProblem> out = new ArrayList<>();
-        List<String> needed = switch (pipelineClass == null ? "" : pipelineClass) {
-            case "I2VGenXLPipeline" -> I2VGEN_XL_COMPONENTS;
-            case "StableVideoDiffusionPipeline" -> SVD_COMPONENTS;
-            default -> List.of();
-        };
-        for (String required : needed) {
-            if (!components.containsKey(required)) {
-                out.add(new CheckpointProblem(modelIndex, "component '" + required + "' is missing; " + pipelineClass + " needs " + needed));
+        PipelineLayout layout = PipelineLayout.of(pipelineClass);
+        if (layout == null) {
+            out.add(unsupportedPipeline());
+        } else {
+            for (String required : layout.components()) {
+                ComponentFolder c = components.get(required);
+                if (c == null) {
+                    out.add(new CheckpointProblem(modelIndex, "component '" + required + "' is missing; " + pipelineClass
+                            + " needs " + layout.components()));
+                } else if (!layout.accepts(required, c.className())) {
+                    out.add(new CheckpointProblem(modelIndex, "component '" + required + "' is " + c.className() + "; "
+                            + pipelineClass + " needs " + layout.expected(required) + " (is this another pipeline's checkpoint?)"));
+                }
             }
         }
         for (ComponentFolder c : components.values()) out.addAll(c.problems());
@@ -130,6 +149,22 @@ public final class CheckpointFolder {
     /** Throws one {@link CheckpointException} listing every problem of {@link #problems()}, if there are any. */
     public CheckpointFolder validate() {
         List<CheckpointProblem> problems = problems();
+        if (!problems.isEmpty()) throw new CheckpointException(problems);
+        return this;
+    }
+
+    /**
+     * {@link #validate()} for a loader of {@code expected}: a checkpoint of another pipeline is refused too (the
+     * pipeline-neutral loader is {@code VideoPipelines.fromPretrained}, which picks the pipeline by its name).
+     */
+    public CheckpointFolder validate(PipelineLayout expected) {
+        List<CheckpointProblem> problems = new ArrayList<>();
+        PipelineLayout layout = PipelineLayout.of(pipelineClass);
+        if (layout != null && layout != expected) {
+            problems.add(new CheckpointProblem(modelIndex, "'_class_name' is '" + pipelineClass + "', but this is the "
+                    + expected.className() + " loader"));
+        }
+        problems.addAll(problems());
         if (!problems.isEmpty()) throw new CheckpointException(problems);
         return this;
     }

@@ -1,7 +1,11 @@
 package dev.i2vgen.io.checkpoint;
 
+import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.i2vgen.io.IoFailures;
+import dev.i2vgen.io.config.ConfigProblem;
+import dev.i2vgen.io.config.JsonConfig;
 import dev.i2vgen.io.safetensors.SafetensorsFile;
 import dev.i2vgen.io.safetensors.SafetensorsFormatException;
 import dev.i2vgen.io.safetensors.SafetensorsSource;
@@ -105,7 +109,7 @@ public final class ComponentFolder {
         if (files.isEmpty()) {
             out.add(new CheckpointProblem(dir, "no safetensors weights; expected one of "
                     + WeightFiles.candidates(WeightFiles.baseNames(library), Variant.NONE) + " or a variant such as "
-                    + WeightFiles.candidates(WeightFiles.baseNames(library), Variant.FP16)));
+                    + WeightFiles.candidates(WeightFiles.baseNames(library), Variant.FP16) + "; " + WeightFiles.describeContents(dir)));
             return;
         }
         for (Path f : files) {
@@ -133,16 +137,20 @@ public final class ComponentFolder {
             try {
                 if (Files.size(merges) == 0) out.add(new CheckpointProblem(merges, "is empty; expected BPE merge rules"));
             } catch (IOException e) {
-                out.add(new CheckpointProblem(merges, "cannot read: " + e.getMessage()));
+                out.add(new CheckpointProblem(merges, "cannot read: " + IoFailures.reason(e)));
             }
         }
     }
 
-    private static <T> T check(List<CheckpointProblem> out, java.util.function.Supplier<T> step) {
+    /** Runs one check, adding what it finds to {@code out}; a config value problem is reported in the config file. */
+    private <T> T check(List<CheckpointProblem> out, java.util.function.Supplier<T> step) {
         try {
             return step.get();
         } catch (CheckpointException e) {
             out.addAll(e.problems());
+            return null;
+        } catch (ConfigProblem e) {
+            out.add(CheckpointProblem.of(configFile(), e));
             return null;
         }
     }
@@ -150,16 +158,14 @@ public final class ComponentFolder {
     static JsonNode readJsonObject(Path file) {
         JsonNode n;
         try {
-            n = JSON.readTree(file.toFile());
+            n = JSON.readTree(Files.readAllBytes(file));
+        } catch (JacksonException e) {
+            throw new CheckpointException(file, "is not valid JSON: " + JsonConfig.describe(e), e);
         } catch (IOException e) {
-            throw new CheckpointException(file, "is not valid JSON: " + firstLine(e.getMessage()), e);
+            throw new CheckpointException(file, "cannot read: " + IoFailures.reason(e), e);
         }
         if (n == null || !n.isObject()) throw new CheckpointException(file, "is not a JSON object");
         return n;
-    }
-
-    private static String firstLine(String s) {
-        return s == null ? "" : s.lines().findFirst().orElse("");
     }
 
     @Override

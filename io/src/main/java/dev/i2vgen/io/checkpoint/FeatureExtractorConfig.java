@@ -1,6 +1,8 @@
 package dev.i2vgen.io.checkpoint;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.i2vgen.io.config.ConfigProblem;
+import dev.i2vgen.io.config.JsonConfig;
 
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -30,47 +32,51 @@ public record FeatureExtractorConfig(int cropHeight, int cropWidth, int shortest
     @Override
     public float[] imageStd() { return imageStd.clone(); }
 
-    /** Reads the typed fields from a parsed config; {@code file} only names the source in errors. */
+    /** PIL's filter ids: NEAREST 0, LANCZOS 1, BILINEAR 2, BICUBIC 3, BOX 4, HAMMING 5. */
+    private static final int LAST_PIL_FILTER = 5;
+
+    /**
+     * Reads the typed fields from a parsed config; {@code file} only names the source in errors, each a
+     * {@link ConfigProblem} "FILE: 'key' must be ..., got ...".
+     */
     public static FeatureExtractorConfig from(JsonNode json, Path file) {
-        if (json == null || !json.isObject()) throw new CheckpointException(file, "is not a JSON object");
-        int[] crop = size(json.get("crop_size"), "height", "width", file, "crop_size");
-        JsonNode size = json.get("size");
+        JsonConfig c = new JsonConfig(json, file.toString());
+        int[] crop = cropSize(c);
         int shortest;
-        if (size == null || size.isNull()) shortest = Math.min(crop[0], crop[1]);
-        else if (size.isInt()) shortest = size.asInt();
-        else if (size.isObject() && size.path("shortest_edge").isInt()) shortest = size.get("shortest_edge").asInt();
-        else throw new CheckpointException(file, "\"size\" must be an int or {\"shortest_edge\": int}, found " + size);
-        if (shortest <= 0) throw new CheckpointException(file, "\"size\" shortest edge must be positive, found " + shortest);
-        float[] mean = rgb(json.get("image_mean"), file, "image_mean");
-        float[] std = rgb(json.get("image_std"), file, "image_std");
-        for (float s : std) if (!(s > 0)) throw new CheckpointException(file, "\"image_std\" values must be positive, found " + Arrays.toString(std));
-        JsonNode rf = json.get("rescale_factor");
-        double rescale = rf == null || rf.isNull() ? 1.0 / 255 : requireNumber(rf, file, "rescale_factor");
-        JsonNode rs = json.get("resample");
-        int resample = rs == null || rs.isNull() ? 3 : (int) requireNumber(rs, file, "resample");
+        if (!c.has("size")) shortest = Math.min(crop[0], crop[1]);
+        else if (c.node().get("size").isObject()) shortest = positive(c.object("size"), "shortest_edge");
+        else shortest = c.getPositiveInt("size", 0);
+        float[] mean = rgb(c, "image_mean");
+        float[] std = rgb(c, "image_std");
+        for (float s : std) c.require(s > 0, "image_std", "must hold positive numbers (they divide), got " + Arrays.toString(std));
+        double rescale = c.getPositiveDouble("rescale_factor", 1.0 / 255);
+        int resample = c.getInt("resample", 3);
+        c.require(resample >= 0 && resample <= LAST_PIL_FILTER, "resample", "must be a PIL filter id 0.." + LAST_PIL_FILTER + ", got " + resample);
         return new FeatureExtractorConfig(crop[0], crop[1], shortest, mean, std, rescale, resample);
     }
 
-    private static int[] size(JsonNode n, String h, String w, Path file, String field) {
-        if (n != null && n.isInt() && n.asInt() > 0) return new int[]{n.asInt(), n.asInt()};
-        if (n != null && n.isObject() && n.path(h).isInt() && n.path(w).isInt() && n.get(h).asInt() > 0 && n.get(w).asInt() > 0) {
-            return new int[]{n.get(h).asInt(), n.get(w).asInt()};
+    /** {@code {"height": h, "width": w}}, or one int for both sides in older configs. */
+    private static int[] cropSize(JsonConfig c) {
+        c.requireKey("crop_size");
+        if (!c.node().get("crop_size").isObject()) {
+            int side = c.getPositiveInt("crop_size", 0);
+            return new int[]{side, side};
         }
-        throw new CheckpointException(file, "\"" + field + "\" must be {\"" + h + "\": int > 0, \"" + w + "\": int > 0}, found " + n);
+        JsonConfig crop = c.object("crop_size");
+        return new int[]{positive(crop, "height"), positive(crop, "width")};
     }
 
-    private static float[] rgb(JsonNode n, Path file, String field) {
-        if (n == null || !n.isArray() || n.size() != 3) {
-            throw new CheckpointException(file, "\"" + field + "\" must be an array of 3 numbers (R, G, B), found " + n);
-        }
-        float[] out = new float[3];
-        for (int i = 0; i < 3; i++) out[i] = (float) requireNumber(n.get(i), file, field);
-        return out;
+    private static int positive(JsonConfig c, String key) {
+        c.requireKey(key);
+        return c.getPositiveInt(key, 0);
     }
 
-    private static double requireNumber(JsonNode n, Path file, String field) {
-        if (!n.isNumber()) throw new CheckpointException(file, "\"" + field + "\" must be numeric, found " + n);
-        return n.asDouble();
+    /** One value per RGB channel, required. */
+    private static float[] rgb(JsonConfig c, String key) {
+        c.requireKey(key);
+        double[] v = c.getDoubleArray(key, new double[0]);
+        c.require(v.length == 3, key, "must hold 3 numbers (R, G, B), got " + v.length);
+        return new float[]{(float) v[0], (float) v[1], (float) v[2]};
     }
 
     @Override

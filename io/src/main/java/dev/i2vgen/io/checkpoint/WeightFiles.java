@@ -1,5 +1,7 @@
 package dev.i2vgen.io.checkpoint;
 
+import dev.i2vgen.io.IoFailures;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,6 +29,11 @@ import java.util.stream.Stream;
  * Index files are preferred to single files, as in diffusers. PyTorch pickles ({@code .bin}) are never loaded.
  */
 final class WeightFiles {
+    /** PyTorch's pickled weights: pytorch_model.bin, diffusion_pytorch_model.bin and their variants, .pt/.pth/.ckpt. */
+    private static final Pattern PYTORCH_PICKLE = Pattern.compile(".*\\.(bin|pt|pth|ckpt)");
+    /** How many entries {@link #describeContents} names before it only counts. */
+    private static final int LISTED_ENTRIES = 8;
+
     private WeightFiles() {}
 
     static List<String> baseNames(String library) {
@@ -72,8 +79,8 @@ final class WeightFiles {
                         + ": request one of them (looked for " + tried + ")");
             }
         }
-        String pickles = hasPickles(dir) ? "; only PyTorch .bin weights are present, which are not supported (convert them to safetensors)" : "";
-        throw new CheckpointException(dir, "no safetensors weights for variant " + requested + ": expected one of " + tried + pickles);
+        throw new CheckpointException(dir, "no safetensors weights for variant " + requested + ": expected one of " + tried
+                + "; " + describeContents(dir));
     }
 
     /** Every safetensors file and shard index in {@code dir}, for validation. */
@@ -83,7 +90,7 @@ final class WeightFiles {
                     .filter(p -> isWeightFile(p.getFileName().toString()))
                     .sorted().toList();
         } catch (IOException e) {
-            throw new CheckpointException(dir, "cannot list folder: " + e.getMessage(), e);
+            throw new CheckpointException(dir, "cannot list folder: " + IoFailures.reason(e), e);
         }
     }
 
@@ -119,16 +126,43 @@ final class WeightFiles {
                 }
             });
         } catch (IOException e) {
-            throw new CheckpointException(dir, "cannot list folder: " + e.getMessage(), e);
+            throw new CheckpointException(dir, "cannot list folder: " + IoFailures.reason(e), e);
         }
         return tags;
     }
 
-    private static boolean hasPickles(Path dir) {
+    /**
+     * What the folder holds instead of weights, for "no safetensors weights" messages: folders, broken links and
+     * link loops, PyTorch pickles (with what to do about them), other files. The config file is left out.
+     */
+    static String describeContents(Path dir) {
+        List<String> found = new ArrayList<>();
         try (Stream<Path> s = Files.list(dir)) {
-            return s.anyMatch(p -> p.getFileName().toString().endsWith(".bin"));
+            for (Path p : s.sorted().toList()) {
+                String name = p.getFileName().toString();
+                if (name.equals("config.json")) continue;
+                found.add(describe(p, name));
+            }
         } catch (IOException e) {
-            return false;
+            return "the folder cannot be listed: " + IoFailures.reason(e);
         }
+        if (found.isEmpty()) return "the folder holds nothing else";
+        String listed = String.join(", ", found.subList(0, Math.min(found.size(), LISTED_ENTRIES)));
+        return "found " + listed + (found.size() > LISTED_ENTRIES ? " and " + (found.size() - LISTED_ENTRIES) + " more" : "");
+    }
+
+    private static String describe(Path p, String name) {
+        if (Files.isSymbolicLink(p) && !Files.exists(p)) {
+            try {
+                p.toRealPath();
+                return name + " (a symbolic link that cannot be followed)";
+            } catch (IOException e) {
+                return name + " (a symbolic link that cannot be followed: " + IoFailures.reason(e) + ")";
+            }
+        }
+        if (Files.isDirectory(p)) return name + "/ (a folder, not a file)";
+        if (PYTORCH_PICKLE.matcher(name).matches()) return name + " (PyTorch pickle weights, not read: convert them to safetensors)";
+        if (!Files.isRegularFile(p)) return name + " (not a regular file)";
+        return name;
     }
 }

@@ -1,7 +1,10 @@
 package dev.i2vgen.io.image;
 
+import dev.i2vgen.io.IoFailures;
+
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
+import javax.imageio.stream.FileImageInputStream;
 import javax.imageio.stream.ImageInputStream;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
@@ -28,8 +31,14 @@ public final class ImageLoader {
         if (!Files.isRegularFile(file)) {
             throw new UnreadableImageException(file, "no such image file", null);
         }
-        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
-            if (in == null) throw new UnreadableImageException(file, "cannot open file", null);
+        ImageInputStream opened;
+        try {
+            // Not ImageIO.createImageInputStream(file): it returns null without saying why (permission denied, ...).
+            opened = new FileImageInputStream(file.toFile());
+        } catch (IOException e) {
+            throw new UnreadableImageException(file, "cannot read: " + IoFailures.reason(e), e);
+        }
+        try (ImageInputStream in = opened) {
             Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
             if (!readers.hasNext()) {
                 throw new UnreadableImageException(file, "not an image in a supported format (PNG, JPEG, BMP, GIF, TIFF, PNM, …)", null);

@@ -2,6 +2,9 @@ package dev.i2vgen.io.safetensors;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.i2vgen.io.IoFailures;
+import dev.i2vgen.io.Utf8Text;
+import dev.i2vgen.io.config.JsonConfig;
 import dev.i2vgen.tensor.DType;
 import dev.i2vgen.tensor.Tensor;
 
@@ -11,7 +14,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Collections;
@@ -56,7 +58,7 @@ public final class SafetensorsFile implements SafetensorsSource {
             return new SafetensorsFile(path, arena, map, header.entries(), header.metadata(), 8 + headerLen);
         } catch (IOException e) {
             arena.close();
-            throw new SafetensorsFormatException(path, null, "cannot read: " + e.getMessage());
+            throw new SafetensorsFormatException(path, null, "cannot read: " + IoFailures.reason(e));
         } catch (RuntimeException e) {
             arena.close();
             throw e;
@@ -125,9 +127,11 @@ public final class SafetensorsFile implements SafetensorsSource {
             byte[] bytes = map.asSlice(8, headerLen).toArray(ValueLayout.JAVA_BYTE);
             JsonNode root;
             try {
-                root = JSON.readTree(new String(bytes, StandardCharsets.UTF_8));
-            } catch (IOException e) {
-                throw new SafetensorsFormatException(path, null, "header is not valid JSON: " + e.getMessage());
+                root = JSON.readTree(Utf8Text.decode(bytes));
+            } catch (Utf8Text.InvalidUtf8Exception e) {
+                throw new SafetensorsFormatException(path, null, "header is " + e.getMessage() + " of the header");
+            } catch (com.fasterxml.jackson.core.JacksonException e) {
+                throw new SafetensorsFormatException(path, null, "header is not valid JSON: " + JsonConfig.describe(e));
             }
             if (root == null || !root.isObject()) throw new SafetensorsFormatException(path, null, "header is not a JSON object");
             long dataSize = fileSize - 8 - headerLen;
@@ -155,12 +159,14 @@ public final class SafetensorsFile implements SafetensorsSource {
             int[] shape = new int[sh.size()];
             for (int i = 0; i < shape.length; i++) {
                 JsonNode d = sh.get(i);
-                if (!d.canConvertToLong() || d.asLong() < 0 || d.asLong() > Integer.MAX_VALUE) {
-                    throw new SafetensorsFormatException(path, name, "bad dimension " + d + " in shape " + sh);
+                // Integral only: Jackson would read 4.5 as 4 (safetensors' own reader refuses it).
+                if (!d.isIntegralNumber() || !d.canConvertToLong() || d.asLong() < 0 || d.asLong() > Integer.MAX_VALUE) {
+                    throw new SafetensorsFormatException(path, name, "bad dimension " + d + " in shape " + sh
+                            + ": dimensions are integers in 0.." + Integer.MAX_VALUE);
                 }
                 shape[i] = (int) d.asLong();
             }
-            if (off == null || !off.isArray() || off.size() != 2 || !off.get(0).canConvertToLong() || !off.get(1).canConvertToLong()) {
+            if (off == null || !off.isArray() || off.size() != 2 || !isLong(off.get(0)) || !isLong(off.get(1))) {
                 throw new SafetensorsFormatException(path, name, "data_offsets must be [begin, end]");
             }
             long begin = off.get(0).asLong(), end = off.get(1).asLong();
@@ -182,6 +188,8 @@ public final class SafetensorsFile implements SafetensorsSource {
             }
             return new Entry(name, dtype, shape, begin, end);
         }
+
+        private static boolean isLong(JsonNode n) { return n.isIntegralNumber() && n.canConvertToLong(); }
 
         private static void checkOverlaps(Path path, Map<String, Entry> entries) {
             Entry[] sorted = entries.values().stream().filter(e -> e.end() > e.begin())

@@ -2,6 +2,8 @@ package dev.i2vgen.io.safetensors;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.i2vgen.io.IoFailures;
+import dev.i2vgen.io.config.JsonConfig;
 import dev.i2vgen.tensor.Tensor;
 
 import java.io.IOException;
@@ -47,7 +49,8 @@ public final class ShardedSafetensors implements SafetensorsSource {
         try {
             root = JSON.readTree(Files.readAllBytes(index));
         } catch (IOException e) {
-            throw new SafetensorsFormatException(index, null, "cannot read shard index: " + e.getMessage());
+            throw new SafetensorsFormatException(index, null, e instanceof com.fasterxml.jackson.core.JacksonException j
+                    ? "shard index is not valid JSON: " + JsonConfig.describe(j) : "cannot read shard index: " + IoFailures.reason(e));
         }
         if (root == null || !root.isObject()) throw new SafetensorsFormatException(index, null, "shard index is not a JSON object");
         JsonNode weightMap = root.get("weight_map");

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.PriorityQueue;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -53,41 +54,89 @@ final class BytePairEncoder {
         return ids;
     }
 
-    /** The BPE token strings of {@code word} (byte symbols, {@code </w>} on the last token). */
+    /**
+     * The BPE token strings of {@code word} (byte symbols, {@code </w>} on the last token).
+     *
+     * <p>The reference rule: take the lowest-ranked adjacent pair, merge all its occurrences left to right without
+     * overlap, repeat. Done in O(n log n) as the reference tokenizers do it: the symbols form a linked list and a
+     * heap holds candidate pairs by (rank, position); entries made stale by a neighbouring merge are skipped. Ranks
+     * are unique per pair, so the entries of the lowest rank, taken together in position order, are exactly the
+     * reference's pass over that pair; the pairs the pass creates are offered only after it, as the reference only
+     * looks at them in its next round.
+     */
     List<String> merge(String word) {
         if (word.isEmpty()) throw new IllegalArgumentException("BPE needs a non-empty word");
-        List<String> symbols = new ArrayList<>(word.length());
-        for (int i = 0; i < word.length(); ) {
-            int cp = word.codePointAt(i);
-            symbols.add(new String(Character.toChars(cp)));
-            i += Character.charCount(cp);
+        Symbols symbols = new Symbols(word);
+        PriorityQueue<long[]> heap = new PriorityQueue<>(Math.max(1, symbols.size), BytePairEncoder::byRankThenPosition);
+        for (int i = 0; i + 1 < symbols.size; i++) offer(heap, symbols, i);
+        List<Integer> merged = new ArrayList<>();
+        while (!heap.isEmpty()) {
+            long rank = heap.peek()[0];
+            merged.clear();
+            while (!heap.isEmpty() && heap.peek()[0] == rank) {
+                int at = (int) heap.poll()[1];
+                Integer current = symbols.alive(at) && symbols.next[at] >= 0 ? rankOf(symbols, at) : null;
+                if (current == null || current != rank) continue; // stale: a neighbour merged since it was offered
+                symbols.mergeWithNext(at);
+                merged.add(at);
+            }
+            for (int at : merged) {
+                if (symbols.prev[at] >= 0) offer(heap, symbols, symbols.prev[at]);
+                if (symbols.next[at] >= 0) offer(heap, symbols, at);
+            }
         }
-        symbols.set(symbols.size() - 1, symbols.getLast() + END_OF_WORD);
+        return symbols.toList();
+    }
 
-        while (symbols.size() > 1) {
-            int bestRank = Integer.MAX_VALUE;
-            String bestLeft = null, bestRight = null;
-            for (int i = 0; i + 1 < symbols.size(); i++) {
-                Integer rank = mergeRanks.get(pairKey(symbols.get(i), symbols.get(i + 1)));
-                if (rank != null && rank < bestRank) {
-                    bestRank = rank;
-                    bestLeft = symbols.get(i);
-                    bestRight = symbols.get(i + 1);
-                }
+    private Integer rankOf(Symbols s, int at) { return mergeRanks.get(pairKey(s.text[at], s.text[s.next[at]])); }
+
+    /** Adds the pair starting at {@code at} if it is a merge. */
+    private void offer(PriorityQueue<long[]> heap, Symbols s, int at) {
+        Integer rank = rankOf(s, at);
+        if (rank != null) heap.add(new long[]{rank, at});
+    }
+
+    private static int byRankThenPosition(long[] a, long[] b) {
+        return a[0] != b[0] ? Long.compare(a[0], b[0]) : Long.compare(a[1], b[1]);
+    }
+
+    /**
+     * The word's symbols as a doubly linked list over their starting positions: a merge keeps the left symbol's
+     * position, so positions stay in text order and identify a pair for the heap.
+     */
+    private static final class Symbols {
+        final String[] text;
+        final int[] prev, next;
+        final int size;
+
+        Symbols(String word) {
+            int[] codePoints = word.codePoints().toArray();
+            size = codePoints.length;
+            text = new String[size];
+            prev = new int[size];
+            next = new int[size];
+            for (int i = 0; i < size; i++) {
+                text[i] = new String(Character.toChars(codePoints[i]));
+                prev[i] = i - 1;
+                next[i] = i + 1 < size ? i + 1 : -1;
             }
-            if (bestLeft == null) break;
-            // Replace every occurrence of the best pair, non-overlapping, greedily from the left.
-            List<String> merged = new ArrayList<>(symbols.size());
-            for (int i = 0; i < symbols.size(); i++) {
-                if (i + 1 < symbols.size() && symbols.get(i).equals(bestLeft) && symbols.get(i + 1).equals(bestRight)) {
-                    merged.add(bestLeft + bestRight);
-                    i++;
-                } else {
-                    merged.add(symbols.get(i));
-                }
-            }
-            symbols = merged;
+            text[size - 1] += END_OF_WORD;
         }
-        return symbols;
+
+        boolean alive(int at) { return text[at] != null; }
+
+        void mergeWithNext(int at) {
+            int right = next[at];
+            text[at] = text[at] + text[right];
+            text[right] = null;
+            next[at] = next[right];
+            if (next[right] >= 0) prev[next[right]] = at;
+        }
+
+        List<String> toList() {
+            List<String> out = new ArrayList<>();
+            for (int at = 0; at >= 0; at = next[at]) out.add(text[at]);
+            return out;
+        }
     }
 }

@@ -27,9 +27,12 @@ public final class ClipTokenizer {
     private final List<String> literalTokens;
     private final boolean[] isLiteralId;
     private final int bosId, eosId, padId, unkId, maxLength;
+    /** The folder read, for messages that name its files; null when built from a definition. */
+    private final Path folder;
 
-    private ClipTokenizer(TokenizerDefinition definition, TokenizerFlavor flavor) {
+    private ClipTokenizer(TokenizerDefinition definition, TokenizerFlavor flavor, Path folder) {
         this.flavor = flavor;
+        this.folder = folder;
         this.preTokenizer = new ClipPreTokenizer(flavor);
         this.vocab = Map.copyOf(definition.vocab());
         int maxId = vocab.values().stream().mapToInt(Integer::intValue).max().orElse(0);
@@ -54,11 +57,11 @@ public final class ClipTokenizer {
     }
 
     public static ClipTokenizer fromFolder(Path folder, TokenizerFlavor flavor) {
-        return new ClipTokenizer(TokenizerFolderReader.read(folder), flavor);
+        return new ClipTokenizer(TokenizerFolderReader.read(folder), flavor, folder);
     }
 
     public static ClipTokenizer of(TokenizerDefinition definition, TokenizerFlavor flavor) {
-        return new ClipTokenizer(definition, flavor);
+        return new ClipTokenizer(definition, flavor, null);
     }
 
     /**
@@ -158,10 +161,20 @@ public final class ClipTokenizer {
     /** The vocabulary token of an id. */
     public String tokenOf(int id) {
         if (id < 0 || id >= idToToken.length || idToToken[id] == null) {
-            throw new IllegalArgumentException("token id " + id + " is not in the vocabulary (0.." + (idToToken.length - 1) + ")");
+            throw new IllegalArgumentException("token id " + id + " is not in the vocabulary (0.." + (idToToken.length - 1) + ")"
+                    + (folder == null ? "" : " of " + vocabularyFile()));
         }
         return idToToken[id];
     }
+
+    /** One past the largest id: a text encoder's token embedding needs at least this many rows. */
+    public int idBound() { return idToToken.length; }
+
+    /** The file the vocabulary was read from ({@code tokenizer.json} or {@code vocab.json}); null if not read from a folder. */
+    public Path vocabularyFile() { return folder == null ? null : TokenizerFolderReader.vocabularyFile(folder); }
+
+    /** The file {@code model_max_length} was read from; null if not read from a folder. */
+    public Path configFile() { return folder == null ? null : folder.resolve(TokenizerFolderReader.CONFIG_JSON); }
 
     /** BPE token strings of a text (byte symbols, {@code </w>} marking word ends), without bos/eos; for diagnostics. */
     public List<String> tokens(String text) {

@@ -4,8 +4,12 @@ import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import dev.i2vgen.io.IoFailures;
+import dev.i2vgen.io.Utf8Text;
+import dev.i2vgen.io.config.ConfigProblem;
+import dev.i2vgen.io.config.JsonConfig;
+
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -46,7 +50,7 @@ public final class TokenizerFolderReader {
         Set<String> addedTokens = new LinkedHashSet<>();
 
         Path tokenizerJson = folder.resolve(TOKENIZER_JSON);
-        if (Files.isRegularFile(tokenizerJson)) {
+        if (vocabularyFile(folder).equals(tokenizerJson)) {
             readTokenizerJson(tokenizerJson, vocab, merges, addedTokens);
         } else {
             Path vocabJson = folder.resolve(VOCAB_JSON);
@@ -65,10 +69,7 @@ public final class TokenizerFolderReader {
             throw new TokenizerFormatException(configPath, "missing (needed for model_max_length and the special tokens)");
         }
         JsonNode config = parse(configPath);
-        JsonNode maxLengthNode = config.get("model_max_length");
-        if (maxLengthNode == null || !maxLengthNode.canConvertToInt() || maxLengthNode.asInt() < 2) {
-            throw new TokenizerFormatException(configPath, "model_max_length must be an integer ≥ 2, got " + maxLengthNode);
-        }
+        int maxLength = maxLength(configPath, new JsonConfig(config, configPath.toString()));
         JsonNode addedDecoder = config.path("added_tokens_decoder");
         addedDecoder.properties().forEach(entry -> {
             String content = tokenText(configPath, "added_tokens_decoder." + entry.getKey(), entry.getValue());
@@ -98,20 +99,45 @@ public final class TokenizerFolderReader {
             addedTokens.add(entry.getValue());
         }
         return new TokenizerDefinition(vocab, merges, specials.get("bos_token"), specials.get("eos_token"),
-                specials.get("unk_token"), specials.get("pad_token"), List.copyOf(addedTokens), maxLengthNode.asInt());
+                specials.get("unk_token"), specials.get("pad_token"), List.copyOf(addedTokens), maxLength);
+    }
+
+    /** Where the vocabulary of {@code folder} is read from: {@code tokenizer.json} when present, else {@code vocab.json}. */
+    public static Path vocabularyFile(Path folder) {
+        Path tokenizerJson = folder.resolve(TOKENIZER_JSON);
+        return Files.isRegularFile(tokenizerJson) ? tokenizerJson : folder.resolve(VOCAB_JSON);
+    }
+
+    /** The padded length of every encoding; bounded because encode() allocates it (1e30 means "no limit" to transformers). */
+    static final int MAX_MODEL_MAX_LENGTH = 1 << 16;
+
+    /** {@code model_max_length}: required, an integer in 2..{@link #MAX_MODEL_MAX_LENGTH} (bos and eos fit). */
+    private static int maxLength(Path file, JsonConfig config) {
+        try {
+            config.requireKey("model_max_length");
+            int v = config.getInt("model_max_length", 0);
+            config.require(v >= 2 && v <= MAX_MODEL_MAX_LENGTH, "model_max_length",
+                    "must be an integer in 2.." + MAX_MODEL_MAX_LENGTH + " (the padded length, bos and eos included), got " + v);
+            return v;
+        } catch (ConfigProblem e) {
+            throw new TokenizerFormatException(file, "'" + e.key() + "' " + e.detail(), e);
+        }
     }
 
     private static JsonNode parse(Path file) {
         try {
-            JsonNode node = JSON.readTree(file.toFile());
+            JsonNode node = JSON.readTree(Files.readAllBytes(file));
             if (node == null || !node.isObject()) throw new TokenizerFormatException(file, "expected a JSON object");
             return node;
         } catch (JacksonException e) {
-            throw new TokenizerFormatException(file, "malformed JSON: " + e.getOriginalMessage(), e);
+            throw new TokenizerFormatException(file, "malformed JSON: " + JsonConfig.describe(e), e);
         } catch (IOException e) {
-            throw new TokenizerFormatException(file, "cannot read: " + e.getMessage(), e);
+            throw new TokenizerFormatException(file, "cannot read: " + IoFailures.reason(e), e);
         }
     }
+
+    /** A JSON integer that fits an int: 3.5 or "3" are not ids. */
+    private static boolean isInt(JsonNode n) { return n.isIntegralNumber() && n.canConvertToInt(); }
 
     private static void readTokenizerJson(Path file, Map<String, Integer> vocab, List<String[]> merges, Set<String> added) {
         JsonNode root = parse(file);
@@ -144,7 +170,7 @@ public final class TokenizerFolderReader {
         checkMerges(file, vocab, merges);
         for (JsonNode token : root.path("added_tokens")) {
             String content = token.path("content").asText(null);
-            if (content == null || !token.path("id").canConvertToInt()) {
+            if (content == null || !isInt(token.path("id"))) {
                 throw new TokenizerFormatException(file, "added_tokens entry needs content and id, got " + token);
             }
             added.add(content);
@@ -167,7 +193,7 @@ public final class TokenizerFolderReader {
             throw new TokenizerFormatException(file, "vocabulary must be a non-empty object token → id");
         }
         node.properties().forEach(e -> {
-            if (!e.getValue().canConvertToInt()) {
+            if (!isInt(e.getValue())) {
                 throw new TokenizerFormatException(file, "vocabulary id of '" + e.getKey() + "' must be an integer, got " + e.getValue());
             }
             vocab.put(e.getKey(), checkedId(file, "vocabulary id of '" + e.getKey() + "'", e.getValue().asInt()));
@@ -178,9 +204,9 @@ public final class TokenizerFolderReader {
     private static void readMergesTxt(Path file, List<String[]> merges) {
         List<String> lines;
         try {
-            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+            lines = Utf8Text.read(file).lines().toList();
         } catch (IOException e) {
-            throw new TokenizerFormatException(file, "cannot read: " + e.getMessage(), e);
+            throw new TokenizerFormatException(file, "cannot read: " + IoFailures.reason(e), e);
         }
         for (int i = 0; i < lines.size(); i++) {
             String line = lines.get(i);

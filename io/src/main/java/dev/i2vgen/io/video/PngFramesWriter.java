@@ -1,11 +1,18 @@
 package dev.i2vgen.io.video;
 
 import dev.i2vgen.io.AtomicFiles;
+import dev.i2vgen.io.IoFailures;
 import dev.i2vgen.io.image.RgbImage;
 
 import javax.imageio.ImageIO;
+import javax.imageio.ImageWriter;
+import javax.imageio.stream.ImageOutputStream;
+import javax.imageio.stream.MemoryCacheImageOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Iterator;
 import java.util.List;
 
 /**
@@ -27,11 +34,32 @@ public final class PngFramesWriter implements VideoWriter {
         VideoWriter.checkFrames(frames, fps);
         AtomicFiles.writeDirectory(directory, tmp -> {
             for (int i = 0; i < frames.size(); i++) {
-                Path f = tmp.resolve(frameName(i));
-                if (!ImageIO.write(frames.get(i).toBufferedImage(), "png", f.toFile())) {
-                    throw new IOException(f + ": no PNG writer available");
+                try {
+                    writePng(frames.get(i), tmp.resolve(frameName(i)));
+                } catch (IOException e) {
+                    // Named as it would have appeared; the temporary folder is removed.
+                    throw new IOException(directory.resolve(frameName(i)) + ": cannot write the frame: " + IoFailures.reason(e), e);
                 }
             }
         });
+    }
+
+    /**
+     * One PNG file. Through our own stream (not {@code ImageIO.write(image, "png", file)}), so that a failed write
+     * keeps the system's reason ("No space left on device") instead of only "I/O error writing PNG file!", and
+     * nothing is cached in the temporary-files folder.
+     */
+    static void writePng(RgbImage frame, Path file) throws IOException {
+        Iterator<ImageWriter> writers = ImageIO.getImageWritersByFormatName("png");
+        if (!writers.hasNext()) throw new IOException("no PNG writer available");
+        ImageWriter writer = writers.next();
+        try (OutputStream out = Files.newOutputStream(file); ImageOutputStream stream = new MemoryCacheImageOutputStream(out)) {
+            writer.setOutput(stream);
+            writer.write(frame.toBufferedImage());
+        } catch (IOException e) {
+            throw new IOException(file + ": cannot write: " + IoFailures.reason(e), e);
+        } finally {
+            writer.dispose();
+        }
     }
 }

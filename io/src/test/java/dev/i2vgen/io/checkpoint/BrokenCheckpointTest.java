@@ -158,4 +158,99 @@ class BrokenCheckpointTest {
         var e = assertThrows(CheckpointException.class, () -> CheckpointFolder.open(dir).component("transformer"));
         assertTrue(e.getMessage().contains("'transformer'") && e.getMessage().contains("unet"), e.getMessage());
     }
+
+    private void setPipelineClass(String json) throws IOException {
+        Path index = dir.resolve("model_index.json");
+        Files.writeString(index, Files.readString(index).replace("\"I2VGenXLPipeline\"", json));
+    }
+
+    @Test
+    void anotherPipelinesClassIsRefused() throws IOException {
+        Path index = dir.resolve("model_index.json");
+        setPipelineClass("\"StableDiffusionPipeline\"");
+        CheckpointProblem p = only(CheckpointFolder.open(dir).problems());
+        assertEquals(index, p.file());
+        assertEquals("'_class_name' is 'StableDiffusionPipeline': the pipeline class, one of I2VGenXLPipeline, StableVideoDiffusionPipeline",
+                p.problem());
+        var layout = assertThrows(CheckpointException.class, () -> CheckpointFolder.open(dir).layout());
+        assertEquals(index + ": " + p.problem(), layout.getMessage());
+
+        Files.writeString(index, Files.readString(index).replace("\"StableDiffusionPipeline\"", "5"));
+        var number = assertThrows(CheckpointException.class, () -> CheckpointFolder.open(dir));
+        assertEquals(index + ": '_class_name' must be a string, got 5", number.getMessage());
+    }
+
+    @Test
+    void componentsOfAnotherPipelineAreRefused() throws IOException {
+        Path index = dir.resolve("model_index.json");
+        // The I2VGen-XL folders under StableVideoDiffusionPipeline: its VAE and UNet classes are not SVD's.
+        setPipelineClass("\"StableVideoDiffusionPipeline\"");
+        var problems = CheckpointFolder.open(dir).problems();
+        assertEquals(List.of(
+                new CheckpointProblem(index, "component 'vae' is AutoencoderKL; StableVideoDiffusionPipeline needs AutoencoderKLTemporalDecoder (is this another pipeline's checkpoint?)"),
+                new CheckpointProblem(index, "component 'unet' is I2VGenXLUNet; StableVideoDiffusionPipeline needs UNetSpatioTemporalConditionModel (is this another pipeline's checkpoint?)")),
+                problems);
+    }
+
+    @Test
+    void aLoaderRefusesAnotherPipelinesCheckpoint() {
+        var e = assertThrows(CheckpointException.class, () -> CheckpointFolder.open(dir).validate(PipelineLayout.STABLE_VIDEO_DIFFUSION));
+        assertEquals(dir.resolve("model_index.json"), e.problems().get(0).file());
+        assertEquals("'_class_name' is 'I2VGenXLPipeline', but this is the StableVideoDiffusionPipeline loader", e.problems().get(0).problem());
+        CheckpointFolder.open(dir).validate(PipelineLayout.I2VGEN_XL);
+    }
+
+    @Test
+    void aBadPreprocessorValueNamesTheFileAndKey() throws IOException {
+        Path config = dir.resolve("feature_extractor/preprocessor_config.json");
+        Files.writeString(config, Files.readString(config).replace("\"resample\": 3", "\"resample\": 3.5"));
+        CheckpointProblem p = only(CheckpointFolder.open(dir).problems());
+        assertEquals(config, p.file());
+        assertEquals("'resample' must be an integer, got 3.5", p.problem());
+    }
+
+    /** The unet folder keeps its config and holds {@code what} instead of weights. */
+    private String weightsProblemWith(String what) throws IOException {
+        Path unet = dir.resolve("unet");
+        Files.delete(unet.resolve("diffusion_pytorch_model.safetensors"));
+        switch (what) {
+            case "folder" -> Files.createDirectory(unet.resolve("diffusion_pytorch_model.safetensors"));
+            case "loop" -> {
+                Files.createSymbolicLink(unet.resolve("diffusion_pytorch_model.safetensors"), unet.resolve("loop.safetensors"));
+                Files.createSymbolicLink(unet.resolve("loop.safetensors"), unet.resolve("diffusion_pytorch_model.safetensors"));
+            }
+            case "pickle" -> Files.write(unet.resolve("diffusion_pytorch_model.bin"), new byte[16]);
+            default -> { }
+        }
+        CheckpointFolder ckpt = CheckpointFolder.open(dir);
+        CheckpointProblem p = only(ckpt.problems());
+        assertEquals(unet, p.file());
+        assertTrue(p.problem().startsWith("no safetensors weights; expected one of [diffusion_pytorch_model.safetensors.index.json,"), p.problem());
+        var e = assertThrows(CheckpointException.class, () -> ckpt.component("unet").weights());
+        String detail = p.problem().substring(p.problem().lastIndexOf("; ") + 2);
+        assertTrue(e.getMessage().endsWith("; " + detail), "resolving the weights says the same: " + e.getMessage());
+        return detail;
+    }
+
+    @Test
+    void aWeightsFolderWithoutWeightsSaysWhatItHolds() throws IOException {
+        assertEquals("found diffusion_pytorch_model.safetensors/ (a folder, not a file)", weightsProblemWith("folder"));
+    }
+
+    @Test
+    void aWeightsSymlinkLoopIsNamed() throws IOException {
+        String found = weightsProblemWith("loop");
+        assertTrue(found.matches("found diffusion_pytorch_model.safetensors \\(a symbolic link that cannot be followed: Too many levels of symbolic links[^)]*\\),"
+                + " loop.safetensors \\(a symbolic link that cannot be followed: Too many levels of symbolic links[^)]*\\)"), found);
+    }
+
+    @Test
+    void pytorchPicklesAreNamedWithWhatToDo() throws IOException {
+        assertEquals("found diffusion_pytorch_model.bin (PyTorch pickle weights, not read: convert them to safetensors)", weightsProblemWith("pickle"));
+    }
+
+    @Test
+    void anEmptyWeightsFolderSaysSo() throws IOException {
+        assertEquals("the folder holds nothing else", weightsProblemWith("nothing"));
+    }
 }

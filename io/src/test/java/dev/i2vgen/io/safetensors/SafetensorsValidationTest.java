@@ -89,6 +89,31 @@ class SafetensorsValidationTest {
     }
 
     @Test
+    void fractionalOrNegativeDimensionsAreNotRoundedAway() throws IOException {
+        // [2.5, 2] would otherwise read as [2, 2], whose 16 bytes match the offsets.
+        Path f = SafetensorsTestData.rawFile(tmp.resolve("frac.safetensors"),
+                "{\"w\":{\"dtype\":\"F32\",\"shape\":[2.5,2],\"data_offsets\":[0,16]}}", 16);
+        rejected(f, "w", "bad dimension 2.5 in shape [2.5,2]: dimensions are integers");
+        Path g = SafetensorsTestData.rawFile(tmp.resolve("neg.safetensors"),
+                "{\"w\":{\"dtype\":\"F32\",\"shape\":[-4],\"data_offsets\":[0,16]}}", 16);
+        rejected(g, "w", "bad dimension -4");
+        Path h = SafetensorsTestData.rawFile(tmp.resolve("off.safetensors"),
+                "{\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16.5]}}", 16);
+        rejected(h, "w", "data_offsets must be [begin, end]");
+    }
+
+    @Test
+    void headerThatIsNotUtf8IsLocated() throws IOException {
+        Path f = SafetensorsTestData.rawFile(tmp.resolve("latin1.safetensors"), "{\"w\u00e9\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1);
+        byte[] b = java.nio.file.Files.readAllBytes(f);
+        b[8 + 3] = (byte) 0xE9;   // the first byte of "é", alone: Latin-1, not UTF-8
+        b[8 + 4] = '"';
+        b[8 + 5] = ' ';
+        java.nio.file.Files.write(f, b);
+        rejected(f, null, "header is not valid UTF-8: byte 0xE9 at offset 3");
+    }
+
+    @Test
     void overlappingOffsets() throws IOException {
         Path f = SafetensorsTestData.rawFile(tmp.resolve("ovl.safetensors"),
                 "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"

@@ -64,4 +64,12 @@ class PngFramesWriterTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> VideoWriters.forOutput(dir.resolve("c.avi")));
         assertTrue(e.getMessage().contains("c.avi") && e.getMessage().contains(".mp4"), e.getMessage());
     }
+
+    @Test
+    void aFullDiskIsNamedNotHiddenBehindImageIosMessage() {
+        Path full = Path.of("/dev/full");   // Linux: every write fails with ENOSPC
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isWritable(full), "needs /dev/full");
+        var e = assertThrows(IOException.class, () -> PngFramesWriter.writePng(VideoTestFrames.smooth(1, 64, 64, 1).get(0), full));
+        assertEquals("/dev/full: cannot write: No space left on device (the disk is full)", e.getMessage());
+    }
 }

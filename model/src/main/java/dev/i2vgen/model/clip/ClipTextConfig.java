@@ -1,8 +1,8 @@
 package dev.i2vgen.model.clip;
 
 import dev.i2vgen.graph.ops.Unary;
-import dev.i2vgen.model.common.ConfigProblem;
-import dev.i2vgen.model.common.JsonConfig;
+import dev.i2vgen.io.config.ConfigProblem;
+import dev.i2vgen.io.config.JsonConfig;
 
 import java.nio.file.Path;
 
@@ -18,6 +18,7 @@ public record ClipTextConfig(int vocabSize, int hiddenSize, int intermediateSize
         require(maxPositionEmbeddings > 0, "max_position_embeddings", "must be positive, got " + maxPositionEmbeddings);
         // Before the divisibility check, which divides by it.
         require(numAttentionHeads > 0, "num_attention_heads", "must be positive, got " + numAttentionHeads);
+        require(Float.isFinite(layerNormEps) && layerNormEps >= 0, "layer_norm_eps", "must be a non-negative number, got " + layerNormEps);
         require(hiddenSize % numAttentionHeads == 0, "hidden_size",
                 "= " + hiddenSize + " is not divisible by num_attention_heads " + numAttentionHeads);
     }

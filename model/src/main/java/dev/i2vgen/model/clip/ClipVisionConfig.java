@@ -1,8 +1,8 @@
 package dev.i2vgen.model.clip;
 
 import dev.i2vgen.graph.ops.Unary;
-import dev.i2vgen.model.common.ConfigProblem;
-import dev.i2vgen.model.common.JsonConfig;
+import dev.i2vgen.io.config.ConfigProblem;
+import dev.i2vgen.io.config.JsonConfig;
 
 import java.nio.file.Path;
 
@@ -20,6 +20,7 @@ public record ClipVisionConfig(int hiddenSize, int intermediateSize, int project
         // Before the divisibility checks, which divide by them.
         require(numAttentionHeads > 0, "num_attention_heads", "must be positive, got " + numAttentionHeads);
         require(patchSize > 0, "patch_size", "must be positive, got " + patchSize);
+        require(Float.isFinite(layerNormEps) && layerNormEps >= 0, "layer_norm_eps", "must be a non-negative number, got " + layerNormEps);
         require(hiddenSize % numAttentionHeads == 0, "hidden_size",
                 "= " + hiddenSize + " is not divisible by num_attention_heads " + numAttentionHeads);
         require(imageSize % patchSize == 0, "image_size", "= " + imageSize + " is not a multiple of patch_size " + patchSize);

@@ -32,13 +32,22 @@ public final class Weights {
 
     public boolean has(String name) { return source.contains(prefix + name); }
 
-    /** The host tensor (memory-mapped view) named {@code prefix + name}, with a clear error if absent. */
+    /**
+     * The host tensor (memory-mapped view) named {@code prefix + name}, with a clear error if absent or not a
+     * floating-point type: every weight of these models is one, and integer data (F32 bytes labelled I32) would
+     * otherwise be read as numbers of another kind.
+     */
     public Tensor tensor(String name) {
         String full = prefix + name;
         if (!source.contains(full)) {
             throw new MissingWeightException(source.description(), full);
         }
-        return source.get(full);
+        Tensor t = source.get(full);
+        if (!t.dtype().isFloating()) {
+            throw new IllegalArgumentException(source.description() + ": tensor '" + full + "' has dtype " + t.dtype()
+                    + ", the model expects floating-point weights (F32, F16, BF16 or F64)");
+        }
+        return t;
     }
 
     /** The tensor as a graph constant; {@code expectedShape} (if given) must match exactly. */

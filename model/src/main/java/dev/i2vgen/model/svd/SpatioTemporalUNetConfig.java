@@ -1,7 +1,7 @@
 package dev.i2vgen.model.svd;
 
-import dev.i2vgen.model.common.ConfigProblem;
-import dev.i2vgen.model.common.JsonConfig;
+import dev.i2vgen.io.config.ConfigProblem;
+import dev.i2vgen.io.config.JsonConfig;
 
 import java.nio.file.Path;
 import java.util.Arrays;

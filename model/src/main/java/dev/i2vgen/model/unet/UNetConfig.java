@@ -1,13 +1,9 @@
 package dev.i2vgen.model.unet;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.i2vgen.model.common.ConfigProblem;
-import dev.i2vgen.model.common.JsonConfig;
+import dev.i2vgen.io.config.ConfigProblem;
+import dev.i2vgen.io.config.JsonConfig;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -80,13 +76,7 @@ public record UNetConfig(int inChannels, int outChannels, int[] blockOutChannels
     }
 
     /** Reads {@code config.json} of a checkpoint's {@code unet/} folder. */
-    public static UNetConfig load(Path configJson) {
-        try {
-            return fromJson(new ObjectMapper().readTree(Files.readString(configJson)), configJson.toString());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read UNet config " + configJson, e);
-        }
-    }
+    public static UNetConfig load(Path configJson) { return fromJson(JsonConfig.read(configJson)); }
 
     public int blocks() { return blockOutChannels.length; }
 

@@ -1,6 +1,6 @@
 package dev.i2vgen.model.vae;
 
-import dev.i2vgen.model.common.JsonConfig;
+import dev.i2vgen.io.config.JsonConfig;
 
 import java.nio.file.Path;
 
@@ -23,7 +23,7 @@ public record TemporalVaeConfig(VaeConfig vae, boolean forceUpcast, int sampleSi
         String cls = c.getString("_class_name", CLASS_NAME);
         if (!cls.equals(CLASS_NAME)) throw c.invalid("_class_name", "is \"" + cls + "\", expected " + CLASS_NAME);
         return new TemporalVaeConfig(VaeConfig.fromTemporalDecoderJson(c), c.getBoolean("force_upcast", true),
-                c.getInt("sample_size", 32));
+                c.getPositiveInt("sample_size", 32));
     }
 
     public double scalingFactor() { return vae.scalingFactor(); }

@@ -1,6 +1,7 @@
 package dev.i2vgen.model.vae;
 
-import dev.i2vgen.model.common.JsonConfig;
+import dev.i2vgen.io.config.ConfigProblem;
+import dev.i2vgen.io.config.JsonConfig;
 
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -18,14 +19,21 @@ public record VaeConfig(int inChannels, int outChannels, int latentChannels, int
 
     public VaeConfig {
         blockOutChannels = blockOutChannels.clone();
-        if (blockOutChannels.length == 0) throw new IllegalArgumentException("VAE config: block_out_channels is empty");
-        for (int c : blockOutChannels) {
-            if (c % normNumGroups != 0) {
-                throw new IllegalArgumentException("VAE config: block_out_channels " + Arrays.toString(blockOutChannels)
-                        + " not divisible by norm_num_groups " + normNumGroups);
-            }
+        require(blockOutChannels.length > 0, "block_out_channels", "must not be empty");
+        require(inChannels > 0, "in_channels", "must be positive, got " + inChannels);
+        require(outChannels > 0, "out_channels", "must be positive, got " + outChannels);
+        require(latentChannels > 0, "latent_channels", "must be positive, got " + latentChannels);
+        require(layersPerBlock > 0, "layers_per_block", "must be positive, got " + layersPerBlock);
+        // Checked before the divisibility check below, which divides by it.
+        require(normNumGroups > 0, "norm_num_groups", "must be positive, got " + normNumGroups);
+        for (int i = 0; i < blockOutChannels.length; i++) {
+            require(blockOutChannels[i] > 0, "block_out_channels", "[" + i + "] must be positive, got " + blockOutChannels[i]);
+            require(blockOutChannels[i] % normNumGroups == 0, "block_out_channels",
+                    "[" + i + "] = " + blockOutChannels[i] + " is not divisible by the " + normNumGroups + " GroupNorm groups (norm_num_groups)");
         }
-        if (layersPerBlock < 1) throw new IllegalArgumentException("VAE config: layers_per_block must be >= 1, got " + layersPerBlock);
+        // Latents are divided by it; diffusers' configs hold 0.18215, 0.13025 and the like.
+        require(Double.isFinite(scalingFactor) && scalingFactor > 0, "scaling_factor", "must be a positive number, got " + scalingFactor);
+        require(shiftFactor == null || Double.isFinite(shiftFactor), "shift_factor", "must be a finite number, got " + shiftFactor);
     }
 
     public static VaeConfig load(Path configJson) { return fromJson(JsonConfig.read(configJson)); }
@@ -37,7 +45,7 @@ public record VaeConfig(int inChannels, int outChannels, int latentChannels, int
         }
         String act = c.getString("act_fn", "silu");
         if (!act.equals("silu") && !act.equals("swish")) throw c.invalid("act_fn", "is \"" + act + "\"; only silu is supported");
-        VaeConfig cfg = withSharedKeys(c, c.getInt("norm_num_groups", 32), c.getDoubleOrNull("shift_factor", null),
+        VaeConfig cfg = withSharedKeys(c, c.getPositiveInt("norm_num_groups", 32), c.getDoubleOrNull("shift_factor", null),
                 c.getBoolean("use_quant_conv", true), c.getBoolean("use_post_quant_conv", true),
                 c.getBoolean("mid_block_add_attention", true));
         checkBlockTypes(c, "up_block_types", "UpDecoderBlock2D", cfg.blockOutChannels.length);
@@ -56,20 +64,13 @@ public record VaeConfig(int inChannels, int outChannels, int latentChannels, int
     /** Reads the keys both VAE classes take; the others come from the caller. */
     private static VaeConfig withSharedKeys(JsonConfig c, int normNumGroups, Double shiftFactor, boolean useQuantConv,
                                              boolean usePostQuantConv, boolean midBlockAddAttention) {
-        int[] channels = c.getIntArray("block_out_channels", new int[]{64});
+        int[] channels = c.getPositiveIntArray("block_out_channels", new int[]{64});
         checkBlockTypes(c, "down_block_types", "DownEncoderBlock2D", channels.length);
-        return new VaeConfig(
-                c.getInt("in_channels", 3),
-                c.getInt("out_channels", 3),
-                c.getInt("latent_channels", 4),
-                channels,
-                c.getInt("layers_per_block", 1),
-                normNumGroups,
-                c.getDouble("scaling_factor", 0.18215),
-                shiftFactor,
-                useQuantConv,
-                usePostQuantConv,
-                midBlockAddAttention);
+        int in = c.getPositiveInt("in_channels", 3), out = c.getPositiveInt("out_channels", 3);
+        int latent = c.getPositiveInt("latent_channels", 4), layers = c.getPositiveInt("layers_per_block", 1);
+        double scaling = c.getPositiveDouble("scaling_factor", 0.18215);
+        return c.build(() -> new VaeConfig(in, out, latent, channels, layers, normNumGroups, scaling, shiftFactor,
+                useQuantConv, usePostQuantConv, midBlockAddAttention));
     }
 
     private static void checkBlockTypes(JsonConfig c, String key, String expected, int levels) {
@@ -86,6 +87,8 @@ public record VaeConfig(int inChannels, int outChannels, int latentChannels, int
     public int downsampleFactor() { return 1 << (blockOutChannels.length - 1); }
 
     @Override public int[] blockOutChannels() { return blockOutChannels.clone(); }
+
+    private static void require(boolean ok, String key, String message) { ConfigProblem.require(ok, key, message); }
 
     @Override public boolean equals(Object o) {
         return o instanceof VaeConfig v && inChannels == v.inChannels && outChannels == v.outChannels

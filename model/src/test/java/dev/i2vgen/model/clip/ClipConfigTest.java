@@ -2,7 +2,7 @@ package dev.i2vgen.model.clip;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.i2vgen.graph.ops.Unary;
-import dev.i2vgen.model.common.JsonConfig;
+import dev.i2vgen.io.config.JsonConfig;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -93,7 +93,15 @@ class ClipConfigTest {
     @Test
     void nestedTextConfigNamesItsSection() {
         var e = assertThrows(IllegalArgumentException.class, () -> ClipTextConfig.fromJson(json("{\"text_config\": {\"num_attention_heads\": 0}}")));
-        assertTrue(e.getMessage().startsWith("test config.json#text_config: 'num_attention_heads'"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("test config.json: 'text_config.num_attention_heads'"), e.getMessage());
+    }
+
+    @Test
+    void layerNormEpsIsAFiniteNonNegativeNumber() {
+        assertRejected(assertThrows(IllegalArgumentException.class, () -> ClipTextConfig.fromJson(json("{\"layer_norm_eps\": -1e-5}"))),
+                "layer_norm_eps", "must be a non-negative number, got -1.0E-5");
+        assertRejected(assertThrows(IllegalArgumentException.class, () -> ClipVisionConfig.fromJson(json("{\"layer_norm_eps\": \"1e-5\"}"))),
+                "layer_norm_eps", "must be a number, got \"1e-5\"");
     }
 
     @Test

@@ -1,7 +1,7 @@
 package dev.i2vgen.model.svd;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.i2vgen.model.common.JsonConfig;
+import dev.i2vgen.io.config.JsonConfig;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.*;

@@ -3,7 +3,7 @@ package dev.i2vgen.model.vae;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.i2vgen.graph.TaskGraph;
 import dev.i2vgen.model.clip.ReleasedLayout;
-import dev.i2vgen.model.common.JsonConfig;
+import dev.i2vgen.io.config.JsonConfig;
 import dev.i2vgen.tensor.DType;
 import org.junit.jupiter.api.Test;
 

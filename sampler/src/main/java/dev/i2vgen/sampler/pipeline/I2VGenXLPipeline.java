@@ -6,6 +6,7 @@ import dev.i2vgen.graph.Value;
 import dev.i2vgen.io.checkpoint.CheckpointFolder;
 import dev.i2vgen.io.checkpoint.ComponentFolder;
 import dev.i2vgen.io.checkpoint.FeatureExtractorConfig;
+import dev.i2vgen.io.checkpoint.PipelineLayout;
 import dev.i2vgen.io.image.PipelineImagePreprocessing;
 import dev.i2vgen.io.safetensors.SafetensorsSource;
 import dev.i2vgen.io.tokenizer.ClipTokenizer;
@@ -71,6 +72,7 @@ public final class I2VGenXLPipeline implements VideoPipeline {
     private I2VGenXLPipeline(ClipTokenizer tokenizer, ClipTextEncoder textEncoder, ClipVisionEncoder imageEncoder,
                              FeatureExtractorConfig featureExtractor, AutoencoderKL vae, I2VGenXLUNet unet,
                              CheckpointScheduler scheduler, Backend backend, DType activation, OwnedWeights ownedWeights) {
+        TokenizerTextEncoderMatch.require(tokenizer, textEncoder.config());
         this.tokenizer = tokenizer;
         this.textEncoder = textEncoder;
         this.imageEncoder = imageEncoder;
@@ -89,7 +91,7 @@ public final class I2VGenXLPipeline implements VideoPipeline {
      * in that precision; F32 prefers the full-precision files. Weights stay memory-mapped.
      */
     public static I2VGenXLPipeline fromPretrained(Path dir, Backend backend, DType dtype) {
-        CheckpointFolder ckpt = CheckpointFolder.open(dir).validate();
+        CheckpointFolder ckpt = CheckpointFolder.open(dir).validate(PipelineLayout.I2VGEN_XL);
         ClipTokenizer tokenizer = ClipTokenizer.fromFolder(ckpt.component("tokenizer").dir());
         ComponentFolder te = ckpt.component("text_encoder");
         ComponentFolder ie = ckpt.component("image_encoder");
@@ -227,12 +229,26 @@ public final class I2VGenXLPipeline implements VideoPipeline {
     }
 
     private void warnIfTruncated(String prompt) {
+        String warning = truncationWarning(tokenizer, prompt);
+        if (warning != null) LOG.log(System.Logger.Level.WARNING, warning);
+    }
+
+    /** Removed tokens decoded for the warning: enough to recognise the place, not a 100 kB prompt echoed back. */
+    static final int TRUNCATION_SHOWN_TOKENS = 12;
+
+    /**
+     * diffusers' warning when the prompt is cut to CLIP's length (null when it fits), shortened: the start of the
+     * removed text and how many tokens were removed.
+     */
+    static String truncationWarning(ClipTokenizer tokenizer, String prompt) {
         int[] all = tokenizer.encodeUnpadded(prompt).inputIds();
-        if (all.length > tokenizer.maxLength()) {
-            int[] removed = Arrays.copyOfRange(all, tokenizer.maxLength() - 1, all.length - 1);
-            LOG.log(System.Logger.Level.WARNING, "The following part of your input was truncated because CLIP can only handle sequences up to "
-                    + tokenizer.maxLength() + " tokens: " + tokenizer.decode(removed));
-        }
+        if (all.length <= tokenizer.maxLength()) return null;
+        int from = tokenizer.maxLength() - 1, to = all.length - 1;   // the content tokens after the kept ones, eos excluded
+        int shown = Math.min(to - from, TRUNCATION_SHOWN_TOKENS);
+        String start = tokenizer.decode(Arrays.copyOfRange(all, from, from + shown));
+        return "The following part of your input was truncated because CLIP can only handle sequences up to "
+                + tokenizer.maxLength() + " tokens: \"" + start + (shown < to - from ? " …" : "") + "\" ("
+                + (to - from) + (to - from == 1 ? " token" : " tokens") + " removed)";
     }
 
     /** CLIP image embedding [B, 1, D]; the unconditional half is zeros. */

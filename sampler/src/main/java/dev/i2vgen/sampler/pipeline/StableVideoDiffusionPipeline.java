@@ -6,6 +6,7 @@ import dev.i2vgen.graph.Value;
 import dev.i2vgen.io.checkpoint.CheckpointFolder;
 import dev.i2vgen.io.checkpoint.ComponentFolder;
 import dev.i2vgen.io.checkpoint.FeatureExtractorConfig;
+import dev.i2vgen.io.checkpoint.PipelineLayout;
 import dev.i2vgen.io.image.SvdImagePreprocessing;
 import dev.i2vgen.io.safetensors.SafetensorsSource;
 import dev.i2vgen.model.clip.ClipVisionConfig;
@@ -77,7 +78,7 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
      * prefers the full-precision files. Weights stay memory-mapped.
      */
     public static StableVideoDiffusionPipeline fromPretrained(Path dir, Backend backend, DType dtype) {
-        CheckpointFolder ckpt = CheckpointFolder.open(dir).validate();
+        CheckpointFolder ckpt = CheckpointFolder.open(dir).validate(PipelineLayout.STABLE_VIDEO_DIFFUSION);
         ComponentFolder ie = ckpt.component("image_encoder"), va = ckpt.component("vae"), un = ckpt.component("unet");
         return OwnedWeights.buildWith(dtype, weights -> {
             SafetensorsSource ieW = weights.open(ie), vaW = weights.open(va), unW = weights.open(un);

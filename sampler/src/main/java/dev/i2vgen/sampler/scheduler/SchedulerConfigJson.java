@@ -1,13 +1,18 @@
 package dev.i2vgen.sampler.scheduler;
 
+import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 
+import dev.i2vgen.io.IoFailures;
+import dev.i2vgen.io.config.JsonConfig;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -30,13 +35,18 @@ final class SchedulerConfigJson {
 
     /** Reads {@code schedulerConfigJson} with {@code mapper} and parses it, naming the file in errors. */
     static <C> C read(ObjectMapper mapper, Path schedulerConfigJson, BiFunction<JsonNode, String, C> fromJson) {
-        JsonNode json;
+        return fromJson.apply(readTree(mapper, schedulerConfigJson), schedulerConfigJson.toString());
+    }
+
+    /** The file's JSON; one line naming the file and why when it cannot be read or parsed. */
+    static JsonNode readTree(ObjectMapper mapper, Path schedulerConfigJson) {
         try {
-            json = mapper.readTree(schedulerConfigJson.toFile());
+            return mapper.readTree(Files.readAllBytes(schedulerConfigJson));
+        } catch (JacksonException e) {
+            throw new IllegalArgumentException(schedulerConfigJson + ": is not valid JSON: " + JsonConfig.describe(e), e);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read scheduler config " + schedulerConfigJson, e);
+            throw new UncheckedIOException(schedulerConfigJson + ": cannot read: " + IoFailures.reason(e), e);
         }
-        return fromJson.apply(json, schedulerConfigJson.toString());
     }
 
     /** {@code e} prefixed with {@code source} (unless it already is), for a config record's constructor error. */

@@ -5,8 +5,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -132,11 +130,7 @@ public final class Schedulers {
 
     /** A scheduler config file as JSON (Python's -Infinity allowed), naming the file when it cannot be read. */
     static JsonNode readJson(Path schedulerConfigJson) {
-        try {
-            return MAPPER.readTree(schedulerConfigJson.toFile());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read scheduler config " + schedulerConfigJson + ": " + e.getMessage(), e);
-        }
+        return SchedulerConfigJson.readTree(MAPPER, schedulerConfigJson);
     }
 
     /** {@code className}'s config keys in diffusers' order, with their defaults and help, for a listing. */

@@ -274,6 +274,19 @@ class SchedulersTest {
     }
 
     @Test
+    void unreadableOrMalformedConfigFilesAreOneLineNamingTheFile(@TempDir Path dir) throws Exception {
+        Path broken = Files.writeString(dir.resolve("scheduler_config.json"), "{\n  \"_class_name\": \"DDIMScheduler\",\n  \"beta_start\": 0.0.1\n}");
+        String malformed = assertThrows(IllegalArgumentException.class, () -> CheckpointScheduler.read(broken)).getMessage();
+        assertTrue(malformed.startsWith(broken + ": is not valid JSON: ") && malformed.contains("(line 3, column") && !malformed.contains("\n"),
+                malformed);
+        Path none = dir.resolve("none.json");
+        assertEquals(none + ": cannot read: no such file or folder",
+                assertThrows(java.io.UncheckedIOException.class, () -> CheckpointScheduler.read(none)).getMessage());
+        assertEquals(none + ": cannot read: no such file or folder",
+                assertThrows(java.io.UncheckedIOException.class, () -> DdimConfig.read(none)).getMessage());
+    }
+
+    @Test
     void optionsListEveryKeyWithItsDefault() {
         assertEquals(DdimConfig.KEYS, keys("DDIMScheduler"));
         assertEquals(DdpmConfig.KEYS, keys("DDPMScheduler"));
