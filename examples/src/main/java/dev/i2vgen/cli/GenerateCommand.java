@@ -11,6 +11,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -76,7 +77,8 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--fps", description = "frame rate: the UNet's fps condition and the video's rate (default: I2VGen-XL 16, SVD 7)")
     Integer fps;
 
-    @Option(names = "--seed", description = "random seed; draws the same noise as torch.manual_seed(seed) (default: random)")
+    @Option(names = "--seed", converter = SeedConverter.class,
+            description = "random seed, 0 to 2^64-1 (or negative, as torch takes it); draws the same noise as torch.manual_seed(seed) (default: random)")
     Long seed;
 
     @Option(names = "--decode-chunk", paramLabel = "N|all", description = "frames per VAE decode call, or 'all' (default: I2VGen-XL 1, SVD all)")
@@ -163,15 +165,17 @@ public final class GenerateCommand implements Callable<Integer> {
         rejectOptionsOfTheOtherModel(pipeline, svd);
         if (!svd && !demo && prompt == null) fail("--prompt is required with an I2VGenXLPipeline --model");
         long sd = seed != null ? seed : new java.security.SecureRandom().nextLong() & 0xffffffffL;
+        int h = or(height, svd ? 576 : demo ? 32 : 704), w = or(width, svd ? 1024 : demo ? 48 : 1280);
+        checkFrameSize("--output", output, w, h);
+        if (saveIntermediate != null) checkFrameSize("--save-intermediate", saveIntermediate, w, h);
         if (svd) {
-            return new GenerateSettings(model, pipeline, image, null, null, or(height, 576), or(width, 1024), frames,
+            return new GenerateSettings(model, pipeline, image, null, null, h, w, frames,
                     or(steps, 25), 0, or(minGuidance, 1.0), or(maxGuidance, 3.0), or(fps, 7), 0, or(motionBucketId, 127),
                     or(noiseAugStrength, 0.02), sd, chunk, schedulerSpec, null, null, backendName, dt, output);
         }
-        return new GenerateSettings(model, pipeline, image, prompt, negativePrompt, or(height, demo ? 32 : 704),
-                or(width, demo ? 48 : 1280), or(frames, demo ? 4 : 16), or(steps, demo ? 3 : 50), or(guidance, 9.0), 0, 0,
-                or(fps, 16), or(eta, 0.0), 0, 0, sd, decodeChunk == null ? Integer.valueOf(1) : chunk, schedulerSpec,
-                i4vgenOptions, saveIntermediate, backendName, dt, output);
+        return new GenerateSettings(model, pipeline, image, prompt, negativePrompt, h, w, or(frames, demo ? 4 : 16),
+                or(steps, demo ? 3 : 50), or(guidance, 9.0), 0, 0, or(fps, 16), or(eta, 0.0), 0, 0, sd,
+                decodeChunk == null ? Integer.valueOf(1) : chunk, schedulerSpec, i4vgenOptions, saveIntermediate, backendName, dt, output);
     }
 
     /** Options of one model family given for the other: an error naming the option and the checkpoint's pipeline. */
@@ -237,16 +241,25 @@ public final class GenerateCommand implements Callable<Integer> {
         return o;
     }
 
-    /** A video/frames target: a known format, its folder existing and writable. */
+    /**
+     * A video/frames target the writer will accept after the run: a known format, not an existing directory for a
+     * file, not a non-empty folder for frames, in a folder that exists and takes new files.
+     */
     private void checkWritableTarget(String option, Path target) {
         try {
-            VideoWriters.forOutput(target);
-        } catch (IllegalArgumentException e) {
+            VideoWriters.forOutput(target).checkTarget();
+        } catch (IllegalArgumentException | IOException e) {
             fail(option + ": " + e.getMessage());
         }
-        Path parent = target.toAbsolutePath().getParent();
-        if (parent == null || !Files.isDirectory(parent)) fail(option + ": folder " + parent + " does not exist");
-        if (!Files.isWritable(parent)) fail(option + ": folder " + parent + " is not writable");
+    }
+
+    /** The frame size the target's format can hold (an MP4's minimum, a GIF's maximum). */
+    private void checkFrameSize(String option, Path target, int w, int h) {
+        try {
+            VideoWriters.forOutput(target).checkFrameSize(w, h);
+        } catch (IllegalArgumentException e) {
+            fail(option + " at --width " + w + " --height " + h + ": " + e.getMessage());
+        }
     }
 
     private Integer parseChunk(String s) {

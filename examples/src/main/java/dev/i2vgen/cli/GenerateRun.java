@@ -16,6 +16,7 @@ import dev.i2vgen.sampler.pipeline.VideoPipelines;
 import dev.i2vgen.sampler.pipeline.VideoRequest;
 import dev.i2vgen.sampler.scheduler.CheckpointScheduler;
 import dev.i2vgen.sampler.scheduler.Scheduler;
+import dev.i2vgen.tensor.MemoryExhaustedException;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -29,6 +30,8 @@ final class GenerateRun {
     private final GenerateSettings s;
     private final PrintWriter out;
     private final PrintWriter err;
+    /** The pipeline stage running now, for an out-of-memory error that no allocation named. */
+    private String stage = "load the pipeline";
 
     GenerateRun(GenerateSettings settings, PrintWriter out, PrintWriter err) {
         this.s = settings;
@@ -51,6 +54,8 @@ final class GenerateRun {
         }
         checkScheduler(checkpoint);
         RgbImage image = ImageLoader.read(imagePath);
+        VideoRequest request = request(image, demo);
+        VideoPipelines.checkSizes(modelDir, request);   // the pipeline's own size limits, before any weights or device
 
         try (Backend backend = Backends.create(s.device())) {
             err.println("Device: " + backend.deviceDescription() + ", precision " + s.dtype() + ", " + s.pipeline());
@@ -60,8 +65,11 @@ final class GenerateRun {
                  ProgressBar bar = new ProgressBarBuilder().setTaskName("Denoising").setInitialMax(s.steps())
                     .setStyle(ProgressBarStyle.ASCII).setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err))
                     .showSpeed().build()) {
-                video = pipeline.generate(request(image, demo), new PipelineListener() {
-                    @Override public void stage(String name) { bar.setExtraMessage(" " + name); }
+                video = pipeline.generate(request, new PipelineListener() {
+                    @Override public void stage(String name) {
+                        stage = name;
+                        bar.setExtraMessage(" " + name);
+                    }
 
                     @Override public void step(int index, int total, double timestep) {
                         bar.maxHint(total);   // a scheduler's schedule may have another length than --steps
@@ -69,14 +77,17 @@ final class GenerateRun {
                     }
                 });
             }
+            stage = "write the video";
             VideoWriters.forOutput(s.output()).write(video.frames(), s.fps());
             if (s.saveIntermediate() != null) {
                 VideoWriters.forOutput(s.saveIntermediate()).write(video.intermediateFrames(), s.fps());
                 out.printf("Wrote the NI-VSDS result to %s%n", s.saveIntermediate());
             }
             double secs = (System.nanoTime() - t0) / 1e9;
-            out.printf("Wrote %s: %d frames %dx%d at %d fps (seed %d) in %.1f s%n", s.output(), video.frames().size(),
-                    s.width(), s.height(), s.fps(), video.seed(), secs);
+            out.printf("Wrote %s: %d frames %dx%d at %d fps (seed %s) in %.1f s%n", s.output(), video.frames().size(),
+                    s.width(), s.height(), s.fps(), Long.toUnsignedString(video.seed()), secs);
+        } catch (OutOfMemoryError e) {   // an allocation outside the named ones (tensors, plan buffers): name the stage
+            throw MemoryExhaustedException.host("the '" + stage + "' stage", -1, e);
         }
         return 0;
     }

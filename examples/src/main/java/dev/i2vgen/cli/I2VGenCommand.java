@@ -20,10 +20,21 @@ public final class I2VGenCommand implements Runnable {
         System.exit(commandLine().execute(args));
     }
 
-    /** The configured command line (also used by tests). */
+    /**
+     * The configured command line (also used by tests): every failure, JVM errors included, one line and an exit code
+     * of its kind, and those codes listed in every command's --help.
+     */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new I2VGenCommand());
         cl.setExecutionExceptionHandler(new CliErrors());
+        cl.setParameterExceptionHandler(CliErrors::handleParseException);
+        cl.setExecutionStrategy(CliErrors.catchingErrors(cl.getExecutionStrategy()));
+        documentExitCodes(cl);
         return cl;
+    }
+
+    private static void documentExitCodes(CommandLine cl) {
+        cl.getCommandSpec().usageMessage().exitCodeListHeading("%nExit codes:%n").exitCodeList(CliErrors.EXIT_CODES);
+        cl.getSubcommands().values().forEach(I2VGenCommand::documentExitCodes);
     }
 }

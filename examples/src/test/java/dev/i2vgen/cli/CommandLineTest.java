@@ -1,6 +1,7 @@
 package dev.i2vgen.cli;
 
 import dev.i2vgen.io.reference.ReferenceCase;
+import dev.i2vgen.tensor.MemoryExhaustedException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -206,6 +207,142 @@ class CommandLineTest {
         assertEquals(2, r.code(), r.err());
         assertTrue(r.err().contains("StableDiffusionPipeline") && r.err().contains("model_index.json")
                 && r.err().contains("StableVideoDiffusionPipeline"), r.err());
+    }
+
+    /** Every command's --help lists the exit codes, one meaning each. */
+    @ParameterizedTest
+    @CsvSource({"--help", "generate --help", "tokenize --help", "bench --help"})
+    void helpDocumentsTheExitCodes(String args) {
+        Result r = run(args.split(" "));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("Exit codes:"), r.out());
+        for (String line : List.of("0 +success", "1 +failure while running", "2 +bad input", "130 +interrupted \\(SIGINT", "143 +terminated \\(SIGTERM\\)")) {
+            assertTrue(r.out().lines().anyMatch(l -> l.strip().matches(line + ".*")), "no '" + line + "' in:\n" + r.out());
+        }
+    }
+
+    /** A command that fails with a JVM error, as the pipeline can (out of memory, a fault reading a mapped file). */
+    @CommandLine.Command(name = "fail")
+    static final class FailingCommand implements java.util.concurrent.Callable<Integer> {
+        @CommandLine.Parameters String what;
+
+        @Override
+        public Integer call() {
+            if (what.equals("heap")) throw new OutOfMemoryError("Java heap space");
+            if (what.equals("fault")) throw new InternalError("a fault occurred in an unsafe memory access operation");
+            throw MemoryExhaustedException.device(12L << 30, "cuMemAlloc: CUDA_ERROR_OUT_OF_MEMORY (2): out of memory")
+                    .allocating("the intermediate buffers of graph 'unet'");
+        }
+    }
+
+    /** Errors, not only Exceptions, reach the handler: one line, what to try, exit code 1, no stack trace. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "heap|error: out of host memory (Java heap space; max heap |try --decode-chunk 1",
+            "device|error: out of device memory allocating 12.0 GiB for the intermediate buffers of graph 'unet'|a smaller --height/--width or fewer --frames, or --dtype fp16",
+            "fault|error: internal error: java.lang.InternalError: a fault occurred|"})
+    void jvmErrorsAreOneLineWithWhatToTry(String what, String start, String hint) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        CommandLine cl = I2VGenCommand.commandLine();
+        cl.addSubcommand(new CommandLine(new FailingCommand()));
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int code = cl.execute("fail", what);
+        assertEquals(1, code, err.toString());
+        assertTrue(err.toString().startsWith(start), err.toString());
+        assertTrue(hint == null || err.toString().contains(hint), err.toString());
+        assertEquals(1, err.toString().lines().count(), "one line: " + err);
+    }
+
+    /**
+     * Sizes the run cannot hold, and a frame size the encoder cannot take, are refused naming the option and its bound
+     * before any work (the demo used to run and then fail with an OutOfMemoryError, an index error or a
+     * BufferOverflowException in the MP4 encoder).
+     */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "--width 2147483640|o.mp4|--width must be at most 22456 at --height 32, got 2147483640: the input image scaled for CLIP",
+            "--frames 2000000000|o.gif|at --height 32 and --width 48, got 2000000000: the decoded video",   // its bound depends on the heap
+            "--height 65536 --width 65536|frames|--height must be at most 22456, got 65536: the input image scaled for the VAE",
+            "--height 8 --width 8|o.mp4|o.mp4: the MP4 encoder (jcodec H.264) needs frames of at least 32×32 pixels, got 8×8"})
+    void sizesTheRunCannotHoldAreRefusedBeforeAnyWork(String options, String output, String message, @TempDir Path tmp) {
+        List<String> args = new ArrayList<>(List.of("generate", "--output", tmp.resolve(output).toString()));
+        args.addAll(List.of(options.split(" ")));
+        Result r = run(args.toArray(String[]::new));
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains(message), "expected '" + message + "' in: " + r.err());
+        assertFalse(r.err().contains("Device:"), "refused before the backend started: " + r.err());
+        assertFalse(Files.exists(tmp.resolve(output)));
+    }
+
+    /** An output that cannot be written is refused before any work, not after the run. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "existing-dir.mp4|is a directory, expected a file path",
+            "non-empty|directory exists and is not empty",
+            "EMPTY|the output path is empty",
+            "/proc/o.gif|cannot create files in folder /proc"})
+    void outputsThatCannotBeWrittenAreRefusedBeforeAnyWork(String output, String message, @TempDir Path tmp) throws Exception {
+        Files.createDirectory(tmp.resolve("existing-dir.mp4"));
+        Files.writeString(Files.createDirectory(tmp.resolve("non-empty")).resolve("mine.txt"), "keep");
+        String target = output.equals("EMPTY") ? "" : output.startsWith("/") ? output : tmp.resolve(output).toString();
+        if (output.startsWith("/proc")) org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(Path.of("/proc/self")));
+        Result r = run("generate", "--output", target);
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--output") && r.err().contains(message), r.err());
+        assertFalse(r.err().contains("Device:"), r.err());
+        assertEquals("keep", Files.readString(tmp.resolve("non-empty/mine.txt")));
+    }
+
+    /** A parse or validation error is one line naming the option, not followed by the whole usage. */
+    @Test
+    void parseErrorsAreOneLine(@TempDir Path tmp) {
+        Result r = run("generate", "--widht", "64", "--output", tmp.resolve("o.gif").toString());
+        assertEquals(2, r.code(), r.err());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(r.err().startsWith("error: Unknown options: '--widht', '64'; did you mean --width?"), r.err());
+    }
+
+    /** Seeds as torch.manual_seed takes them: [−2⁶³, 2⁶⁴), a negative one being the same 64 bits as torch makes of it. */
+    @ParameterizedTest
+    @CsvSource({"18446744073709551615,-1", "9223372036854775808,-9223372036854775808", "-1,-1", "42,42"})
+    void seedsUpToTwoToTheSixtyFourAreAccepted(String seed, long bits, @TempDir Path tmp) {
+        CommandLine cl = new CommandLine(new GenerateCommand());
+        cl.parseArgs("--seed", seed, "--output", tmp.resolve("o.gif").toString());
+        GenerateCommand command = cl.getCommand();
+        assertEquals(bits, command.validate().seed());
+    }
+
+    @Test
+    void seedsOutsideTorchsRangeAreNamed(@TempDir Path tmp) {
+        Result r = run("generate", "--seed", "18446744073709551616", "--output", tmp.resolve("o.gif").toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--seed") && r.err().contains("18446744073709551615 (the range torch.manual_seed takes)"), r.err());
+    }
+
+    /** Bad input has code 2 whichever path finds it: an unreadable image is refused like a missing one. */
+    @Test
+    void anImageThatIsNoImageIsBadInput(@TempDir Path tmp) throws Exception {
+        Path image = Files.writeString(tmp.resolve("in.png"), "not a png");
+        try (ReferenceCase ref = ReferenceCase.bundled("tiny")) {
+            Result r = run("generate", "--model", ref.checkpoint().toString(), "--image", image.toString(), "--prompt", "a cat",
+                    "--output", tmp.resolve("o.gif").toString());
+            assertEquals(2, r.code(), r.err());
+            assertTrue(r.err().contains("in.png"), r.err());
+        }
+    }
+
+    /** A scheduler refused by the pipeline at its start (SVD needs a step graph) is bad input, as when validation refuses one. */
+    @Test
+    void aSchedulerRefusedAtThePipelinesStartIsBadInput(@TempDir Path tmp) {
+        try (ReferenceCase ref = ReferenceCase.bundled("svd-tiny")) {
+            Result r = run("generate", "--model", ref.checkpoint().toString(), "--image", ref.inputImage().toString(),
+                    "--scheduler", "DDIMScheduler:thresholding=true", "--steps", "2", "--frames", "2", "--height", "32", "--width", "48",
+                    "--output", tmp.resolve("o.gif").toString());
+            assertEquals(2, r.code(), r.err());
+            assertTrue(r.err().contains("no step graph"), r.err());
+            assertFalse(Files.exists(tmp.resolve("o.gif")));
+        }
     }
 
     @Test

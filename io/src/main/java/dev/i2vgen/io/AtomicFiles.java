@@ -1,8 +1,10 @@
 package dev.i2vgen.io;
 
 import java.io.IOException;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFileAttributeView;
@@ -31,8 +33,7 @@ public final class AtomicFiles {
 
     /** Writes a file through a temporary file in the same folder, then renames it over {@code target}. */
     public static void writeFile(Path target, Body body) throws IOException {
-        Path dir = parentOf(target);
-        if (Files.isDirectory(target)) throw new IOException(target + ": is a directory, expected a file path");
+        Path dir = fileTarget(target);
         Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
         try {
             body.writeTo(tmp);
@@ -50,11 +51,7 @@ public final class AtomicFiles {
      * than deleting someone's files.
      */
     public static void writeDirectory(Path target, Body body) throws IOException {
-        Path dir = parentOf(target);
-        if (Files.exists(target)) {
-            if (!Files.isDirectory(target)) throw new IOException(target + ": exists and is not a directory");
-            if (!isEmpty(target)) throw new IOException(target + ": directory exists and is not empty; refusing to overwrite it");
-        }
+        Path dir = directoryTarget(target);
         Path tmp = Files.createTempDirectory(dir, "." + target.getFileName() + ".");
         try {
             body.writeTo(tmp);
@@ -67,6 +64,57 @@ public final class AtomicFiles {
         }
     }
 
+    /**
+     * What {@link #writeFile} refuses, checked without writing the output (callers check before long work): an empty
+     * path, an existing directory, a missing parent folder, or one where no file can be created (tried, as the
+     * permission bits do not tell for root or a read-only file system).
+     */
+    public static void checkFileTarget(Path target) throws IOException {
+        Path dir = fileTarget(target);
+        Files.delete(probe(target, () -> Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp")));
+    }
+
+    /**
+     * What {@link #writeDirectory} refuses, checked without writing the output: an empty path, a file, a non-empty
+     * directory, a missing parent folder, or one where no folder can be created.
+     */
+    public static void checkDirectoryTarget(Path target) throws IOException {
+        Path dir = directoryTarget(target);
+        Files.delete(probe(target, () -> Files.createTempDirectory(dir, "." + target.getFileName() + ".")));
+    }
+
+    /** The parent folder of a file target that is not a directory itself (writing then tries the folder). */
+    private static Path fileTarget(Path target) throws IOException {
+        Path dir = parentOf(target);
+        if (Files.isDirectory(target)) throw new IOException(target + ": is a directory, expected a file path");
+        return dir;
+    }
+
+    /** The parent folder of a frames target that is new or an empty directory. */
+    private static Path directoryTarget(Path target) throws IOException {
+        Path dir = parentOf(target);
+        if (Files.exists(target)) {
+            if (!Files.isDirectory(target)) throw new IOException(target + ": exists and is not a directory");
+            if (!isEmpty(target)) throw new IOException(target + ": directory exists and is not empty; refusing to overwrite it");
+        }
+        return dir;
+    }
+
+    private interface Creation {
+        Path create() throws IOException;
+    }
+
+    /** A temporary sibling created to learn whether the folder takes one; the failure says why not. */
+    private static Path probe(Path target, Creation creation) throws IOException {
+        try {
+            return creation.create();
+        } catch (IOException e) {
+            String why = e instanceof AccessDeniedException ? "permission denied"
+                    : e instanceof FileSystemException fse && fse.getReason() != null ? fse.getReason() : e.getClass().getSimpleName();
+            throw new IOException(target + ": cannot create files in folder " + target.toAbsolutePath().getParent() + " (" + why + ")", e);
+        }
+    }
+
     /** Ordinary permissions where the file system has POSIX ones (elsewhere the defaults already are). */
     private static void publish(Path p, Set<PosixFilePermission> permissions) throws IOException {
         if (Files.getFileStore(p).supportsFileAttributeView(PosixFileAttributeView.class)) {
@@ -75,6 +123,7 @@ public final class AtomicFiles {
     }
 
     private static Path parentOf(Path target) throws IOException {
+        if (target.toString().isEmpty()) throw new IOException("the output path is empty");
         Path dir = target.toAbsolutePath().getParent();
         if (dir == null || !Files.isDirectory(dir)) throw new IOException(target + ": parent folder does not exist");
         return dir;

@@ -48,7 +48,7 @@ public final class Tensor {
     /** A new zero-filled contiguous tensor, freed by the garbage collector. */
     public static Tensor allocate(DType dtype, int... shape) {
         long bytes = numel(shape) * dtype.byteSize();
-        return wrap(Arena.ofAuto().allocate(Math.max(bytes, 1), 64), dtype, shape);
+        return wrap(HostMemory.allocate(Arena.ofAuto(), Math.max(bytes, 1), 64, () -> "a tensor " + dtype + Arrays.toString(shape)), dtype, shape);
     }
 
     public static Tensor fromFloats(float[] values, int... shape) {
@@ -172,9 +172,7 @@ public final class Tensor {
 
     /** All elements in row-major order as floats (converting from the storage dtype). */
     public float[] toFloatArray() {
-        long n = numel();
-        if (n > Integer.MAX_VALUE - 8) throw new IllegalStateException("tensor too large for a float[]: " + n);
-        float[] out = new float[(int) n];
+        float[] out = HostMemory.floats(numel(), () -> "a float copy of tensor " + dtype + Arrays.toString(shape));
         if (dtype == DType.F32 && isContiguous()) {
             MemorySegment.copy(data, F32, offset * 4, out, 0, out.length);
             return out;

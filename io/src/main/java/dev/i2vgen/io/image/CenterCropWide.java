@@ -13,14 +13,22 @@ public final class CenterCropWide {
         if (width <= 0 || height <= 0) {
             throw new IllegalArgumentException("center-crop target must be positive, got " + width + "×" + height);
         }
-        double scale = Math.min(image.width() / (double) width, image.height() / (double) height);
-        // Python: round(W // scale); the quotient is integral-valued so round() only converts.
-        int scaledW = (int) PythonFloorDivision.floorDiv(image.width(), scale);
-        int scaledH = (int) PythonFloorDivision.floorDiv(image.height(), scale);
+        long[] size = scaledSize(image.width(), image.height(), width, height);
+        int scaledW = Math.toIntExact(size[0]), scaledH = Math.toIntExact(size[1]);
         RgbImage scaled = PillowResample.resize(image, scaledW, scaledH, ResampleFilter.BOX);
         int x1 = Math.floorDiv(scaledW - width, 2);
         int y1 = Math.floorDiv(scaledH - height, 2);
         return crop(scaled, x1, y1, width, height);
+    }
+
+    /**
+     * The size {@code {width, height}} the image is scaled to before the crop: it covers the target. Longs, because a
+     * large target scales a wide image beyond what an int holds (callers check sizes before any pixels exist).
+     */
+    public static long[] scaledSize(int imageWidth, int imageHeight, int width, int height) {
+        double scale = Math.min(imageWidth / (double) width, imageHeight / (double) height);
+        // Python: round(W // scale); the quotient is integral-valued so round() only converts.
+        return new long[]{(long) PythonFloorDivision.floorDiv(imageWidth, scale), (long) PythonFloorDivision.floorDiv(imageHeight, scale)};
     }
 
     /** PIL {@code crop((x0, y0, x0+width, y0+height))}: out-of-image pixels are black. */

@@ -14,12 +14,15 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -98,6 +101,24 @@ public final class SafetensorsFile implements SafetensorsSource {
 
     @Override
     public String description() { return path.toString(); }
+
+    /**
+     * The file is shorter now than the mapping (truncated or rewritten in place under the running process): pages
+     * past its new end fault when read. A file removed or replaced by a rename keeps its mapped data, so only a
+     * shorter file at the same path counts.
+     */
+    @Override
+    public Optional<SafetensorsFormatException> truncation() {
+        long now;
+        try {
+            now = Files.size(path);
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+        if (now >= mapping.byteSize()) return Optional.empty();
+        return Optional.of(new SafetensorsFormatException(path, null, "was truncated to " + now + " bytes while mapped ("
+                + mapping.byteSize() + " bytes when opened): the file changed under the running process; restore it and run again"));
+    }
 
     @Override
     public void close() { arena.close(); }

@@ -30,6 +30,13 @@ public sealed interface SafetensorsSource extends TensorSource, AutoCloseable pe
     /** The {@code __metadata__} of the file, or of the index ({@code metadata}) for sharded sources. */
     java.util.Map<String, String> metadata();
 
+    /**
+     * A file of this source that is now shorter than its mapping, as the error that names it: reading such a mapping
+     * past the file's new end raises {@link InternalError} ("a fault occurred in an unsafe memory access operation"),
+     * which says nothing of the file. Empty while every file still covers its mapping.
+     */
+    java.util.Optional<SafetensorsFormatException> truncation();
+
     @Override
     void close();
 }

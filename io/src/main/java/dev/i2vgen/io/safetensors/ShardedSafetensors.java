@@ -14,6 +14,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 
@@ -141,6 +142,11 @@ public final class ShardedSafetensors implements SafetensorsSource {
 
     @Override
     public String description() { return index.toString(); }
+
+    @Override
+    public Optional<SafetensorsFormatException> truncation() {
+        return shards.stream().map(SafetensorsFile::truncation).flatMap(Optional::stream).findFirst();
+    }
 
     @Override
     public void close() { shards.forEach(SafetensorsFile::close); }

@@ -37,9 +37,23 @@ public final class GifVideoWriter implements VideoWriter {
         return (1000 / fps) / 10;
     }
 
+    /** GIF stores the logical screen size in 16 bits; the JDK writer silently wraps larger sizes. */
+    public static final int MAX_SIDE = 65535;
+
+    @Override
+    public void checkFrameSize(int width, int height) {
+        if (width > MAX_SIDE || height > MAX_SIDE) {
+            throw new IllegalArgumentException(file + ": a GIF holds frames of at most " + MAX_SIDE + "×" + MAX_SIDE
+                    + " pixels, got " + width + "×" + height);
+        }
+    }
+
+    @Override
+    public void checkTarget() throws IOException { AtomicFiles.checkFileTarget(file); }
+
     @Override
     public void write(List<RgbImage> frames, int fps) throws IOException {
-        VideoWriter.checkFrames(frames, fps);
+        VideoWriter.checkFrames(this, frames, fps);
         int delay = delayCentiseconds(fps);
         AtomicFiles.writeFile(file, tmp -> {
             ImageWriter writer = jdkGifWriter();

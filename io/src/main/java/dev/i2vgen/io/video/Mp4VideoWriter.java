@@ -32,13 +32,31 @@ public final class Mp4VideoWriter implements VideoWriter {
 
     @Override public Path output() { return file; }
 
+    /**
+     * Frames must be even-sized (4:2:0) and at least this wide and high: jcodec sizes a frame's slice buffer by its
+     * pixel count, and the coded slice of a smaller high-detail frame (8×8 to 24×24, noise) overflows it
+     * ({@code BufferOverflowException}); from 32 on, the rate control keeps every frame inside.
+     */
+    public static final int MIN_SIDE = 32;
+
+    @Override
+    public void checkFrameSize(int width, int height) {
+        if (width % 2 != 0 || height % 2 != 0) {
+            throw new IllegalArgumentException(file + ": H.264 4:2:0 needs even frame sizes, got " + width + "×" + height);
+        }
+        if (width < MIN_SIDE || height < MIN_SIDE) {
+            throw new IllegalArgumentException(file + ": the MP4 encoder (jcodec H.264) needs frames of at least " + MIN_SIDE
+                    + "×" + MIN_SIDE + " pixels, got " + width + "×" + height + " (write a GIF or PNG frames instead)");
+        }
+    }
+
+    @Override
+    public void checkTarget() throws IOException { AtomicFiles.checkFileTarget(file); }
+
     @Override
     public void write(List<RgbImage> frames, int fps) throws IOException {
-        VideoWriter.checkFrames(frames, fps);
+        VideoWriter.checkFrames(this, frames, fps);
         RgbImage first = frames.get(0);
-        if (first.width() % 2 != 0 || first.height() % 2 != 0) {
-            throw new IllegalArgumentException(file + ": H.264 4:2:0 needs even frame sizes, got " + first.width() + "×" + first.height());
-        }
         AtomicFiles.writeFile(file, tmp -> {
             try (FileChannelWrapper channel = NIOUtils.writableChannel(tmp.toFile())) {
                 MP4Muxer muxer = MP4Muxer.createMP4MuxerToChannel(channel);

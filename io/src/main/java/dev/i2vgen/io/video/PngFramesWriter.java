@@ -29,9 +29,16 @@ public final class PngFramesWriter implements VideoWriter {
     /** The file name of frame {@code index}. */
     public static String frameName(int index) { return String.format("frame_%04d.png", index); }
 
+    /** PNG itself holds any size an {@link RgbImage} can. */
+    @Override
+    public void checkFrameSize(int width, int height) {}
+
+    @Override
+    public void checkTarget() throws IOException { AtomicFiles.checkDirectoryTarget(directory); }
+
     @Override
     public void write(List<RgbImage> frames, int fps) throws IOException {
-        VideoWriter.checkFrames(frames, fps);
+        VideoWriter.checkFrames(this, frames, fps);
         AtomicFiles.writeDirectory(directory, tmp -> {
             for (int i = 0; i < frames.size(); i++) {
                 try {

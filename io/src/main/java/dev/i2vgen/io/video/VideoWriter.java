@@ -21,8 +21,20 @@ public interface VideoWriter {
      */
     void write(List<RgbImage> frames, int fps) throws IOException;
 
+    /**
+     * Refuses a frame size this format cannot hold, before any frames exist (an {@link IllegalArgumentException}
+     * naming the limit); {@link #write} refuses the same.
+     */
+    void checkFrameSize(int width, int height);
+
+    /**
+     * Refuses an output {@link #write} could not create (an existing directory for a file, a non-empty folder for
+     * frames, a missing or unwritable folder), without writing it: to check before hours of generation.
+     */
+    void checkTarget() throws IOException;
+
     /** The shared argument checks, done before anything touches the disk. */
-    static void checkFrames(List<RgbImage> frames, int fps) {
+    static void checkFrames(VideoWriter writer, List<RgbImage> frames, int fps) {
         if (frames == null || frames.isEmpty()) throw new IllegalArgumentException("no frames to write");
         if (fps < 1) throw new IllegalArgumentException("fps must be ≥ 1, got " + fps);
         RgbImage first = frames.get(0);
@@ -33,5 +45,6 @@ public interface VideoWriter {
                         + " but frame 0 is " + first.width() + "×" + first.height());
             }
         }
+        writer.checkFrameSize(first.width(), first.height());
     }
 }

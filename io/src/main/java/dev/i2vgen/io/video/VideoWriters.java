@@ -13,6 +13,7 @@ public final class VideoWriters {
      * extension (or an existing directory) → {@link PngFramesWriter}. Other extensions are rejected.
      */
     public static VideoWriter forOutput(Path output) {
+        if (output.toString().isEmpty()) throw new IllegalArgumentException("the output path is empty");
         if (output.getFileName() == null) throw new IllegalArgumentException("output path '" + output + "' has no file name");
         String name = output.getFileName().toString();
         int dot = name.lastIndexOf('.');

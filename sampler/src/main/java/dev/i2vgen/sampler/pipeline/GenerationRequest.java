@@ -28,20 +28,20 @@ public record GenerationRequest(String prompt, String negativePrompt, RgbImage i
     /** A builder with diffusers' defaults ({@link #defaults}). */
     public static Builder builder(String prompt, RgbImage image) { return new Builder(prompt, image); }
 
-    /** Checks in diffusers' order, with its messages where it has one. */
+    /** Checks in diffusers' order, with its messages where it has one; a refusal is an {@link InvalidRequestException}. */
     public GenerationRequest {
         if (height % 8 != 0 || width % 8 != 0 || height <= 0 || width <= 0) {
-            throw new IllegalArgumentException("`height` and `width` have to be divisible by 8 but are " + height + " and " + width + ".");
+            throw new InvalidRequestException("`height` and `width` have to be divisible by 8 but are " + height + " and " + width + ".");
         }
-        if (prompt == null) throw new IllegalArgumentException("Provide either `prompt` or `prompt_embeds`. Cannot leave both `prompt` and `prompt_embeds` undefined.");
-        if (image == null) throw new IllegalArgumentException("`image` has to be an image, got null");
-        if (numFrames < 1) throw new IllegalArgumentException("num_frames must be >= 1, got " + numFrames);
-        if (steps < 1) throw new IllegalArgumentException("num_inference_steps must be >= 1, got " + steps);
-        if (!Double.isFinite(guidance)) throw new IllegalArgumentException("guidance_scale must be finite, got " + guidance);
-        if (fps < 1) throw new IllegalArgumentException("target_fps must be >= 1, got " + fps);
-        if (!(eta >= 0)) throw new IllegalArgumentException("eta must be >= 0, got " + eta);
-        if (decodeChunkSize != null && decodeChunkSize < 1) throw new IllegalArgumentException("decode_chunk_size must be >= 1 or null, got " + decodeChunkSize);
-        if (clipSkip != null && clipSkip < 0) throw new IllegalArgumentException("clip_skip must be >= 0 or null, got " + clipSkip);
+        if (prompt == null) throw new InvalidRequestException("Provide either `prompt` or `prompt_embeds`. Cannot leave both `prompt` and `prompt_embeds` undefined.");
+        if (image == null) throw new InvalidRequestException("`image` has to be an image, got null");
+        if (numFrames < 1) throw new InvalidRequestException("num_frames must be >= 1, got " + numFrames);
+        if (steps < 1) throw new InvalidRequestException("num_inference_steps must be >= 1, got " + steps);
+        if (!Double.isFinite(guidance)) throw new InvalidRequestException("guidance_scale must be finite, got " + guidance);
+        if (fps < 1) throw new InvalidRequestException("target_fps must be >= 1, got " + fps);
+        if (!(eta >= 0)) throw new InvalidRequestException("eta must be >= 0, got " + eta);
+        if (decodeChunkSize != null && decodeChunkSize < 1) throw new InvalidRequestException("decode_chunk_size must be >= 1 or null, got " + decodeChunkSize);
+        if (clipSkip != null && clipSkip < 0) throw new InvalidRequestException("clip_skip must be >= 0 or null, got " + clipSkip);
     }
 
     /** Classifier-free guidance is on only when the scale is above 1, as in diffusers. */

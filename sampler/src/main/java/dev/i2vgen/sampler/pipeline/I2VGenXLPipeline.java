@@ -7,6 +7,7 @@ import dev.i2vgen.io.checkpoint.CheckpointFolder;
 import dev.i2vgen.io.checkpoint.ComponentFolder;
 import dev.i2vgen.io.checkpoint.FeatureExtractorConfig;
 import dev.i2vgen.io.checkpoint.PipelineLayout;
+import dev.i2vgen.io.image.CenterCropWide;
 import dev.i2vgen.io.image.PipelineImagePreprocessing;
 import dev.i2vgen.io.safetensors.SafetensorsSource;
 import dev.i2vgen.io.tokenizer.ClipTokenizer;
@@ -33,6 +34,7 @@ import dev.i2vgen.tensor.DType;
 import dev.i2vgen.tensor.Tensor;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -135,16 +137,73 @@ public final class I2VGenXLPipeline implements VideoPipeline {
         return generate(req, listener);
     }
 
+    /**
+     * Runs the pipeline; a request it refuses is an {@link InvalidRequestException} before any work, and a failure
+     * while a weight file was truncated under it names that file ({@link OwnedWeights#throwIfTruncated}).
+     */
     public GeneratedVideo generate(GenerationRequest req, PipelineListener listener) {
         if (ownedWeights.isClosed()) throw new IllegalStateException("I2VGenXLPipeline: generate() after close(): its weight mappings are released");
+        try {
+            return run(req, listener);
+        } catch (RuntimeException | Error e) {
+            ownedWeights.throwIfTruncated(e);
+            throw e;
+        }
+    }
+
+    /** What a run can refuse, checked before any work: the scheduler (and I4VGen's needs of it) and the sizes. */
+    private record CheckedRun(Scheduler scheduler, DdimScheduler ddim, int first, int niVsds) {}
+
+    private CheckedRun check(GenerationRequest req) {
+        try {
+            Scheduler scheduler = this.scheduler.forRun(req.scheduler(), req.steps(), req.eta());
+            I4VGenOptions i4vgen = req.i4vgen();
+            DdimScheduler ddim = i4vgen == null ? null : NiVsdsLoop.requireDdim(scheduler);
+            int steps = scheduler.timesteps().length;
+            GenerationSizes.check(hostArrays(req, vae.config().latentChannels(), unet.config().inChannels(),
+                    vae.config().downsampleFactor()), req.height(), req.width(), req.numFrames());
+            return new CheckedRun(scheduler, ddim, i4vgen == null ? 0 : i4vgen.regenerationStart(steps),
+                    i4vgen == null ? 0 : i4vgen.iterations(steps));
+        } catch (InvalidRequestException e) {
+            throw e;
+        } catch (IllegalArgumentException e) {
+            throw new InvalidRequestException(e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The host arrays of a run ({@link GenerationSizes}): the input image scaled to cover the CLIP square (side = the
+     * width) and the VAE frame, the VAE input, the latents, and the decoded video (and I4VGen's decoded NI-VSDS result).
+     */
+    static GenerationSizes.Layout hostArrays(GenerationRequest req, int vaeLatentChannels, int unetInChannels, int vaeScale) {
+        RgbImage image = req.image();
+        boolean cfg = req.classifierFreeGuidance(), intermediate = req.i4vgen() != null && req.i4vgen().decodeIntermediate();
+        return (height, width, frames) -> {
+            long[] clip = CenterCropWide.scaledSize(image.width(), image.height(), width, width);
+            long[] vaeImage = CenterCropWide.scaledSize(image.width(), image.height(), width, height);
+            long h = height / vaeScale, w = width / vaeScale;
+            List<GenerationSizes.HostArray> arrays = new ArrayList<>(List.of(
+                    new GenerationSizes.HostArray("the input image scaled for CLIP", "U8", new long[]{clip[1], clip[0], 3}, 1, 1, false),
+                    new GenerationSizes.HostArray("the CLIP crop", "U8", new long[]{width, width, 3}, 1, 1, false),
+                    new GenerationSizes.HostArray("the input image scaled for the VAE", "U8", new long[]{vaeImage[1], vaeImage[0], 3}, 1, 1, false),
+                    new GenerationSizes.HostArray("the VAE input", "F32", new long[]{1, 3, height, width}, 4, 1, false),
+                    new GenerationSizes.HostArray("the image latents", "F32", new long[]{cfg ? 2 : 1, vaeLatentChannels, frames, h, w}, 4, 1, false),
+                    new GenerationSizes.HostArray("the latents", "F32", new long[]{1, unetInChannels, frames, h, w}, 4, 1, false)));
+            arrays.addAll(GenerationSizes.decoded("video", height, width, frames));
+            if (intermediate) arrays.addAll(GenerationSizes.decoded("NI-VSDS result", height, width, frames));
+            return arrays;
+        };
+    }
+
+    private GeneratedVideo run(GenerationRequest req, PipelineListener listener) {
         boolean cfg = req.classifierFreeGuidance();
-        // everything a run can refuse is checked before any work
-        Scheduler scheduler = this.scheduler.forRun(req.scheduler(), req.steps(), req.eta());
+        CheckedRun checked = check(req);   // everything a run can refuse is checked before any work
+        Scheduler scheduler = checked.scheduler();
         I4VGenOptions i4vgen = req.i4vgen();
-        DdimScheduler ddim = i4vgen == null ? null : NiVsdsLoop.requireDdim(scheduler);
+        DdimScheduler ddim = checked.ddim();
         int steps = scheduler.timesteps().length;
-        int first = i4vgen == null ? 0 : i4vgen.regenerationStart(steps);
-        int niVsds = i4vgen == null ? 0 : i4vgen.iterations(steps);
+        int first = checked.first();
+        int niVsds = checked.niVsds();
         long seed = req.seed() != null ? req.seed() : new java.security.SecureRandom().nextLong() & 0xffffffffL;
         TorchGenerator generator = new TorchGenerator(seed);
 

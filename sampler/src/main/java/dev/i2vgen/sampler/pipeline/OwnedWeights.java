@@ -2,6 +2,7 @@ package dev.i2vgen.sampler.pipeline;
 
 import dev.i2vgen.io.checkpoint.ComponentFolder;
 import dev.i2vgen.io.checkpoint.Variant;
+import dev.i2vgen.io.safetensors.SafetensorsFormatException;
 import dev.i2vgen.io.safetensors.SafetensorsSource;
 import dev.i2vgen.tensor.DType;
 
@@ -42,6 +43,22 @@ final class OwnedWeights implements AutoCloseable {
         SafetensorsSource source = component.weights(variant);
         opened.add(source);
         return source;
+    }
+
+    /**
+     * Throws the error naming a weight file that was truncated under the running pipeline, with {@code failure}
+     * (what reading past its new end raised: an {@link InternalError} about an unsafe memory access, or whatever
+     * that became) as its cause; returns when every mapped file is whole, so the caller rethrows {@code failure}.
+     */
+    void throwIfTruncated(Throwable failure) {
+        for (SafetensorsSource source : opened) {
+            var truncated = source.truncation();
+            if (truncated.isPresent()) {
+                SafetensorsFormatException e = truncated.get();
+                e.initCause(failure);
+                throw e;
+            }
+        }
     }
 
     /** The mappings {@link #close} releases. */

@@ -25,6 +25,7 @@ import dev.i2vgen.tensor.DType;
 import dev.i2vgen.tensor.Tensor;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -108,12 +109,36 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
     /** The checkpoint's scheduler description (each run builds a fresh scheduler from it). */
     public CheckpointScheduler checkpointScheduler() { return scheduler; }
 
-    /** The run's scheduler, checked before any work; diffusers' SVD pipeline passes no η to the step. */
-    private Scheduler scheduler(SvdGenerationRequest req) {
-        Scheduler s = scheduler.forRun(req.scheduler(), req.steps(), 0.0);
-        if (!s.stepsOnDevice()) throw new IllegalArgumentException(s.className() + ": this configuration has no step"
-                + " graph (dynamic thresholding), which the Stable Video Diffusion pipeline needs");
-        return s;
+    /**
+     * What a run can refuse, checked before any work: the scheduler (diffusers' SVD pipeline passes no η to the step)
+     * and the sizes; a refusal is an {@link InvalidRequestException}.
+     */
+    private Scheduler check(SvdGenerationRequest req, int frames) {
+        try {
+            Scheduler s = scheduler.forRun(req.scheduler(), req.steps(), 0.0);
+            if (!s.stepsOnDevice()) throw new InvalidRequestException(s.className() + ": this configuration has no step"
+                    + " graph (dynamic thresholding), which the Stable Video Diffusion pipeline needs");
+            GenerationSizes.check(hostArrays(req.classifierFreeGuidance(), vae.config().latentChannels(),
+                    vae.config().downsampleFactor()), req.height(), req.width(), frames);
+            return s;
+        } catch (InvalidRequestException e) {
+            throw e;
+        } catch (IllegalArgumentException e) {
+            throw new InvalidRequestException(e.getMessage(), e);
+        }
+    }
+
+    /** The host arrays of a run ({@link GenerationSizes}): the resized image and VAE input, the latents, the decoded video. */
+    static GenerationSizes.Layout hostArrays(boolean cfg, int latentChannels, int vaeScale) {
+        return (height, width, frames) -> {
+            long h = height / vaeScale, w = width / vaeScale;
+            List<GenerationSizes.HostArray> arrays = new ArrayList<>(List.of(
+                    new GenerationSizes.HostArray("the input image resized for the VAE", "U8", new long[]{height, width, 3}, 1, 1, false),
+                    new GenerationSizes.HostArray("the VAE input", "F32", new long[]{1, 3, height, width}, 4, 1, false),
+                    new GenerationSizes.HostArray("the image latents", "F32", new long[]{cfg ? 2 : 1, frames, latentChannels, h, w}, 4, 1, false)));
+            arrays.addAll(GenerationSizes.decoded("video", height, width, frames));
+            return arrays;
+        };
     }
 
     public GeneratedVideo generate(SvdGenerationRequest req) { return generate(req, PipelineListener.NONE); }
@@ -128,12 +153,25 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
         return generate(req, listener);
     }
 
+    /**
+     * Runs the pipeline; a request it refuses is an {@link InvalidRequestException} before any work, and a failure
+     * while a weight file was truncated under it names that file ({@link OwnedWeights#throwIfTruncated}).
+     */
     public GeneratedVideo generate(SvdGenerationRequest req, PipelineListener listener) {
         if (ownedWeights.isClosed()) throw new IllegalStateException("StableVideoDiffusionPipeline: generate() after close(): its weight mappings are released");
+        try {
+            return run(req, listener);
+        } catch (RuntimeException | Error e) {
+            ownedWeights.throwIfTruncated(e);
+            throw e;
+        }
+    }
+
+    private GeneratedVideo run(SvdGenerationRequest req, PipelineListener listener) {
         int frames = req.numFrames() != null ? req.numFrames() : defaultFrames();
         boolean cfg = req.classifierFreeGuidance();
         int batch = cfg ? 2 : 1;
-        Scheduler scheduler = scheduler(req);
+        Scheduler scheduler = check(req, frames);
         long seed = req.seed() != null ? req.seed() : new java.security.SecureRandom().nextLong() & 0xffffffffL;
         TorchGenerator generator = new TorchGenerator(seed);
 

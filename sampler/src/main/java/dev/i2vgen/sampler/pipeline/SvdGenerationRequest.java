@@ -25,23 +25,23 @@ public record SvdGenerationRequest(RgbImage image, int height, int width, Intege
                                    double noiseAugStrength, Integer decodeChunkSize, Long seed,
                                    SchedulerSpec scheduler) implements VideoRequest {
 
-    /** Checks in diffusers' order, with its messages where it has one. */
+    /** Checks in diffusers' order, with its messages where it has one; a refusal is an {@link InvalidRequestException}. */
     public SvdGenerationRequest {
-        if (image == null) throw new IllegalArgumentException("`image` has to be of type `PIL.Image.Image` or `torch.Tensor` but is null");
+        if (image == null) throw new InvalidRequestException("`image` has to be of type `PIL.Image.Image` or `torch.Tensor` but is null");
         if (height <= 0 || width <= 0 || height % 8 != 0 || width % 8 != 0) {
-            throw new IllegalArgumentException("`height` and `width` have to be divisible by 8 but are " + height + " and " + width + ".");
+            throw new InvalidRequestException("`height` and `width` have to be divisible by 8 but are " + height + " and " + width + ".");
         }
-        if (numFrames != null && numFrames < 1) throw new IllegalArgumentException("num_frames must be >= 1, got " + numFrames);
-        if (steps < 1) throw new IllegalArgumentException("num_inference_steps must be >= 1, got " + steps);
+        if (numFrames != null && numFrames < 1) throw new InvalidRequestException("num_frames must be >= 1, got " + numFrames);
+        if (steps < 1) throw new InvalidRequestException("num_inference_steps must be >= 1, got " + steps);
         if (!Double.isFinite(minGuidance) || !Double.isFinite(maxGuidance)) {
-            throw new IllegalArgumentException("min_guidance_scale and max_guidance_scale must be finite, got " + minGuidance + " and " + maxGuidance);
+            throw new InvalidRequestException("min_guidance_scale and max_guidance_scale must be finite, got " + minGuidance + " and " + maxGuidance);
         }
-        if (fps < 1) throw new IllegalArgumentException("fps must be >= 1, got " + fps + " (the UNet is conditioned on fps - 1)");
-        if (motionBucketId < 0) throw new IllegalArgumentException("motion_bucket_id must be >= 0, got " + motionBucketId);
+        if (fps < 1) throw new InvalidRequestException("fps must be >= 1, got " + fps + " (the UNet is conditioned on fps - 1)");
+        if (motionBucketId < 0) throw new InvalidRequestException("motion_bucket_id must be >= 0, got " + motionBucketId);
         if (!(noiseAugStrength >= 0) || !Double.isFinite(noiseAugStrength)) {
-            throw new IllegalArgumentException("noise_aug_strength must be a finite number >= 0, got " + noiseAugStrength);
+            throw new InvalidRequestException("noise_aug_strength must be a finite number >= 0, got " + noiseAugStrength);
         }
-        if (decodeChunkSize != null && decodeChunkSize < 1) throw new IllegalArgumentException("decode_chunk_size must be >= 1 or null, got " + decodeChunkSize);
+        if (decodeChunkSize != null && decodeChunkSize < 1) throw new InvalidRequestException("decode_chunk_size must be >= 1 or null, got " + decodeChunkSize);
     }
 
     /** Classifier-free guidance is on iff the largest per-frame scale is above 1, as in diffusers. */

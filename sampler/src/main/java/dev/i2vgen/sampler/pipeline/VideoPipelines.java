@@ -2,6 +2,10 @@ package dev.i2vgen.sampler.pipeline;
 
 import dev.i2vgen.backend.Backend;
 import dev.i2vgen.io.checkpoint.CheckpointFolder;
+import dev.i2vgen.model.svd.SpatioTemporalUNetConfig;
+import dev.i2vgen.model.unet.UNetConfig;
+import dev.i2vgen.model.vae.TemporalVaeConfig;
+import dev.i2vgen.model.vae.VaeConfig;
 import dev.i2vgen.tensor.DType;
 
 import java.nio.file.Path;
@@ -19,6 +23,30 @@ public final class VideoPipelines {
     /** The pipeline class of a checkpoint folder, checked to be one this library runs (before any weights are read). */
     public static String pipelineClass(Path dir) {
         return CheckpointFolder.open(dir).layout().className();
+    }
+
+    /**
+     * Refuses a request whose sizes the run cannot hold ({@link GenerationSizes}, a {@link RequestLimitException}),
+     * from the checkpoint's configs alone: the check the pipeline's {@code generate} makes first, for a caller that
+     * wants the refusal before loading anything.
+     */
+    public static void checkSizes(Path dir, VideoRequest request) {
+        CheckpointFolder ckpt = CheckpointFolder.open(dir);
+        switch (request) {
+            case GenerationRequest r -> {
+                VaeConfig vae = VaeConfig.load(ckpt.component("vae").configFile());
+                UNetConfig unet = UNetConfig.load(ckpt.component("unet").configFile());
+                GenerationSizes.check(I2VGenXLPipeline.hostArrays(r, vae.latentChannels(), unet.inChannels(), vae.downsampleFactor()),
+                        r.height(), r.width(), r.numFrames());
+            }
+            case SvdGenerationRequest r -> {
+                TemporalVaeConfig vae = TemporalVaeConfig.load(ckpt.component("vae").configFile());
+                int frames = r.numFrames() != null ? r.numFrames()
+                        : SpatioTemporalUNetConfig.load(ckpt.component("unet").configFile()).numFrames();
+                GenerationSizes.check(StableVideoDiffusionPipeline.hostArrays(r.classifierFreeGuidance(), vae.latentChannels(),
+                        vae.downsampleFactor()), r.height(), r.width(), frames);
+            }
+        }
     }
 
     /** Validates the folder and builds its pipeline on {@code backend} computing in {@code dtype}. */

@@ -38,7 +38,11 @@ public final class TorchGenerator {
         manualSeed(seed);
     }
 
-    /** Restart the stream, as {@code torch.manual_seed(seed)} / {@code generator.manual_seed(seed)} do. */
+    /**
+     * Restart the stream, as {@code torch.manual_seed(seed)} / {@code generator.manual_seed(seed)} do. {@code seed} is
+     * torch's unsigned 64-bit seed as its bits: a seed in [2⁶³, 2⁶⁴) is the negative long with the same bits, which is
+     * also what torch makes of a negative seed.
+     */
     public TorchGenerator manualSeed(long seed) {
         this.seed = seed;
         this.engine = new Mt19937(seed);
@@ -46,6 +50,7 @@ public final class TorchGenerator {
         return this;
     }
 
+    /** The seed's 64 bits; {@link Long#toUnsignedString} prints it as torch's {@code initial_seed()}. */
     public long initialSeed() { return seed; }
 
     /** torch's {@code random()}: one 32-bit output, unsigned, in a long. */

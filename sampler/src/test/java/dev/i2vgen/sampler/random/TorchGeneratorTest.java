@@ -50,6 +50,22 @@ class TorchGeneratorTest {
         for (int i = 0; i < 1000; i++) assertEquals(a.nextUnsigned32(), b.nextUnsigned32());
     }
 
+    /**
+     * torch takes seeds in [−2⁶³, 2⁶⁴): a negative one is reinterpreted as its unsigned 64 bits, and mt19937 keeps the
+     * low 32 bits of those (ATen's init_with_uint32). So 2⁶⁴ − 1, −1 and 2³² − 1 draw the same numbers, and the
+     * generator reports the 64 bits it was given, as torch's initial_seed() does.
+     */
+    @Test
+    void seedsFromTwoToTheSixtyThreeSeedAsTorchDoes() {
+        long max = Long.parseUnsignedLong("18446744073709551615");
+        float[] expected = new TorchGenerator(0xffffffffL).randn(40);
+        assertArrayEquals(expected, new TorchGenerator(max).randn(40));
+        assertArrayEquals(expected, new TorchGenerator(-1L).randn(40));
+        assertEquals("18446744073709551615", Long.toUnsignedString(new TorchGenerator(max).initialSeed()));
+        long twoTo63 = Long.parseUnsignedLong("9223372036854775808");
+        assertArrayEquals(new TorchGenerator(0).randn(40), new TorchGenerator(twoTo63).randn(40));
+    }
+
     /** Values printed by torch for {@code torch.manual_seed(0)} (widely published, 4 decimals). */
     @Test
     void publishedTorchValuesForSeedZero() {

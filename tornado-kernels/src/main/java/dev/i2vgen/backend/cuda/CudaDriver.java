@@ -1,5 +1,7 @@
 package dev.i2vgen.backend.cuda;
 
+import dev.i2vgen.tensor.MemoryExhaustedException;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
@@ -22,6 +24,7 @@ final class CudaDriver {
     static final int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
     static final int CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
     private static final int CU_STREAM_NON_BLOCKING = 1;
+    private static final int CUDA_ERROR_OUT_OF_MEMORY = 2;
     private static final int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
 
     private final NativeLibrary lib;
@@ -214,6 +217,7 @@ final class CudaDriver {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment p = a.allocate(JAVA_LONG);
             int rc = call(cuMemAlloc, p, Math.max(bytes, 256));
+            if (rc == CUDA_ERROR_OUT_OF_MEMORY) throw MemoryExhaustedException.device(bytes, "cuMemAlloc: " + errorText(rc));
             if (rc != 0) throw new CudaException("cuMemAlloc of " + bytes + " bytes failed: " + errorText(rc));
             return p.get(JAVA_LONG, 0);
         }

@@ -9,6 +9,7 @@ import dev.i2vgen.graph.MemoryPlanner;
 import dev.i2vgen.graph.Task;
 import dev.i2vgen.graph.Value;
 import dev.i2vgen.tensor.DType;
+import dev.i2vgen.tensor.MemoryExhaustedException;
 import dev.i2vgen.tensor.Tensor;
 
 import java.lang.foreign.Arena;
@@ -82,12 +83,19 @@ public final class CudaExecutionPlan implements ExecutionPlan {
         this.bound = new long[graph.values().size()];
         this.boundStaging = new long[graph.values().size()];
         try {
-            this.arena = backend.residentWeights.mallocEvicting(memory.peakBytes());
+            try {
+                this.arena = backend.residentWeights.mallocEvicting(memory.peakBytes());
+            } catch (MemoryExhaustedException e) {
+                throw e.allocating("the intermediate buffers of graph '" + graph.name() + "'");
+            }
             TaskLowering lowering = new TaskLowering(this);
             for (Task t : graph.tasks()) {
                 try {
                     loweringTask = t.op().name() + " " + Arrays.toString(t.output().shape());
                     lowering.lower(t);
+                } catch (MemoryExhaustedException e) {   // weights, workspaces: said as such, not as a compile failure
+                    throw e.allocating("the weights and workspaces of task " + t.index() + " " + t.op().name()
+                            + (t.label().isEmpty() ? "" : " at " + t.label()) + " of graph '" + graph.name() + "'");
                 } catch (RuntimeException e) {
                     throw new IllegalArgumentException("CUDA backend cannot compile task " + t.index() + " " + t.op().name()
                             + (t.label().isEmpty() ? "" : " at " + t.label()) + " of graph " + graph.name() + ": " + e.getMessage(), e);

@@ -1,6 +1,7 @@
 package dev.i2vgen.backend.cuda;
 
 import dev.i2vgen.tensor.DType;
+import dev.i2vgen.tensor.MemoryExhaustedException;
 import dev.i2vgen.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
@@ -53,7 +54,7 @@ final class ResidentWeights implements AutoCloseable {
 
     /** Device allocations (cuMemAlloc / cuMemFree; a fake in the unit test). */
     interface DeviceMemory {
-        /** Throws {@link CudaException} when the device is out of memory. */
+        /** Throws {@link MemoryExhaustedException} when the device is out of memory. */
         long malloc(long bytes);
 
         void free(long pointer);
@@ -144,7 +145,7 @@ final class ResidentWeights implements AutoCloseable {
     long mallocEvicting(long bytes) {
         try {
             return driver.malloc(bytes);
-        } catch (CudaException e) {
+        } catch (MemoryExhaustedException e) {
             evictIdle();
             return driver.malloc(bytes);
         }

@@ -9,6 +9,7 @@ import dev.i2vgen.graph.MemoryPlanner;
 import dev.i2vgen.graph.Task;
 import dev.i2vgen.graph.Value;
 import dev.i2vgen.tensor.DType;
+import dev.i2vgen.tensor.HostMemory;
 import dev.i2vgen.tensor.Tensor;
 
 import java.lang.foreign.Arena;
@@ -38,7 +39,14 @@ final class JvmExecutionPlan implements ExecutionPlan {
         this.graph = graph;
         this.checks = new PlanChecks(graph);
         this.memoryPlan = MemoryPlanner.plan(graph, v -> v.numel() * 4);
-        MemorySegment pool = arena.allocate(Math.max(memoryPlan.peakBytes(), 64), MemoryPlanner.ALIGNMENT);
+        MemorySegment pool;
+        try {
+            pool = HostMemory.allocate(arena, Math.max(memoryPlan.peakBytes(), 64), MemoryPlanner.ALIGNMENT,
+                    () -> "the intermediate buffers of graph '" + graph.name() + "'");
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
         buffers = new MemorySegment[graph.values().size()];
         bound = new MemorySegment[graph.values().size()];
         for (Value v : graph.values()) {

@@ -1,5 +1,7 @@
 package dev.i2vgen.backend.opencl;
 
+import dev.i2vgen.tensor.MemoryExhaustedException;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -28,6 +30,8 @@ final class OpenCl {
     static final int CL_DEVICE_TYPE = 0x1000, CL_DEVICE_MAX_WORK_GROUP_SIZE = 0x1004, CL_DEVICE_MAX_MEM_ALLOC_SIZE = 0x1010,
             CL_DEVICE_LOCAL_MEM_SIZE = 0x1023, CL_DEVICE_NAME = 0x102B, CL_DEVICE_VERSION = 0x102F;
     static final int CL_PROGRAM_BUILD_LOG = 0x1183;
+    /** CL_MEM_OBJECT_ALLOCATION_FAILURE, CL_OUT_OF_RESOURCES, CL_OUT_OF_HOST_MEMORY, CL_INVALID_BUFFER_SIZE (over the max allocation). */
+    private static final List<Integer> OUT_OF_MEMORY_CODES = List.of(-4, -5, -6, -61);
     static final long CL_MEM_READ_WRITE = 1;
     static final int CL_DEVICE_NOT_FOUND = -1, CL_PLATFORM_NOT_FOUND_KHR = -1001, CL_BUILD_PROGRAM_FAILURE = -11;
 
@@ -218,6 +222,8 @@ final class OpenCl {
             MemorySegment err = a.allocate(JAVA_INT);
             MemorySegment b = (MemorySegment) createBuffer.invokeExact(context, CL_MEM_READ_WRITE, Math.max(bytes, 4L), MemorySegment.NULL, err);
             int code = err.get(JAVA_INT, 0);
+            String failure = "clCreateBuffer: OpenCL error " + code + " (" + errorName(code) + ")";
+            if (OUT_OF_MEMORY_CODES.contains(code)) throw MemoryExhaustedException.device(bytes, failure);
             if (code != 0) throw new OpenClException("clCreateBuffer of " + bytes + " bytes failed with OpenCL error " + code + " (" + errorName(code) + ")");
             return b;
         } catch (Throwable t) { throw rethrow(t); }

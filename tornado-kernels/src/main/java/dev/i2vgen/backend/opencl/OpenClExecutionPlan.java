@@ -8,6 +8,7 @@ import dev.i2vgen.graph.MemoryPlanner;
 import dev.i2vgen.graph.Task;
 import dev.i2vgen.graph.Value;
 import dev.i2vgen.tensor.DType;
+import dev.i2vgen.tensor.MemoryExhaustedException;
 import dev.i2vgen.tensor.Tensor;
 
 import java.lang.foreign.Arena;
@@ -50,18 +51,29 @@ public final class OpenClExecutionPlan implements ExecutionPlan {
         this.memory = MemoryPlanner.plan(graph, v -> v.numel() * 4);
         this.bound = new MemorySegment[graph.values().size()];
         try {
+            String intermediates = "the intermediate buffers of graph '" + graph.name() + "'";
             if (memory.peakBytes() > backend.device.maxAllocBytes()) {
-                throw new OpenClException("graph " + graph.name() + " needs one buffer of " + memory.peakBytes() + " bytes for its intermediates, but "
-                        + backend.device.name() + " allows at most " + backend.device.maxAllocBytes() + " bytes per buffer");
+                throw MemoryExhaustedException.device(memory.peakBytes(), backend.device.name() + " allows at most "
+                        + MemoryExhaustedException.bytes(backend.device.maxAllocBytes()) + " per buffer").allocating(intermediates);
             }
-            this.arena = allocate(memory.peakBytes());
-            uploadConstants();
+            try {
+                this.arena = allocate(memory.peakBytes());
+            } catch (MemoryExhaustedException e) {
+                throw e.allocating(intermediates);
+            }
+            try {
+                uploadConstants();
+            } catch (MemoryExhaustedException e) {
+                throw e.allocating("the weights of graph '" + graph.name() + "'");
+            }
             OpenClTaskLowering lowering = new OpenClTaskLowering(this);
             for (Task t : graph.tasks()) {
                 try {
                     lowering.lower(t);
                     DType dt = t.output().dtype();
                     if (dt == DType.F16 || dt == DType.BF16) steps.add(roundLaunch(ref(t.output()), t.output().numel(), dt));
+                } catch (MemoryExhaustedException e) {
+                    throw e.allocating("the buffers of task " + t.index() + " " + t.op().name() + " of graph '" + graph.name() + "'");
                 } catch (RuntimeException e) {
                     throw new IllegalArgumentException("OpenCL backend cannot compile task " + t.index() + " " + t.op().name()
                             + (t.label().isEmpty() ? "" : " at " + t.label()) + " of graph " + graph.name() + ": " + e.getMessage(), e);

@@ -1,6 +1,7 @@
 package dev.i2vgen.backend.cuda;
 
 import dev.i2vgen.tensor.DType;
+import dev.i2vgen.tensor.MemoryExhaustedException;
 import dev.i2vgen.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
@@ -28,7 +29,7 @@ class ResidentWeightsTest {
 
         @Override
         public long malloc(long bytes) {
-            if (liveBytes() + bytes > capacity) throw new CudaException("cuMemAlloc: CUDA_ERROR_OUT_OF_MEMORY (fake)");
+            if (liveBytes() + bytes > capacity) throw MemoryExhaustedException.device(bytes, "cuMemAlloc: CUDA_ERROR_OUT_OF_MEMORY (fake)");
             long p = next;
             next += bytes + 256;
             live.put(p, bytes);
@@ -156,7 +157,7 @@ class ResidentWeightsTest {
         r.release(acquire(r, weights(1500, 2f), uploads));   // idle, 3000 bytes
         long arena = r.mallocEvicting(6000);                  // fits only once the idle copy is gone
         assertEquals(2000, r.residentBytes());
-        assertThrows(CudaException.class, () -> r.mallocEvicting(4000), "held weights must not be freed");
+        assertThrows(MemoryExhaustedException.class, () -> r.mallocEvicting(4000), "held weights must not be freed");
         mem.free(arena);
         r.release(held);
         r.close();
