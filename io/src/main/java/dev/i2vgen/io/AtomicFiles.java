@@ -12,13 +12,13 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Set;
 import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
-import java.util.stream.Stream;
 
 /**
  * Write-to-temporary-then-rename, so readers never see a half-written output and failures leave nothing.
  * The finished output gets the permissions an ordinary create gives (rw-r--r--, folders rwxr-xr-x), not the
- * owner-only ones of the temporary file.
+ * owner-only ones of the temporary file. Temporaries are named and cleaned up by {@link TemporaryOutputs}: an
+ * interrupted process (SIGINT, SIGTERM) removes its own, and leftovers of killed runs are removed by the next write
+ * into the same folder.
  */
 public final class AtomicFiles {
     private static final Set<PosixFilePermission> FILE = PosixFilePermissions.fromString("rw-r--r--");
@@ -34,13 +34,14 @@ public final class AtomicFiles {
     /** Writes a file through a temporary file in the same folder, then renames it over {@code target}. */
     public static void writeFile(Path target, Body body) throws IOException {
         Path dir = fileTarget(target);
-        Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+        TemporaryOutputs.removeStale(dir);
+        Path tmp = TemporaryOutputs.createFile(target);
         try {
             body.writeTo(tmp);
-            publish(tmp, FILE);
-            move(tmp, target);
+            giveOrdinaryPermissions(tmp, FILE);
+            TemporaryOutputs.publish(tmp, () -> move(tmp, target));
         } catch (IOException | RuntimeException | Error e) {
-            Files.deleteIfExists(tmp);
+            discard(tmp, e);
             throw e;
         }
     }
@@ -52,14 +53,17 @@ public final class AtomicFiles {
      */
     public static void writeDirectory(Path target, Body body) throws IOException {
         Path dir = directoryTarget(target);
-        Path tmp = Files.createTempDirectory(dir, "." + target.getFileName() + ".");
+        TemporaryOutputs.removeStale(dir);
+        Path tmp = TemporaryOutputs.createDirectory(target);
         try {
             body.writeTo(tmp);
-            publish(tmp, FOLDER);
-            Files.deleteIfExists(target); // only ever an empty directory here
-            move(tmp, target);
+            giveOrdinaryPermissions(tmp, FOLDER);
+            TemporaryOutputs.publish(tmp, () -> {
+                Files.deleteIfExists(target); // only ever an empty directory here
+                move(tmp, target);
+            });
         } catch (IOException | RuntimeException | Error e) {
-            deleteTree(tmp);
+            discard(tmp, e);
             throw e;
         }
     }
@@ -116,7 +120,7 @@ public final class AtomicFiles {
     }
 
     /** Ordinary permissions where the file system has POSIX ones (elsewhere the defaults already are). */
-    private static void publish(Path p, Set<PosixFilePermission> permissions) throws IOException {
+    private static void giveOrdinaryPermissions(Path p, Set<PosixFilePermission> permissions) throws IOException {
         if (Files.getFileStore(p).supportsFileAttributeView(PosixFileAttributeView.class)) {
             Files.setPosixFilePermissions(p, permissions);
         }
@@ -143,10 +147,12 @@ public final class AtomicFiles {
         }
     }
 
-    private static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root)) return;
-        try (Stream<Path> walk = Files.walk(root)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+    /** Removes the temporary of a failed write; a failure to remove it is added to the write's own failure. */
+    private static void discard(Path tmp, Throwable failure) {
+        try {
+            TemporaryOutputs.discard(tmp);
+        } catch (IOException | RuntimeException e) {
+            failure.addSuppressed(e);
         }
     }
 }

@@ -12,7 +12,7 @@ public final class ConfigProblem extends IllegalArgumentException {
     public ConfigProblem(String key, String detail) { this(null, key, detail); }
 
     public ConfigProblem(String source, String key, String detail) {
-        super((source == null ? "" : source + ": ") + "'" + key + "' " + detail);
+        super(dev.i2vgen.io.MessageText.oneLine((source == null ? "" : source + ": ") + "'" + key + "' " + detail)); // keys may hold line breaks
         this.source = source;
         this.key = key;
         this.detail = detail;

@@ -1,6 +1,7 @@
 package dev.i2vgen.io.image;
 
 import dev.i2vgen.io.IoFailures;
+import dev.i2vgen.io.MessageText;
 
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
@@ -25,6 +26,13 @@ import java.util.Iterator;
  * The first frame of animated files is used.
  */
 public final class ImageLoader {
+    /**
+     * The largest image decoded, checked from the header before any pixel is: 2^27 pixels (e.g. 16384 × 8192; more
+     * than a 100-megapixel camera gives) needs up to 1 GiB decoded and 384 MiB as RGB. A corrupt or hostile header
+     * claiming more would otherwise make the decoder allocate gigabytes or run for minutes.
+     */
+    public static final long MAX_PIXELS = 1L << 27;
+
     private ImageLoader() {}
 
     public static RgbImage read(Path file) {
@@ -46,6 +54,11 @@ public final class ImageLoader {
             ImageReader reader = readers.next();
             try {
                 reader.setInput(in, true, true);
+                int width = reader.getWidth(0), height = reader.getHeight(0);
+                if ((long) width * height > MAX_PIXELS) {
+                    throw new UnreadableImageException(file, "is " + width + "×" + height + " pixels, more than the " + MAX_PIXELS + " (2^27)"
+                            + " pixels this program decodes; scale it down first (the pipeline resizes it to the video's size anyway)", null);
+                }
                 BufferedImage image = reader.read(0);
                 return toRgb(image);
             } finally {
@@ -53,7 +66,7 @@ public final class ImageLoader {
             }
         } catch (IOException | RuntimeException e) {
             if (e instanceof UnreadableImageException u) throw u;
-            throw new UnreadableImageException(file, "cannot decode image: " + e.getMessage(), e);
+            throw new UnreadableImageException(file, "cannot decode image: " + MessageText.reason(e), e);
         }
     }
 

@@ -37,6 +37,12 @@ public final class TokenizerFolderReader {
     static final String CONFIG_JSON = "tokenizer_config.json";
     static final String SPECIAL_TOKENS_JSON = "special_tokens_map.json";
 
+    /**
+     * The padded length is allocated for every prompt: bound it far above any CLIP text encoder's positions (77), so
+     * that a config claiming billions is a file error, not an OutOfMemoryError at the first prompt.
+     */
+    static final int MAX_MODEL_LENGTH = 1 << 16;
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private TokenizerFolderReader() {}

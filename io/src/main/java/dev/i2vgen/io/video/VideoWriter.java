@@ -9,7 +9,8 @@ import java.util.List;
 /**
  * Writes a sequence of equally sized RGB frames to one output ({@link #output()}). The output
  * appears atomically: everything is written to a temporary sibling first and renamed at the end,
- * so a failed write leaves nothing (and an existing file is replaced only on success).
+ * so a failed or interrupted (SIGINT, SIGTERM) write leaves nothing, and an existing file is replaced
+ * only on success ({@link dev.i2vgen.io.AtomicFiles}).
  */
 public interface VideoWriter {
     /** Where {@link #write} puts the video. */

@@ -165,6 +165,26 @@ class ImageLoaderTest {
         assertTrue(m.getMessage().contains("missing.jpg"), m.getMessage());
     }
 
+    @Test
+    void aHeaderClaimingMoreThanMaxPixelsIsRefusedBeforeDecoding() throws IOException {
+        // A 1-bit PNG whose IHDR claims 32768 × 8192 = 2^28 pixels: the decoder would allocate and walk them all.
+        java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
+        ImageIO.write(new BufferedImage(5, 3, BufferedImage.TYPE_BYTE_BINARY), "png", png);
+        Path huge = Files.write(dir.resolve("huge.png"), withHeaderSize(png.toByteArray(), 32768, 8192));
+        UnreadableImageException e = assertThrows(UnreadableImageException.class, () -> ImageLoader.read(huge));
+        assertTrue(e.getMessage().startsWith(huge + ": is 32768×8192 pixels, more than the " + ImageLoader.MAX_PIXELS), e.getMessage());
+    }
+
+    /** PNG bytes whose IHDR chunk (right after the 8-byte signature) claims another size; its CRC is recomputed. */
+    static byte[] withHeaderSize(byte[] png, int width, int height) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(png.clone()); // big-endian, as PNG
+        b.putInt(16, width).putInt(20, height);
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(b.array(), 12, 4 + 13); // chunk type and data
+        b.putInt(12 + 4 + 13, (int) crc.getValue());
+        return b.array();
+    }
+
     static RgbImage smooth(int w, int h) {
         byte[] d = new byte[w * h * 3];
         for (int y = 0; y < h; y++)

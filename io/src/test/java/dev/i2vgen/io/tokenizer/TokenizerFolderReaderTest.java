@@ -132,6 +132,15 @@ class TokenizerFolderReaderTest {
     }
 
     @Test
+    void anAbsurdModelMaxLengthIsAFileErrorNotAHugeAllocation(@TempDir Path dir) throws IOException {
+        Path folder = TokenizerTestFolders.copyOf(TokenizerTestFolders.vocabMergesLayout(), dir.resolve("t"), "vocab.json", "merges.txt");
+        Path config = Files.writeString(folder.resolve("tokenizer_config.json"), "{\"model_max_length\": 2147483647}");
+        var e = assertThrows(TokenizerFormatException.class, () -> ClipTokenizer.fromFolder(folder).encode("a fox"));
+        assertEquals(config, e.file());
+        assertTrue(e.getMessage().endsWith("model_max_length must be an integer in 2..65536, got 2147483647"), e.getMessage());
+    }
+
+    @Test
     void tokenizerJsonWithWrongModelIsRejected(@TempDir Path dir) throws IOException {
         Path folder = TokenizerTestFolders.copyOf(TokenizerTestFolders.vocabMergesLayout(), dir.resolve("t"), "tokenizer_config.json");
         Files.writeString(folder.resolve("tokenizer.json"), "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": 0}}}");
