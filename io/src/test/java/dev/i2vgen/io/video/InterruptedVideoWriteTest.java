@@ -28,7 +28,7 @@ class InterruptedVideoWriteTest {
     @ParameterizedTest
     @ValueSource(strings = {"out.mp4", "out.gif", "frames"})
     void aFrameSourceFailingMidWriteLeavesNothing(String name) throws IOException {
-        List<RgbImage> failing = VideoTestFrames.failingOnSecondRead(VideoTestFrames.smooth(4, 16, 16, 2), 2);
+        List<RgbImage> failing = VideoTestFrames.failingOnSecondRead(VideoTestFrames.smooth(4, 32, 32, 2), 2);
         assertThrows(IllegalStateException.class, () -> VideoWriters.forOutput(dir.resolve(name)).write(failing, 8));
         assertEquals(List.of(), entries(dir));
     }

@@ -20,7 +20,7 @@ public final class SlowVideoWriteMain {
 
     public static void main(String[] args) throws IOException {
         Path output = Path.of(args[0]).toAbsolutePath();
-        List<RgbImage> frames = VideoTestFrames.smooth(4, 16, 16, 7);
+        List<RgbImage> frames = VideoTestFrames.smooth(4, 32, 32, 7);
         List<RgbImage> slow = new AbstractList<>() {
             boolean announced;
 
