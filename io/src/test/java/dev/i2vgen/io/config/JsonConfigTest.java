@@ -49,6 +49,11 @@ class JsonConfigTest {
         var dup = assertThrows(IllegalArgumentException.class, () -> JsonConfig.read(f));
         assertTrue(dup.getMessage().startsWith(f + ": is not valid JSON: Duplicate field 'a' (line 3"), dup.getMessage());
 
+        // found by the fuzzer: Jackson quotes a duplicate key holding a line break; the message stays one line
+        Files.writeString(f, "{\"att\\ntion\": 1, \"att\\ntion\": 2}");
+        var quoted = assertThrows(IllegalArgumentException.class, () -> JsonConfig.read(f));
+        assertTrue(quoted.getMessage().contains("Duplicate field 'att\\ntion'") && !quoted.getMessage().contains("\n"), quoted.getMessage());
+
         Files.write(f, new byte[]{'{', '"', 'a', '"', ':', '"', (byte) 0xFF, '"', '}'});
         var utf8 = assertThrows(IllegalArgumentException.class, () -> JsonConfig.read(f));
         assertTrue(utf8.getMessage().startsWith(f + ": is not valid JSON: Invalid UTF-8") && utf8.getMessage().contains("(line 1, column"),
