@@ -62,10 +62,8 @@ public final class JsonConfig {
 
     /** A parse error in one line: what Jackson found and where ("Invalid UTF-8 start byte 0xff (line 1, column 3)"). */
     public static String describe(JacksonException e) {
-        var at = e.getLocation();
         // Jackson quotes the offending text (a key may hold line breaks): escaped, so the message stays one line
-        return dev.i2vgen.io.MessageText.oneLine(e.getOriginalMessage())
-                + (at == null || at.getLineNr() < 0 ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")");
+        return dev.i2vgen.io.MessageText.oneLine(dev.i2vgen.io.MessageText.reason(e));
     }
 
     public JsonNode node() { return node; }
