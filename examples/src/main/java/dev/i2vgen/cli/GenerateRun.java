@@ -32,6 +32,7 @@ final class GenerateRun {
     private final PrintWriter err;
     /** The pipeline stage running now, for an out-of-memory error that no allocation named. */
     private String stage = "load the pipeline";
+    private final RunTimings timings = RunTimings.fromEnvironment();
 
     GenerateRun(GenerateSettings settings, PrintWriter out, PrintWriter err) {
         this.s = settings;
@@ -47,26 +48,31 @@ final class GenerateRun {
         if (demo) err.println("No --model given: using the built-in tiny demo model (random weights; the video is noise-like).");
 
         CheckpointFolder checkpoint;
+        timings.begin("checkpoint check (configs, safetensors headers)");
         try {
             checkpoint = CheckpointFolder.open(modelDir).validate();
         } catch (CheckpointException e) {
             throw new CliErrors.BadInputException("the checkpoint folder is not usable:\n" + e.getMessage(), e);
         }
+        timings.begin("scheduler, image and size checks");
         checkScheduler(checkpoint);
         RgbImage image = ImageLoader.read(imagePath);
         VideoRequest request = request(image, demo);
         VideoPipelines.checkSizes(modelDir, request);   // the pipeline's own size limits, before any weights or device
 
+        timings.begin("backend start");
         try (Backend backend = Backends.create(s.device())) {
             err.println("Device: " + backend.deviceDescription() + ", precision " + s.dtype() + ", " + s.pipeline());
             long t0 = System.nanoTime();
             GeneratedVideo video;
+            timings.begin("pipeline load (weights mapped)");
             try (VideoPipeline pipeline = VideoPipelines.fromPretrained(modelDir, backend, s.dtype());
                  ProgressBar bar = new ProgressBarBuilder().setTaskName("Denoising").setInitialMax(s.steps())
                     .setStyle(ProgressBarStyle.ASCII).setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err))
                     .showSpeed().build()) {
                 video = pipeline.generate(request, new PipelineListener() {
                     @Override public void stage(String name) {
+                        timings.begin("stage: " + name);
                         stage = name;
                         bar.setExtraMessage(" " + name);
                     }
@@ -78,6 +84,7 @@ final class GenerateRun {
                 });
             }
             stage = "write the video";
+            timings.begin("video encoding and writing");
             VideoWriters.forOutput(s.output()).write(video.frames(), s.fps());
             if (s.saveIntermediate() != null) {
                 VideoWriters.forOutput(s.saveIntermediate()).write(video.intermediateFrames(), s.fps());
@@ -86,6 +93,7 @@ final class GenerateRun {
             double secs = (System.nanoTime() - t0) / 1e9;
             out.printf("Wrote %s: %d frames %dx%d at %d fps (seed %s) in %.1f s%n", s.output(), video.frames().size(),
                     s.width(), s.height(), s.fps(), Long.toUnsignedString(video.seed()), secs);
+            timings.print(err, backend.setupTimes());
         } catch (OutOfMemoryError e) {   // an allocation outside the named ones (tensors, plan buffers): name the stage
             throw MemoryExhaustedException.host("the '" + stage + "' stage", -1, e);
         }

@@ -17,6 +17,7 @@ public final class I2VGenCommand implements Runnable {
     }
 
     public static void main(String[] args) {
+        RunTimings.markProcessEntry();
         System.exit(commandLine().execute(args));
     }
 

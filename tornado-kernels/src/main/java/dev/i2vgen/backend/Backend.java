@@ -17,6 +17,13 @@ public interface Backend extends AutoCloseable {
     /** Compiles a frozen graph: uploads its constants once, plans intermediate buffers, prepares kernels. */
     ExecutionPlan compile(ImmutableTaskGraph graph);
 
+    /**
+     * Time spent so far preparing work rather than computing, by kind (kernel compilation, algorithm searches,
+     * weight uploads; thread time of the calls, not device time), for {@code I2VGEN_TIMINGS=1}; empty where the
+     * backend has nothing such to report.
+     */
+    default java.util.Map<String, java.time.Duration> setupTimes() { return java.util.Map.of(); }
+
     /** Releases device memory and compiled kernels. */
     @Override
     void close();

@@ -72,7 +72,8 @@ public record BenchModel(String description, ClipTokenizer tokenizer, ClipTextEn
                 8 * scale, 8 * scale, 4);
     }
 
-    private static TensorSource weights(String component) {
+    /** Random weights of one component ("unet", "vae", "text_encoder", "image_encoder") of I2VGen-XL. */
+    static RandomWeights weights(String component) {
         try (InputStream in = BenchResources.open("i2vgen-xl-tensors.tsv")) {
             return RandomWeights.fromTensorList(in, "bench/i2vgen-xl-tensors.tsv", component, SEED + component.hashCode());
         } catch (IOException e) {

@@ -59,7 +59,7 @@ public record SvdBenchModel(ClipVisionEncoder imageEncoder, FeatureExtractorConf
         }
     }
 
-    private static TensorSource imageEncoderWeights() {
+    static RandomWeights imageEncoderWeights() {
         try (InputStream in = BenchResources.open("i2vgen-xl-tensors.tsv")) {
             return RandomWeights.fromTensorList(in, "bench/i2vgen-xl-tensors.tsv", "image_encoder", SEED + 1);
         } catch (IOException e) {

@@ -60,4 +60,13 @@ record ConvIsland(boolean island, int imagesPerGroup, float nchwMillis, float is
         return String.format("%s (timed NCHW %.3f ms, island %.3f ms; FindEx NHWC + permutes %.3f ms; %d images per group)",
                 island ? "island" : "NCHW", nchwMillis, islandMillis, estimateMillis, imagesPerGroup);
     }
+
+    /** As {@link AlgorithmCache} stores it. */
+    String format() { return island + " " + imagesPerGroup + " " + nchwMillis + " " + islandMillis + " " + estimateMillis; }
+
+    static ConvIsland parse(String s) {
+        String[] f = s.split(" ");
+        return new ConvIsland(Boolean.parseBoolean(f[0]), Integer.parseInt(f[1]), Float.parseFloat(f[2]), Float.parseFloat(f[3]),
+                Float.parseFloat(f[4]));
+    }
 }

@@ -171,7 +171,7 @@ final class ConvolutionLowering {
         var g = new CudnnConvolution.Geometry(images, c, h, w, o, kh, kw, strideH, strideW, padT, padL, oh, ow);
         long bound = cudnnWorkspaceBytes();
         String key = act + " " + g + " ws " + bound + (nhwcInput ? " nhwc input " : " ") + mode;
-        ConvIsland known = cudnn.islands.get(key);
+        ConvIsland known = cudnn.knownIsland(key);
         if (known != null) return known;
         int group = ConvIsland.imagesPerGroup(g, es, bound);
         if (group == 0) return null;
@@ -230,7 +230,7 @@ final class ConvolutionLowering {
         }
         boolean island = nhwc != null && (mode.equals("force") || ConvIsland.wins(nchwMs, islandMs));
         ConvIsland decision = new ConvIsland(island, group, nchwMs, islandMs, estimate);
-        cudnn.islands.put(key, decision);
+        cudnn.rememberIsland(key, decision);
         LOG.fine(() -> "conv " + act + " " + g + ": " + decision);
         return decision;
     }

@@ -56,6 +56,8 @@ final class CublasLt implements AutoCloseable {
 
     /** Search key → the 64 bytes of the chosen algorithm. */
     private final java.util.Map<String, byte[]> chosen = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Thread time in timed algorithm searches (I2VGEN_TIMINGS=1). */
+    final java.util.concurrent.atomic.LongAdder searchNanos = new java.util.concurrent.atomic.LongAdder();
     /** Problems timed, and how many of them chose another than the heuristic's first (tests, logs). */
     private final java.util.concurrent.atomic.AtomicInteger searched = new java.util.concurrent.atomic.AtomicInteger(),
             improved = new java.util.concurrent.atomic.AtomicInteger();
@@ -95,6 +97,23 @@ final class CublasLt implements AutoCloseable {
     }
 
     String libraryPath() { return lib.path().toString(); }
+
+    /** Where choices persist between processes (set by the backend), and this library's part of their keys. */
+    private AlgorithmCache algorithms;
+    private String libraryKey;
+
+    void useAlgorithmCache(AlgorithmCache cache) {
+        this.algorithms = cache;
+        java.nio.file.Path p = lib.path();
+        try {
+            p = p.toRealPath();   // the versioned file name
+        } catch (java.io.IOException e) {
+            // the name as found will do
+        }
+        this.libraryKey = p.getFileName().toString();
+    }
+
+    private String diskKey(String key) { return libraryKey + " " + key; }
 
     private static int cudaType(DType t) {
         return switch (t) {
@@ -197,11 +216,13 @@ final class CublasLt implements AutoCloseable {
                 beta = arena.allocate(JAVA_FLOAT);
                 beta.set(JAVA_FLOAT, 0, s.beta());
                 int found = Math.min(requested, count.get(JAVA_INT, 0));
+                long t0 = System.nanoTime();
                 int pick = timing == null || found == 1 ? 0
                         : choose(s.searchKey() + " align " + aligns[0][1] + "," + aligns[1][1] + "," + aligns[2][1] + "," + aligns[3][1]
                                 + "," + alignment(s.bias()), results, found, timing);
                 // the algo struct is the first 64 bytes of a heuristic result
                 algo = results.asSlice(pick * HEURISTIC_RESULT_BYTES, ALGO_BYTES);
+                searchNanos.add(System.nanoTime() - t0);
             }
         }
 
@@ -213,6 +234,7 @@ final class CublasLt implements AutoCloseable {
          */
         private int choose(String key, MemorySegment results, int found, Timing timing) {
             byte[] known = chosen.get(key);
+            if (known == null && algorithms != null) known = algorithms.get(diskKey(key)).map(java.util.HexFormat.of()::parseHex).orElse(null);
             if (known != null) {
                 for (int i = 0; i < found; i++)
                     if (java.util.Arrays.equals(known, results.asSlice(i * HEURISTIC_RESULT_BYTES, ALGO_BYTES).toArray(JAVA_BYTE))) return i;
@@ -249,6 +271,7 @@ final class CublasLt implements AutoCloseable {
             for (int i = 1; i < found; i++) if (best[i] < best[pick]) pick = i;
             if (best[pick] == Double.POSITIVE_INFINITY || best[pick] > SEARCH_MARGIN * best[0]) pick = 0;   // (best[0] may be +inf)
             chosen.put(key, results.asSlice(pick * HEURISTIC_RESULT_BYTES, ALGO_BYTES).toArray(JAVA_BYTE));
+            if (algorithms != null) algorithms.put(diskKey(key), java.util.HexFormat.of().formatHex(chosen.get(key)));
             searched.incrementAndGet();
             if (pick != 0) improved.incrementAndGet();
             int picked = pick;

@@ -22,6 +22,8 @@ public final class CudaBackend implements Backend {
     final long workspace;
     /** Weights uploaded once and shared by every plan built from the same host tensors. */
     final ResidentWeights residentWeights;
+    /** cuBLASLt and cuDNN choices measured by earlier processes on this device ({@link AlgorithmCache}). */
+    final AlgorithmCache algorithms;
     final int device, ccMajor, ccMinor, multiprocessors;
     private final String description;
     private boolean closed;
@@ -45,6 +47,8 @@ public final class CudaBackend implements Backend {
         residentWeights = new ResidentWeights(driver);
         description = driver.deviceName(device) + " (sm_" + ccMajor + ccMinor + ", " + multiprocessors + " SMs, driver "
                 + driver.driverVersion() + ", NVRTC " + nvrtc.version() + ")";
+        algorithms = AlgorithmCache.open(KernelCache.defaultCacheDir().resolve("algorithms"), description);
+        cublas.useAlgorithmCache(algorithms);
     }
 
     /** Device 0. */
@@ -59,6 +63,17 @@ public final class CudaBackend implements Backend {
         ensureOpen();
         driver.setCurrent(context);
         return new CudaExecutionPlan(this, graph);
+    }
+
+    @Override
+    public java.util.Map<String, java.time.Duration> setupTimes() {
+        var times = new java.util.LinkedHashMap<String, java.time.Duration>();
+        times.put("kernel compilation (NVRTC)", java.time.Duration.ofNanos(kernels.compileNanos.sum()));
+        times.put("kernel loading (PTX to the device)", java.time.Duration.ofNanos(kernels.loadNanos.sum()));
+        times.put("algorithm searches (cuBLASLt)", java.time.Duration.ofNanos(cublas.searchNanos.sum()));
+        if (cudnn != null) cudnn.ifPresent(c -> times.put("algorithm searches (cuDNN)", java.time.Duration.ofNanos(c.searchNanos.sum())));
+        times.put("weight uploads (enqueued)", java.time.Duration.ofNanos(residentWeights.fillNanos.sum()));
+        return times;
     }
 
     /** Milliseconds per repetition of {@code work} enqueued on this backend's stream, timed with events after a warm-up. */
@@ -83,6 +98,7 @@ public final class CudaBackend implements Backend {
         if (cudnn == null) {
             driver.setCurrent(context);
             cudnn = Cudnn.load();
+            cudnn.ifPresent(c -> c.useAlgorithmCache(algorithms));
         }
         return cudnn;
     }
@@ -97,6 +113,7 @@ public final class CudaBackend implements Backend {
         closed = true;
         driver.setCurrent(context);
         driver.synchronize(stream);
+        algorithms.close();
         residentWeights.close();
         kernels.close();
         cublas.close();

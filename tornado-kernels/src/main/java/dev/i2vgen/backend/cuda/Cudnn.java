@@ -64,6 +64,8 @@ final class Cudnn implements AutoCloseable {
     final Map<String, ConvIsland> islands = new ConcurrentHashMap<>();
     /** Algorithm searches run and convolutions planned (tests check that searches are cached and cuDNN is used). */
     final AtomicInteger searches = new AtomicInteger(), planned = new AtomicInteger();
+    /** Thread time in algorithm searches (I2VGEN_TIMINGS=1). */
+    final java.util.concurrent.atomic.LongAdder searchNanos = new java.util.concurrent.atomic.LongAdder();
     /** Workspaces handed out by {@link #workspace}; never freed before {@link #close()} since captured steps point into them. */
     private final List<Long> workspaces = new ArrayList<>();
     private long workspaceBytes;
@@ -202,6 +204,55 @@ final class Cudnn implements AutoCloseable {
     synchronized long workspaceBytes() { return workspaceBytes; }
 
     long version() { return version; }
+
+    /** Where choices persist between processes; set by the backend right after loading. */
+    private AlgorithmCache algorithms;
+
+    void useAlgorithmCache(AlgorithmCache cache) { this.algorithms = cache; }
+
+    private String diskKey(String kind, String key) { return "cuDNN " + version + " " + kind + " " + key; }
+
+    /** The algorithm chosen for {@code key} in this process or an earlier one: empty = declined, null = not searched yet. */
+    Optional<CudnnConvolution.Choice> knownChoice(String key) {
+        Optional<CudnnConvolution.Choice> c = choices.get(key);
+        if (c != null || algorithms == null) return c;
+        c = algorithms.get(diskKey("conv", key)).map(CudnnConvolution.Choice::parse).orElse(null);
+        if (c != null) choices.put(key, c);
+        return c;
+    }
+
+    void rememberChoice(String key, Optional<CudnnConvolution.Choice> choice) {
+        choices.put(key, choice);
+        if (algorithms != null) algorithms.put(diskKey("conv", key), choice.map(CudnnConvolution.Choice::format).orElse("none"));
+    }
+
+    /** Whether cuDNN fused the bias into the convolution of {@code key} (null: not tried yet). */
+    Boolean knownFusedBias(String key) {
+        Boolean b = fusedBias.get(key);
+        if (b != null || algorithms == null) return b;
+        b = algorithms.get(diskKey("fused-bias", key)).map(Boolean::valueOf).orElse(null);
+        if (b != null) fusedBias.put(key, b);
+        return b;
+    }
+
+    void rememberFusedBias(String key, boolean fused) {
+        fusedBias.put(key, fused);
+        if (algorithms != null) algorithms.put(diskKey("fused-bias", key), Boolean.toString(fused));
+    }
+
+    /** The layout decision of a convolution shape ({@link ConvIsland}), null when not measured yet. */
+    ConvIsland knownIsland(String key) {
+        ConvIsland i = islands.get(key);
+        if (i != null || algorithms == null) return i;
+        i = algorithms.get(diskKey("island", key)).map(ConvIsland::parse).orElse(null);
+        if (i != null) islands.put(key, i);
+        return i;
+    }
+
+    void rememberIsland(String key, ConvIsland decision) {
+        islands.put(key, decision);
+        if (algorithms != null) algorithms.put(diskKey("island", key), decision.format());
+    }
 
     static int dataType(DType t) {
         return switch (t) {

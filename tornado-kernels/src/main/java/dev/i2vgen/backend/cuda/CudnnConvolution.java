@@ -26,7 +26,17 @@ final class CudnnConvolution implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(CudnnConvolution.class.getName());
 
     /** The algorithm chosen for one per-call shape, its math type and workspace; cuDNN's time for it (NaN if not measured). */
-    record Choice(int algo, int mathType, long workspaceBytes, float millis, float searchMillis) {}
+    record Choice(int algo, int mathType, long workspaceBytes, float millis, float searchMillis) {
+        /** As {@link AlgorithmCache} stores it. */
+        String format() { return algo + " " + mathType + " " + workspaceBytes + " " + millis + " " + searchMillis; }
+
+        static Optional<Choice> parse(String s) {
+            if (s.equals("none")) return Optional.empty();
+            String[] f = s.split(" ");
+            return Optional.of(new Choice(Integer.parseInt(f[0]), Integer.parseInt(f[1]), Long.parseLong(f[2]),
+                    Float.parseFloat(f[3]), Float.parseFloat(f[4])));
+        }
+    }
 
     /** A convolution's shape: NCHW input, O filters of kh x kw, stride, symmetric padding, output size. */
     record Geometry(int n, int c, int h, int w, int o, int kh, int kw, int strideH, int strideW, int padH, int padW,
@@ -119,7 +129,7 @@ final class CudnnConvolution implements AutoCloseable {
                 + (channelsLast ? " NHWC" : "");
         String search = System.getProperty("i2vgen.cuda.cudnn.search", "find");   // =heuristic: no timed trials (A/B, tests)
         String key = what + " ws " + maxWorkspace + " " + search;
-        Optional<Choice> cached = cudnn.choices.get(key);
+        Optional<Choice> cached = cudnn.knownChoice(key);
         if (cached != null && cached.isEmpty()) return null;   // declined before: no descriptors, no second search
         int dt = Cudnn.dataType(type);
         MemorySegment xd = tensor(cudnn, format, dt, group, g.c(), g.h(), g.w()), yd = tensor(cudnn, format, dt, group, g.o(), g.oh(), g.ow());
@@ -149,8 +159,9 @@ final class CudnnConvolution implements AutoCloseable {
             long t0 = System.nanoTime();
             choice = choose(cudnn, xd, x, wd, weight, cd, yd, y, workspace, maxWorkspace, stream, search.equals("heuristic"));
             float searchMs = (System.nanoTime() - t0) / 1e6f;
+            cudnn.searchNanos.add(System.nanoTime() - t0);
             if (choice != null) choice = new Choice(choice.algo(), choice.mathType(), choice.workspaceBytes(), choice.millis(), searchMs);
-            cudnn.choices.put(key, Optional.ofNullable(choice));
+            cudnn.rememberChoice(key, Optional.ofNullable(choice));
             LOG.fine(() -> what + ": " + (cudnn.choices.get(key).map(Object::toString).orElse("no algorithm within the workspace")));
         }
         int calls = g.n() / group;
@@ -166,14 +177,14 @@ final class CudnnConvolution implements AutoCloseable {
             cudnn.check(CudaDriver.call(cudnn.setActivation, ad, Cudnn.ACTIVATION_IDENTITY, Cudnn.NOT_PROPAGATE_NAN, 0.0),
                     "cudnnSetActivationDescriptor");
             conv.activationDesc = ad;
-            Boolean fusable = cudnn.fusedBias.get(key);
+            Boolean fusable = cudnn.knownFusedBias(key);
             if (fusable == null) {   // once per shape: cuDNN answers NOT_SUPPORTED for what it cannot fuse
                 cudnn.check(CudaDriver.call(cudnn.setStream, cudnn.handle, stream), "cudnnSetStream");
                 int rc = conv.fused(x, weight, bias, y, workspace, 0);
                 if (rc == 0) driver.synchronize(stream);
                 else LOG.info(what + ": bias not fused (cuDNN status " + rc + "), added by cudnnAddTensor");
                 fusable = rc == 0;
-                cudnn.fusedBias.put(key, fusable);
+                cudnn.rememberFusedBias(key, fusable);
             }
             if (!fusable) {
                 CudaDriver.call(cudnn.destroyActivation, ad);

@@ -30,6 +30,9 @@ final class KernelCache implements AutoCloseable {
     private final Path cacheDir;
     private final Map<String, MemorySegment> modules = new ConcurrentHashMap<>();
     private final Map<String, MemorySegment> functions = new ConcurrentHashMap<>();
+    /** Thread time in NVRTC and in module loading (I2VGEN_TIMINGS=1). */
+    final java.util.concurrent.atomic.LongAdder compileNanos = new java.util.concurrent.atomic.LongAdder(),
+            loadNanos = new java.util.concurrent.atomic.LongAdder();
 
     KernelCache(CudaDriver driver, Nvrtc nvrtc, int ccMajor, int ccMinor, Path cacheDir) {
         this.driver = driver;
@@ -59,7 +62,13 @@ final class KernelCache implements AutoCloseable {
     }
 
     private MemorySegment module(String family, DType activation) {
-        return modules.computeIfAbsent(family + "/" + activation, k -> driver.loadModule(ptx(family, activation)));
+        return modules.computeIfAbsent(family + "/" + activation, k -> {
+            String ptx = ptx(family, activation);
+            long t0 = System.nanoTime();
+            MemorySegment module = driver.loadModule(ptx);
+            loadNanos.add(System.nanoTime() - t0);
+            return module;
+        });
     }
 
     private String ptx(String family, DType activation) {
@@ -77,7 +86,9 @@ final class KernelCache implements AutoCloseable {
         } catch (IOException e) {
             LOG.warning("unreadable PTX cache file " + cached + ", recompiling: " + e);
         }
+        long t0 = System.nanoTime();
         String ptx = nvrtc.compileToPtx(family + ".cu", source, options);
+        compileNanos.add(System.nanoTime() - t0);
         try {
             Files.createDirectories(cacheDir);
             Path tmp = Files.createTempFile(cacheDir, family, ".tmp");

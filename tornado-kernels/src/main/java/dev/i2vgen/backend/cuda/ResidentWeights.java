@@ -61,6 +61,8 @@ final class ResidentWeights implements AutoCloseable {
     }
 
     private final DeviceMemory driver;
+    /** Thread time filling device copies: uploads, conversions, repacks (I2VGEN_TIMINGS=1). */
+    final java.util.concurrent.atomic.LongAdder fillNanos = new java.util.concurrent.atomic.LongAdder();
     private final long idleBudgetBytes;
     private final LinkedHashMap<Key, Entry> entries = new LinkedHashMap<>(64, 0.75f, true);   // access order = LRU
 
@@ -106,8 +108,10 @@ final class ResidentWeights implements AutoCloseable {
 
     private long filled(long bytes, Initializer init) {
         long p = mallocEvicting(bytes);
+        long t0 = System.nanoTime();
         try {
             init.fill(p);
+            fillNanos.add(System.nanoTime() - t0);
         } catch (RuntimeException ex) {
             driver.free(p);
             throw ex;
