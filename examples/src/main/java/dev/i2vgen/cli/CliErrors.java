@@ -7,6 +7,7 @@ import dev.i2vgen.io.tokenizer.TokenizerFormatException;
 import dev.i2vgen.io.config.ConfigProblem;
 import dev.i2vgen.model.common.Weights;
 import dev.i2vgen.sampler.pipeline.InvalidRequestException;
+import dev.i2vgen.sampler.pipeline.MismatchedComponentsException;
 import dev.i2vgen.sampler.pipeline.RequestLimitException;
 import dev.i2vgen.tensor.MemoryExhaustedException;
 import picocli.CommandLine;
@@ -35,7 +36,8 @@ final class CliErrors implements CommandLine.IExecutionExceptionHandler {
      */
     private static final List<Class<? extends Throwable>> BAD_INPUT = List.of(CommandLine.ParameterException.class,
             BadInputException.class, CheckpointException.class, SafetensorsFormatException.class, TokenizerFormatException.class,
-            UnreadableImageException.class, ConfigProblem.class, Weights.MissingWeightException.class, InvalidRequestException.class);
+            UnreadableImageException.class, ConfigProblem.class, Weights.MissingWeightException.class, Weights.WeightMismatchException.class,
+            MismatchedComponentsException.class, InvalidRequestException.class);
 
     /** Option names of the pipeline's size parameters, for its size refusals. */
     private static final Map<String, String> OPTIONS = Map.of("height", "--height", "width", "--width", "num_frames", "--frames");

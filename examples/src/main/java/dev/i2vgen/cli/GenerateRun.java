@@ -52,7 +52,8 @@ final class GenerateRun {
         try {
             checkpoint = CheckpointFolder.open(modelDir).validate();
         } catch (CheckpointException e) {
-            throw new CliErrors.BadInputException("the checkpoint folder is not usable:\n" + e.getMessage(), e);
+            // one problem on the error's line; several one per line below it
+            throw new CliErrors.BadInputException("the checkpoint folder is not usable: " + e.getMessage(), e);
         }
         timings.begin("scheduler, image and size checks");
         checkScheduler(checkpoint);

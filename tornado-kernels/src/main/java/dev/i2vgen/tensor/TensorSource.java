@@ -13,4 +13,10 @@ public interface TensorSource {
 
     /** Where the tensors come from, for error messages (a file, a folder, "generated"). */
     String description();
+
+    /**
+     * Where the tensor {@code name} comes from, for an error message about it: the file that holds it where the
+     * tensors come from several (a shard of a sharded checkpoint), else {@link #description()}.
+     */
+    default String description(String name) { return description(); }
 }

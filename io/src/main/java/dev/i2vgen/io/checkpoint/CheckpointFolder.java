@@ -43,7 +43,9 @@ public final class CheckpointFolder {
         }
         Path index = dir.resolve("model_index.json");
         if (!Files.isRegularFile(index)) {
-            throw new CheckpointException(index, "missing: a diffusers checkpoint folder needs model_index.json listing its components");
+            String there = FolderEntry.notAFile(index);
+            throw new CheckpointException(index, (there == null ? "missing" : "is " + there)
+                    + ": a diffusers checkpoint folder needs model_index.json listing its components");
         }
         JsonNode root = ComponentFolder.readJsonObject(index);
         List<CheckpointProblem> problems = new ArrayList<>();

@@ -3,9 +3,8 @@ package dev.i2vgen.io.checkpoint;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.i2vgen.io.IoFailures;
+import dev.i2vgen.io.MessageText;
 import dev.i2vgen.io.config.ConfigProblem;
-import dev.i2vgen.io.config.JsonConfig;
 import dev.i2vgen.io.safetensors.SafetensorsFile;
 import dev.i2vgen.io.safetensors.SafetensorsFormatException;
 import dev.i2vgen.io.safetensors.SafetensorsSource;
@@ -65,7 +64,10 @@ public final class ComponentFolder {
     public Path requireFile(String fileName) {
         if (!Files.isDirectory(dir)) throw new CheckpointException(dir, "folder of component '" + name + "' (" + className + ") is missing");
         Path p = dir.resolve(fileName);
-        if (!Files.isRegularFile(p)) throw new CheckpointException(p, "missing file (component '" + name + "' needs it)");
+        if (!Files.isRegularFile(p)) {
+            String there = FolderEntry.notAFile(p);
+            throw new CheckpointException(p, (there == null ? "missing file" : "is " + there) + " (component '" + name + "' needs it)");
+        }
         return p;
     }
 
@@ -137,7 +139,7 @@ public final class ComponentFolder {
             try {
                 if (Files.size(merges) == 0) out.add(new CheckpointProblem(merges, "is empty; expected BPE merge rules"));
             } catch (IOException e) {
-                out.add(new CheckpointProblem(merges, "cannot read: " + IoFailures.reason(e)));
+                out.add(new CheckpointProblem(merges, "cannot read: " + MessageText.reason(e)));
             }
         }
     }
@@ -160,9 +162,9 @@ public final class ComponentFolder {
         try {
             n = JSON.readTree(Files.readAllBytes(file));
         } catch (JacksonException e) {
-            throw new CheckpointException(file, "is not valid JSON: " + JsonConfig.describe(e), e);
+            throw new CheckpointException(file, "is not valid JSON: " + MessageText.reason(e), e);
         } catch (IOException e) {
-            throw new CheckpointException(file, "cannot read: " + IoFailures.reason(e), e);
+            throw new CheckpointException(file, "cannot read: " + MessageText.reason(e), e);
         }
         if (n == null || !n.isObject()) throw new CheckpointException(file, "is not a JSON object");
         return n;

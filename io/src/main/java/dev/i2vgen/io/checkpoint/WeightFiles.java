@@ -1,6 +1,6 @@
 package dev.i2vgen.io.checkpoint;
 
-import dev.i2vgen.io.IoFailures;
+import dev.i2vgen.io.MessageText;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -90,7 +90,7 @@ final class WeightFiles {
                     .filter(p -> isWeightFile(p.getFileName().toString()))
                     .sorted().toList();
         } catch (IOException e) {
-            throw new CheckpointException(dir, "cannot list folder: " + IoFailures.reason(e), e);
+            throw new CheckpointException(dir, "cannot list folder: " + MessageText.reason(e), e);
         }
     }
 
@@ -126,7 +126,7 @@ final class WeightFiles {
                 }
             });
         } catch (IOException e) {
-            throw new CheckpointException(dir, "cannot list folder: " + IoFailures.reason(e), e);
+            throw new CheckpointException(dir, "cannot list folder: " + MessageText.reason(e), e);
         }
         return tags;
     }
@@ -144,7 +144,7 @@ final class WeightFiles {
                 found.add(describe(p, name));
             }
         } catch (IOException e) {
-            return "the folder cannot be listed: " + IoFailures.reason(e);
+            return "the folder cannot be listed: " + MessageText.reason(e);
         }
         if (found.isEmpty()) return "the folder holds nothing else";
         String listed = String.join(", ", found.subList(0, Math.min(found.size(), LISTED_ENTRIES)));
@@ -152,17 +152,9 @@ final class WeightFiles {
     }
 
     private static String describe(Path p, String name) {
-        if (Files.isSymbolicLink(p) && !Files.exists(p)) {
-            try {
-                p.toRealPath();
-                return name + " (a symbolic link that cannot be followed)";
-            } catch (IOException e) {
-                return name + " (a symbolic link that cannot be followed: " + IoFailures.reason(e) + ")";
-            }
-        }
-        if (Files.isDirectory(p)) return name + "/ (a folder, not a file)";
+        String notAFile = FolderEntry.notAFile(p);
+        if (notAFile != null) return name + (Files.isDirectory(p) ? "/" : "") + " (" + notAFile + ")";
         if (PYTORCH_PICKLE.matcher(name).matches()) return name + " (PyTorch pickle weights, not read: convert them to safetensors)";
-        if (!Files.isRegularFile(p)) return name + " (not a regular file)";
         return name;
     }
 }

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import dev.i2vgen.io.IoFailures;
+import dev.i2vgen.io.MessageText;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -54,16 +54,10 @@ public final class JsonConfig {
         try {
             return STRICT.readTree(Files.readAllBytes(file));   // through NIO: its exceptions say why (permission, ...)
         } catch (JacksonException e) {
-            throw new IllegalArgumentException(file + ": is not valid JSON: " + describe(e), e);
+            throw new IllegalArgumentException(file + ": is not valid JSON: " + MessageText.reason(e), e);
         } catch (IOException e) {
-            throw new UncheckedIOException(file + ": cannot read: " + IoFailures.reason(e), e);
+            throw new UncheckedIOException(file + ": cannot read: " + MessageText.reason(e), e);
         }
-    }
-
-    /** A parse error in one line: what Jackson found and where ("Invalid UTF-8 start byte 0xff (line 1, column 3)"). */
-    public static String describe(JacksonException e) {
-        // Jackson quotes the offending text (a key may hold line breaks): escaped, so the message stays one line
-        return dev.i2vgen.io.MessageText.oneLine(dev.i2vgen.io.MessageText.reason(e));
     }
 
     public JsonNode node() { return node; }

@@ -1,6 +1,5 @@
 package dev.i2vgen.io.image;
 
-import dev.i2vgen.io.IoFailures;
 import dev.i2vgen.io.MessageText;
 
 import javax.imageio.ImageIO;
@@ -44,7 +43,7 @@ public final class ImageLoader {
             // Not ImageIO.createImageInputStream(file): it returns null without saying why (permission denied, ...).
             opened = new FileImageInputStream(file.toFile());
         } catch (IOException e) {
-            throw new UnreadableImageException(file, "cannot read: " + IoFailures.reason(e), e);
+            throw new UnreadableImageException(file, "cannot read: " + MessageText.reason(e), e);
         }
         try (ImageInputStream in = opened) {
             Iterator<ImageReader> readers = ImageIO.getImageReaders(in);

@@ -2,9 +2,8 @@ package dev.i2vgen.io.safetensors;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.i2vgen.io.IoFailures;
+import dev.i2vgen.io.MessageText;
 import dev.i2vgen.io.Utf8Text;
-import dev.i2vgen.io.config.JsonConfig;
 import dev.i2vgen.tensor.DType;
 import dev.i2vgen.tensor.Tensor;
 
@@ -61,7 +60,7 @@ public final class SafetensorsFile implements SafetensorsSource {
             return new SafetensorsFile(path, arena, map, header.entries(), header.metadata(), 8 + headerLen);
         } catch (IOException e) {
             arena.close();
-            throw new SafetensorsFormatException(path, null, "cannot read: " + IoFailures.reason(e));
+            throw new SafetensorsFormatException(path, null, "cannot read: " + MessageText.reason(e));
         } catch (RuntimeException e) {
             arena.close();
             throw e;
@@ -152,7 +151,7 @@ public final class SafetensorsFile implements SafetensorsSource {
             } catch (Utf8Text.InvalidUtf8Exception e) {
                 throw new SafetensorsFormatException(path, null, "header is " + e.getMessage() + " of the header");
             } catch (com.fasterxml.jackson.core.JacksonException e) {
-                throw new SafetensorsFormatException(path, null, "header is not valid JSON: " + JsonConfig.describe(e));
+                throw new SafetensorsFormatException(path, null, "header is not valid JSON: " + MessageText.reason(e));
             }
             if (root == null || !root.isObject()) throw new SafetensorsFormatException(path, null, "header is not a JSON object");
             long dataSize = fileSize - 8 - headerLen;

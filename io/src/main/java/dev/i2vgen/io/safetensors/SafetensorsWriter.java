@@ -91,7 +91,7 @@ public final class SafetensorsWriter {
                 }
             });
         } catch (IOException e) {
-            throw new UncheckedIOException(path + ": cannot write safetensors file: " + dev.i2vgen.io.IoFailures.reason(e), e);
+            throw new UncheckedIOException(path + ": cannot write safetensors file: " + dev.i2vgen.io.MessageText.reason(e), e);
         }
     }
 

@@ -2,8 +2,7 @@ package dev.i2vgen.io.safetensors;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.i2vgen.io.IoFailures;
-import dev.i2vgen.io.config.JsonConfig;
+import dev.i2vgen.io.MessageText;
 import dev.i2vgen.tensor.Tensor;
 
 import java.io.IOException;
@@ -51,7 +50,7 @@ public final class ShardedSafetensors implements SafetensorsSource {
             root = JSON.readTree(Files.readAllBytes(index));
         } catch (IOException e) {
             throw new SafetensorsFormatException(index, null, e instanceof com.fasterxml.jackson.core.JacksonException j
-                    ? "shard index is not valid JSON: " + JsonConfig.describe(j) : "cannot read shard index: " + IoFailures.reason(e));
+                    ? "shard index is not valid JSON: " + MessageText.reason(j) : "cannot read shard index: " + MessageText.reason(e));
         }
         if (root == null || !root.isObject()) throw new SafetensorsFormatException(index, null, "shard index is not a JSON object");
         JsonNode weightMap = root.get("weight_map");
@@ -142,6 +141,13 @@ public final class ShardedSafetensors implements SafetensorsSource {
 
     @Override
     public String description() { return index.toString(); }
+
+    /** The shard holding {@code name} (a tensor the index does not map: the index). */
+    @Override
+    public String description(String name) {
+        SafetensorsFile shard = tensorToShard.get(name);
+        return shard == null ? description() : shard.path().toString();
+    }
 
     @Override
     public Optional<SafetensorsFormatException> truncation() {

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
-import dev.i2vgen.io.IoFailures;
+import dev.i2vgen.io.MessageText;
 import dev.i2vgen.io.Utf8Text;
 import dev.i2vgen.io.config.ConfigProblem;
 import dev.i2vgen.io.config.JsonConfig;
@@ -136,9 +136,9 @@ public final class TokenizerFolderReader {
             if (node == null || !node.isObject()) throw new TokenizerFormatException(file, "expected a JSON object");
             return node;
         } catch (JacksonException e) {
-            throw new TokenizerFormatException(file, "malformed JSON: " + JsonConfig.describe(e), e);
+            throw new TokenizerFormatException(file, "malformed JSON: " + MessageText.reason(e), e);
         } catch (IOException e) {
-            throw new TokenizerFormatException(file, "cannot read: " + IoFailures.reason(e), e);
+            throw new TokenizerFormatException(file, "cannot read: " + MessageText.reason(e), e);
         }
     }
 
@@ -212,7 +212,7 @@ public final class TokenizerFolderReader {
         try {
             lines = Utf8Text.read(file).lines().toList();
         } catch (IOException e) {
-            throw new TokenizerFormatException(file, "cannot read: " + IoFailures.reason(e), e);
+            throw new TokenizerFormatException(file, "cannot read: " + MessageText.reason(e), e);
         }
         for (int i = 0; i < lines.size(); i++) {
             String line = lines.get(i);

@@ -1,7 +1,7 @@
 package dev.i2vgen.io.video;
 
 import dev.i2vgen.io.AtomicFiles;
-import dev.i2vgen.io.IoFailures;
+import dev.i2vgen.io.MessageText;
 import dev.i2vgen.io.image.RgbImage;
 
 import javax.imageio.ImageIO;
@@ -45,7 +45,7 @@ public final class PngFramesWriter implements VideoWriter {
                     writePng(frames.get(i), tmp.resolve(frameName(i)));
                 } catch (IOException e) {
                     // Named as it would have appeared; the temporary folder is removed.
-                    throw new IOException(directory.resolve(frameName(i)) + ": cannot write the frame: " + IoFailures.reason(e), e);
+                    throw new IOException(directory.resolve(frameName(i)) + ": cannot write the frame: " + MessageText.reason(e), e);
                 }
             }
         });
@@ -64,7 +64,7 @@ public final class PngFramesWriter implements VideoWriter {
             writer.setOutput(stream);
             writer.write(frame.toBufferedImage());
         } catch (IOException e) {
-            throw new IOException(file + ": cannot write: " + IoFailures.reason(e), e);
+            throw new IOException(file + ": cannot write: " + MessageText.reason(e), e);
         } finally {
             writer.dispose();
         }

@@ -88,6 +88,24 @@ class BrokenCheckpointTest {
         assertTrue(e.getMessage().contains(config.toString()), e.getMessage());
     }
 
+    /** A folder or a link loop where a file should be is named as such, not as a missing file. */
+    @Test
+    void whatStandsWhereAFileShouldBeIsNamed() throws IOException {
+        Path config = dir.resolve("text_encoder/config.json");
+        Files.delete(config);
+        Files.createDirectory(config);
+        CheckpointProblem p = only(CheckpointFolder.open(dir).problems());
+        assertEquals(new CheckpointProblem(config, "is a folder, not a file (component 'text_encoder' needs it)"), p);
+
+        Path index = dir.resolve("model_index.json");
+        Files.delete(index);
+        Files.createSymbolicLink(index, dir.resolve("loop.json"));
+        Files.createSymbolicLink(dir.resolve("loop.json"), index);
+        var e = assertThrows(CheckpointException.class, () -> CheckpointFolder.open(dir));
+        assertTrue(e.getMessage().startsWith(index + ": is a symbolic link that cannot be followed: "), e.getMessage());
+        assertTrue(e.getMessage().endsWith(": a diffusers checkpoint folder needs model_index.json listing its components"), e.getMessage());
+    }
+
     @Test
     void reportsAllProblemsAtOnce() throws IOException {
         deleteTree(dir.resolve("unet"));

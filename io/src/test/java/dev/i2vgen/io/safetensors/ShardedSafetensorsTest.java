@@ -61,7 +61,10 @@ class ShardedSafetensorsTest {
                 assertEquals(e.getValue().dtype(), got.dtype());
                 assertArrayEquals(SafetensorsTestData.bytes(e.getValue()), SafetensorsTestData.bytes(got), e.getKey());
                 assertEquals(tmp.resolve(weightMap.get(e.getKey())), sharded.shardOf(e.getKey()).path().toAbsolutePath());
+                // an error about the tensor names the shard holding it, not the index
+                assertEquals(sharded.shardOf(e.getKey()).path().toString(), s.description(e.getKey()));
             }
+            assertEquals(idx.toString(), s.description("nope"), "a tensor no shard holds: the index");
             var missing = assertThrows(SafetensorsFormatException.class, () -> s.get("nope"));
             assertTrue(missing.getMessage().contains(idx.toString()) && missing.getMessage().contains("'nope'"), missing.getMessage());
         }

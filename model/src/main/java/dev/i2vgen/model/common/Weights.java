@@ -44,7 +44,7 @@ public final class Weights {
         }
         Tensor t = source.get(full);
         if (!t.dtype().isFloating()) {
-            throw new IllegalArgumentException(source.description() + ": tensor '" + full + "' has dtype " + t.dtype()
+            throw new WeightMismatchException(source.description(full) + ": tensor '" + full + "' has dtype " + t.dtype()
                     + ", the model expects floating-point weights (F32, F16, BF16 or F64)");
         }
         return t;
@@ -54,7 +54,7 @@ public final class Weights {
     public Value get(TaskGraph g, String name, int... expectedShape) {
         Tensor t = tensor(name);
         if (expectedShape.length > 0 && !Arrays.equals(t.shape(), expectedShape)) {
-            throw new IllegalArgumentException(source.description() + ": tensor '" + prefix + name + "' has shape "
+            throw new WeightMismatchException(source.description(prefix + name) + ": tensor '" + prefix + name + "' has shape "
                     + Arrays.toString(t.shape()) + ", the config expects " + Arrays.toString(expectedShape));
         }
         return g.constant(prefix + name, t);
@@ -63,6 +63,14 @@ public final class Weights {
     /** Like {@link #get} but null when the checkpoint has no such tensor (optional biases, shortcuts). */
     public Value optional(TaskGraph g, String name, int... expectedShape) {
         return has(name) ? get(g, name, expectedShape) : null;
+    }
+
+    /**
+     * Thrown when a checkpoint's tensor is not what the model needs: not floating-point, or of another shape than the
+     * config gives. The message names the file that holds it (the shard, for a sharded checkpoint).
+     */
+    public static final class WeightMismatchException extends IllegalArgumentException {
+        public WeightMismatchException(String message) { super(message); }
     }
 
     /** Thrown when a checkpoint lacks a tensor the model needs. */

@@ -16,12 +16,12 @@ final class TokenizerTextEncoderMatch {
     static void require(ClipTokenizer tokenizer, ClipTextConfig textEncoder) {
         if (tokenizer.idBound() > textEncoder.vocabSize()) {
             int id = tokenizer.idBound() - 1;
-            throw new IllegalArgumentException(where(tokenizer.vocabularyFile(), "the tokenizer's vocabulary") + "token '"
+            throw new MismatchedComponentsException(where(tokenizer.vocabularyFile(), "the tokenizer's vocabulary") + "token '"
                     + tokenizer.tokenOf(id) + "' has id " + id + ", but the text encoder's vocab_size is " + textEncoder.vocabSize()
                     + " (text_encoder/config.json): the tokenizer and the text encoder do not belong together");
         }
         if (tokenizer.maxLength() > textEncoder.maxPositionEmbeddings()) {
-            throw new IllegalArgumentException(where(tokenizer.configFile(), "the tokenizer") + "'model_max_length' is "
+            throw new MismatchedComponentsException(where(tokenizer.configFile(), "the tokenizer") + "'model_max_length' is "
                     + tokenizer.maxLength() + ", but the text encoder's max_position_embeddings is " + textEncoder.maxPositionEmbeddings()
                     + " (text_encoder/config.json): every prompt is padded to model_max_length tokens");
         }

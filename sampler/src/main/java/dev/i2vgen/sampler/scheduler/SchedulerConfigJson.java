@@ -7,8 +7,7 @@ import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 
-import dev.i2vgen.io.IoFailures;
-import dev.i2vgen.io.config.JsonConfig;
+import dev.i2vgen.io.MessageText;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -43,9 +42,9 @@ final class SchedulerConfigJson {
         try {
             return mapper.readTree(Files.readAllBytes(schedulerConfigJson));
         } catch (JacksonException e) {
-            throw new IllegalArgumentException(schedulerConfigJson + ": is not valid JSON: " + JsonConfig.describe(e), e);
+            throw new IllegalArgumentException(schedulerConfigJson + ": is not valid JSON: " + MessageText.reason(e), e);
         } catch (IOException e) {
-            throw new UncheckedIOException(schedulerConfigJson + ": cannot read: " + IoFailures.reason(e), e);
+            throw new UncheckedIOException(schedulerConfigJson + ": cannot read: " + MessageText.reason(e), e);
         }
     }
 
