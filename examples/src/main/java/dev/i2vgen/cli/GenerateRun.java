@@ -102,6 +102,23 @@ final class GenerateRun {
     }
 
     /**
+     * This run's video on a pipeline the caller holds and reuses (batch generation keeps one per device; it must be
+     * the pipeline of this run's model): the checks, request and video file of {@link #run}, without a backend, a
+     * pipeline or console output of its own.
+     */
+    GeneratedVideo writeVideoWith(VideoPipeline pipeline, PipelineListener listener) throws java.io.IOException {
+        boolean demo = s.model() == null;
+        Path modelDir = demo ? DemoModel.unpack().resolve("checkpoint") : s.model();
+        Path imagePath = s.image() != null ? s.image() : DemoModel.unpack().resolve("input.png");
+        checkScheduler(CheckpointFolder.open(modelDir));
+        VideoRequest request = request(ImageLoader.read(imagePath), demo);
+        VideoPipelines.checkSizes(modelDir, request);
+        GeneratedVideo video = pipeline.generate(request, listener);
+        VideoWriters.forOutput(s.output()).write(video.frames(), s.fps());
+        return video;
+    }
+
+    /**
      * The run's scheduler (the checkpoint's or --scheduler's) against the checkpoint's scheduler config and the step
      * count, before any weights are read: the pipeline repeats the check, but here it is a usage error.
      */

@@ -3,6 +3,8 @@ package dev.i2vgen.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
+import java.util.ServiceLoader;
+
 /** Entry point: {@code i2vgen generate|tokenize|bench ...}. */
 @Command(name = "i2vgen", mixinStandardHelpOptions = true, version = "i2vgen 0.1.0",
         description = "Image + text to video with I2VGen-XL, in pure Java.",
@@ -27,11 +29,23 @@ public final class I2VGenCommand implements Runnable {
      */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new I2VGenCommand());
+        addProvidedSubcommands(cl);
         cl.setExecutionExceptionHandler(new CliErrors());
         cl.setParameterExceptionHandler(CliErrors::handleParseException);
         cl.setExecutionStrategy(CliErrors.catchingErrors(cl.getExecutionStrategy()));
         documentExitCodes(cl);
         return cl;
+    }
+
+    /**
+     * Subcommands of other modules on the class path ({@link SubcommandProvider}); without the spark module,
+     * {@code batch} says how to run it.
+     */
+    private static void addProvidedSubcommands(CommandLine cl) {
+        for (SubcommandProvider provider : ServiceLoader.load(SubcommandProvider.class)) {
+            cl.addSubcommand(provider.name(), provider.command());
+        }
+        if (!cl.getSubcommands().containsKey("batch")) cl.addSubcommand("batch", new BatchUnavailableCommand());
     }
 
     private static void documentExitCodes(CommandLine cl) {

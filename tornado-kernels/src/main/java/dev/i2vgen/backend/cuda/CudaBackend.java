@@ -54,6 +54,9 @@ public final class CudaBackend implements Backend {
     /** Device 0. */
     public static CudaBackend create() { return new CudaBackend(0); }
 
+    /** The device of this CUDA ordinal (as CUDA counts them: see CUDA_DEVICE_ORDER). */
+    public static CudaBackend create(int ordinal) { return new CudaBackend(ordinal); }
+
     @Override public String name() { return "cuda"; }
 
     @Override public String deviceDescription() { return description; }
