@@ -144,7 +144,7 @@ public final class I2VGenXLPipeline implements VideoPipeline {
     public GeneratedVideo generate(GenerationRequest req, PipelineListener listener) {
         if (ownedWeights.isClosed()) throw new IllegalStateException("I2VGenXLPipeline: generate() after close(): its weight mappings are released");
         try {
-            return run(req, listener);
+            return run(req, CancellableListener.wrap(listener));
         } catch (RuntimeException | Error e) {
             ownedWeights.throwIfTruncated(e);
             throw e;

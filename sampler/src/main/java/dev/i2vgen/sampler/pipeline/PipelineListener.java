@@ -6,6 +6,7 @@ import dev.i2vgen.tensor.Tensor;
  * Observes a generation: stages, denoising steps (for progress bars) and, for checks against
  * PyTorch, every intermediate tensor under the name the diffusers reference cases use
  * ("prompt_embeds", "image_latents", "unet.N.out", "step.N.prev_sample", "decode.video", ...).
+ * A listener can also stop a run: see {@link #cancelled()}.
  */
 public interface PipelineListener {
     PipelineListener NONE = new PipelineListener() {};
@@ -21,4 +22,11 @@ public interface PipelineListener {
 
     /** Whether {@link #tensor} should be called (costs host copies on GPU backends). */
     default boolean wantsTensors() { return false; }
+
+    /**
+     * Asked after {@link #stage} and after {@link #step}: true stops the run there with a
+     * {@link GenerationCancelledException} (the next step never starts; the plans built so far are closed, releasing
+     * their device memory). Called on the generating thread, so a flag set by another thread must be volatile.
+     */
+    default boolean cancelled() { return false; }
 }

@@ -160,7 +160,7 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
     public GeneratedVideo generate(SvdGenerationRequest req, PipelineListener listener) {
         if (ownedWeights.isClosed()) throw new IllegalStateException("StableVideoDiffusionPipeline: generate() after close(): its weight mappings are released");
         try {
-            return run(req, listener);
+            return run(req, CancellableListener.wrap(listener));
         } catch (RuntimeException | Error e) {
             ownedWeights.throwIfTruncated(e);
             throw e;
