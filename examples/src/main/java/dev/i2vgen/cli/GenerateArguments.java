@@ -11,11 +11,9 @@ import java.io.PrintWriter;
 import java.io.Writer;
 import java.lang.reflect.RecordComponent;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * One {@code i2vgen generate} run given by its command-line arguments, validated exactly as the command validates
@@ -23,9 +21,6 @@ import java.util.Set;
  * pipeline, such as batch generation (the spark module), which keeps one pipeline per device.
  */
 public final class GenerateArguments {
-    /** Settings that name where or on what a video is made, not what it shows: left out of {@link #videoParameters}. */
-    private static final Set<String> NOT_VIDEO_PARAMETERS = Set.of("model", "image", "device", "output", "saveIntermediate");
-
     private final GenerateSettings settings;
 
     private GenerateArguments(GenerateSettings settings) {
@@ -86,21 +81,18 @@ public final class GenerateArguments {
     /**
      * Every validated setting that changes the video, defaults resolved, as one line of text: two runs with the same
      * text, image and checkpoint make the same video (up to the backend's rounding). The model folder, image path,
-     * device and output are left out.
+     * device and outputs are left out: they are not among the video's parameters ({@link GenerationParameters}).
      */
     public String videoParameters() {
         StringBuilder text = new StringBuilder();
-        for (RecordComponent c : GenerateSettings.class.getRecordComponents()) {
-            if (NOT_VIDEO_PARAMETERS.contains(c.getName())) continue;
+        for (RecordComponent c : GenerationParameters.class.getRecordComponents()) {
             try {
-                Object value = c.getAccessor().invoke(settings);
-                text.append(c.getName()).append('=')
-                        .append(value instanceof double[] array ? Arrays.toString(array) : String.valueOf(value)).append(';');
+                text.append(c.getName()).append('=').append(c.getAccessor().invoke(settings.job())).append(';');
             } catch (ReflectiveOperationException e) {
                 throw new IllegalStateException("cannot read the setting " + c.getName(), e);
             }
         }
-        return text.toString();
+        return text.append("dtype=").append(settings.dtype()).append(';').toString();
     }
 
     /**

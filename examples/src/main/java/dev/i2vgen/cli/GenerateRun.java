@@ -1,28 +1,17 @@
 package dev.i2vgen.cli;
 
-import dev.i2vgen.backend.Backend;
-import dev.i2vgen.backend.Backends;
-import dev.i2vgen.io.checkpoint.CheckpointException;
-import dev.i2vgen.io.checkpoint.CheckpointFolder;
 import dev.i2vgen.io.image.ImageLoader;
-import dev.i2vgen.io.image.RgbImage;
 import dev.i2vgen.io.video.VideoWriters;
 import dev.i2vgen.sampler.pipeline.GeneratedVideo;
-import dev.i2vgen.sampler.pipeline.GenerationRequest;
 import dev.i2vgen.sampler.pipeline.PipelineListener;
-import dev.i2vgen.sampler.pipeline.SvdGenerationRequest;
 import dev.i2vgen.sampler.pipeline.VideoPipeline;
-import dev.i2vgen.sampler.pipeline.VideoPipelines;
 import dev.i2vgen.sampler.pipeline.VideoRequest;
-import dev.i2vgen.sampler.scheduler.CheckpointScheduler;
-import dev.i2vgen.sampler.scheduler.Scheduler;
 import dev.i2vgen.tensor.MemoryExhaustedException;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 
 /** One {@code generate} run: checkpoint check, image, the checkpoint's pipeline with a progress bar, video file. */
@@ -41,60 +30,33 @@ final class GenerateRun {
     }
 
     int run() throws java.io.IOException {
-        boolean demo = s.model() == null;
-        Path demoDir = demo ? DemoModel.unpack() : null;
-        Path modelDir = demo ? demoDir.resolve("checkpoint") : s.model();
-        Path imagePath = s.image() != null ? s.image() : demoDir.resolve("input.png");
-        if (demo) err.println("No --model given: using the built-in tiny demo model (random weights; the video is noise-like).");
-
-        CheckpointFolder checkpoint;
+        GenerationParameters job = s.job();
+        if (s.model() == null) err.println("No --model given: using the built-in tiny demo model (random weights; the video is noise-like).");
         timings.begin("checkpoint check (configs, safetensors headers)");
-        try {
-            checkpoint = CheckpointFolder.open(modelDir).validate();
-        } catch (CheckpointException e) {
-            // one problem on the error's line; several one per line below it
-            throw new CliErrors.BadInputException("the checkpoint folder is not usable: " + e.getMessage(), e);
-        }
+        ModelCheckpoint checkpoint = ModelCheckpoint.open(s.model());
         timings.begin("scheduler, image and size checks");
-        checkScheduler(checkpoint);
-        RgbImage image = ImageLoader.read(imagePath);
-        VideoRequest request = request(image, demo);
-        VideoPipelines.checkSizes(modelDir, request);   // the pipeline's own size limits, before any weights or device
+        checkpoint.checkScheduler(job);
+        VideoRequest request = job.toRequest(ImageLoader.read(imagePath(checkpoint)));
+        checkpoint.checkSizes(request);   // the pipeline's own size limits, before any weights or device
 
-        timings.begin("backend start");
-        try (Backend backend = Backends.create(s.device())) {
-            err.println("Device: " + backend.deviceDescription() + ", precision " + s.dtype() + ", " + s.pipeline());
+        try {
             long t0 = System.nanoTime();
             GeneratedVideo video;
-            timings.begin("pipeline load (weights mapped)");
-            try (VideoPipeline pipeline = VideoPipelines.fromPretrained(modelDir, backend, s.dtype());
-                 ProgressBar bar = new ProgressBarBuilder().setTaskName("Denoising").setInitialMax(s.steps())
-                    .setStyle(ProgressBarStyle.ASCII).setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err))
-                    .showSpeed().build()) {
-                video = pipeline.generate(request, new PipelineListener() {
-                    @Override public void stage(String name) {
-                        timings.begin("stage: " + name);
-                        stage = name;
-                        bar.setExtraMessage(" " + name);
-                    }
-
-                    @Override public void step(int index, int total, double timestep) {
-                        bar.maxHint(total);   // a scheduler's schedule may have another length than --steps
-                        bar.stepTo(index + 1);
-                    }
-                });
+            try (LoadedPipeline pipeline = checkpoint.load(s.device(), s.dtype(), timings::begin)) {
+                err.println(pipeline.description());
+                video = generate(pipeline, request, job.steps());
+                stage = "write the video";
+                timings.begin("video encoding and writing");
+                VideoWriters.forOutput(s.output()).write(video.frames(), job.fps());
+                if (s.saveIntermediate() != null) {
+                    VideoWriters.forOutput(s.saveIntermediate()).write(video.intermediateFrames(), job.fps());
+                    out.printf("Wrote the NI-VSDS result to %s%n", s.saveIntermediate());
+                }
+                double secs = (System.nanoTime() - t0) / 1e9;
+                out.printf("Wrote %s: %d frames %dx%d at %d fps (seed %s) in %.1f s%n", s.output(), video.frames().size(),
+                        job.width(), job.height(), job.fps(), Long.toUnsignedString(video.seed()), secs);
+                timings.print(err, pipeline.setupTimes());
             }
-            stage = "write the video";
-            timings.begin("video encoding and writing");
-            VideoWriters.forOutput(s.output()).write(video.frames(), s.fps());
-            if (s.saveIntermediate() != null) {
-                VideoWriters.forOutput(s.saveIntermediate()).write(video.intermediateFrames(), s.fps());
-                out.printf("Wrote the NI-VSDS result to %s%n", s.saveIntermediate());
-            }
-            double secs = (System.nanoTime() - t0) / 1e9;
-            out.printf("Wrote %s: %d frames %dx%d at %d fps (seed %s) in %.1f s%n", s.output(), video.frames().size(),
-                    s.width(), s.height(), s.fps(), Long.toUnsignedString(video.seed()), secs);
-            timings.print(err, backend.setupTimes());
         } catch (OutOfMemoryError e) {   // an allocation outside the named ones (tensors, plan buffers): name the stage
             throw MemoryExhaustedException.host("the '" + stage + "' stage", -1, e);
         }
@@ -107,46 +69,34 @@ final class GenerateRun {
      * pipeline or console output of its own.
      */
     GeneratedVideo writeVideoWith(VideoPipeline pipeline, PipelineListener listener) throws java.io.IOException {
-        boolean demo = s.model() == null;
-        Path modelDir = demo ? DemoModel.unpack().resolve("checkpoint") : s.model();
-        Path imagePath = s.image() != null ? s.image() : DemoModel.unpack().resolve("input.png");
-        checkScheduler(CheckpointFolder.open(modelDir));
-        VideoRequest request = request(ImageLoader.read(imagePath), demo);
-        VideoPipelines.checkSizes(modelDir, request);
+        ModelCheckpoint checkpoint = ModelCheckpoint.ofLoaded(s.model());
+        checkpoint.checkScheduler(s.job());
+        VideoRequest request = s.job().toRequest(ImageLoader.read(imagePath(checkpoint)));
+        checkpoint.checkSizes(request);
         GeneratedVideo video = pipeline.generate(request, listener);
-        VideoWriters.forOutput(s.output()).write(video.frames(), s.fps());
+        VideoWriters.forOutput(s.output()).write(video.frames(), s.job().fps());
         return video;
     }
 
-    /**
-     * The run's scheduler (the checkpoint's or --scheduler's) against the checkpoint's scheduler config and the step
-     * count, before any weights are read: the pipeline repeats the check, but here it is a usage error.
-     */
-    private void checkScheduler(CheckpointFolder checkpoint) {
-        try {
-            Scheduler scheduler = CheckpointScheduler.read(checkpoint.component("scheduler").configFile())
-                    .forRun(s.scheduler(), s.steps(), s.eta());
-            if (s.i4vgen() != null && !scheduler.className().equals("DDIMScheduler")) throw new IllegalArgumentException(
-                    "--i4vgen runs with DDIMScheduler (NI-VSDS uses DDIM's ᾱ_t and add_noise); this checkpoint's scheduler is "
-                            + scheduler.className() + ": add --scheduler DDIMScheduler");
-        } catch (IllegalArgumentException | UncheckedIOException e) {
-            throw new CliErrors.BadInputException((s.scheduler() != null ? "--scheduler: " : "") + e.getMessage()
-                    + (s.scheduler() != null ? " (--scheduler list prints the schedulers and their options)" : ""), e);
-        }
-    }
+    private Path imagePath(ModelCheckpoint checkpoint) { return s.image() != null ? s.image() : checkpoint.demoImage(); }
 
-    /** The request of the checkpoint's model family. */
-    private VideoRequest request(RgbImage image, boolean demo) {
-        if (s.svd()) {
-            return SvdGenerationRequest.builder(image).height(s.height()).width(s.width()).numFrames(s.frames()).steps(s.steps())
-                    .minGuidance(s.minGuidance()).maxGuidance(s.maxGuidance()).fps(s.fps()).motionBucketId(s.motionBucketId())
-                    .noiseAugStrength(s.noiseAugStrength()).decodeChunkSize(s.decodeChunk()).seed(s.seed())
-                    .scheduler(s.scheduler()).build();
+    /** The generation with a progress bar of the denoising steps on stderr (and each stage's time when asked). */
+    private GeneratedVideo generate(LoadedPipeline pipeline, VideoRequest request, int steps) {
+        try (ProgressBar bar = new ProgressBarBuilder().setTaskName("Denoising").setInitialMax(steps)
+                .setStyle(ProgressBarStyle.ASCII).setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err))
+                .showSpeed().build()) {
+            return pipeline.generate(request, new PipelineListener() {
+                @Override public void stage(String name) {
+                    timings.begin("stage: " + name);
+                    stage = name;
+                    bar.setExtraMessage(" " + name);
+                }
+
+                @Override public void step(int index, int total, double timestep) {
+                    bar.maxHint(total);   // a scheduler's schedule may have another length than --steps
+                    bar.stepTo(index + 1);
+                }
+            });
         }
-        String prompt = s.prompt() != null ? s.prompt() : DemoModel.PROMPT;
-        String negative = s.negativePrompt() != null ? s.negativePrompt() : (demo && s.prompt() == null ? DemoModel.NEGATIVE_PROMPT : null);
-        return GenerationRequest.builder(prompt, image).negativePrompt(negative).height(s.height()).width(s.width())
-                .numFrames(s.frames()).steps(s.steps()).guidance(s.guidance()).fps(s.fps()).eta(s.eta()).seed(s.seed())
-                .decodeChunkSize(s.decodeChunk()).scheduler(s.scheduler()).i4vgen(s.i4vgen()).build();
     }
 }

@@ -310,7 +310,7 @@ class CommandLineTest {
         CommandLine cl = new CommandLine(new GenerateCommand());
         cl.parseArgs("--seed", seed, "--output", tmp.resolve("o.gif").toString());
         GenerateCommand command = cl.getCommand();
-        assertEquals(bits, command.validate().seed());
+        assertEquals(bits, command.validate().job().seed());
     }
 
     @Test

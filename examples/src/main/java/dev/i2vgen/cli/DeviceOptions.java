@@ -1,0 +1,34 @@
+package dev.i2vgen.cli;
+
+import dev.i2vgen.tensor.DType;
+import picocli.CommandLine;
+import picocli.CommandLine.Option;
+
+import java.util.Locale;
+
+/** {@code --device} and {@code --dtype}: where and in which precision the pipeline runs (generate and serve). */
+public final class DeviceOptions {
+    @Option(names = "--device", defaultValue = "jvm", description = "jvm, cuda or opencl (default: ${DEFAULT-VALUE})")
+    String device;
+
+    @Option(names = "--dtype", defaultValue = "fp32", description = "fp32, fp16 or bf16 (default: ${DEFAULT-VALUE})")
+    String dtype;
+
+    /** The backend's name, lower case; a ParameterException naming --device for another. */
+    public String backendName(CommandLine cl) {
+        String name = device.toLowerCase(Locale.ROOT);
+        if (!name.equals("jvm") && !name.equals("cuda") && !name.equals("opencl")) {
+            throw new CommandLine.ParameterException(cl, "--device must be jvm, cuda or opencl, got '" + device + "'");
+        }
+        return name;
+    }
+
+    /** The compute precision; a ParameterException naming --dtype for another. */
+    public DType precision(CommandLine cl) {
+        try {
+            return DType.fromPrecision(dtype);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, "--dtype: " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,49 @@
+package dev.i2vgen.cli;
+
+import dev.i2vgen.backend.Backend;
+import dev.i2vgen.sampler.pipeline.GeneratedVideo;
+import dev.i2vgen.sampler.pipeline.PipelineListener;
+import dev.i2vgen.sampler.pipeline.VideoPipeline;
+import dev.i2vgen.sampler.pipeline.VideoRequest;
+import dev.i2vgen.tensor.DType;
+
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * A pipeline built on its backend ({@link ModelCheckpoint#load}): the weights stay resident between generations, so a
+ * server loads it once. Not for concurrent use: one generation at a time. Closing it closes the pipeline, then the
+ * backend.
+ */
+public final class LoadedPipeline implements AutoCloseable {
+    private final Backend backend;
+    private final VideoPipeline pipeline;
+    private final DType dtype;
+
+    LoadedPipeline(Backend backend, VideoPipeline pipeline, DType dtype) {
+        this.backend = backend;
+        this.pipeline = pipeline;
+        this.dtype = dtype;
+    }
+
+    /** "Device: ..., precision ..., PipelineClass", as the command line prints it. */
+    public String description() {
+        return "Device: " + backend.deviceDescription() + ", precision " + dtype + ", " + pipeline.pipelineClass();
+    }
+
+    public String deviceDescription() { return backend.deviceDescription(); }
+
+    /** The backend's setup work so far (kernel compilation, algorithm searches, weight uploads), for I2VGEN_TIMINGS. */
+    public Map<String, Duration> setupTimes() { return backend.setupTimes(); }
+
+    public GeneratedVideo generate(VideoRequest request, PipelineListener listener) { return pipeline.generate(request, listener); }
+
+    @Override
+    public void close() {
+        try {
+            pipeline.close();
+        } finally {
+            backend.close();
+        }
+    }
+}
