@@ -23,7 +23,7 @@ import java.util.Map;
  * of an {@link CommandLine.ExecutionException}, since picocli passes only Exceptions to this handler.
  * Set I2VGEN_DEBUG=1 to see the trace.
  */
-final class CliErrors implements CommandLine.IExecutionExceptionHandler {
+public final class CliErrors implements CommandLine.IExecutionExceptionHandler {
     static final int FAILURE = 1;
     static final int USAGE = 2;
 
@@ -56,14 +56,19 @@ final class CliErrors implements CommandLine.IExecutionExceptionHandler {
      */
     static int handleParseException(CommandLine.ParameterException e, String[] args) {
         CommandLine cl = e.getCommandLine();
-        String hint = "";
-        if (e instanceof CommandLine.UnmatchedArgumentException u) {
-            hint = (u.getSuggestions().isEmpty() ? "" : "; did you mean " + String.join(" or ", u.getSuggestions()) + "?")
-                    + " ('" + cl.getCommandSpec().qualifiedName() + " --help' lists the options)";
-        }
-        cl.getErr().println("error: " + e.getMessage() + hint);
+        cl.getErr().println("error: " + parseErrorMessage(e, "'" + cl.getCommandSpec().qualifiedName() + " --help' lists the options"));
         return USAGE;
     }
+
+    /** A parse error's message; an unknown option's with picocli's suggestions and {@code whereListed} in brackets. */
+    public static String parseErrorMessage(CommandLine.ParameterException e, String whereListed) {
+        if (!(e instanceof CommandLine.UnmatchedArgumentException u)) return e.getMessage();
+        return e.getMessage() + (u.getSuggestions().isEmpty() ? "" : "; did you mean " + String.join(" or ", u.getSuggestions()) + "?")
+                + " (" + whereListed + ")";
+    }
+
+    /** Whether the failure (or one of its causes) is bad input: an option, the image, the checkpoint (not a failure while running). */
+    public static boolean isBadInput(Throwable failure) { return exitCode(failure) == USAGE; }
 
     /** {@link #USAGE} when the failure (or one of its causes) is bad input, else {@link #FAILURE}. */
     static int exitCode(Throwable failure) {
@@ -75,7 +80,7 @@ final class CliErrors implements CommandLine.IExecutionExceptionHandler {
     }
 
     /** The one line that explains the failure, with what to try where we know it. */
-    static String message(Throwable failure) {
+    public static String message(Throwable failure) {
         return switch (failure) {
             case RequestLimitException limit -> limit.message(name -> OPTIONS.getOrDefault(name, name));
             case MemoryExhaustedException oom -> oom.getMessage() + ": " + whatToTry(oom.memory());
@@ -117,9 +122,9 @@ final class CliErrors implements CommandLine.IExecutionExceptionHandler {
     }
 
     /** Invalid user input detected after parsing (a broken checkpoint, an unreadable image, ...). */
-    static final class BadInputException extends RuntimeException {
-        BadInputException(String message) { super(message); }
+    public static final class BadInputException extends RuntimeException {
+        public BadInputException(String message) { super(message); }
 
-        BadInputException(String message, Throwable cause) { super(message, cause); }
+        public BadInputException(String message, Throwable cause) { super(message, cause); }
     }
 }

@@ -1,21 +1,22 @@
 package dev.i2vgen.cli;
 
+import dev.i2vgen.cli.serve.ServeCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 import java.util.ServiceLoader;
 
-/** Entry point: {@code i2vgen generate|tokenize|bench ...}. */
+/** Entry point: {@code i2vgen generate|serve|tokenize|bench ...}. */
 @Command(name = "i2vgen", mixinStandardHelpOptions = true, version = "i2vgen 0.1.0",
         description = "Image + text to video with I2VGen-XL, in pure Java.",
-        subcommands = {GenerateCommand.class, TokenizeCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {GenerateCommand.class, ServeCommand.class, TokenizeCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class I2VGenCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required (generate, tokenize)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required (generate, serve, tokenize, bench)");
     }
 
     public static void main(String[] args) {
