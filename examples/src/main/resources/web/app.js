@@ -40,6 +40,8 @@ async function loadModel() {
   }
   $('generate').disabled = false;
   loadJobs();
+  const linked = location.hash.slice(1);   // a job's own address: /#<id>
+  if (/^[0-9a-f]{32}$/.test(linked)) follow(linked);
 }
 
 function fieldElement(field) {
@@ -139,6 +141,7 @@ async function follow(id) {
   const controller = new AbortController();
   state.follow = controller;
   state.current = id;
+  history.replaceState(null, '', '#' + id);
   $('cancel').hidden = false;
   $('video').hidden = true;
   $('downloads').hidden = true;
@@ -222,11 +225,7 @@ async function loadJobs() {
         + (prm.prompt ? ' · ' + prm.prompt : '');
     item.append(badge, text);
     item.title = job.error || job.id;
-    item.addEventListener('click', () => {
-      if (job.status === 'succeeded') { state.current = job.id; showJob(job); }
-      else if (!['failed', 'cancelled'].includes(job.status)) follow(job.id);
-      else { state.current = job.id; showError(''); showJob(job); }
-    });
+    item.addEventListener('click', () => { showError(''); follow(job.id); });
     return item;
   }));
 }
