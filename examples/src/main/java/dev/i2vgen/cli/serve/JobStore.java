@@ -75,10 +75,13 @@ final class JobStore {
 
     synchronized Optional<Job> get(String id) { return Optional.ofNullable(jobs.get(id)); }
 
-    /** Cancels a job (a queued one leaves the queue at once). */
+    /** Cancels a job (a queued one leaves the queue at once, and its uploaded image is deleted). */
     synchronized JobStatus cancel(Job job) {
         JobStatus after = job.requestCancel();
-        if (after == JobStatus.CANCELLED) queue.remove(job);
+        if (after == JobStatus.CANCELLED && job != running) {
+            queue.remove(job);
+            deleteQuietly(job.upload());
+        }
         return after;
     }
 

@@ -63,7 +63,7 @@ final class JobWorker implements Runnable {
             job.succeed(mp4, gif);
         } catch (GenerationCancelledException e) {
             job.cancelled();
-        } catch (Exception | OutOfMemoryError | StackOverflowError | InternalError e) {   // the server keeps serving
+        } catch (Exception | Error e) {   // out of memory, a fault reading a weight file, ...: the job fails, the server goes on
             LOG.log(System.Logger.Level.WARNING, "job " + job.id() + " failed", e);
             job.fail(CliErrors.message(e));
         }

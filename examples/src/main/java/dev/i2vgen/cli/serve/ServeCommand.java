@@ -5,6 +5,7 @@ import dev.i2vgen.cli.DeviceOptions;
 import dev.i2vgen.cli.LoadedPipeline;
 import dev.i2vgen.cli.ModelCheckpoint;
 import dev.i2vgen.io.AtomicFiles;
+import dev.i2vgen.io.checkpoint.CheckpointException;
 import dev.i2vgen.sampler.pipeline.VideoPipelines;
 import dev.i2vgen.tensor.DType;
 import picocli.CommandLine;
@@ -76,7 +77,7 @@ public final class ServeCommand implements Callable<Integer> {
         String device = deviceOptions.backendName(spec.commandLine());
         DType dtype = deviceOptions.precision(spec.commandLine());
         if (model != null && !Files.isDirectory(model)) fail("--model " + model + " is not a folder (expected a diffusers checkpoint folder with model_index.json)");
-        if (model != null) VideoPipelines.pipelineClass(model);   // an unsupported pipeline is named before the folder is checked whole
+        if (model != null) pipelineClassOf(model);   // an unsupported pipeline is named before the folder is checked whole
         var err = spec.commandLine().getErr();
         if (model == null) err.println("No --model given: serving the built-in tiny demo model (random weights; the videos are noise-like).");
         ModelCheckpoint checkpoint = ModelCheckpoint.open(model);
@@ -86,8 +87,7 @@ public final class ServeCommand implements Callable<Integer> {
         VideoServer server;
         try {
             server = VideoServer.start(settings, checkpoint, pipeline, dtype.toString(), JobHooks.NONE);
-        } catch (RuntimeException e) {
-            pipeline.close();
+        } catch (RuntimeException e) {   // the server has closed the pipeline
             throw new CliErrors.BadInputException("cannot listen on " + host + ":" + port + ": " + CliErrors.message(e), e);
         }
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -120,6 +120,14 @@ public final class ServeCommand implements Callable<Integer> {
             fail("--output-dir " + outputDir + ": " + e.getMessage());
         }
         return new ServerSettings(host, port, token, outputDir, retention, queueSize, new JobLimits(maxUpload, maxPixels, maxFrames, maxSteps));
+    }
+
+    private void pipelineClassOf(Path dir) {
+        try {
+            VideoPipelines.pipelineClass(dir);
+        } catch (CheckpointException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--model: " + e.getMessage());
+        }
     }
 
     private void fail(String message) { throw new CommandLine.ParameterException(spec.commandLine(), message); }

@@ -93,13 +93,20 @@ public final class VideoServer implements AutoCloseable {
     }
 
     /**
-     * Starts serving {@code pipeline} (which the server then owns and closes) of {@code checkpoint}.
+     * Starts serving {@code pipeline} (which the server then owns and closes, also when it cannot start) of
+     * {@code checkpoint}.
      *
      * @param hooks where tests hold a running job ({@link JobHooks#NONE} otherwise)
      */
     static VideoServer start(ServerSettings settings, ModelCheckpoint checkpoint, LoadedPipeline pipeline, String dtype, JobHooks hooks)
             throws IOException {
-        VideoServer server = new VideoServer(settings, checkpoint, pipeline, dtype, hooks);
+        VideoServer server;
+        try {
+            server = new VideoServer(settings, checkpoint, pipeline, dtype, hooks);
+        } catch (IOException | RuntimeException e) {
+            pipeline.close();
+            throw e;
+        }
         server.sweep();
         server.worker.start();
         long every = Math.clamp(settings.retention().toSeconds() / 4, 1, 60);
