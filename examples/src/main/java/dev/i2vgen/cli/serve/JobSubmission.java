@@ -18,7 +18,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Turns the form of {@code POST /v1/videos} into a job, or refuses it before anything is queued: the fields become
@@ -28,8 +27,13 @@ import java.util.Set;
  * an image over the upload limit.
  */
 final class JobSubmission {
-    /** Options of the process, not of a job: naming one in the form is an error that says so. */
-    private static final Set<String> SERVER_OPTIONS = Set.of("model", "device", "dtype", "output", "save-intermediate");
+    /** Options of {@code i2vgen generate} that are not a job's: naming one in the form is an error that says why. */
+    private static final Map<String, String> NOT_PER_JOB = Map.of(
+            "model", "--model is an option of the server (i2vgen serve --model), not of a job",
+            "device", "--device is an option of the server (i2vgen serve --device), not of a job",
+            "dtype", "--dtype is an option of the server (i2vgen serve --dtype), not of a job",
+            "output", "--output is not an option of a job: the server writes the video to its --output-dir; fetch it from GET /v1/videos/{id}/content",
+            "save-intermediate", "--save-intermediate is only an option of i2vgen generate: the server keeps the final video alone");
     private static final SecureRandom IDS = new SecureRandom();
 
     /** An uploaded file: its name as the client gave it, and its bytes. */
@@ -92,9 +96,7 @@ final class JobSubmission {
                 throw new ApiError(400, "'image' must be a file part of a multipart/form-data request (curl -F image=@photo.png)");
             }
             String option = "--" + name;
-            if (SERVER_OPTIONS.contains(name)) {
-                throw new ApiError(400, option + " is an option of the server (i2vgen serve " + option + "), not of a job");
-            }
+            if (NOT_PER_JOB.containsKey(name)) throw new ApiError(400, NOT_PER_JOB.get(name));
             CommandLine.Model.OptionSpec spec = cl.getCommandSpec().findOption(option);
             if (spec == null || name.startsWith("-")) throw new CommandLine.UnmatchedArgumentException(cl, List.of(option));
             for (String value : values) {

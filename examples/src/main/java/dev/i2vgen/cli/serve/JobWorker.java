@@ -50,6 +50,7 @@ final class JobWorker implements Runnable {
     }
 
     private void runJob(Job job) {
+        Path mp4 = outputDir.resolve(job.id() + ".mp4"), gif = outputDir.resolve(job.id() + ".gif");
         try {
             GeneratedVideo video = pipeline.generate(job.parameters().toRequest(ImageLoader.read(job.upload())), listener(job));
             if (job.cancelRequested()) {   // asked while the frames were decoded: nothing is written
@@ -57,15 +58,17 @@ final class JobWorker implements Runnable {
                 return;
             }
             job.stage("write the video");
-            Path mp4 = outputDir.resolve(job.id() + ".mp4"), gif = outputDir.resolve(job.id() + ".gif");
             new Mp4VideoWriter(mp4).write(video.frames(), job.parameters().fps());
             new GifVideoWriter(gif).write(video.frames(), job.parameters().fps());
             job.succeed(mp4, gif);
         } catch (GenerationCancelledException e) {
             job.cancelled();
         } catch (Exception | Error e) {   // out of memory, a fault reading a weight file, ...: the job fails, the server goes on
-            LOG.log(System.Logger.Level.WARNING, "job " + job.id() + " failed", e);
-            job.fail(CliErrors.message(e));
+            String message = CliErrors.message(e);
+            if (System.getenv("I2VGEN_DEBUG") != null) LOG.log(System.Logger.Level.WARNING, "job " + job.id() + " failed", e);
+            else LOG.log(System.Logger.Level.WARNING, "job " + job.id() + " failed: " + message);
+            JobStore.deleteQuietly(mp4);   // the MP4 of a job whose GIF could not be written
+            job.fail(message);
         }
     }
 

@@ -42,7 +42,7 @@ final class MultipartLimits {
         } catch (IOException | ServletException | RuntimeException e) {
             for (Throwable t = e; t != null; t = t.getCause()) {
                 String m = String.valueOf(t.getMessage()).toLowerCase(Locale.ROOT);
-                if (m.contains("exceeds") || m.contains("too large") || m.contains("max file size") || m.contains("max request size")) {
+                if (m.contains("exceed") || m.contains("too large")) {   // Jetty 12: "max length exceeded: N", "... exceeds max ..."
                     throw new ApiError(413, "the upload is larger than the " + limits.maxUploadBytes()
                             + " bytes this server takes (i2vgen serve --max-upload)");
                 }

@@ -63,8 +63,11 @@ public final class VideoServer implements AutoCloseable {
             config.jetty.host = settings.host();
             config.jetty.port = settings.port();
             config.jetty.multipartConfig.cacheDirectory(uploadDir.toString());
-            config.jetty.multipartConfig.maxFileSize(limits.maxUploadBytes(), SizeUnit.BYTES);
-            config.jetty.multipartConfig.maxTotalRequestSize(limits.maxUploadBytes() + VideoApi.FORM_ALLOWANCE, SizeUnit.BYTES);
+            // Jetty bounds only the whole form (for uploads without a Content-Length): a part over a limit of its own
+            // makes Jetty drop the connection without an answer; the image's own limit is checked once it is read (413)
+            long formLimit = limits.maxUploadBytes() + VideoApi.FORM_ALLOWANCE;
+            config.jetty.multipartConfig.maxFileSize(formLimit, SizeUnit.BYTES);
+            config.jetty.multipartConfig.maxTotalRequestSize(formLimit, SizeUnit.BYTES);
             config.jetty.multipartConfig.maxInMemoryFileSize(1, SizeUnit.MB);
             config.staticFiles.add(files -> {
                 files.hostedPath = "/";

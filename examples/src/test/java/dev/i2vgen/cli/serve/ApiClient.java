@@ -75,7 +75,10 @@ final class ApiClient {
         return http.send(request(path).header("Accept", accept).GET().build(), HttpResponse.BodyHandlers.ofInputStream());
     }
 
-    Reply post(List<Part> parts) throws IOException, InterruptedException {
+    Reply post(List<Part> parts) throws IOException, InterruptedException { return post(parts, false); }
+
+    /** A multipart POST to /v1/videos; {@code chunked}: without a Content-Length, as a streaming client sends it. */
+    Reply post(List<Part> parts, boolean chunked) throws IOException, InterruptedException {
         String boundary = "----i2vgen-test-" + UUID.randomUUID();
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         for (Part p : parts) {
@@ -86,8 +89,10 @@ final class ApiClient {
             body.writeBytes("\r\n".getBytes(StandardCharsets.UTF_8));
         }
         body.writeBytes(("--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
+        byte[] bytes = body.toByteArray();
         return send(request("/v1/videos").header("Content-Type", "multipart/form-data; boundary=" + boundary)
-                .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())));
+                .POST(chunked ? HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(bytes))
+                        : HttpRequest.BodyPublishers.ofByteArray(bytes)));
     }
 
     /** A submission of {@code image} with these text fields. */

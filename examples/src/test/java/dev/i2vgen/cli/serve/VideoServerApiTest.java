@@ -254,7 +254,8 @@ class VideoServerApiTest {
     @CsvSource(delimiter = '|', value = {
             "widht|64|Unknown option: '--widht'; did you mean --width? (GET /v1/models lists the fields)",
             "model|/elsewhere|--model is an option of the server (i2vgen serve --model), not of a job",
-            "output|x.mp4|--output is an option of the server (i2vgen serve --output), not of a job",
+            "output|x.mp4|--output is not an option of a job: the server writes the video to its --output-dir; fetch it from GET /v1/videos/{id}/content",
+            "dtype|fp16|--dtype is an option of the server (i2vgen serve --dtype), not of a job",
             "i4vgen|maybe|--i4vgen is a flag: true or false, got 'maybe'",
             "height|16|--width and --height must be at least 32 for the MP4 this server writes (the H.264 encoder's minimum), got 48×16",
             "frames|9|--frames must be at most 8 on this server (i2vgen serve --max-frames), got 9",
@@ -282,9 +283,13 @@ class VideoServerApiTest {
     @Test
     void anUploadOverTheLimitIs413() throws Exception {
         for (int size : new int[] {(int) MAX_UPLOAD + 1, (int) MAX_UPLOAD + (2 << 20)}) {   // within the form's allowance, and beyond it
-            ApiClient.Reply r = api.submit(new byte[size], small());
-            assertEquals(413, r.status(), size + " bytes: " + r.error());
-            assertTrue(r.error().contains("bytes this server takes (i2vgen serve --max-upload)"), r.error());
+            for (boolean chunked : new boolean[] {false, true}) {   // refused from its Content-Length, or while it is read
+                List<ApiClient.Part> parts = new ArrayList<>(List.of(ApiClient.Part.file("image", "big.png", new byte[size])));
+                small().forEach((k, v) -> parts.add(ApiClient.Part.text(k, v)));
+                ApiClient.Reply r = api.post(parts, chunked);
+                assertEquals(413, r.status(), size + " bytes, chunked " + chunked + ": " + r.error());
+                assertTrue(r.error().contains("bytes this server takes (i2vgen serve --max-upload)"), r.error());
+            }
         }
         assertEquals(202, api.submit(image, small("steps", "1")).status(), "the server takes the next upload");
         api.awaitFinished(api.get("/v1/videos").json().path("data").get(0).path("id").asText());
