@@ -128,23 +128,32 @@ public final class CheckpointFolder {
      * Empty when the checkpoint is usable.
      */
     public List<CheckpointProblem> problems() {
+        List<CheckpointProblem> out = new ArrayList<>(layoutProblems());
+        for (ComponentFolder c : components.values()) out.addAll(c.problems());
+        return out;
+    }
+
+    /**
+     * The problems model_index.json alone shows: a pipeline class this library does not run, components it needs
+     * that are missing or of another pipeline's class. Checked before anything is downloaded for the checkpoint.
+     */
+    public List<CheckpointProblem> layoutProblems() {
         List<CheckpointProblem> out = new ArrayList<>();
         PipelineLayout layout = PipelineLayout.of(pipelineClass);
         if (layout == null) {
             out.add(unsupportedPipeline());
-        } else {
-            for (String required : layout.components()) {
-                ComponentFolder c = components.get(required);
-                if (c == null) {
-                    out.add(new CheckpointProblem(modelIndex, "component '" + required + "' is missing; " + pipelineClass
-                            + " needs " + layout.components()));
-                } else if (!layout.accepts(required, c.className())) {
-                    out.add(new CheckpointProblem(modelIndex, "component '" + required + "' is " + c.className() + "; "
-                            + pipelineClass + " needs " + layout.expected(required) + " (is this another pipeline's checkpoint?)"));
-                }
+            return out;
+        }
+        for (String required : layout.components()) {
+            ComponentFolder c = components.get(required);
+            if (c == null) {
+                out.add(new CheckpointProblem(modelIndex, "component '" + required + "' is missing; " + pipelineClass
+                        + " needs " + layout.components()));
+            } else if (!layout.accepts(required, c.className())) {
+                out.add(new CheckpointProblem(modelIndex, "component '" + required + "' is " + c.className() + "; "
+                        + pipelineClass + " needs " + layout.expected(required) + " (is this another pipeline's checkpoint?)"));
             }
         }
-        for (ComponentFolder c : components.values()) out.addAll(c.problems());
         return out;
     }
 

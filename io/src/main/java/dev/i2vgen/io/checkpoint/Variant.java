@@ -1,5 +1,7 @@
 package dev.i2vgen.io.checkpoint;
 
+import dev.i2vgen.tensor.DType;
+
 import java.util.regex.Pattern;
 
 /**
@@ -23,6 +25,12 @@ public record Variant(String tag) {
     public static Variant of(String tag) {
         return tag == null || tag.isBlank() ? NONE : new Variant(tag.trim());
     }
+
+    /**
+     * The variant loaded for a compute precision: {@code fp16} files for F16 and BF16 (a component without them falls
+     * back to its plain files), the plain files for F32. The pipelines load, and a Hub download fetches, by this rule.
+     */
+    public static Variant forComputeType(DType dtype) { return dtype == DType.F32 ? NONE : FP16; }
 
     public boolean isNone() { return tag.isEmpty(); }
 

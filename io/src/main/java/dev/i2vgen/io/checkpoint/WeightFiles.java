@@ -7,14 +7,19 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.SortedSet;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
  * Chooses the safetensors weights file of a component folder, following diffusers' naming
- * ({@code diffusers.utils.hub_utils._add_variant}, {@code models.model_loading_utils._fetch_index_file}):
+ * ({@code diffusers.utils.hub_utils._add_variant}, {@code models.model_loading_utils._fetch_index_file}), from the
+ * folder's file names: those of a folder on disk, or those of a repository's file list when choosing what to download
+ * ({@link PipelineFiles}), so a download holds exactly the file the loader then opens:
  * <ol>
  *   <li>with a variant V requested: the shard index {@code B.safetensors.index.V.json}, the legacy index
  *       {@code B.V.safetensors.index.json}, then the single file {@code B.V.safetensors};</li>
@@ -59,28 +64,61 @@ final class WeightFiles {
         return out;
     }
 
-    /** The weights file (single or index) to load for {@code requested}; throws listing what was looked for. */
-    static Path resolve(Path dir, String library, Variant requested) {
+    /**
+     * What {@link #choose} found among a folder's file names: the weights file to load, or none, with the names it
+     * looked for in order and the variant tags present (several of them and no plain file: ambiguous).
+     */
+    record Choice(String file, List<String> tried, SortedSet<String> variantsPresent) {
+        boolean found() { return file != null; }
+
+        /** Why nothing was chosen, for {@code requested}: ambiguous variants, or the names expected. */
+        String problem(Variant requested) {
+            if (requested.isNone() && variantsPresent.size() > 1) {
+                return "no plain weights file and several variants " + variantsPresent + ": request one of them (looked for " + tried + ")";
+            }
+            return "no safetensors weights for variant " + requested + ": expected one of " + tried;
+        }
+
+        boolean ambiguous(Variant requested) { return !found() && requested.isNone() && variantsPresent.size() > 1; }
+    }
+
+    /**
+     * The weights file (single or index) to load for {@code requested} among {@code names}, the files of one folder:
+     * of a folder on disk ({@link #resolve}) or of a repository's file list before anything is downloaded
+     * ({@link PipelineFiles}), so that both apply the same rules.
+     */
+    static Choice choose(Set<String> names, String library, Variant requested) {
         List<String> bases = baseNames(library);
         List<String> tried = new ArrayList<>();
+        TreeSet<String> present = variantsPresent(names, bases);
         if (!requested.isNone()) {
-            Path p = firstExisting(dir, candidates(bases, requested), tried);
-            if (p != null) return p;
+            String f = firstPresent(names, candidates(bases, requested), tried);
+            if (f != null) return new Choice(f, tried, present);
         }
-        Path plain = firstExisting(dir, candidates(bases, Variant.NONE), tried);
-        if (plain != null) return plain;
-        if (requested.isNone()) {
-            TreeSet<String> present = variantsPresent(dir, bases);
-            if (present.size() == 1) {
-                Path p = firstExisting(dir, candidates(bases, new Variant(present.first())), tried);
-                if (p != null) return p;
-            } else if (present.size() > 1) {
-                throw new CheckpointException(dir, "no plain weights file and several variants " + present
-                        + ": request one of them (looked for " + tried + ")");
-            }
+        String plain = firstPresent(names, candidates(bases, Variant.NONE), tried);
+        if (plain != null) return new Choice(plain, tried, present);
+        if (requested.isNone() && present.size() == 1) {
+            String f = firstPresent(names, candidates(bases, new Variant(present.first())), tried);
+            if (f != null) return new Choice(f, tried, present);
         }
-        throw new CheckpointException(dir, "no safetensors weights for variant " + requested + ": expected one of " + tried
-                + "; " + describeContents(dir));
+        return new Choice(null, tried, present);
+    }
+
+    /** The weights file (single or index) to load for {@code requested}; throws listing what was looked for. */
+    static Path resolve(Path dir, String library, Variant requested) {
+        Choice choice = choose(fileNames(dir), library, requested);
+        if (choice.found()) return dir.resolve(choice.file());
+        String problem = choice.problem(requested);
+        throw new CheckpointException(dir, choice.ambiguous(requested) ? problem : problem + "; " + describeContents(dir));
+    }
+
+    /** The names of the regular files in {@code dir} (symbolic links followed, as in a Hugging Face cache snapshot). */
+    static Set<String> fileNames(Path dir) {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(Files::isRegularFile).map(p -> p.getFileName().toString()).collect(Collectors.toCollection(TreeSet::new));
+        } catch (IOException e) {
+            throw new CheckpointException(dir, "cannot list folder: " + MessageText.reason(e), e);
+        }
     }
 
     /** Every safetensors file and shard index in {@code dir}, for validation. */
@@ -101,16 +139,15 @@ final class WeightFiles {
         return name.endsWith(".safetensors") || (name.contains(".safetensors.") && name.endsWith(".json") && name.contains(".index."));
     }
 
-    private static Path firstExisting(Path dir, List<String> names, List<String> tried) {
-        for (String n : names) {
+    private static String firstPresent(Set<String> names, List<String> candidates, List<String> tried) {
+        for (String n : candidates) {
             tried.add(n);
-            Path p = dir.resolve(n);
-            if (Files.isRegularFile(p)) return p;
+            if (names.contains(n)) return n;
         }
         return null;
     }
 
-    private static TreeSet<String> variantsPresent(Path dir, List<String> bases) {
+    private static TreeSet<String> variantsPresent(Set<String> names, List<String> bases) {
         TreeSet<String> tags = new TreeSet<>();
         List<Pattern> patterns = new ArrayList<>();
         for (String b : bases) {
@@ -118,15 +155,11 @@ final class WeightFiles {
             patterns.add(Pattern.compile(q + "\\.([A-Za-z0-9_-]+)\\.safetensors(\\.index\\.json)?"));
             patterns.add(Pattern.compile(q + "\\.safetensors\\.index\\.([A-Za-z0-9_-]+)\\.json"));
         }
-        try (Stream<Path> s = Files.list(dir)) {
-            s.map(p -> p.getFileName().toString()).forEach(name -> {
-                for (Pattern pat : patterns) {
-                    Matcher m = pat.matcher(name);
-                    if (m.matches()) tags.add(m.group(1));
-                }
-            });
-        } catch (IOException e) {
-            throw new CheckpointException(dir, "cannot list folder: " + MessageText.reason(e), e);
+        for (String name : names) {
+            for (Pattern pat : patterns) {
+                Matcher m = pat.matcher(name);
+                if (m.matches()) tags.add(m.group(1));
+            }
         }
         return tags;
     }

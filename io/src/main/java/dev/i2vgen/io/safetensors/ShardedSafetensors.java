@@ -45,30 +45,11 @@ public final class ShardedSafetensors implements SafetensorsSource {
     }
 
     public static ShardedSafetensors open(Path index) {
-        JsonNode root;
-        try {
-            root = JSON.readTree(Files.readAllBytes(index));
-        } catch (IOException e) {
-            throw new SafetensorsFormatException(index, null, e instanceof com.fasterxml.jackson.core.JacksonException j
-                    ? "shard index is not valid JSON: " + MessageText.reason(j) : "cannot read shard index: " + MessageText.reason(e));
-        }
-        if (root == null || !root.isObject()) throw new SafetensorsFormatException(index, null, "shard index is not a JSON object");
-        JsonNode weightMap = root.get("weight_map");
-        if (weightMap == null || !weightMap.isObject()) {
-            throw new SafetensorsFormatException(index, null, "shard index has no \"weight_map\" object");
-        }
+        JsonNode root = readIndex(index);
         Map<String, String> metadata = new LinkedHashMap<>();
         JsonNode meta = root.get("metadata");
         if (meta != null && meta.isObject()) meta.properties().forEach(m -> metadata.put(m.getKey(), m.getValue().asText()));
-
-        // Group tensors by shard first, so a missing shard is reported once with what it should hold.
-        Map<String, List<String>> byShard = new TreeMap<>();
-        for (Map.Entry<String, JsonNode> f : weightMap.properties()) {
-            if (!f.getValue().isTextual()) {
-                throw new SafetensorsFormatException(index, f.getKey(), "weight_map value " + f.getValue() + " is not a file name");
-            }
-            byShard.computeIfAbsent(f.getValue().asText(), k -> new ArrayList<>()).add(f.getKey());
-        }
+        Map<String, List<String>> byShard = tensorsByShard(index, root);
         Path dir = index.toAbsolutePath().normalize().getParent();
         List<SafetensorsFile> shards = new ArrayList<>();
         Map<String, SafetensorsFile> tensorToShard = new LinkedHashMap<>();
@@ -90,6 +71,49 @@ public final class ShardedSafetensors implements SafetensorsSource {
             throw ex;
         }
         return new ShardedSafetensors(index, tensorToShard, List.copyOf(shards), Collections.unmodifiableMap(metadata));
+    }
+
+    /**
+     * The shard file names an index's {@code weight_map} names, each once, sorted: what must be fetched beside the
+     * index (the files are not opened). Throws naming the index when it is unreadable or a name would leave its folder.
+     */
+    public static List<String> shardNames(Path index) {
+        Map<String, List<String>> byShard = tensorsByShard(index, readIndex(index));
+        for (Map.Entry<String, List<String>> e : byShard.entrySet()) {
+            String name = e.getKey();
+            if (name.isEmpty() || name.equals(".") || name.equals("..") || name.contains("/") || name.contains("\\") || name.indexOf(0) >= 0) {
+                throw new SafetensorsFormatException(index, e.getValue().get(0), "shard name '" + name + "' is not a plain file name beside the index");
+            }
+        }
+        return List.copyOf(byShard.keySet());
+    }
+
+    private static JsonNode readIndex(Path index) {
+        JsonNode root;
+        try {
+            root = JSON.readTree(Files.readAllBytes(index));
+        } catch (IOException e) {
+            throw new SafetensorsFormatException(index, null, e instanceof com.fasterxml.jackson.core.JacksonException j
+                    ? "shard index is not valid JSON: " + MessageText.reason(j) : "cannot read shard index: " + MessageText.reason(e));
+        }
+        if (root == null || !root.isObject()) throw new SafetensorsFormatException(index, null, "shard index is not a JSON object");
+        return root;
+    }
+
+    /** The index's tensors grouped by shard, so a missing shard is reported once with what it should hold. */
+    private static Map<String, List<String>> tensorsByShard(Path index, JsonNode root) {
+        JsonNode weightMap = root.get("weight_map");
+        if (weightMap == null || !weightMap.isObject()) {
+            throw new SafetensorsFormatException(index, null, "shard index has no \"weight_map\" object");
+        }
+        Map<String, List<String>> byShard = new TreeMap<>();
+        for (Map.Entry<String, JsonNode> f : weightMap.properties()) {
+            if (!f.getValue().isTextual()) {
+                throw new SafetensorsFormatException(index, f.getKey(), "weight_map value " + f.getValue() + " is not a file name");
+            }
+            byShard.computeIfAbsent(f.getValue().asText(), k -> new ArrayList<>()).add(f.getKey());
+        }
+        return byShard;
     }
 
     private static Path resolveShard(Path index, Path dir, String shardName, List<String> tensors) {

@@ -26,7 +26,7 @@ final class OwnedWeights implements AutoCloseable {
      * full-precision files for F32. If building fails, what was opened so far is released before the error goes on.
      */
     static <P> P buildWith(DType dtype, Function<OwnedWeights, P> build) {
-        OwnedWeights weights = new OwnedWeights(dtype == DType.F32 ? Variant.NONE : Variant.FP16);
+        OwnedWeights weights = new OwnedWeights(Variant.forComputeType(dtype));
         try {
             return build.apply(weights);
         } catch (RuntimeException e) {
