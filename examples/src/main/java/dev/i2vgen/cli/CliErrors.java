@@ -1,6 +1,7 @@
 package dev.i2vgen.cli;
 
 import dev.i2vgen.io.checkpoint.CheckpointException;
+import dev.i2vgen.io.hub.HubException;
 import dev.i2vgen.io.image.UnreadableImageException;
 import dev.i2vgen.io.safetensors.SafetensorsFormatException;
 import dev.i2vgen.io.tokenizer.TokenizerFormatException;
@@ -70,9 +71,14 @@ public final class CliErrors implements CommandLine.IExecutionExceptionHandler {
     /** Whether the failure (or one of its causes) is bad input: an option, the image, the checkpoint (not a failure while running). */
     public static boolean isBadInput(Throwable failure) { return exitCode(failure) == USAGE; }
 
-    /** {@link #USAGE} when the failure (or one of its causes) is bad input, else {@link #FAILURE}. */
+    /**
+     * {@link #USAGE} when the failure (or one of its causes) is bad input, else {@link #FAILURE}. A Hub failure is bad
+     * input when the request is at fault (a repository that is missing, gated, or not cached offline), a failure while
+     * running when the network, the server or the disk failed.
+     */
     static int exitCode(Throwable failure) {
         for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof HubException hub) return hub.reason().badInput() ? USAGE : FAILURE;
             for (Class<? extends Throwable> kind : BAD_INPUT) if (kind.isInstance(t)) return USAGE;
             if (t.getCause() == t) break;
         }
@@ -114,8 +120,9 @@ public final class CliErrors implements CommandLine.IExecutionExceptionHandler {
     private static Map<String, String> exitCodes() {
         Map<String, String> codes = new LinkedHashMap<>();
         codes.put("0", "success");
-        codes.put("1", "failure while running (out of memory, a device or I/O error)");
-        codes.put("2", "bad input: an option, the image, the output path or the checkpoint (config, tokenizer, weights), whenever it is found");
+        codes.put("1", "failure while running (out of memory, a device, network or I/O error)");
+        codes.put("2", "bad input: an option, the image, the output path or the checkpoint (config, tokenizer, weights; a Hub"
+                + " repository that is missing, gated or not cached offline), whenever it is found");
         codes.put("130", "interrupted (SIGINT, Ctrl-C)");
         codes.put("143", "terminated (SIGTERM)");
         return codes;

@@ -1,7 +1,5 @@
 package dev.i2vgen.cli;
 
-import dev.i2vgen.io.checkpoint.CheckpointException;
-import dev.i2vgen.sampler.pipeline.VideoPipelines;
 import dev.i2vgen.sampler.scheduler.Schedulers;
 import dev.i2vgen.tensor.DType;
 import picocli.CommandLine;
@@ -25,8 +23,9 @@ public final class GenerateCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "DIR", description = "diffusers checkpoint folder of I2VGen-XL or Stable Video Diffusion (default: built-in tiny I2VGen-XL demo model)")
-    Path model;
+    /** --model DIR|ORG/NAME and --revision; made by the command line's factory (the Hub settings' environment). */
+    @CommandLine.Mixin
+    ModelOptions modelOptions;
 
     @Option(names = "--image", paramLabel = "FILE", description = "input image (PNG, JPEG, BMP, GIF); default with the demo model: its test image")
     Path image;
@@ -51,37 +50,36 @@ public final class GenerateCommand implements Callable<Integer> {
             spec.commandLine().getOut().flush();
             return 0;
         }
-        GenerateSettings settings = validate();
+        GenerateSettings settings;
+        try (ModelOptions hub = modelOptions) {   // the Hub connection is needed only until the folder is resolved
+            settings = validate();
+        }
         return new GenerateRun(settings, spec.commandLine().getOut(), spec.commandLine().getErr()).run();
     }
 
-    /** Checks every option and resolves the model's defaults; throws a ParameterException naming the option. */
+    /**
+     * Checks every option and resolves the model's defaults; throws a ParameterException naming the option. A Hub model
+     * is resolved last, once everything else has passed: model_index.json for the checks, then the files the run loads.
+     */
     GenerateSettings validate() {
         CommandLine cl = spec.commandLine();
-        boolean demo = model == null;
+        boolean demo = !modelOptions.given();
         GenerationOptions.CheckedValues checked = options.checkValues(demo, saveIntermediate, cl);
         if (output == null) fail("Missing required option: '--output=out.mp4|out.gif|DIR/'");
         String backendName = deviceOptions.backendName(cl);
         DType dt = deviceOptions.precision(cl);
-        if (!demo && !Files.isDirectory(model)) fail("--model " + model + " is not a folder (expected a diffusers checkpoint folder with model_index.json)");
+        modelOptions.check(cl);
         if (!demo && image == null) fail("--image is required with --model");
         if (image != null && !Files.isRegularFile(image)) fail("--image " + image + " does not exist or is not a file");
         if (image != null && !Files.isReadable(image)) fail("--image " + image + " is not readable");
         GenerationOptions.checkWritableTarget("--output", output, cl);
 
-        String pipeline = demo ? "I2VGenXLPipeline" : pipelineClassOf(model);
-        GenerationParameters job = options.resolve(checked, model, pipeline, cl);
+        String pipeline = demo ? "I2VGenXLPipeline" : modelOptions.pipelineClass(cl);
+        GenerationParameters job = options.resolve(checked, modelOptions.named(), pipeline, cl);
         GenerationOptions.checkFrameSize("--output", output, job.width(), job.height(), cl);
         if (saveIntermediate != null) GenerationOptions.checkFrameSize("--save-intermediate", saveIntermediate, job.width(), job.height(), cl);
+        Path model = demo ? null : modelOptions.checkpointFolder(dt, cl);
         return new GenerateSettings(model, image, job, saveIntermediate, backendName, dt, output);
-    }
-
-    private String pipelineClassOf(Path dir) {
-        try {
-            return VideoPipelines.pipelineClass(dir);
-        } catch (CheckpointException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--model: " + e.getMessage());
-        }
     }
 
     private void fail(String message) { throw new CommandLine.ParameterException(spec.commandLine(), message); }

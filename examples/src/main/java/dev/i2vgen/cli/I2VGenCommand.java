@@ -1,9 +1,11 @@
 package dev.i2vgen.cli;
 
 import dev.i2vgen.cli.serve.ServeCommand;
+import dev.i2vgen.io.hub.RetryPolicy;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
+import java.util.Map;
 import java.util.ServiceLoader;
 
 /** Entry point: {@code i2vgen generate|serve|tokenize|bench ...}. */
@@ -28,8 +30,22 @@ public final class I2VGenCommand implements Runnable {
      * The configured command line (also used by tests): every failure, JVM errors included, one line and an exit code
      * of its kind, and those codes listed in every command's --help.
      */
-    public static CommandLine commandLine() {
-        CommandLine cl = new CommandLine(new I2VGenCommand());
+    public static CommandLine commandLine() { return commandLine(System.getenv(), RetryPolicy.defaults()); }
+
+    /**
+     * The command line whose {@code --model ORG/NAME} reads the Hub settings (HF_HOME, HF_ENDPOINT, HF_TOKEN,
+     * HF_HUB_OFFLINE, ...) from {@code environment} and retries Hub requests by {@code retries} (tests: their own Hub and
+     * cache, fast retries).
+     */
+    static CommandLine commandLine(Map<String, String> environment, RetryPolicy retries) {
+        CommandLine.IFactory factory = new CommandLine.IFactory() {
+            @Override
+            public <K> K create(Class<K> type) throws Exception {
+                if (type == ModelOptions.class) return type.cast(new ModelOptions(environment, retries));
+                return CommandLine.defaultFactory().create(type);
+            }
+        };
+        CommandLine cl = new CommandLine(new I2VGenCommand(), factory);
         addProvidedSubcommands(cl);
         cl.setExecutionExceptionHandler(new CliErrors());
         cl.setParameterExceptionHandler(CliErrors::handleParseException);

@@ -4,9 +4,8 @@ import dev.i2vgen.cli.CliErrors;
 import dev.i2vgen.cli.DeviceOptions;
 import dev.i2vgen.cli.LoadedPipeline;
 import dev.i2vgen.cli.ModelCheckpoint;
+import dev.i2vgen.cli.ModelOptions;
 import dev.i2vgen.io.AtomicFiles;
-import dev.i2vgen.io.checkpoint.CheckpointException;
-import dev.i2vgen.sampler.pipeline.VideoPipelines;
 import dev.i2vgen.tensor.DType;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -31,8 +30,9 @@ public final class ServeCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "DIR", description = "diffusers checkpoint folder of I2VGen-XL or Stable Video Diffusion (default: built-in tiny I2VGen-XL demo model)")
-    Path model;
+    /** --model DIR|ORG/NAME and --revision; made by the command line's factory (the Hub settings' environment). */
+    @CommandLine.Mixin
+    ModelOptions modelOptions;
 
     @CommandLine.Mixin
     DeviceOptions deviceOptions = new DeviceOptions();
@@ -76,8 +76,13 @@ public final class ServeCommand implements Callable<Integer> {
         ServerSettings settings = settings();
         String device = deviceOptions.backendName(spec.commandLine());
         DType dtype = deviceOptions.precision(spec.commandLine());
-        if (model != null && !Files.isDirectory(model)) fail("--model " + model + " is not a folder (expected a diffusers checkpoint folder with model_index.json)");
-        if (model != null) pipelineClassOf(model);   // an unsupported pipeline is named before the folder is checked whole
+        Path model;
+        try (ModelOptions hub = modelOptions) {   // the Hub connection is needed only until the folder is resolved
+            modelOptions.check(spec.commandLine());
+            // an unsupported pipeline is named before the folder is checked whole (or a Hub model's weights are fetched)
+            if (modelOptions.given()) modelOptions.pipelineClass(spec.commandLine());
+            model = modelOptions.given() ? modelOptions.checkpointFolder(dtype, spec.commandLine()) : null;
+        }
         var err = spec.commandLine().getErr();
         if (model == null) err.println("No --model given: serving the built-in tiny demo model (random weights; the videos are noise-like).");
         ModelCheckpoint checkpoint = ModelCheckpoint.open(model);
@@ -120,14 +125,6 @@ public final class ServeCommand implements Callable<Integer> {
             fail("--output-dir " + outputDir + ": " + e.getMessage());
         }
         return new ServerSettings(host, port, token, outputDir, retention, queueSize, new JobLimits(maxUpload, maxPixels, maxFrames, maxSteps));
-    }
-
-    private void pipelineClassOf(Path dir) {
-        try {
-            VideoPipelines.pipelineClass(dir);
-        } catch (CheckpointException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--model: " + e.getMessage());
-        }
     }
 
     private void fail(String message) { throw new CommandLine.ParameterException(spec.commandLine(), message); }
