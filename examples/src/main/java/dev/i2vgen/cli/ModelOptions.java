@@ -2,6 +2,7 @@ package dev.i2vgen.cli;
 
 import dev.i2vgen.io.checkpoint.CheckpointException;
 import dev.i2vgen.io.checkpoint.Variant;
+import dev.i2vgen.io.hub.HubCheckpoint;
 import dev.i2vgen.io.hub.HubException;
 import dev.i2vgen.io.hub.HubSettings;
 import dev.i2vgen.io.hub.LocalCheckpoint;
@@ -66,6 +67,13 @@ public final class ModelOptions implements AutoCloseable {
         }
         if (revision != null && existingPath(model)) {
             fail(cl, "--revision " + revision + " applies to a Hugging Face Hub repository id, but --model " + model + " is a local folder");
+        }
+        if (revision != null) {
+            try {
+                HubCheckpoint.checkRevision(revision);
+            } catch (HubException e) {
+                fail(cl, "--revision: " + e.getMessage());
+            }
         }
         try {
             reference = source(cl).locate(model, revision);

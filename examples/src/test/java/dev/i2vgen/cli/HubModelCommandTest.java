@@ -136,6 +136,10 @@ class HubModelCommandTest {
         assertEquals(2, r.code(), r.err());
         assertTrue(r.err().contains("--revision main applies to a Hugging Face Hub repository id"), r.err());
 
+        r = run(env, tinyRun("org/tiny", home.resolve("o.gif"), "--revision", "../../etc").toArray(String[]::new));
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--revision: revision '../../etc' is not a branch, tag or commit name"), r.err());
+
         r = run(env, "generate", "--revision", "v1", "--output", home.resolve("o.gif").toString());
         assertEquals(2, r.code(), r.err());
         assertTrue(r.err().contains("--revision needs --model ORG/NAME"), r.err());

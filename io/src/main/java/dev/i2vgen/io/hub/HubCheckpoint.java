@@ -51,6 +51,9 @@ public final class HubCheckpoint implements ModelReference {
         this.downloads = client == null ? null : new BlobDownload(client, cache, retries);
     }
 
+    /** Refuses a revision that cannot be a branch, tag or commit name (nor a path under {@code refs/}), before any request. */
+    public static void checkRevision(String revision) { HubCache.checkRevision(revision); }
+
     public RepoId repository() { return repo; }
 
     public String revision() { return revision; }

@@ -42,13 +42,25 @@ final class HubClient implements AutoCloseable {
 
     HubSettings settings() { return settings; }
 
-    /** {@code GET /api/models/{repo}/revision/{revision}}: the commit and the files ({@code siblings[].rfilename}). */
+    /**
+     * {@code GET /api/models/{repo}/revision/{revision}}: the commit and the files ({@code siblings[].rfilename});
+     * redirects within the Hub (a renamed repository) are followed.
+     */
     RepoRevision revision(RepoId repo, String revision, DownloadListener listener) {
         URI uri = URI.create(settings.endpoint() + "/api/models/" + repo.id() + "/revision/" + encode(revision, false));
         return withRetries("the file list of " + repo, listener, () -> {
-            HttpResponse<byte[]> r = send(request(uri, true).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
-            if (r.statusCode() != 200) throw HubErrors.of(r, settings, repo, revision, null);
-            return parseRevision(repo, r.body());
+            URI target = uri;
+            for (int hop = 0; hop <= MAX_REDIRECTS; hop++) {
+                HttpResponse<byte[]> r = send(request(target, true).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+                URI location = r.headers().firstValue("Location").map(target::resolve).orElse(null);
+                if (r.statusCode() / 100 == 3 && location != null && sameOrigin(target, location)) {   // a renamed repository
+                    target = location;
+                    continue;
+                }
+                if (r.statusCode() != 200) throw HubErrors.of(r, settings, repo, revision, null);
+                return parseRevision(repo, r.body());
+            }
+            throw new HubException(HubException.Reason.SERVER, "the file list of " + repo + ": more than " + MAX_REDIRECTS + " redirects");
         });
     }
 
@@ -210,10 +222,10 @@ final class HubClient implements AutoCloseable {
     /** A network failure in words: the JDK's exceptions often have no message of their own. */
     static String describe(IOException e) {
         String kind = switch (e) {
-            case java.net.ConnectException c -> "connection refused or unreachable";
-            case java.net.http.HttpConnectTimeoutException t -> "connecting timed out";
-            case java.net.http.HttpTimeoutException t -> "no answer in time";
-            case java.net.UnknownHostException u -> "unknown host";
+            case java.net.ConnectException _ -> "connection refused or unreachable";
+            case java.net.http.HttpConnectTimeoutException _ -> "connecting timed out";
+            case java.net.http.HttpTimeoutException _ -> "no answer in time";
+            case java.net.UnknownHostException _ -> "unknown host";
             default -> null;
         };
         String message = e.getMessage() == null || e.getMessage().isBlank() ? null : MessageText.oneLine(e.getMessage());

@@ -136,6 +136,7 @@ public final class FakeHub implements AutoCloseable {
     private final Map<String, byte[]> blobs = new ConcurrentHashMap<>();
     private final Map<String, Fault> faults = new ConcurrentHashMap<>();
     private final Map<String, List<Integer>> statuses = new ConcurrentHashMap<>();
+    private final Map<String, String> renamed = new ConcurrentHashMap<>();
     private final List<Request> log = new CopyOnWriteArrayList<>();
     private volatile long stallMillis = 2000;
 
@@ -188,6 +189,9 @@ public final class FakeHub implements AutoCloseable {
     /** The next requests whose path starts with {@code pathPrefix} answer these statuses, one each. */
     public void failNext(String pathPrefix, Integer... codes) { statuses.put(pathPrefix, new CopyOnWriteArrayList<>(List.of(codes))); }
 
+    /** {@code oldId} was renamed {@code newId}: its routes answer 307 with a relative Location, as the Hub's do. */
+    public void rename(String oldId, String newId) { renamed.put(oldId, newId); }
+
     /** The Git LFS / Xet SHA-256 of a file, the name of its blob in the cache. */
     public static String sha256(byte[] bytes) { return HexFormat.of().formatHex(digest("SHA-256", bytes)); }
 
@@ -225,6 +229,15 @@ public final class FakeHub implements AutoCloseable {
             if (injected != null) {
                 reply(ex, injected, new byte[0]);
                 return;
+            }
+            for (Map.Entry<String, String> r : renamed.entrySet()) {
+                for (String prefix : List.of("/api/models/" + r.getKey() + "/", "/" + r.getKey() + "/resolve/")) {
+                    if (server.equals("hub") && rawPath.startsWith(prefix)) {
+                        ex.getResponseHeaders().set("Location", prefix.replace(r.getKey(), r.getValue()) + rawPath.substring(prefix.length()));
+                        reply(ex, 307, new byte[0]);
+                        return;
+                    }
+                }
             }
             if (server.equals("cdn") && rawPath.startsWith("/cdn/")) {
                 serveBlob(ex, rawPath.substring("/cdn/".length()));

@@ -110,6 +110,17 @@ class HubAccessTest {
         assertTrue(hub.requests(r -> r.server().equals("hub")).stream().allMatch(r -> "Bearer hf_secret".equals(r.authorization())));
     }
 
+    /** A renamed repository: the Hub redirects its routes (relative Location) and the old name keeps working. */
+    @Test
+    void aRenamedRepositoryIsFollowed() {
+        hub.repo("org/new-name").files(HubFixtures.tiny());
+        hub.rename("org/old-name", "org/new-name");
+        Path snapshot = resolve("org/old-name", null, Map.of());
+        assertTrue(snapshot.startsWith(home.resolve("hub-cache/models--org--old-name")), "cached under the name asked for: " + snapshot);
+        assertTrue(Files.exists(snapshot.resolve("unet/diffusion_pytorch_model.safetensors")));
+        assertTrue(hub.requests().stream().anyMatch(r -> r.path().startsWith("/org/new-name/resolve/")), "the redirect was followed");
+    }
+
     @Test
     void namesThatAreNeitherFoldersNorRepositoriesAreRefusedWithoutARequest() {
         for (String name : new String[]{"no-such-folder", "a/b/c", "org/-bad", "org/na--me", "org/name.git", ""}) {
