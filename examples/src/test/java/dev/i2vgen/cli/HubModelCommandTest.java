@@ -123,6 +123,17 @@ class HubModelCommandTest {
         assertFalse(Files.exists(home.resolve("o.gif")));
     }
 
+    /** i2vgen serve takes the same --model ORG/NAME (the same options mixin): here a private one, refused before the server starts. */
+    @Test
+    void serveResolvesModelsByNameToo() {
+        hub.repo("org/private").files(HubFixtures.tiny()).privateWithToken("hf_secret");
+        CommandLineTest.Result r = run(HubFixtures.environment(hub, home), "serve", "--model", "org/private", "--port", "0",
+                "--output-dir", home.resolve("videos").toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().startsWith("error: repository org/private was not found"), r.err());
+        assertTrue(hub.requests().stream().anyMatch(q -> q.path().startsWith("/api/models/org/private/revision/main")), hub.requests().toString());
+    }
+
     @Test
     void modelNamesAndRevisionsAreCheckedFirst() throws Exception {
         Map<String, String> env = HubFixtures.environment(hub, home);
