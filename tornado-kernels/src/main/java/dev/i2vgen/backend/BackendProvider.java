@@ -12,4 +12,18 @@ public interface BackendProvider {
     String unavailableReason();
 
     Backend create();
+
+    /**
+     * A backend on device {@code ordinal} of this kind (as the backend counts its devices), for work spread over several
+     * devices; each call makes a new backend. The default serves backends of one device: ordinal 0 only.
+     */
+    default Backend create(int ordinal) {
+        if (ordinal != 0) {
+            throw new IllegalArgumentException("backend '" + name() + "' has one device (0); there is no device " + ordinal);
+        }
+        return create();
+    }
+
+    /** The devices {@link #create(int)} takes (0 where the backend is not available). */
+    default int deviceCount() { return isAvailable() ? 1 : 0; }
 }

@@ -26,4 +26,11 @@ public final class Backends {
         if (!p.isAvailable()) throw new IllegalStateException("backend '" + name + "' is not available: " + p.unavailableReason());
         return p.create();
     }
+
+    /** Creates the named backend on its device {@code ordinal} ({@link BackendProvider#create(int)}). */
+    public static Backend create(String name, int ordinal) {
+        BackendProvider p = provider(name);
+        if (!p.isAvailable()) throw new IllegalStateException("backend '" + name + "' is not available: " + p.unavailableReason());
+        return p.create(ordinal);
+    }
 }

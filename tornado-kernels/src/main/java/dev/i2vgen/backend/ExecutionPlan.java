@@ -72,6 +72,19 @@ public interface ExecutionPlan extends AutoCloseable {
 
     default PendingRead readAsync(String outputName) { return readAsync(graph().output(outputName)); }
 
+    /**
+     * A standing copy of this plan's {@code output} into {@code input} of {@code target}, a plan of this backend or of
+     * another ({@link PlanLink}: e.g. one half of the guidance batch sent to the other device every step). Backends
+     * that can copy device to device override this; the default goes through the host.
+     */
+    default PlanLink linkTo(Value output, ExecutionPlan target, Value input) {
+        return PlanLink.throughHost(this, output, target, input);
+    }
+
+    default PlanLink linkTo(String outputName, ExecutionPlan target, String inputName) {
+        return linkTo(graph().output(outputName), target, target.graph().input(inputName));
+    }
+
     /** Bytes of intermediate buffers as planned (peak of simultaneously live intermediates, after reuse). */
     long plannedPeakBytes();
 

@@ -41,7 +41,34 @@ record DenoiseStepGraph(ImmutableTaskGraph graph, StepGraph scheduler, boolean g
 
         // the scaling is by scalars, so it applies to the batched input as to x
         Value out = model.unetOutput(g, step.scaleModelInput(g, model.batched(g, x)));
-        Value prediction = model.guide(g, out);
+        update(g, step, x, out, model.guide(g, out), exposeIntermediates);
+        return new DenoiseStepGraph(g.freeze(), step, guided);
+    }
+
+    /**
+     * The same step cut in two for CFG-parallel (guidance on): the UNet on one half of the guidance batch (batch b,
+     * that half's conditioning under the UNet's input names, the timestep [b]), and the guidance and update from the
+     * two halves' outputs (see {@link CfgParallelGraphs}); the same operations as {@link #build}'s, in its order.
+     */
+    static CfgParallelGraphs buildCfgParallel(I2VGenXLUNet unet, int[] latentShape, int textLength, float guidance,
+                                              Scheduler scheduler, double eta, DType activation, boolean exposeIntermediates) {
+        int b = latentShape[0], c = latentShape[1], f = latentShape[2], h = latentShape[3], w = latentShape[4];
+        TaskGraph m = new TaskGraph("denoise_half", activation), u = new TaskGraph("denoise_update", activation);
+        StepGraph step = scheduler.stepGraph(u, eta, b * f, c, h, w);
+        Value x = m.input(CfgParallelGraphs.LATENTS, activation, b, c, f, h, w);
+        GuidedI2VGenUNet half = new GuidedI2VGenUNet(m, unet, latentShape, textLength, false, 0f);
+        Value halfOut = m.output(CfgParallelGraphs.HALF_OUTPUT, half.unetOutput(m, step.scaleModelInputApart(m, x)));
+
+        Value[] halves = CfgParallelGraphs.halfInputs(u, halfOut);
+        Value out = u.concat(0, halves[0], halves[1]);
+        update(u, step, u.input(CfgParallelGraphs.LATENTS, activation, b, c, f, h, w), out, GuidedI2VGenUNet.combine(u, out, guidance),
+                exposeIntermediates);
+        return new CfgParallelGraphs(m.freeze(), u.freeze(), step);
+    }
+
+    /** The guided prediction's scheduler update of x, its outputs and the non-finite flag. */
+    private static void update(TaskGraph g, StepGraph step, Value x, Value out, Value prediction, boolean exposeIntermediates) {
+        int b = x.dim(0), c = x.dim(1), f = x.dim(2), h = x.dim(3), w = x.dim(4);
         Value modelOutput = framesToBatch(g, prediction);
         Value prev = step.step(g, framesToBatch(g, x), modelOutput);
         Value next = g.permute(g.reshape(prev, b, f, c, h, w), 0, 2, 1, 3, 4);
@@ -51,7 +78,6 @@ record DenoiseStepGraph(ImmutableTaskGraph graph, StepGraph scheduler, boolean g
             g.output(UNET_OUT, out);
             g.output(MODEL_OUTPUT, modelOutput);
         }
-        return new DenoiseStepGraph(g.freeze(), step, guided);
     }
 
     /** [b, C, F, h, w] → [b·F, C, h, w]: diffusers permutes before the scheduler step. */

@@ -46,7 +46,10 @@ final class GuidedI2VGenUNet {
     }
 
     /** Classifier-free guidance of a raw output: [b, C, F, h, w]. */
-    Value guide(TaskGraph g, Value out) { return guided ? g.cfgCombine(out, guidance) : out; }
+    Value guide(TaskGraph g, Value out) { return guided ? combine(g, out, guidance) : out; }
+
+    /** u + g·(c − u) of a raw output [2b, C, F, h, w] holding (unconditional, conditional): [b, C, F, h, w]. */
+    static Value combine(TaskGraph g, Value out, float guidance) { return g.cfgCombine(out, guidance); }
 
     boolean guided() { return guided; }
 }

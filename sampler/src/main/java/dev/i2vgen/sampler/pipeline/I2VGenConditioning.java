@@ -20,6 +20,13 @@ record I2VGenConditioning(Tensor text, Tensor fps, Tensor imageLatents, Tensor i
 
     int batch() { return text.dim(0); }
 
+    /** Batch item {@code i} of every tensor (CFG-parallel: 0 the unconditional half, 1 the conditional one). */
+    I2VGenConditioning half(int i) {
+        return new I2VGenConditioning(item(text, i), item(fps, i), item(imageLatents, i), item(imageEmbeddings, i));
+    }
+
+    private static Tensor item(Tensor t, int i) { return t.slice(0, i, i + 1).contiguous(); }
+
     int textLength() { return text.dim(1); }
 
     /** I4VGen's static video: the image's latent (frame 0 of the first batch item) repeated over the F frames. */

@@ -44,7 +44,8 @@ import java.util.Map;
  * diffusers' {@code I2VGenXLPipeline}: wires the components (built from a checkpoint folder) and runs
  * them on one backend in the reference order: prompt encoding, CLIP image embedding, VAE image
  * latents, the denoising loop with classifier-free guidance (the checkpoint's scheduler, DDIM for the released
- * model, or the one the request names), chunked decoding and post-processing.
+ * model, or the one the request names), chunked decoding and post-processing. Given two backends, the guided
+ * denoising loop runs CFG-parallel ({@link CfgParallelLoop}) and everything else on the first.
  * Random numbers come from one {@link TorchGenerator} seeded like {@code torch.manual_seed(seed)}:
  * the VAE posterior sample first, then the initial latents, then the scheduler's noise per step.
  * A pipeline from {@link #fromPretrained} owns its weight mappings: close it (before its backend) when done.
@@ -60,6 +61,8 @@ public final class I2VGenXLPipeline implements VideoPipeline {
     private final I2VGenXLUNet unet;
     private final CheckpointScheduler scheduler;
     private final Backend backend;
+    /** The backend, or two for CFG-parallel denoising ({@link PipelineDevices}). */
+    private final List<Backend> devices;
     private final DType activation;
     /** Weight mappings opened by {@link #fromPretrained}; none when the caller supplied the components. */
     private final OwnedWeights ownedWeights;
@@ -67,13 +70,20 @@ public final class I2VGenXLPipeline implements VideoPipeline {
     public I2VGenXLPipeline(ClipTokenizer tokenizer, ClipTextEncoder textEncoder, ClipVisionEncoder imageEncoder,
                             FeatureExtractorConfig featureExtractor, AutoencoderKL vae, I2VGenXLUNet unet,
                             CheckpointScheduler scheduler, Backend backend, DType activation) {
-        this(tokenizer, textEncoder, imageEncoder, featureExtractor, vae, unet, scheduler, backend, activation,
+        this(tokenizer, textEncoder, imageEncoder, featureExtractor, vae, unet, scheduler, List.of(backend), activation);
+    }
+
+    /** On one backend, or two: the guided denoising loop CFG-parallel (a half of the guidance batch on each). */
+    public I2VGenXLPipeline(ClipTokenizer tokenizer, ClipTextEncoder textEncoder, ClipVisionEncoder imageEncoder,
+                            FeatureExtractorConfig featureExtractor, AutoencoderKL vae, I2VGenXLUNet unet,
+                            CheckpointScheduler scheduler, List<Backend> devices, DType activation) {
+        this(tokenizer, textEncoder, imageEncoder, featureExtractor, vae, unet, scheduler, devices, activation,
                 OwnedWeights.none());
     }
 
     private I2VGenXLPipeline(ClipTokenizer tokenizer, ClipTextEncoder textEncoder, ClipVisionEncoder imageEncoder,
                              FeatureExtractorConfig featureExtractor, AutoencoderKL vae, I2VGenXLUNet unet,
-                             CheckpointScheduler scheduler, Backend backend, DType activation, OwnedWeights ownedWeights) {
+                             CheckpointScheduler scheduler, List<Backend> devices, DType activation, OwnedWeights ownedWeights) {
         TokenizerTextEncoderMatch.require(tokenizer, textEncoder.config());
         this.tokenizer = tokenizer;
         this.textEncoder = textEncoder;
@@ -82,7 +92,8 @@ public final class I2VGenXLPipeline implements VideoPipeline {
         this.vae = vae;
         this.unet = unet;
         this.scheduler = scheduler;
-        this.backend = backend;
+        this.devices = PipelineDevices.check(devices);
+        this.backend = this.devices.get(0);
         this.activation = activation;
         this.ownedWeights = ownedWeights;
     }
@@ -93,6 +104,12 @@ public final class I2VGenXLPipeline implements VideoPipeline {
      * in that precision; F32 prefers the full-precision files. Weights stay memory-mapped.
      */
     public static I2VGenXLPipeline fromPretrained(Path dir, Backend backend, DType dtype) {
+        return fromPretrained(dir, List.of(backend), dtype);
+    }
+
+    /** As {@link #fromPretrained(Path, Backend, DType)} on one backend, or two: the guided denoising loop CFG-parallel. */
+    public static I2VGenXLPipeline fromPretrained(Path dir, List<Backend> devices, DType dtype) {
+        PipelineDevices.check(devices);
         CheckpointFolder ckpt = CheckpointFolder.open(dir).validate(PipelineLayout.I2VGEN_XL);
         ClipTokenizer tokenizer = ClipTokenizer.fromFolder(ckpt.component("tokenizer").dir());
         ComponentFolder te = ckpt.component("text_encoder");
@@ -108,7 +125,7 @@ public final class I2VGenXLPipeline implements VideoPipeline {
                     new AutoencoderKL(VaeConfig.load(va.configFile()), vaW),
                     new I2VGenXLUNet(UNetConfig.load(un.configFile()), unW),
                     CheckpointScheduler.read(ckpt.component("scheduler").configFile()),
-                    backend, dtype, weights);
+                    devices, dtype, weights);
         });
     }
 
@@ -228,6 +245,7 @@ public final class I2VGenXLPipeline implements VideoPipeline {
         if (i4vgen != null) {
             // I4VGen: the initial latents are NI-VSDS's fixed ε*; regeneration starts from its noised result
             listener.stage("ni-vsds");
+            PipelineDevices.noteFirstDeviceOnly(devices, "I4VGen's NI-VSDS phase is not split");
             Tensor z = NiVsdsLoop.run(backend, unet, activation, ddim, i4vgen, (float) req.guidance(), cfg, cond, latents,
                     listener, niVsds + steps - first);
             if (i4vgen.decodeIntermediate()) {
@@ -345,22 +363,32 @@ public final class I2VGenXLPipeline implements VideoPipeline {
      * The denoising loop on the backend: one {@link DenoiseStepGraph} run per step, the constant conditioning bound
      * once and the latents (and the scheduler's state) fed back on the backend; the host only sends the step's
      * numbers (and noise) and reads what the listener asks for. A configuration the step graph cannot express
-     * (dynamic thresholding) steps on the host.
-     */
-    /**
+     * (dynamic thresholding) steps on the host. With two devices and guidance on: CFG-parallel ({@link CfgParallelLoop}).
+     *
      * @param first the schedule index to start at (I4VGen's regeneration; 0 otherwise)
      * @param done  steps reported before this loop (I4VGen's NI-VSDS iterations), for the listener's progress
      */
     private Tensor denoise(GenerationRequest req, Scheduler scheduler, TorchGenerator generator, Tensor latents,
                            I2VGenConditioning cond, int first, int done, PipelineListener listener) {
+        boolean cfg = req.classifierFreeGuidance(), wants = listener.wantsTensors();
         if (!scheduler.stepsOnDevice()) {
+            PipelineDevices.noteFirstDeviceOnly(devices, "this scheduler steps on the host (dynamic thresholding)");
             return denoiseWithHostSteps(req, scheduler, generator, latents, cond, first, done, listener);
         }
         float[] timesteps = scheduler.timesteps();
         if (timesteps.length == 0) return latents;
-        boolean cfg = req.classifierFreeGuidance(), wants = listener.wantsTensors();
-        int b = latents.dim(0), c = latents.dim(1), f = latents.dim(2), h = latents.dim(3), w = latents.dim(4);
         int total = done + timesteps.length - first;
+        if (!cfg) PipelineDevices.noteFirstDeviceOnly(devices, "guidance is off (guidance <= 1): no guidance batch to split");
+        if (cfg && devices.size() == 2) {
+            CfgParallelGraphs graphs = DenoiseStepGraph.buildCfgParallel(unet, latents.shape(), cond.textLength(),
+                    (float) req.guidance(), scheduler, req.eta(), activation, wants);
+            try (CfgParallelLoop loop = new CfgParallelLoop(devices, graphs, (plan, half) -> cond.half(half).bindTo(plan),
+                    plan -> {}, latents, plan -> denoiseWatch(plan, req, timesteps))) {
+                return loop.run(timesteps, first, generator, i -> Map.of(I2VGenXLUNet.TIMESTEP, HostTensors.filled(1, timesteps[i])),
+                        latents, wants ? (i, t, sample, plan) -> emitStep(listener, i, sample, plan) : null,
+                        (i, t) -> listener.step(done + i - first, total, t));
+            }
+        }
         DenoiseStepGraph step = DenoiseStepGraph.build(unet, latents.shape(), cond.textLength(), cfg, (float) req.guidance(),
                 scheduler, req.eta(), activation, wants);
         StepGraph update = step.scheduler();
@@ -368,8 +396,7 @@ public final class I2VGenXLPipeline implements VideoPipeline {
             cond.bindTo(plan);
             plan.bind(DenoiseStepGraph.LATENTS, latents);
             update.initialState().forEach(plan::bind);
-            NonFiniteWatch watch = new NonFiniteWatch(plan, "denoise", "the latents", timesteps.length, i -> timesteps[i],
-                    NonFiniteHints.denoising(activation, "--guidance", req.guidance(), cfg));
+            NonFiniteWatch watch = denoiseWatch(plan, req, timesteps);
             var graph = step.graph();
             for (int i = first; i < timesteps.length; i++) {
                 float t = timesteps[i];
@@ -379,13 +406,7 @@ public final class I2VGenXLPipeline implements VideoPipeline {
                 watch.step(perStep, i);
                 plan.execute(perStep);
                 if (wants) {
-                    emit(listener, "unet." + i + ".out", plan.read(DenoiseStepGraph.UNET_OUT));
-                    int[] s = {b * f, c, h, w};
-                    Tensor next = plan.read(DenoiseStepGraph.NEXT_LATENTS);
-                    emit(listener, "step." + i + ".model_output", plan.read(DenoiseStepGraph.MODEL_OUTPUT));
-                    emit(listener, "step." + i + ".sample", Tensor.fromFloats(HostTensors.framesToBatch(latents), s));
-                    emit(listener, "step." + i + ".prev_sample", Tensor.fromFloats(HostTensors.framesToBatch(next), s));
-                    latents = next;
+                    latents = emitStep(listener, i, latents, plan);
                     watch.check();
                 }
                 plan.copy(DenoiseStepGraph.NEXT_LATENTS, DenoiseStepGraph.LATENTS);
@@ -396,6 +417,24 @@ public final class I2VGenXLPipeline implements VideoPipeline {
             watch.check();
             return plan.read(DenoiseStepGraph.NEXT_LATENTS);
         }
+    }
+
+    /** The non-finite watch of a denoising step plan. */
+    private NonFiniteWatch denoiseWatch(ExecutionPlan plan, GenerationRequest req, float[] timesteps) {
+        return new NonFiniteWatch(plan, "denoise", "the latents", timesteps.length, i -> timesteps[i],
+                NonFiniteHints.denoising(activation, "--guidance", req.guidance(), req.classifierFreeGuidance()));
+    }
+
+    /** Step i's intermediates from the plan that ran it ({@code sample}: the latents before it); returns the new latents. */
+    private static Tensor emitStep(PipelineListener listener, int i, Tensor sample, ExecutionPlan plan) {
+        int b = sample.dim(0), c = sample.dim(1), f = sample.dim(2), h = sample.dim(3), w = sample.dim(4);
+        int[] s = {b * f, c, h, w};
+        emit(listener, "unet." + i + ".out", plan.read(DenoiseStepGraph.UNET_OUT));
+        Tensor next = plan.read(DenoiseStepGraph.NEXT_LATENTS);
+        emit(listener, "step." + i + ".model_output", plan.read(DenoiseStepGraph.MODEL_OUTPUT));
+        emit(listener, "step." + i + ".sample", Tensor.fromFloats(HostTensors.framesToBatch(sample), s));
+        emit(listener, "step." + i + ".prev_sample", Tensor.fromFloats(HostTensors.framesToBatch(next), s));
+        return next;
     }
 
     /** The UNet on the backend, guidance and the scheduler's step on the host (configurations the step graph cannot express). */

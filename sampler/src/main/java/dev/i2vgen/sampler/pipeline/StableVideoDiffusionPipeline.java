@@ -35,7 +35,8 @@ import java.util.Map;
  * them on one backend in the reference order: CLIP image embedding of the antialiased 224×224 image, VAE latents of the
  * Lanczos-resized, noise-augmented image ({@code latent_dist.mode()}, unscaled), the Euler loop with per-frame
  * classifier-free guidance as one graph per step, decoding in chunks (the temporal decoder mixes frames within a
- * chunk) and the same post-processing as I2VGen-XL. Random numbers come from one {@link TorchGenerator} seeded like
+ * chunk) and the same post-processing as I2VGen-XL. Given two backends, the guided denoising loop runs CFG-parallel
+ * ({@link CfgParallelLoop}) and everything else on the first. Random numbers come from one {@link TorchGenerator} seeded like
  * {@code torch.manual_seed(seed)}: the augmentation noise first, then the initial latents.
  * A pipeline from {@link #fromPretrained} owns its weight mappings: close it (before its backend) when done.
  */
@@ -49,6 +50,8 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
     private final SpatioTemporalUNet unet;
     private final CheckpointScheduler scheduler;
     private final Backend backend;
+    /** The backend, or two for CFG-parallel denoising ({@link PipelineDevices}). */
+    private final List<Backend> devices;
     private final DType activation;
     /** Weight mappings opened by {@link #fromPretrained}; none when the caller supplied the components. */
     private final OwnedWeights ownedWeights;
@@ -56,19 +59,27 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
     public StableVideoDiffusionPipeline(ClipVisionEncoder imageEncoder, FeatureExtractorConfig featureExtractor,
                                         AutoencoderKLTemporalDecoder vae, SpatioTemporalUNet unet,
                                         CheckpointScheduler scheduler, Backend backend, DType activation) {
-        this(imageEncoder, featureExtractor, vae, unet, scheduler, backend, activation, OwnedWeights.none());
+        this(imageEncoder, featureExtractor, vae, unet, scheduler, List.of(backend), activation);
+    }
+
+    /** On one backend, or two: the guided denoising loop CFG-parallel (a half of the guidance batch on each). */
+    public StableVideoDiffusionPipeline(ClipVisionEncoder imageEncoder, FeatureExtractorConfig featureExtractor,
+                                        AutoencoderKLTemporalDecoder vae, SpatioTemporalUNet unet,
+                                        CheckpointScheduler scheduler, List<Backend> devices, DType activation) {
+        this(imageEncoder, featureExtractor, vae, unet, scheduler, devices, activation, OwnedWeights.none());
     }
 
     private StableVideoDiffusionPipeline(ClipVisionEncoder imageEncoder, FeatureExtractorConfig featureExtractor,
                                          AutoencoderKLTemporalDecoder vae, SpatioTemporalUNet unet,
-                                         CheckpointScheduler scheduler, Backend backend, DType activation,
+                                         CheckpointScheduler scheduler, List<Backend> devices, DType activation,
                                          OwnedWeights ownedWeights) {
         this.imageEncoder = imageEncoder;
         this.clipNormalizer = new ClipImagePreprocessor(featureExtractor);
         this.vae = vae;
         this.unet = unet;
         this.scheduler = scheduler;
-        this.backend = backend;
+        this.devices = PipelineDevices.check(devices);
+        this.backend = this.devices.get(0);
         this.activation = activation;
         this.ownedWeights = ownedWeights;
     }
@@ -79,6 +90,12 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
      * prefers the full-precision files. Weights stay memory-mapped.
      */
     public static StableVideoDiffusionPipeline fromPretrained(Path dir, Backend backend, DType dtype) {
+        return fromPretrained(dir, List.of(backend), dtype);
+    }
+
+    /** As {@link #fromPretrained(Path, Backend, DType)} on one backend, or two: the guided denoising loop CFG-parallel. */
+    public static StableVideoDiffusionPipeline fromPretrained(Path dir, List<Backend> devices, DType dtype) {
+        PipelineDevices.check(devices);
         CheckpointFolder ckpt = CheckpointFolder.open(dir).validate(PipelineLayout.STABLE_VIDEO_DIFFUSION);
         ComponentFolder ie = ckpt.component("image_encoder"), va = ckpt.component("vae"), un = ckpt.component("unet");
         return OwnedWeights.buildWith(dtype, weights -> {
@@ -89,7 +106,7 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
                     new AutoencoderKLTemporalDecoder(TemporalVaeConfig.load(va.configFile()), vaW),
                     new SpatioTemporalUNet(SpatioTemporalUNetConfig.load(un.configFile()), unW),
                     CheckpointScheduler.read(ckpt.component("scheduler").configFile()),
-                    backend, dtype, weights);
+                    devices, dtype, weights);
         });
     }
 
@@ -256,6 +273,23 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
         if (timesteps.length == 0) return latents;
         boolean cfg = req.classifierFreeGuidance(), wants = listener.wantsTensors();
         int batch = cfg ? 2 : 1;
+        if (!cfg) PipelineDevices.noteFirstDeviceOnly(devices, "guidance is off (max guidance <= 1): no guidance batch to split");
+        if (cfg && devices.size() == 2) {
+            CfgParallelGraphs graphs = SvdDenoiseStepGraph.buildCfgParallel(unet, latents.shape(), context.dim(1), scheduler,
+                    activation, wants);
+            Tensor guidance = perFrameGuidance(req, frames);
+            CfgParallelLoop.HalfBinding halves = (plan, half) -> {
+                plan.bind(SvdDenoiseStepGraph.IMAGE_LATENTS, item(imageLatents, half));
+                plan.bind(SpatioTemporalUNet.ENCODER_HIDDEN_STATES, item(context, half));
+                plan.bind(SpatioTemporalUNet.ADDED_TIME_IDS, item(addedTimeIds, half));
+            };
+            try (CfgParallelLoop loop = new CfgParallelLoop(devices, graphs, halves, plan -> plan.bind(SvdDenoiseStepGraph.GUIDANCE, guidance),
+                    latents, plan -> denoiseWatch(plan, req, timesteps))) {
+                return loop.run(timesteps, 0, generator, i -> Map.of(SpatioTemporalUNet.TIMESTEP, HostTensors.filled(1, timesteps[i])),
+                        latents, wants ? (i, t, sample, plan) -> emitStep(listener, i, t, sample, plan) : null,
+                        (i, t) -> listener.step(i, timesteps.length, t));
+            }
+        }
         SvdDenoiseStepGraph step = SvdDenoiseStepGraph.build(unet, latents.shape(), context.dim(1), cfg, scheduler,
                 activation, wants);
         StepGraph update = step.scheduler();
@@ -266,10 +300,7 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
             plan.bind(SvdDenoiseStepGraph.LATENTS, latents);
             if (cfg) plan.bind(SvdDenoiseStepGraph.GUIDANCE, perFrameGuidance(req, frames));
             update.initialState().forEach(plan::bind);
-            boolean maxIsLarger = req.maxGuidance() >= req.minGuidance();
-            NonFiniteWatch watch = new NonFiniteWatch(plan, "denoise", "the latents", timesteps.length, i -> timesteps[i],
-                    NonFiniteHints.denoising(activation, maxIsLarger ? "--max-guidance" : "--min-guidance",
-                            Math.max(req.maxGuidance(), req.minGuidance()), cfg));
+            NonFiniteWatch watch = denoiseWatch(plan, req, timesteps);
             var graph = step.graph();
             for (int i = 0; i < timesteps.length; i++) {
                 float t = timesteps[i];
@@ -279,15 +310,7 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
                 watch.step(perStep, i);
                 plan.execute(perStep);
                 if (wants) {
-                    Tensor sample = latents, next = plan.read(SvdDenoiseStepGraph.NEXT_LATENTS);
-                    Tensor ts = Tensor.fromFloats(new float[]{t}, 1);
-                    emit(listener, "unet." + i + ".timestep", ts);
-                    emit(listener, "unet." + i + ".out", plan.read(SvdDenoiseStepGraph.UNET_OUT));
-                    emit(listener, "step." + i + ".timestep", ts);
-                    emit(listener, "step." + i + ".model_output", plan.read(SvdDenoiseStepGraph.MODEL_OUTPUT));
-                    emit(listener, "step." + i + ".sample", sample);
-                    emit(listener, "step." + i + ".prev_sample", next);
-                    latents = next;
+                    latents = emitStep(listener, i, t, latents, plan);
                     watch.check();
                 }
                 plan.copy(SvdDenoiseStepGraph.NEXT_LATENTS, SvdDenoiseStepGraph.LATENTS);
@@ -299,6 +322,30 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
             return plan.read(SvdDenoiseStepGraph.NEXT_LATENTS);
         }
     }
+
+    /** The non-finite watch of a denoising step plan, its hints naming the larger guidance option. */
+    private NonFiniteWatch denoiseWatch(ExecutionPlan plan, SvdGenerationRequest req, float[] timesteps) {
+        boolean maxIsLarger = req.maxGuidance() >= req.minGuidance();
+        return new NonFiniteWatch(plan, "denoise", "the latents", timesteps.length, i -> timesteps[i],
+                NonFiniteHints.denoising(activation, maxIsLarger ? "--max-guidance" : "--min-guidance",
+                        Math.max(req.maxGuidance(), req.minGuidance()), req.classifierFreeGuidance()));
+    }
+
+    /** Step i's intermediates from the plan that ran it ({@code sample}: the latents before it); returns the new latents. */
+    private static Tensor emitStep(PipelineListener listener, int i, float t, Tensor sample, ExecutionPlan plan) {
+        Tensor next = plan.read(SvdDenoiseStepGraph.NEXT_LATENTS);
+        Tensor ts = Tensor.fromFloats(new float[]{t}, 1);
+        emit(listener, "unet." + i + ".timestep", ts);
+        emit(listener, "unet." + i + ".out", plan.read(SvdDenoiseStepGraph.UNET_OUT));
+        emit(listener, "step." + i + ".timestep", ts);
+        emit(listener, "step." + i + ".model_output", plan.read(SvdDenoiseStepGraph.MODEL_OUTPUT));
+        emit(listener, "step." + i + ".sample", sample);
+        emit(listener, "step." + i + ".prev_sample", next);
+        return next;
+    }
+
+    /** Batch item {@code i} (CFG-parallel: 0 the unconditional half, 1 the conditional one). */
+    private static Tensor item(Tensor t, int i) { return t.slice(0, i, i + 1).contiguous(); }
 
     /** linspace(min, max, F) as torch computes it in float32, in the latents' dtype, shaped [1, F, 1, 1, 1]. */
     private Tensor perFrameGuidance(SvdGenerationRequest req, int frames) {

@@ -47,17 +47,53 @@ record SvdDenoiseStepGraph(ImmutableTaskGraph graph, StepGraph scheduler, boolea
         try (var s = g.scope("unet")) {
             out = unet.forward(g, g.concat(2, sample, imageLatents), timestep, context, ids);
         }
-        Value modelOutput = out;
-        if (guided) {
-            Value uncond = g.slice(out, 0, 0, b), cond = g.slice(out, 0, b, 2 * b);
-            modelOutput = g.add(uncond, g.mul(guidance, g.sub(cond, uncond)));
+        Value modelOutput = guided ? guide(g, g.slice(out, 0, 0, b), g.slice(out, 0, b, 2 * b), guidance) : out;
+        step(g, update, x, out, modelOutput, exposeIntermediates);
+        return new SvdDenoiseStepGraph(g.freeze(), update, guided);
+    }
+
+    /**
+     * The same step cut in two for CFG-parallel (guidance on): the UNet on one half of the guidance batch (batch b,
+     * that half's image latents, context and added time ids under the usual input names, the timestep [b]), and the
+     * per-frame guidance and update from the two halves' outputs (see {@link CfgParallelGraphs}); the same operations
+     * as {@link #build}'s, in its order.
+     */
+    static CfgParallelGraphs buildCfgParallel(SpatioTemporalUNet unet, int[] latentShape, int contextLength, Scheduler scheduler,
+                                              DType activation, boolean exposeIntermediates) {
+        int b = latentShape[0], f = latentShape[1], c = latentShape[2], h = latentShape[3], w = latentShape[4];
+        TaskGraph m = new TaskGraph("svd_denoise_half", activation), u = new TaskGraph("svd_denoise_update", activation);
+        StepGraph update = scheduler.stepGraph(u, 0.0, latentShape);
+        Value x = m.input(CfgParallelGraphs.LATENTS, activation, b, f, c, h, w);
+        Value imageLatents = m.input(IMAGE_LATENTS, activation, b, f, c, h, w);
+        Value timestep = m.input(SpatioTemporalUNet.TIMESTEP, DType.F32, b);
+        Value context = m.input(SpatioTemporalUNet.ENCODER_HIDDEN_STATES, activation, b, contextLength, unet.config().contextDim());
+        Value ids = m.input(SpatioTemporalUNet.ADDED_TIME_IDS, DType.F32, b, 3);
+        Value halfOut;
+        try (var s = m.scope("unet")) {
+            halfOut = unet.forward(m, m.concat(2, update.scaleModelInputApart(m, x), imageLatents), timestep, context, ids);
         }
+        m.output(CfgParallelGraphs.HALF_OUTPUT, halfOut);
+
+        Value[] halves = CfgParallelGraphs.halfInputs(u, halfOut);
+        Value guidance = u.input(GUIDANCE, activation, 1, f, 1, 1, 1);
+        Value modelOutput = guide(u, halves[0], halves[1], guidance);
+        Value out = exposeIntermediates ? u.concat(0, halves[0], halves[1]) : null;
+        step(u, update, u.input(CfgParallelGraphs.LATENTS, activation, b, f, c, h, w), out, modelOutput, exposeIntermediates);
+        return new CfgParallelGraphs(m.freeze(), u.freeze(), update);
+    }
+
+    /** Per-frame classifier-free guidance u + g_f·(c − u). */
+    private static Value guide(TaskGraph g, Value uncond, Value cond, Value guidance) {
+        return g.add(uncond, g.mul(guidance, g.sub(cond, uncond)));
+    }
+
+    /** The scheduler's update of x, its outputs and the non-finite flag. */
+    private static void step(TaskGraph g, StepGraph update, Value x, Value out, Value modelOutput, boolean exposeIntermediates) {
         Value next = g.output(NEXT_LATENTS, update.step(g, x, modelOutput));
         NonFiniteWatch.addTo(g, next);
         if (exposeIntermediates) {
             g.output(UNET_OUT, out);
             g.output(MODEL_OUTPUT, modelOutput);
         }
-        return new SvdDenoiseStepGraph(g.freeze(), update, guided);
     }
 }

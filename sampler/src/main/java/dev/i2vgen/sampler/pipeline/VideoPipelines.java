@@ -9,6 +9,7 @@ import dev.i2vgen.model.vae.VaeConfig;
 import dev.i2vgen.tensor.DType;
 
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * Loads whichever pipeline a diffusers checkpoint folder holds, by {@code model_index.json}'s {@code _class_name}:
@@ -51,9 +52,19 @@ public final class VideoPipelines {
 
     /** Validates the folder and builds its pipeline on {@code backend} computing in {@code dtype}. */
     public static VideoPipeline fromPretrained(Path dir, Backend backend, DType dtype) {
+        return fromPretrained(dir, List.of(backend), dtype);
+    }
+
+    /**
+     * As {@link #fromPretrained(Path, Backend, DType)} on one backend or two. With two (two GPUs: one backend per device),
+     * the guided denoising loop runs CFG-parallel: each device holds the UNet and runs one half of the guidance batch
+     * every step (the unconditional half on the first), the halves are exchanged device to device, and both step the
+     * latents; the encoders and the decode run on the first. A request without guidance denoises on the first alone.
+     */
+    public static VideoPipeline fromPretrained(Path dir, List<Backend> devices, DType dtype) {
         return switch (CheckpointFolder.open(dir).layout()) {
-            case I2VGEN_XL -> I2VGenXLPipeline.fromPretrained(dir, backend, dtype);
-            case STABLE_VIDEO_DIFFUSION -> StableVideoDiffusionPipeline.fromPretrained(dir, backend, dtype);
+            case I2VGEN_XL -> I2VGenXLPipeline.fromPretrained(dir, devices, dtype);
+            case STABLE_VIDEO_DIFFUSION -> StableVideoDiffusionPipeline.fromPretrained(dir, devices, dtype);
         };
     }
 }

@@ -37,6 +37,9 @@ final class DdimStepGraph implements StepGraph {
     public Value scaleModelInput(TaskGraph g, Value x) { return x; }
 
     @Override
+    public Value scaleModelInputApart(TaskGraph g, Value x) { return x; }
+
+    @Override
     public Value step(TaskGraph g, Value x, Value m) { return g.ddimStep(x, m, coefficients, noise); }
 
     @Override

@@ -74,6 +74,9 @@ public final class DpmSolverStepGraph implements StepGraph {
     public Value scaleModelInput(TaskGraph g, Value x) { return x; }
 
     @Override
+    public Value scaleModelInputApart(TaskGraph g, Value x) { return x; }
+
+    @Override
     public Value step(TaskGraph g, Value x, Value m) {
         Value converted = g.linearCombination(convert, x, m);
         if (history.size() > 0) g.output(CONVERTED, converted);

@@ -94,6 +94,12 @@ final class EulerStepGraph implements StepGraph {
         return exactOrder ? g.div(x, inputs.get(SCALE)) : g.linearCombination(inputs.get(INPUT_FACTOR), x);
     }
 
+    /** The same scaling in a model graph of its own, which declares the scaling's input there. */
+    @Override
+    public Value scaleModelInputApart(TaskGraph g, Value x) {
+        return exactOrder ? g.div(x, g.input(SCALE, DType.F32, 1)) : g.linearCombination(g.input(INPUT_FACTOR, DType.F32, 1), x);
+    }
+
     /** diffusers' {@code step(m, t, x).prev_sample}: x and m shaped alike. */
     @Override
     public Value step(TaskGraph g, Value x, Value m) {

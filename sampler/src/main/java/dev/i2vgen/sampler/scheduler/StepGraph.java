@@ -28,6 +28,14 @@ public interface StepGraph {
     Value scaleModelInput(TaskGraph g, Value x);
 
     /**
+     * {@link #scaleModelInput} in another graph {@code g} than the one this step graph was made for: a model graph that
+     * runs apart from the update (CFG-parallel runs the UNet on each device, then the update after the exchange).
+     * Declares in {@code g} the inputs the scaling reads, under the names {@link #inputs} gives their values, so that a
+     * caller hands each of the step's inputs to every graph that declares it.
+     */
+    Value scaleModelInputApart(TaskGraph g, Value x);
+
+    /**
      * {@code step(m, timesteps[i], x).prev_sample}, with x and m shaped as the sample shape given to
      * {@link Scheduler#stepGraph}; the result has x's dtype. Call once per graph.
      */

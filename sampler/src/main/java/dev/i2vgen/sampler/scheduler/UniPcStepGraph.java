@@ -93,6 +93,9 @@ final class UniPcStepGraph implements StepGraph {
     public Value scaleModelInput(TaskGraph g, Value x) { return x; }
 
     @Override
+    public Value scaleModelInputApart(TaskGraph g, Value x) { return x; }
+
+    @Override
     public Value step(TaskGraph g, Value x, Value m) {
         Value converted = g.output(CONVERTED, convert.apply(g, x, m));
         Value[] slots = history.values();

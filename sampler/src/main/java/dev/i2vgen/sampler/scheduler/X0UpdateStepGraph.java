@@ -81,6 +81,9 @@ final class X0UpdateStepGraph implements StepGraph {
     public Value scaleModelInput(TaskGraph g, Value x) { return x; }
 
     @Override
+    public Value scaleModelInputApart(TaskGraph g, Value x) { return x; }
+
+    @Override
     public Value step(TaskGraph g, Value x, Value m) {
         Value x0 = prediction == PredictionType.SAMPLE ? m : g.linearCombination(x0Input, x, m);
         if (clip) x0 = g.clamp(x0, -clipRange, clipRange);

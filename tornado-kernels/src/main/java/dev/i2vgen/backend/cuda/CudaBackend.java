@@ -10,7 +10,9 @@ import java.lang.foreign.MemorySegment;
  * The CUDA backend: one device's primary context and stream, kernels JIT-compiled by NVRTC (cached on
  * disk), GEMMs through cuBLASLt. Plans upload their weights once, place intermediates with the
  * {@link dev.i2vgen.graph.MemoryPlanner} in one device allocation, and replay their launches as a CUDA
- * graph after the first run.
+ * graph after the first run. Two backends on one device share its primary context (each with its own stream);
+ * {@link #withOwnContext} makes one with a context of its own, as a second GPU would have (tests of the exchange
+ * between devices on one GPU). Plans of two backends exchange values through {@link CudaPlanLink}.
  */
 public final class CudaBackend implements Backend {
     final CudaDriver driver;
@@ -25,16 +27,21 @@ public final class CudaBackend implements Backend {
     /** cuBLASLt and cuDNN choices measured by earlier processes on this device ({@link AlgorithmCache}). */
     final AlgorithmCache algorithms;
     final int device, ccMajor, ccMinor, multiprocessors;
+    /** Whether {@link #context} was created for this backend (destroyed on close) rather than the shared primary one. */
+    final boolean ownContext;
+    private final int ordinal;
     private final String description;
     private boolean closed;
     /** Loaded on the first convolution that may use it; empty when cuDNN 9 is not installed (it is optional). */
     private java.util.Optional<Cudnn> cudnn;
 
-    CudaBackend(int ordinal) {
+    CudaBackend(int ordinal, boolean ownContext) {
         driver = CudaDriver.load();
-        if (driver.deviceCount() <= ordinal) throw new CudaException("no CUDA device " + ordinal + " (" + driver.deviceCount() + " present)");
+        if (ordinal < 0 || driver.deviceCount() <= ordinal) throw new CudaException("no CUDA device " + ordinal + " (" + driver.deviceCount() + " present)");
+        this.ordinal = ordinal;
+        this.ownContext = ownContext;
         device = driver.device(ordinal);
-        context = driver.retainPrimaryContext(device);
+        context = ownContext ? driver.createContext(device) : driver.retainPrimaryContext(device);
         driver.setCurrent(context);
         ccMajor = driver.attribute(device, CudaDriver.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
         ccMinor = driver.attribute(device, CudaDriver.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
@@ -52,14 +59,26 @@ public final class CudaBackend implements Backend {
     }
 
     /** Device 0. */
-    public static CudaBackend create() { return new CudaBackend(0); }
+    public static CudaBackend create() { return new CudaBackend(0, false); }
 
     /** The device of this CUDA ordinal (as CUDA counts them: see CUDA_DEVICE_ORDER). */
-    public static CudaBackend create(int ordinal) { return new CudaBackend(ordinal); }
+    public static CudaBackend create(int ordinal) { return new CudaBackend(ordinal, false); }
+
+    /**
+     * The device of this ordinal in a context of its own (cuCtxCreate) instead of the primary context other backends
+     * of the device share: its memory, modules and streams are apart from theirs, as on another GPU.
+     */
+    public static CudaBackend withOwnContext(int ordinal) { return new CudaBackend(ordinal, true); }
+
+    /** CUDA devices the driver sees (CUDA_VISIBLE_DEVICES applied); throws a {@link CudaException} without a driver. */
+    public static int deviceCount() { return CudaDriver.load().deviceCount(); }
 
     @Override public String name() { return "cuda"; }
 
-    @Override public String deviceDescription() { return description; }
+    @Override public String deviceDescription() { return description + (ownContext ? ", own context" : ""); }
+
+    /** The CUDA ordinal this backend runs on. */
+    public int ordinal() { return ordinal; }
 
     @Override
     public CudaExecutionPlan compile(ImmutableTaskGraph graph) {
@@ -123,6 +142,6 @@ public final class CudaBackend implements Backend {
         if (cudnn != null) cudnn.ifPresent(Cudnn::close);
         driver.free(workspace);
         driver.destroyStream(stream);
-        driver.releasePrimaryContext(device);
+        if (ownContext) driver.destroyContext(context); else driver.releasePrimaryContext(device);
     }
 }

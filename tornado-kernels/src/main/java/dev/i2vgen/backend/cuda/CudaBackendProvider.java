@@ -23,6 +23,11 @@ public final class CudaBackendProvider implements BackendProvider {
 
     @Override public Backend create() { return CudaBackend.create(); }
 
+    /** The device of this CUDA ordinal. */
+    @Override public Backend create(int ordinal) { return CudaBackend.create(ordinal); }
+
+    @Override public int deviceCount() { return isAvailable() ? CudaBackend.deviceCount() : 0; }
+
     /** "" when usable, else what is missing. Probed once per JVM. */
     static String probe() { return PROBE.reason(); }
 

@@ -26,6 +26,9 @@ final class CudaDriver {
     private static final int CU_STREAM_NON_BLOCKING = 1;
     private static final int CUDA_ERROR_OUT_OF_MEMORY = 2;
     private static final int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
+    private static final int CU_EVENT_DISABLE_TIMING = 2;
+    private static final int CU_MEMHOSTALLOC_PORTABLE = 1;
+    private static final int CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED = 704;
 
     private final NativeLibrary lib;
     private final MethodHandle cuInit, cuDeviceGetCount, cuDeviceGet, cuDeviceGetName, cuDeviceGetAttribute,
@@ -34,7 +37,11 @@ final class CudaDriver {
             cuModuleLoadData, cuModuleUnload, cuModuleGetFunction, cuFuncSetAttribute, cuLaunchKernel,
             cuEventCreate, cuEventDestroy, cuEventRecord, cuEventSynchronize, cuEventElapsedTime,
             cuStreamBeginCapture, cuStreamEndCapture, cuGraphInstantiate, cuGraphLaunch, cuGraphDestroy,
-            cuGraphExecDestroy, cuGetErrorName, cuGetErrorString, cuDriverGetVersion;
+            cuGraphExecDestroy, cuGetErrorName, cuGetErrorString, cuDriverGetVersion,
+            cuStreamWaitEvent, cuDeviceCanAccessPeer, cuCtxEnablePeerAccess, cuMemcpyPeerAsync, cuMemHostAlloc,
+            cuMemFreeHost, cuCtxDestroy;
+    /** cuCtxCreate_v2 (flags, device) or, where a driver has dropped it, cuCtxCreate_v4 (params, flags, device). */
+    private final MethodHandle cuCtxCreateV2, cuCtxCreateV4;
 
     private CudaDriver(NativeLibrary lib) {
         this.lib = lib;
@@ -76,6 +83,17 @@ final class CudaDriver {
         cuGraphExecDestroy = lib.function("cuGraphExecDestroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         cuGetErrorName = lib.function("cuGetErrorName", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
         cuGetErrorString = lib.function("cuGetErrorString", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        // two devices (CFG-parallel): stream ordering across contexts, peer copies, pinned staging, contexts of our own
+        cuStreamWaitEvent = lib.function("cuStreamWaitEvent", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+        cuDeviceCanAccessPeer = lib.function("cuDeviceCanAccessPeer", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+        cuCtxEnablePeerAccess = lib.function("cuCtxEnablePeerAccess", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        cuMemcpyPeerAsync = lib.function("cuMemcpyPeerAsync", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS));
+        cuMemHostAlloc = lib.function("cuMemHostAlloc", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+        cuMemFreeHost = lib.function("cuMemFreeHost", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        cuCtxDestroy = lib.function("cuCtxDestroy_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        cuCtxCreateV2 = lib.optionalFunction("cuCtxCreate_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT)).orElse(null);
+        cuCtxCreateV4 = cuCtxCreateV2 != null ? null
+                : lib.function("cuCtxCreate_v4", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT));
     }
 
     /** Loads libcuda and initialises the driver; throws naming what is missing. */
@@ -169,6 +187,37 @@ final class CudaDriver {
 
     void releasePrimaryContext(int device) { check(call(cuDevicePrimaryCtxRelease, device), "cuDevicePrimaryCtxRelease"); }
 
+    /**
+     * A context of its own on {@code device} (not the primary context the device's other users share), current on the
+     * calling thread afterwards: a second "device" on one GPU with its own memory space and streams, as a second GPU
+     * would have. Destroy it with {@link #destroyContext}.
+     */
+    MemorySegment createContext(int device) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment c = a.allocate(ADDRESS);
+            int rc = cuCtxCreateV2 != null ? call(cuCtxCreateV2, c, 0, device) : call(cuCtxCreateV4, c, MemorySegment.NULL, 0, device);
+            check(rc, "cuCtxCreate(device " + device + ")");
+            return c.get(ADDRESS, 0);
+        }
+    }
+
+    void destroyContext(MemorySegment context) { check(call(cuCtxDestroy, context), "cuCtxDestroy"); }
+
+    /** Whether {@code device} can address the memory of {@code peer} directly (NVLink or PCIe peer to peer). */
+    boolean canAccessPeer(int device, int peer) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(JAVA_INT);
+            check(call(cuDeviceCanAccessPeer, v, device, peer), "cuDeviceCanAccessPeer(" + device + ", " + peer + ")");
+            return v.get(JAVA_INT, 0) != 0;
+        }
+    }
+
+    /** Lets the current context address the memory of {@code peer} (once per pair: "already enabled" is no error). */
+    void enablePeerAccess(MemorySegment peer) {
+        int rc = call(cuCtxEnablePeerAccess, peer, 0);
+        if (rc != CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED) check(rc, "cuCtxEnablePeerAccess");
+    }
+
     /** Makes the context current on the calling thread (cheap; done at every public entry point). */
     void setCurrent(MemorySegment context) { check(call(cuCtxSetCurrent, context), "cuCtxSetCurrent"); }
 
@@ -192,6 +241,20 @@ final class CudaDriver {
             check(call(cuEventCreate, e, 0), "cuEventCreate");
             return e.get(ADDRESS, 0);
         }
+    }
+
+    /** An event for ordering only (no timing data: cheaper to record and wait on). */
+    MemorySegment createOrderingEvent() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment e = a.allocate(ADDRESS);
+            check(call(cuEventCreate, e, CU_EVENT_DISABLE_TIMING), "cuEventCreate");
+            return e.get(ADDRESS, 0);
+        }
+    }
+
+    /** Work enqueued on {@code stream} after this call waits until {@code event}'s last record is done (any context); the host does not wait. */
+    void streamWait(MemorySegment stream, MemorySegment event) {
+        check(call(cuStreamWaitEvent, stream, event, 0), "cuStreamWaitEvent");
     }
 
     void destroyEvent(MemorySegment e) { check(call(cuEventDestroy, e), "cuEventDestroy"); }
@@ -232,6 +295,23 @@ final class CudaDriver {
     void copyToHost(MemorySegment dst, long src, long bytes, MemorySegment stream) {
         check(call(cuMemcpyDtoHAsync, dst, src, bytes, stream), "cuMemcpyDtoHAsync(" + bytes + " bytes)");
     }
+
+    /** Copies between the memory of two contexts (two devices, or two contexts of one), enqueued on {@code stream}. */
+    void copyPeer(long dst, MemorySegment dstContext, long src, MemorySegment srcContext, long bytes, MemorySegment stream) {
+        check(call(cuMemcpyPeerAsync, dst, dstContext, src, srcContext, bytes, stream), "cuMemcpyPeerAsync(" + bytes + " bytes)");
+    }
+
+    /** Page-locked host memory that every context may copy to and from asynchronously (CU_MEMHOSTALLOC_PORTABLE). */
+    MemorySegment mallocHost(long bytes) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment p = a.allocate(ADDRESS);
+            int rc = call(cuMemHostAlloc, p, Math.max(bytes, 256), CU_MEMHOSTALLOC_PORTABLE);
+            if (rc != 0) throw new CudaException("cuMemHostAlloc (page-locked host memory) of " + bytes + " bytes failed: " + errorText(rc));
+            return p.get(ADDRESS, 0).reinterpret(bytes);
+        }
+    }
+
+    void freeHost(MemorySegment p) { check(call(cuMemFreeHost, p), "cuMemFreeHost"); }
 
     /** Fills {@code words} 32-bit words with {@code pattern} (tests poison outputs with NaN this way). */
     void fill32(long dst, int pattern, long words, MemorySegment stream) {

@@ -2,6 +2,7 @@ package dev.i2vgen.backend.cuda;
 
 import dev.i2vgen.backend.ExecutionPlan;
 import dev.i2vgen.backend.PendingRead;
+import dev.i2vgen.backend.PlanLink;
 import dev.i2vgen.backend.PlanChecks;
 import dev.i2vgen.graph.ImmutableTaskGraph;
 import dev.i2vgen.graph.MemoryPlan;
@@ -273,6 +274,30 @@ public final class CudaExecutionPlan implements ExecutionPlan {
         checks.checkCopy(output, input, runs != 0);
         // enqueued on the plan's stream, so it lands before the next run and after the last one
         deviceCopy(pointer(output), storageType(output), boundBuffer(input), input.dtype(), input.numel());
+    }
+
+    /**
+     * A link to a plan of any backend: device to device where the target is a CUDA plan ({@link CudaPlanLink}: the same
+     * stream, another stream of the same context, a peer copy, or pinned host staging), else through the host.
+     */
+    @Override
+    public PlanLink linkTo(Value output, ExecutionPlan target, Value input) {
+        ensureOpen();
+        if (target instanceof CudaExecutionPlan cuda) return CudaPlanLink.open(this, output, cuda, input, CudaPlanLink.Route.choose(backend, cuda.backend));
+        return ExecutionPlan.super.linkTo(output, target, input);
+    }
+
+    /** Where {@code output} of the last run lies, for a link (checked: a graph output, after a run). */
+    long linkSource(Value output, Value input) {
+        ensureOpen();
+        checks.checkCopy(output, input, runs != 0);
+        return pointer(output);
+    }
+
+    /** The binding of {@code input} a link writes (allocated on first use: the input then counts as bound). */
+    long linkTarget(Value input) {
+        ensureOpen();
+        return boundBuffer(input);
     }
 
     private long boundBuffer(Value input) {
