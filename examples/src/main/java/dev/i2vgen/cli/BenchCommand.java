@@ -1,10 +1,10 @@
 package dev.i2vgen.cli;
 
 import dev.i2vgen.backend.Backend;
-import dev.i2vgen.backend.Backends;
 import dev.i2vgen.cli.bench.BenchModel;
 import dev.i2vgen.cli.bench.BenchReport;
 import dev.i2vgen.cli.bench.BenchRow;
+import dev.i2vgen.cli.bench.CfgParallelBench;
 import dev.i2vgen.cli.bench.CommonStages;
 import dev.i2vgen.cli.bench.DiffusersAnchor;
 import dev.i2vgen.cli.bench.PeakMemorySampler;
@@ -34,6 +34,8 @@ import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -44,7 +46,8 @@ import java.util.concurrent.Callable;
  * the median of repeats, next to diffusers' figures on an H100 and the targets: text encoding (2×77 tokens), image
  * encoding (1×3×224×224), VAE encode (1×3×704×1280), one UNet step with CFG (batch 2 × 16 frames × 88×160
  * latents), VAE decode of 16 frames at chunk 1 and 8, the whole pipeline, and peak device memory.
- * {@code --small} uses the tiny demo model instead, for machines without a GPU.
+ * {@code --small} uses the tiny demo model instead, for machines without a GPU. {@code --devices A,B} also times
+ * CFG-parallel (one video on two devices) against the first device alone ({@link CfgParallelBench}).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Time every pipeline stage with random weights (no download).")
 public final class BenchCommand implements Callable<Integer> {
@@ -57,6 +60,11 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--device", defaultValue = "cuda", description = "backend: cuda or jvm (default: ${DEFAULT-VALUE})")
     String device;
+
+    @Option(names = "--devices", paramLabel = "N[,N]", split = ",",
+            description = {"device ordinals: one (the GPU to time) or two, e.g. 0,1: every stage on the first, then one video",
+                    "CFG-parallel on both (a half of the guidance batch on each) against the first alone (default: 0)"})
+    int[] devices;
 
     @Option(names = "--dtype", defaultValue = "fp16", description = "activation precision: fp16, bf16 or fp32 (default: ${DEFAULT-VALUE})")
     String dtype;
@@ -130,9 +138,14 @@ public final class BenchCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--pipeline-steps must be >= 1 and --pipeline-repeats >= 0");
         }
         SchedulerSpec schedulerSpec = SchedulerOptionParser.parse(scheduler, spec.commandLine());
+        String devicesProblem = DeviceBackends.problem(device, devices);
+        if (devicesProblem != null) throw new CommandLine.ParameterException(spec.commandLine(), devicesProblem);
+        List<Integer> ordinals = devices == null ? List.of() : Arrays.stream(devices).boxed().toList();
         PrintWriter out = spec.commandLine().getOut();
         BenchReport report;
-        try (Backend backend = Backends.create(device)) {
+        CfgParallelBench cfgParallel = null;
+        try (DeviceBackends opened = DeviceBackends.open(device, ordinals)) {
+            Backend backend = opened.first();
             // diffusers' figures for the released models on this GPU kind where we have them, else on the other kind
             // (the targets are ratios on the same kind); the demo has nothing to compare with
             DiffusersAnchor anchor = small ? null : DiffusersAnchor.forGpu(svd ? "svd-xt" : "i2vgen-xl", backend.deviceDescription());
@@ -151,7 +164,12 @@ public final class BenchCommand implements Callable<Integer> {
                     out.printf("bench on %s (%s), %s, SVD-XT (random weights) at %d frames x %dx%d, decode chunk %d%n", device,
                             backend.deviceDescription(), act, m.frames(), m.height(), m.width(), m.decodeChunk());
                     out.flush();
-                    new SvdBenchStages(m, backend, act, runner, steps, pipelineRepeats, schedulerSpec).runAll();
+                    SvdBenchStages stages = new SvdBenchStages(m, backend, act, runner, steps, pipelineRepeats, schedulerSpec);
+                    stages.runAll();
+                    if (opened.backends().size() == 2) {
+                        cfgParallel = new CfgParallelBench(runner, opened.backends(), names(ordinals));
+                        stages.cfgParallel(cfgParallel);
+                    }
                 } else {
                     BenchModel m = small ? BenchModel.demo(DemoModel.unpack().resolve("checkpoint")) : BenchModel.released();
                     report.header().put("model", m.description()).put("video", m.frames() + "x" + m.height() + "x" + m.width());
@@ -159,7 +177,12 @@ public final class BenchCommand implements Callable<Integer> {
                     out.printf("bench on %s (%s), %s, %s at %d frames x %dx%d%n", device, backend.deviceDescription(), act,
                             m.description(), m.frames(), m.height(), m.width());
                     out.flush();
-                    new Stages(m, backend, act, runner, steps, schedulerSpec).runAll();
+                    Stages stages = new Stages(m, backend, act, runner, steps, schedulerSpec);
+                    stages.runAll();
+                    if (opened.backends().size() == 2) {
+                        cfgParallel = new CfgParallelBench(runner, opened.backends(), names(ordinals));
+                        stages.cfgParallel(cfgParallel);
+                    }
                 }
             } finally {
                 memory.ifPresent(PeakMemorySampler::close);
@@ -167,8 +190,14 @@ public final class BenchCommand implements Callable<Integer> {
         }
         out.println();
         report.printTable(out);
+        if (cfgParallel != null) cfgParallel.print(out);
         if (json != null) report.writeJson(json);
         return 0;
+    }
+
+    /** "cuda:0 + cuda:1". */
+    private String names(List<Integer> ordinals) {
+        return device + ":" + ordinals.get(0) + " + " + device + ":" + ordinals.get(1);
     }
 
     /** The measurements, in pipeline order; each compiles its stage once, then times runs of the compiled plan. */
@@ -265,6 +294,22 @@ public final class BenchCommand implements Callable<Integer> {
                         (steps, listener) -> pipe.generate(request(image, Math.max(steps, 2), I4VGenOptions.defaults()), listener),
                         null, null, null, null);
             }
+        }
+
+        /** CFG-parallel against the first device: the UNet on one half of the guidance batch, the whole video on both. */
+        void cfgParallel(CfgParallelBench bench) {
+            UNetShape shape = new UNetShape(1, model.frames(), model.latentHeight(), model.latentWidth(), model.tokenizer().maxLength());
+            UNetInputs inputs = randomUNetInputs(shape, model.unetConfig());
+            bench.halfStep("UNet step, one half, batch 1x" + shape.frames() + "x" + shape.height() + "x" + shape.width(), "unet_step_cfg", () -> {
+                UNetRunner runner = new UNetRunner(model.unet().buildGraph(shape, act, false), backend);
+                runner.bindResident(inputs);
+                return new StageRunner.Timed(runner, runner::runResident);
+            });
+            RgbImage image = runner.randomImage(model.width(), model.height());
+            bench.wholeVideo(pipelineSteps, pipelineRepeats, model.frames() + "x" + model.height() + "x" + model.width(),
+                    (devices, steps, listener) -> new I2VGenXLPipeline(model.tokenizer(), model.textEncoder(), model.imageEncoder(),
+                            model.featureExtractor(), model.vae(), model.unet(), model.scheduler(), devices, act)
+                            .generate(request(image, steps, null), listener));
         }
 
         private GenerationRequest request(RgbImage image, int steps, I4VGenOptions i4vgenOptions) {

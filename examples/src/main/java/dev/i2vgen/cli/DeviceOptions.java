@@ -11,6 +11,11 @@ public final class DeviceOptions {
     @Option(names = "--device", defaultValue = "jvm", description = "jvm, cuda or opencl (default: ${DEFAULT-VALUE})")
     String device;
 
+    @Option(names = "--devices", paramLabel = "N[,N]", split = ",",
+            description = {"device ordinals: one (the GPU to run on) or two, e.g. 0,1: one video on two GPUs, CFG-parallel",
+                    "(each runs one half of the guidance batch); with --device cuda (jvm: two JVM backends, for testing) (default: 0)"})
+    int[] devices;
+
     @Option(names = "--dtype", defaultValue = "fp32", description = "fp32, fp16 or bf16 (default: ${DEFAULT-VALUE})")
     String dtype;
 
@@ -21,6 +26,13 @@ public final class DeviceOptions {
             throw new CommandLine.ParameterException(cl, "--device must be jvm, cuda or opencl, got '" + device + "'");
         }
         return name;
+    }
+
+    /** The --devices ordinals for {@code backendName} (empty: the backend's default device); a ParameterException naming --devices. */
+    public java.util.List<Integer> ordinals(String backendName, CommandLine cl) {
+        String problem = DeviceBackends.problem(backendName, devices);
+        if (problem != null) throw new CommandLine.ParameterException(cl, problem);
+        return devices == null ? java.util.List.of() : java.util.Arrays.stream(devices).boxed().toList();
     }
 
     /** The compute precision; a ParameterException naming --dtype for another. */

@@ -67,6 +67,7 @@ public final class GenerateCommand implements Callable<Integer> {
         GenerationOptions.CheckedValues checked = options.checkValues(demo, saveIntermediate, cl);
         if (output == null) fail("Missing required option: '--output=out.mp4|out.gif|DIR/'");
         String backendName = deviceOptions.backendName(cl);
+        java.util.List<Integer> ordinals = deviceOptions.ordinals(backendName, cl);
         DType dt = deviceOptions.precision(cl);
         modelOptions.check(cl);
         if (!demo && image == null) fail("--image is required with --model");
@@ -79,7 +80,7 @@ public final class GenerateCommand implements Callable<Integer> {
         GenerationOptions.checkFrameSize("--output", output, job.width(), job.height(), cl);
         if (saveIntermediate != null) GenerationOptions.checkFrameSize("--save-intermediate", saveIntermediate, job.width(), job.height(), cl);
         Path model = demo ? null : modelOptions.checkpointFolder(dt, cl);
-        return new GenerateSettings(model, image, job, saveIntermediate, backendName, dt, output);
+        return new GenerateSettings(model, image, job, saveIntermediate, backendName, ordinals, dt, output);
     }
 
     private void fail(String message) { throw new CommandLine.ParameterException(spec.commandLine(), message); }

@@ -42,7 +42,7 @@ final class GenerateRun {
         try {
             long t0 = System.nanoTime();
             GeneratedVideo video;
-            try (LoadedPipeline pipeline = checkpoint.load(s.device(), s.dtype(), timings::begin)) {
+            try (LoadedPipeline pipeline = checkpoint.load(s.device(), s.devices(), s.dtype(), timings::begin)) {
                 err.println(pipeline.description());
                 video = generate(pipeline, request, job.steps());
                 stage = "write the video";

@@ -1,6 +1,5 @@
 package dev.i2vgen.cli;
 
-import dev.i2vgen.backend.Backend;
 import dev.i2vgen.sampler.pipeline.GeneratedVideo;
 import dev.i2vgen.sampler.pipeline.PipelineListener;
 import dev.i2vgen.sampler.pipeline.VideoPipeline;
@@ -16,25 +15,25 @@ import java.util.Map;
  * backend.
  */
 public final class LoadedPipeline implements AutoCloseable {
-    private final Backend backend;
+    private final DeviceBackends backends;
     private final VideoPipeline pipeline;
     private final DType dtype;
 
-    LoadedPipeline(Backend backend, VideoPipeline pipeline, DType dtype) {
-        this.backend = backend;
+    LoadedPipeline(DeviceBackends backends, VideoPipeline pipeline, DType dtype) {
+        this.backends = backends;
         this.pipeline = pipeline;
         this.dtype = dtype;
     }
 
     /** "Device: ..., precision ..., PipelineClass", as the command line prints it. */
     public String description() {
-        return "Device: " + backend.deviceDescription() + ", precision " + dtype + ", " + pipeline.pipelineClass();
+        return "Device: " + backends.description() + ", precision " + dtype + ", " + pipeline.pipelineClass();
     }
 
-    public String deviceDescription() { return backend.deviceDescription(); }
+    public String deviceDescription() { return backends.description(); }
 
     /** The backend's setup work so far (kernel compilation, algorithm searches, weight uploads), for I2VGEN_TIMINGS. */
-    public Map<String, Duration> setupTimes() { return backend.setupTimes(); }
+    public Map<String, Duration> setupTimes() { return backends.first().setupTimes(); }
 
     public GeneratedVideo generate(VideoRequest request, PipelineListener listener) { return pipeline.generate(request, listener); }
 
@@ -43,7 +42,7 @@ public final class LoadedPipeline implements AutoCloseable {
         try {
             pipeline.close();
         } finally {
-            backend.close();
+            backends.close();
         }
     }
 }

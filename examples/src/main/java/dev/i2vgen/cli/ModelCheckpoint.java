@@ -1,7 +1,5 @@
 package dev.i2vgen.cli;
 
-import dev.i2vgen.backend.Backend;
-import dev.i2vgen.backend.Backends;
 import dev.i2vgen.io.checkpoint.CheckpointException;
 import dev.i2vgen.io.checkpoint.CheckpointFolder;
 import dev.i2vgen.model.svd.SpatioTemporalUNetConfig;
@@ -99,18 +97,21 @@ public final class ModelCheckpoint {
     public void checkSizes(VideoRequest request) { VideoPipelines.checkSizes(dir, request); }
 
     /** Starts the backend and builds the pipeline on it; closing the result releases both. */
-    public LoadedPipeline load(String device, DType dtype) { return load(device, dtype, phase -> { }); }
+    public LoadedPipeline load(String device, java.util.List<Integer> devices, DType dtype) { return load(device, devices, dtype, phase -> { }); }
 
-    /** {@link #load(String, DType)}, telling {@code phaseStarted} when the backend start and the pipeline load begin. */
-    LoadedPipeline load(String device, DType dtype, Consumer<String> phaseStarted) {
+    /**
+     * {@link #load(String, java.util.List, DType)}, telling {@code phaseStarted} when the backend start and the pipeline
+     * load begin; {@code devices}: the --devices ordinals (empty: the backend's default device; two: CFG-parallel).
+     */
+    LoadedPipeline load(String device, java.util.List<Integer> devices, DType dtype, Consumer<String> phaseStarted) {
         phaseStarted.accept("backend start");
-        Backend backend = Backends.create(device);
+        DeviceBackends backends = DeviceBackends.open(device, devices);
         try {
             phaseStarted.accept("pipeline load (weights mapped)");
-            VideoPipeline pipeline = VideoPipelines.fromPretrained(dir, backend, dtype);
-            return new LoadedPipeline(backend, pipeline, dtype);
+            VideoPipeline pipeline = VideoPipelines.fromPretrained(dir, backends.backends(), dtype);
+            return new LoadedPipeline(backends, pipeline, dtype);
         } catch (RuntimeException | Error e) {
-            backend.close();
+            backends.close();
             throw e;
         }
     }

@@ -34,8 +34,8 @@ public final class BatchSettings implements Serializable {
      * precision, and each row's output is named from its inputs.
      */
     static final Set<String> JOB_LEVEL_OPTIONS = Set.of("model", "device", "dtype", "output");
-    /** Options of {@code generate} that batch generation does not offer: one output per row. */
-    static final Set<String> NOT_IN_BATCH = Set.of("save-intermediate");
+    /** Options of {@code generate} that batch generation does not offer: one output per row, one GPU per task. */
+    static final Set<String> NOT_IN_BATCH = Set.of("save-intermediate", "devices");
     /** Options of {@code generate} that are not generation parameters at all. */
     static final Set<String> NOT_PARAMETERS = Set.of("help", "version");
 
@@ -184,7 +184,7 @@ public final class BatchSettings implements Serializable {
                 + " whole job, not per row (a pipeline serves one checkpoint, device and precision; each row's output is"
                 + " named from its inputs)");
         if (NOT_IN_BATCH.contains(name)) throw new IllegalArgumentException(what + " '" + name + "' is not available in"
-                + " batch generation (one output per row)");
+                + " batch generation (one output per row; each task runs on the one GPU Spark gives it)");
         if (NOT_PARAMETERS.contains(name) || !GenerateArguments.optionNames().contains(name)) {
             throw new IllegalArgumentException(what + " '" + name + "' is not an option of i2vgen generate (expected one of "
                     + String.join(", ", rowOptionNames()) + ")");

@@ -41,6 +41,14 @@ public final class StageClock implements PipelineListener {
         mark = now;
     }
 
+    /** Seconds spent in {@code stage} by the last generation (0 if it had no such stage). */
+    public double seconds(String stage) { return nanos.getOrDefault(stage, 0L) / 1e9; }
+
+    /** The denoising loop's seconds per step after the first (which includes building the step's plans); NaN with one step. */
+    public double secondsPerStepAfterFirst() {
+        return steps > 1 ? (nanos.getOrDefault("denoise", 0L) - firstStep) / 1e9 / (steps - 1) : Double.NaN;
+    }
+
     public String summary() {
         StringBuilder sb = new StringBuilder();
         nanos.forEach((k, v) -> {

@@ -97,6 +97,28 @@ public final class SvdBenchStages {
                 "svd_pipeline_peak_gib", target("svd_pipeline_peak_gib", 1.0));
     }
 
+    /** CFG-parallel against the first device: the UNet on one half of the guidance batch, the whole video on both. */
+    public void cfgParallel(CfgParallelBench bench) {
+        int f = model.frames(), h = model.latentHeight(), w = model.latentWidth();
+        var config = model.unet().config();
+        Tensor sample = runner.gaussian(1, f, config.inChannels(), h, w);
+        Tensor context = runner.gaussian(1, 1, config.contextDim());
+        Tensor ids = Tensor.fromFloats(new float[]{6, 127, 0.02f}, 1, 3);
+        Tensor t = Tensor.fromFloats(new float[]{0.5f}, 1);
+        bench.halfStep("UNet step, one half, batch 1x" + f + "x" + h + "x" + w, "unet_step_cfg", () -> {
+            ExecutionPlan plan = backend.compile(model.unet().buildGraph(1, f, h, w, 1, act).freeze());
+            plan.bind(SpatioTemporalUNet.SAMPLE, sample);
+            plan.bind(SpatioTemporalUNet.TIMESTEP, t);
+            plan.bind(SpatioTemporalUNet.ENCODER_HIDDEN_STATES, context);
+            plan.bind(SpatioTemporalUNet.ADDED_TIME_IDS, ids);
+            return new StageRunner.Timed(plan, plan::execute);
+        });
+        RgbImage image = runner.randomImage(model.width(), model.height());
+        bench.wholeVideo(pipelineSteps, pipelineRepeats, model.frames() + "x" + model.height() + "x" + model.width(),
+                (devices, steps, listener) -> new StableVideoDiffusionPipeline(model.imageEncoder(), model.featureExtractor(),
+                        model.vae(), model.unet(), model.scheduler(), devices, act).generate(request(image, steps), listener));
+    }
+
     private SvdGenerationRequest request(RgbImage image, int steps) {
         return SvdGenerationRequest.builder(image).height(model.height()).width(model.width()).numFrames(model.frames())
                 .steps(steps).decodeChunkSize(model.decodeChunk()).seed(42L).scheduler(scheduler).build();

@@ -86,7 +86,7 @@ public final class ServeCommand implements Callable<Integer> {
         var err = spec.commandLine().getErr();
         if (model == null) err.println("No --model given: serving the built-in tiny demo model (random weights; the videos are noise-like).");
         ModelCheckpoint checkpoint = ModelCheckpoint.open(model);
-        LoadedPipeline pipeline = checkpoint.load(device, dtype);
+        LoadedPipeline pipeline = checkpoint.load(device, deviceOptions.ordinals(device, spec.commandLine()), dtype);
         err.println(pipeline.description());
         CountDownLatch stopped = new CountDownLatch(1);
         VideoServer server;
