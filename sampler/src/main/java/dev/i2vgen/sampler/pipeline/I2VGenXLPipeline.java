@@ -245,7 +245,7 @@ public final class I2VGenXLPipeline implements VideoPipeline {
         if (i4vgen != null) {
             // I4VGen: the initial latents are NI-VSDS's fixed ε*; regeneration starts from its noised result
             listener.stage("ni-vsds");
-            PipelineDevices.noteFirstDeviceOnly(devices, "I4VGen's NI-VSDS phase is not split");
+            PipelineDevices.noteFirstDeviceOnly(devices, "I4VGen's NI-VSDS phase runs on the first device only; its regeneration is split");
             Tensor z = NiVsdsLoop.run(backend, unet, activation, ddim, i4vgen, (float) req.guidance(), cfg, cond, latents,
                     listener, niVsds + steps - first);
             if (i4vgen.decodeIntermediate()) {
@@ -372,13 +372,14 @@ public final class I2VGenXLPipeline implements VideoPipeline {
                            I2VGenConditioning cond, int first, int done, PipelineListener listener) {
         boolean cfg = req.classifierFreeGuidance(), wants = listener.wantsTensors();
         if (!scheduler.stepsOnDevice()) {
-            PipelineDevices.noteFirstDeviceOnly(devices, "this scheduler steps on the host (dynamic thresholding)");
+            PipelineDevices.noteFirstDeviceOnly(devices, "this scheduler steps on the host: the denoising runs on the first device only");
             return denoiseWithHostSteps(req, scheduler, generator, latents, cond, first, done, listener);
         }
         float[] timesteps = scheduler.timesteps();
         if (timesteps.length == 0) return latents;
         int total = done + timesteps.length - first;
-        if (!cfg) PipelineDevices.noteFirstDeviceOnly(devices, "guidance is off (guidance <= 1): no guidance batch to split");
+        if (!cfg) PipelineDevices.noteFirstDeviceOnly(devices, "guidance is off (guidance <= 1), there is no guidance batch"
+                + " to split: the denoising runs on the first device only");
         if (cfg && devices.size() == 2) {
             CfgParallelGraphs graphs = DenoiseStepGraph.buildCfgParallel(unet, latents.shape(), cond.textLength(),
                     (float) req.guidance(), scheduler, req.eta(), activation, wants);

@@ -27,11 +27,10 @@ final class PipelineDevices {
         return List.copyOf(devices);
     }
 
-    /** With two devices, notes why this run's denoising stays on the first (nothing to split, or nothing split yet). */
-    static void noteFirstDeviceOnly(List<Backend> devices, String why) {
+    /** With two devices, notes which part of this run stays on the first and why (nothing to split, or not split). */
+    static void noteFirstDeviceOnly(List<Backend> devices, String what) {
         if (devices.size() == 2) {
-            LOG.log(System.Logger.Level.INFO, "CFG-parallel: " + why + ", so the denoising runs on the first device only ("
-                    + devices.get(0).deviceDescription() + ")");
+            LOG.log(System.Logger.Level.INFO, "CFG-parallel: " + what + " (" + devices.get(0).deviceDescription() + ")");
         }
     }
 }

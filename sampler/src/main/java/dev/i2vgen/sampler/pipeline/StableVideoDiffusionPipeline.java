@@ -273,7 +273,8 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
         if (timesteps.length == 0) return latents;
         boolean cfg = req.classifierFreeGuidance(), wants = listener.wantsTensors();
         int batch = cfg ? 2 : 1;
-        if (!cfg) PipelineDevices.noteFirstDeviceOnly(devices, "guidance is off (max guidance <= 1): no guidance batch to split");
+        if (!cfg) PipelineDevices.noteFirstDeviceOnly(devices, "guidance is off (max guidance <= 1), there is no guidance"
+                + " batch to split: the denoising runs on the first device only");
         if (cfg && devices.size() == 2) {
             CfgParallelGraphs graphs = SvdDenoiseStepGraph.buildCfgParallel(unet, latents.shape(), context.dim(1), scheduler,
                     activation, wants);

@@ -49,6 +49,17 @@ class CfgParallelPipelineTest {
         }
     }
 
+    /** I4VGen: NI-VSDS on the first backend, then the regeneration (a loop that starts mid-schedule) split. */
+    @Test
+    void i4vgenRegenerationOnTwoBackendsEqualsOneBackend() throws Exception {
+        try (ReferenceCase ref = ReferenceCase.bundled("tiny")) {
+            GenerationRequest req = GenerationRequest.builder(ref.prompt(), ImageLoader.read(ref.inputImage()))
+                    .negativePrompt(ref.negativePrompt()).height(ref.height()).width(ref.width()).numFrames(ref.numFrames())
+                    .steps(4).guidance(ref.guidance()).fps(ref.fps()).seed(ref.seed()).i4vgen(I4VGenOptions.defaults()).build();
+            compare("I2VGen-XL I4VGen", devices -> I2VGenXLPipeline.fromPretrained(ref.checkpoint(), devices, DType.F32), req);
+        }
+    }
+
     @Test
     void svdOnTwoBackendsEqualsOneBackend() throws Exception {
         try (ReferenceCase ref = ReferenceCase.bundled("svd-tiny")) {
