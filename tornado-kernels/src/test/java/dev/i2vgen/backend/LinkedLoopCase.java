@@ -76,7 +76,12 @@ public record LinkedLoopCase(int rows, int cols, int depth, int runs, DType targ
                 double err = Math.abs(sum.getFlat(i) - expected[s]) / Math.max(1.0, Math.abs(expected[s]));
                 worst = Math.max(worst, Double.isNaN(err) ? Double.POSITIVE_INFINITY : err);
             }
-            double tolerance = targetDtype == DType.F32 ? 1e-5 * runs : 2e-3 * runs;
+            // rounding of z and of each sum in the target's dtype; a stale or torn copy is off by O(1)
+            double tolerance = runs * switch (targetDtype) {
+                case F32 -> 1e-5;
+                case F16 -> 2e-3;
+                default -> 2e-2;
+            };
             String what = a.name() + " → " + b.name() + " (" + route + "), " + targetDtype + " target";
             assertTrue(worst <= tolerance, what + ": the sum of " + runs + " linked runs is off by " + worst + " (relative)");
             return route;
