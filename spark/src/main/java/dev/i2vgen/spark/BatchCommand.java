@@ -1,6 +1,8 @@
 package dev.i2vgen.spark;
 
 import dev.i2vgen.cli.GenerateArguments;
+import dev.i2vgen.cli.ModelOptions;
+import dev.i2vgen.tensor.DType;
 import dev.i2vgen.io.checkpoint.CheckpointFolder;
 import dev.i2vgen.sampler.pipeline.VideoPipelines;
 import picocli.CommandLine;
@@ -38,8 +40,12 @@ public final class BatchCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "DIR", description = "diffusers checkpoint folder of I2VGen-XL or Stable Video Diffusion, on every executor (default: the built-in tiny demo model)")
-    Path model;
+    /** --model DIR|ORG/NAME and --revision, as generate takes them: a Hub model is fetched on the driver, before Spark starts. */
+    @CommandLine.Mixin
+    ModelOptions modelOptions = new ModelOptions();
+
+    /** The checkpoint folder --model resolved to (on a cluster it must be at the same path on every executor); null: the demo. */
+    private Path model;
 
     @Option(names = "--input", required = true, paramLabel = "jobs.csv|jobs.parquet",
             description = "the job list: a CSV file with a header line, or Parquet; relative image paths are read from its folder")
@@ -78,6 +84,18 @@ public final class BatchCommand implements Callable<Integer> {
     /** Checks everything that needs no Spark; the generation defaults exactly as {@code generate} checks them. */
     BatchSettings validate() throws IOException {
         BatchSettings.Builder builder = BatchSettings.builder(output.toAbsolutePath().toString());
+        if (modelOptions.given()) {
+            modelOptions.check(spec.commandLine());
+            DType precision;
+            try {
+                precision = DType.fromPrecision(dtype);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--dtype: " + e.getMessage());
+            }
+            try (ModelOptions m = modelOptions) {
+                model = m.checkpointFolder(precision, spec.commandLine());
+            }
+        }
         try {
             builder.device(device).format(format);
         } catch (IllegalArgumentException e) {
