@@ -97,6 +97,9 @@ public final class ModelCheckpoint {
     public void checkSizes(VideoRequest request) { VideoPipelines.checkSizes(dir, request); }
 
     /** Starts the backend and builds the pipeline on it; closing the result releases both. */
+    public LoadedPipeline load(String device, DType dtype) { return load(device, java.util.List.of(), dtype); }
+
+    /** On the --devices ordinals (empty: the backend's default device; two: CFG-parallel). */
     public LoadedPipeline load(String device, java.util.List<Integer> devices, DType dtype) { return load(device, devices, dtype, phase -> { }); }
 
     /**
