@@ -40,6 +40,11 @@ class StageConformanceTest {
             "tiny,opencl,F32,1e-4", "tiny-fp16,opencl,F32,1e-4", "tiny-noguidance,opencl,F32,1e-4"})
     void everyStageFromRecordedInputs(String caseName, String backendName, DType dtype, double tolerance) throws Exception {
         if (!backendName.equals("jvm")) PipelineConformanceTest.assumeBackend(backendName);
+        checkEveryStage(caseName, backendName, dtype, tolerance);
+    }
+
+    /** Every stage of {@code caseName} on the backend from the recorded inputs (also run by optional backend modules). */
+    static void checkEveryStage(String caseName, String backendName, DType dtype, double tolerance) throws Exception {
         StageReport report = new StageReport(caseName + " on " + backendName + " " + dtype + ", stages from recorded inputs:", tolerance);
         try (ReferenceCase ref = ReferenceCase.bundled(caseName); Backend backend = Backends.create(backendName)) {
             CheckpointFolder ckpt = CheckpointFolder.open(ref.checkpoint());
