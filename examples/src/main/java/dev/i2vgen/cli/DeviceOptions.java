@@ -8,7 +8,7 @@ import java.util.Locale;
 
 /** {@code --device} and {@code --dtype}: where and in which precision the pipeline runs (generate and serve). */
 public final class DeviceOptions {
-    @Option(names = "--device", defaultValue = "jvm", description = "jvm, cuda or opencl (default: ${DEFAULT-VALUE})")
+    @Option(names = "--device", defaultValue = "jvm", description = "jvm, cuda, opencl or tornado (default: ${DEFAULT-VALUE})")
     String device;
 
     @Option(names = "--devices", paramLabel = "N[,N]", split = ",",
@@ -22,8 +22,11 @@ public final class DeviceOptions {
     /** The backend's name, lower case; a ParameterException naming --device for another. */
     public String backendName(CommandLine cl) {
         String name = device.toLowerCase(Locale.ROOT);
-        if (!name.equals("jvm") && !name.equals("cuda") && !name.equals("opencl")) {
-            throw new CommandLine.ParameterException(cl, "--device must be jvm, cuda or opencl, got '" + device + "'");
+        if (!java.util.List.of("jvm", "cuda", "opencl", "tornado").contains(name)) {
+            throw new CommandLine.ParameterException(cl, "--device must be jvm, cuda, opencl or tornado, got '" + device + "'");
+        }
+        if (name.equals("tornado") && dev.i2vgen.backend.Backends.providers().stream().noneMatch(p -> p.name().equals("tornado"))) {
+            throw new CommandLine.ParameterException(cl, TORNADO_MISSING);
         }
         return name;
     }
@@ -34,6 +37,11 @@ public final class DeviceOptions {
         if (problem != null) throw new CommandLine.ParameterException(cl, problem);
         return devices == null ? java.util.List.of() : java.util.Arrays.stream(devices).boxed().toList();
     }
+
+    /** --device tornado where the optional module is not on the class path (a build without -Ptornado, or java -jar). */
+    static final String TORNADO_MISSING = "--device tornado needs the optional tornado-backend module and a TornadoVM installation: "
+            + "build TornadoVM, set TORNADOVM_HOME and run ./i2vgen, which builds the module (./mvnw -Ptornado) and starts Java "
+            + "with TornadoVM's options (README.md, \"TornadoVM backend (optional)\")";
 
     /** The compute precision; a ParameterException naming --dtype for another. */
     public DType precision(CommandLine cl) {

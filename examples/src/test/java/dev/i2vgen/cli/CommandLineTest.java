@@ -55,7 +55,7 @@ class CommandLineTest {
             "--fps|0|--fps must be at least 1",
             "--eta|-0.5|--eta must be >= 0",
             "--decode-chunk|zero|--decode-chunk must be a number >= 1 or 'all'",
-            "--device|tpu|--device must be jvm, cuda or opencl",
+            "--device|tpu|--device must be jvm, cuda, opencl or tornado",
             "--dtype|fp8|--dtype: unknown precision 'fp8'",
             "--min-guidance|-1|--min-guidance must be a finite number >= 0",
             "--max-guidance|NaN|--max-guidance must be a finite number >= 0",
@@ -66,6 +66,15 @@ class CommandLineTest {
         Result r = run("generate", option, value, "--output", tmp.resolve("out.mp4").toString());
         assertEquals(2, r.code(), r.err());
         assertTrue(r.err().contains(message), "expected '" + message + "' in: " + r.err());
+    }
+
+    /** Without the optional module (this module's class path never has it) --device tornado says how to get it. */
+    @Test
+    void tornadoWithoutItsModuleSaysHowToInstallIt(@TempDir Path tmp) {
+        Result r = run("generate", "--device", "tornado", "--output", tmp.resolve("out.mp4").toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--device tornado needs the optional tornado-backend module") && r.err().contains("TORNADOVM_HOME"), r.err());
+        assertFalse(Files.exists(tmp.resolve("out.mp4")));
     }
 
     @Test

@@ -6,9 +6,11 @@ import dev.i2vgen.backend.tornado.kernels.ElementwiseKernels;
 import dev.i2vgen.backend.tornado.kernels.GemmKernels;
 import dev.i2vgen.backend.tornado.kernels.LayoutKernels;
 import dev.i2vgen.backend.tornado.kernels.NormKernels;
+import dev.i2vgen.backend.tornado.kernels.RoundingKernel;
 import dev.i2vgen.graph.Task;
 import dev.i2vgen.graph.Value;
 import dev.i2vgen.graph.ops.*;
+import dev.i2vgen.tensor.DType;
 import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.WorkerGrid;
 import uk.ac.manchester.tornado.api.WorkerGrid1D;
@@ -174,6 +176,12 @@ final class TaskLowering {
             case Attention a -> attention(out, t, a);
             default -> throw new UnsupportedOperationException("op " + t.op().name() + " (" + t.op().getClass().getSimpleName()
                     + ") has no TornadoVM kernel");
+        }
+        DType dt = y.dtype();
+        if (dt == DType.F16 || dt == DType.BF16) {
+            // stored at the declared precision, as the JVM backend stores it
+            IntArray p = ints(off(y), n, dt == DType.F16 ? 1 : 2);
+            out.add(elementwise("round_to", n, data(p), (g, id) -> g.task(id, RoundingKernel::roundTo, p, arr(y))));
         }
         return out;
     }

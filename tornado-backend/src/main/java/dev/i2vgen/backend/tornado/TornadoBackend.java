@@ -10,7 +10,8 @@ import uk.ac.manchester.tornado.api.runtime.TornadoRuntimeProvider;
  * The TornadoVM backend: every op a Java kernel (package {@code kernels}) that TornadoVM JIT-compiles for its device
  * (OpenCL C, PTX or SPIR-V, whichever backends the installation has), each frozen graph one
  * {@link TornadoExecutionPlan} ({@link TornadoGraphPlan}). The device is TornadoVM's default, or
- * {@code -Di2vgen.tornado.device=B:D} (backend and device index, as {@code tornado --devices} lists them). fp32 only.
+ * {@code -Di2vgen.tornado.device=B:D} (backend and device index, as {@code tornado --devices} lists them). Kernels
+ * compute in fp32; F16/BF16 weights are widened at upload and F16/BF16 values rounded after each task.
  */
 public final class TornadoBackend implements Backend {
     /** OpenCL build options: TornadoVM's default adds -cl-fast-relaxed-math and -cl-mad-enable, which change results. */

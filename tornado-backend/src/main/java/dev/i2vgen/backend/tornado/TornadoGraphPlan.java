@@ -33,7 +33,8 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 /**
  * A frozen graph on TornadoVM: one {@link TornadoExecutionPlan}, built once and reused for every run. Intermediates
  * (and the inputs' slots) live in one fp32 arena placed by the {@link MemoryPlanner}; weights in arrays of their own,
- * widened to fp32 on the host. The tasks are split by layer scope ({@link LayerScopes}) into TornadoVM task graphs:
+ * widened to fp32 on the host; values declared F16/BF16 are rounded to that precision after the task that writes
+ * them (as the JVM backend stores them). The tasks are split by layer scope ({@link LayerScopes}) into TornadoVM task graphs:
  * the first copies the inputs (transferred every run) into the arena, each later one transfers its weights and
  * parameters once ({@code FIRST_EXECUTION}) and takes the arena from the graph before it on the device
  * ({@code consumeFromDevice}), leaving it there for the next ({@code persistOnDevice}). A run executes the graphs in
@@ -63,7 +64,6 @@ final class TornadoGraphPlan implements ExecutionPlan {
         this.checks = new PlanChecks(graph);
         this.memory = MemoryPlanner.plan(graph, v -> v.numel() * 4);
         this.bound = new boolean[graph.values().size()];
-        checkPrecision(graph);
         long arenaFloats = memory.peakBytes() / 4;
         this.arena = new FloatArray(TaskLowering.checkedInt(Math.max(1, arenaFloats), "the activation arena of graph '" + graph.name() + "' (floats)"));
         for (Value v : graph.values()) {
@@ -106,17 +106,6 @@ final class TornadoGraphPlan implements ExecutionPlan {
         // accurate math: no -cl-fast-relaxed-math (its NaN/Inf assumptions and approximations) nor -cl-mad-enable
         p.withCompilerFlags(TornadoVMBackendType.OPENCL, TornadoBackend.OPENCL_FLAGS);
         this.plan = p;
-    }
-
-    /** The F32 graphs run as they are; values declared F16/BF16 would need rounding after every task, not done here. */
-    private static void checkPrecision(ImmutableTaskGraph graph) {
-        for (Value v : graph.values()) {
-            if (v.kind() == Value.Kind.CONSTANT) continue;
-            if (v.dtype() == DType.F16 || v.dtype() == DType.BF16) {
-                throw new IllegalArgumentException("the TornadoVM backend computes in fp32 only: graph '" + graph.name() + "' has "
-                        + v.dtype() + " value " + v + " (use --dtype fp32; F16/BF16 weights are fine, they are widened at upload)");
-            }
-        }
     }
 
     private static FloatArray widened(Value v) {
@@ -217,8 +206,11 @@ final class TornadoGraphPlan implements ExecutionPlan {
         bound[input.id()] = true;
     }
 
+    /** The host tensor into the input's staging array as fp32, rounded first to the input's precision when that is F16/BF16. */
     private void stage(Value in, Tensor t) {
-        Tensor f32 = t.dtype() == DType.F32 ? t.contiguous() : t.to(DType.F32);
+        Tensor c = t;
+        if ((in.dtype() == DType.F16 || in.dtype() == DType.BF16) && t.dtype() != in.dtype()) c = c.to(in.dtype());
+        Tensor f32 = c.dtype() == DType.F32 ? c.contiguous() : c.to(DType.F32);
         MemorySegment.copy(f32.contiguousSegment(), 0, staging.get(in.id()).getSegment(), 0, in.numel() * 4);
     }
 

@@ -115,6 +115,8 @@ class TornadoOpsTest {
         compare("clamp", in("x", random(1001)), (g, v) -> g.clamp(v.get("x"), -0.5f, 0.8f));
         compare("geglu", in("x", random(4, 7, 38)), (g, v) -> g.geglu(v.get("x")));
         compare("cfg_combine", in("x", random(4, 3, 5, 5)), (g, v) -> g.cfgCombine(v.get("x"), 9f));
+        exact("cast bf16", in("x", random(2, 51)), (g, v) -> g.affine(g.cast(v.get("x"), DType.BF16), 1f, 0f));
+        exact("cast f16", in("x", random(2, 51)), (g, v) -> g.affine(g.cast(v.get("x"), DType.F16), 1f, 0f));
         exact("cast i32", in("x", random(2, 51)), (g, v) -> g.affine(g.cast(g.affine(v.get("x"), 10f, 0f), DType.I32), 1f, 0f));
     }
 
@@ -199,14 +201,42 @@ class TornadoOpsTest {
                 (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), null, 1, 1));
     }
 
-    /** F16/BF16 activation graphs are refused with a message that names the value and what to use. */
+    /** F16/BF16 activation graphs: every value rounded like the JVM backend rounds it. */
     @ParameterizedTest
     @ValueSource(strings = {"F16", "BF16"})
-    void narrowActivationsAreRefused(String dtype) {
+    void narrowActivations(String dtype) {
         DType act = DType.valueOf(dtype);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> run(cl, act,
-                in("x", random(3, 20), "w:w", random(11, 20)), (g, v) -> g.linear(v.get("x"), v.get("w:w"), null)));
-        assertTrue(e.getMessage().contains("fp32 only") && e.getMessage().contains(dtype), e.getMessage());
+        compare("linear+gelu " + act, act, 1e-2, in("x", random(3, 20), "w:w", random(11, 20), "w:b", random(11)),
+                (g, v) -> g.unary(g.linear(v.get("x"), v.get("w:w"), v.get("w:b")), Unary.Kind.GELU));
+    }
+
+    /**
+     * Rounding to fp16/bf16 bit for bit against the JVM's (Java's own conversions): magnitudes from fp32 subnormals
+     * to overflow, ties, and the fp16 subnormal range.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"F16", "BF16"})
+    void roundingIsExact(String dtype) {
+        DType target = DType.valueOf(dtype);
+        float[] v = new float[4000];
+        for (int i = 0; i < v.length; i++) {
+            double magnitude = Math.pow(2, RND.nextInt(300) - 150);
+            v[i] = (float) (RND.nextGaussian() * magnitude);
+        }
+        v[0] = 65519f; v[1] = 65520f; v[2] = -65535f; v[3] = Float.intBitsToFloat(0x7F7FFFFF); v[4] = Float.MIN_VALUE;
+        v[5] = 1.00048828125f;   // a tie at fp16 precision: 1 + 2^-11
+        v[6] = 1.00390625f;      // a tie at bf16 precision: 1 + 2^-8
+        v[7] = Float.intBitsToFloat(0x00018000);   // a tie among fp32 subnormals at bf16 precision
+        v[8] = 3.0517578125e-05f * 1.5f;           // fp16 subnormal range
+        v[9] = -0.0f;
+        Map<String, Tensor> inputs = in("x", Tensor.fromFloats(v, v.length));
+        Build build = (g, x) -> g.affine(g.cast(x.get("x"), target), 1f, 0f);
+        Tensor expected = run(jvm, DType.F32, inputs, build), actual = run(cl, DType.F32, inputs, build);
+        for (int k = 0; k < v.length; k++) {
+            int i = k;
+            int want = Float.floatToRawIntBits(expected.getFlat(i)), got = Float.floatToRawIntBits(actual.getFlat(i));
+            assertEquals(want, got, () -> v[i] + " to " + target + ": " + actual.getFlat(i) + ", expected " + expected.getFlat(i));
+        }
     }
 
     /** LinearCombination's contract (c0·t0, then one fma per term in order) bit for bit, as the JVM backend computes it. */
