@@ -51,7 +51,7 @@ class ServeCommandTest {
             "--retention 0s|--retention must be positive, got 0s",
             "--max-upload 12XB|Invalid value for option '--max-upload': '12XB' is not a size (e.g. 20MiB, 512K, 1G or a number of bytes)",
             "--max-frames 0|--max-frames must be at least 1, got 0",
-            "--device tpu|--device must be jvm, cuda or opencl, got 'tpu'",
+            "--device tpu|--device must be jvm, cuda, opencl or tornado, got 'tpu'",
             "--model MISSING|is not a folder (expected a diffusers checkpoint folder with model_index.json)"})
     void badOptionsAreNamedBeforeAnyModelWork(String options, String message, @TempDir Path tmp) {
         List<String> args = new ArrayList<>(List.of("serve", "--output-dir", tmp.resolve("videos").toString()));
