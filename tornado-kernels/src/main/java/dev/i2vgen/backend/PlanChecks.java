@@ -49,6 +49,19 @@ public final class PlanChecks {
     }
 
     /** An input left out of a run must have been bound (or copied into) before. */
+    /**
+     * A run's inputs where the plan takes host tensors as they are: each given value is an input of the graph with a
+     * matching host tensor, and every input is given or bound ({@code bound}: by value id).
+     */
+    public void checkRunInputs(java.util.Map<Value, Tensor> inputs, java.util.function.IntPredicate bound) {
+        for (Value given : inputs.keySet()) checkInput(given);
+        for (Value in : graph.inputs().values()) {
+            Tensor t = inputs.get(in);
+            checkGivenOrBound(in, t, bound.test(in.id()));
+            if (t != null) checkHostTensor(in, t);
+        }
+    }
+
     public void checkGivenOrBound(Value in, Tensor given, boolean bound) {
         if (given == null && !bound) {
             throw new IllegalArgumentException("graph " + graph.name() + ": input '" + in.name() + "' was neither given nor bound");

@@ -98,9 +98,7 @@ public final class JsonConfig {
 
     /** A finite number (JSON's 1e999 reads as infinity). */
     public double getDouble(String key, double dflt) {
-        JsonNode n = present(key);
-        if (n == null) return dflt;
-        return finite(key, n);
+        return getDoubleOrNull(key, dflt);
     }
 
     /** Scales and divisors: a finite number above zero. */

@@ -167,12 +167,7 @@ final class TornadoGraphPlan implements ExecutionPlan {
     @Override
     public void execute(Map<Value, Tensor> inputs) {
         ensureOpen();
-        for (Value given : inputs.keySet()) checks.checkInput(given);
-        for (Value in : graph.inputs().values()) {
-            Tensor t = inputs.get(in);
-            checks.checkGivenOrBound(in, t, bound[in.id()]);
-            if (t != null) checks.checkHostTensor(in, t);
-        }
+        checks.checkRunInputs(inputs, id -> bound[id]);
         for (Value in : graph.inputs().values()) {
             Tensor t = inputs.get(in);
             if (t != null) stage(in, t);

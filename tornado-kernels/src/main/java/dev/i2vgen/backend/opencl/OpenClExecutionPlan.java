@@ -141,12 +141,7 @@ public final class OpenClExecutionPlan implements ExecutionPlan {
     @Override
     public void execute(Map<Value, Tensor> inputs) {
         ensureOpen();
-        for (Value given : inputs.keySet()) checks.checkInput(given);
-        for (Value in : graph.inputs().values()) {
-            Tensor t = inputs.get(in);
-            checks.checkGivenOrBound(in, t, bound[in.id()] != null);
-            if (t != null) checks.checkHostTensor(in, t);
-        }
+        checks.checkRunInputs(inputs, id -> bound[id] != null);
         List<Tensor> staged = new ArrayList<>();   // alive until the queue is drained
         for (Value in : graph.inputs().values()) {
             Ref dst = ref(in);
