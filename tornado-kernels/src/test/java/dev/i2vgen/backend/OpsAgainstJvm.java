@@ -27,7 +27,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The op checks every device backend runs against the JVM backend on the same random data (fp32 relative error
  * ≤ 1e-5, data movement exact): element-wise ops, the DDIM step, norms and layouts, embeddings, GEMMs and
- * convolutions. A backend's test class extends this, opens {@link #device} in its own {@code @BeforeAll} (skipping
+ * convolutions, F16/BF16 weights (widened at upload) and activations (rounded as the JVM rounds), attention, and a
+ * plan run again, with bindings and a device-side copy. A backend's test class extends this, opens {@link #device} in its own {@code @BeforeAll} (skipping
  * with the reason where the device is unusable) and adds its backend's own cases. Sizes are small and odd (PoCL on
  * two CPU cores in CI).
  */
@@ -227,5 +228,25 @@ public abstract class OpsAgainstJvm {
             assertTrue(err <= 1e-5, "bind/copy loop: " + err);
             assertThrows(IllegalArgumentException.class, () -> a.bind("x", random(2, 7)));
         }
+    }
+
+    /** Weights stored in F16/BF16 are widened to fp32 at upload: same result as the JVM's widening. */
+    @ParameterizedTest
+    @ValueSource(strings = {"F16", "BF16"})
+    void narrowWeights(String dtype) {
+        DType w = DType.valueOf(dtype);
+        compare("linear " + w + " weights", in("x", random(3, 20), "w:w", random(11, 20).to(w), "w:b", random(11).to(w)),
+                (g, v) -> g.linear(v.get("x"), v.get("w:w"), v.get("w:b")));
+        compare("conv " + w + " weights", in("x", random(1, 3, 6, 7), "w:w", random(4, 3, 3, 3).to(w)),
+                (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), null, 1, 1));
+    }
+
+    /** F16/BF16 activation graphs: every value rounded like the JVM backend rounds it. */
+    @ParameterizedTest
+    @ValueSource(strings = {"F16", "BF16"})
+    void narrowActivations(String dtype) {
+        DType act = DType.valueOf(dtype);
+        compare("linear+gelu " + act, act, 1e-2, in("x", random(3, 20), "w:w", random(11, 20), "w:b", random(11)),
+                (g, v) -> g.unary(g.linear(v.get("x"), v.get("w:w"), v.get("w:b")), Unary.Kind.GELU));
     }
 }

@@ -32,8 +32,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Every op as a TornadoVM kernel against the JVM backend on the same random data (the shared cases of
- * {@link OpsAgainstJvm}, and here: F16/BF16 weights widened at upload, rounding and LinearCombination bit for bit,
- * the non-finite flag, attention, bindings and copies). Skips with the reason when TornadoVM is not on this JVM.
+ * {@link OpsAgainstJvm}, and here: rounding and LinearCombination bit for bit, the non-finite flag). Skips with the reason when TornadoVM is not on this JVM.
  */
 class TornadoOpsTest extends OpsAgainstJvm {
     @BeforeAll
@@ -42,26 +41,6 @@ class TornadoOpsTest extends OpsAgainstJvm {
         Assumptions.assumeTrue(p.isAvailable(), "TornadoVM backend unavailable: " + p.unavailableReason());
         device = Backends.create("tornado");
         System.out.println("TornadoVM device: " + device.deviceDescription());
-    }
-
-    /** Weights stored in F16/BF16 are widened to fp32 at upload: same result as the JVM's widening. */
-    @ParameterizedTest
-    @ValueSource(strings = {"F16", "BF16"})
-    void narrowWeights(String dtype) {
-        DType w = DType.valueOf(dtype);
-        compare("linear " + w + " weights", in("x", random(3, 20), "w:w", random(11, 20).to(w), "w:b", random(11).to(w)),
-                (g, v) -> g.linear(v.get("x"), v.get("w:w"), v.get("w:b")));
-        compare("conv " + w + " weights", in("x", random(1, 3, 6, 7), "w:w", random(4, 3, 3, 3).to(w)),
-                (g, v) -> g.conv2d(v.get("x"), v.get("w:w"), null, 1, 1));
-    }
-
-    /** F16/BF16 activation graphs: every value rounded like the JVM backend rounds it. */
-    @ParameterizedTest
-    @ValueSource(strings = {"F16", "BF16"})
-    void narrowActivations(String dtype) {
-        DType act = DType.valueOf(dtype);
-        compare("linear+gelu " + act, act, 1e-2, in("x", random(3, 20), "w:w", random(11, 20), "w:b", random(11)),
-                (g, v) -> g.unary(g.linear(v.get("x"), v.get("w:w"), v.get("w:b")), Unary.Kind.GELU));
     }
 
     /**
