@@ -99,16 +99,18 @@ __device__ __forceinline__ unsigned long long g9_desc(unsigned addr) {
 }
 
 #define G9_D8(i) "+f"(d[i]), "+f"(d[i + 1]), "+f"(d[i + 2]), "+f"(d[i + 3]), "+f"(d[i + 4]), "+f"(d[i + 5]), "+f"(d[i + 6]), "+f"(d[i + 7])
-// d += A B, m64n128k16, A and B from shared memory (both K-major)
+// d += A B, m64n128k16, A and B from shared memory (both K-major); scale-d is a predicate operand, set true from a
+// register as attention_sm90.cu does (the accumulators always start at the bias)
 __device__ __forceinline__ void g9_mma(float (&d)[64], unsigned long long da, unsigned long long db) {
-    asm volatile("wgmma.mma_async.sync.aligned.m64n128k16.f32." G9_T "." G9_T " "
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n128k16.f32." G9_T "." G9_T " "
                  "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
                  "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
                  "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
                  "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, "
-                 "%64, %65, 1, 1, 1, 0, 0;"
+                 "%64, %65, p, 1, 1, 0, 0;\n}"
                  : G9_D8(0), G9_D8(8), G9_D8(16), G9_D8(24), G9_D8(32), G9_D8(40), G9_D8(48), G9_D8(56)
-                 : "l"(da), "l"(db));
+                 : "l"(da), "l"(db), "r"(1));
 }
 
 // acc[h][4i + 2r + e] = b[col + 8i + e] (values), acc[h][32 + 4i + 2r + e] = b[half + col + 8i + e] (gates). The
