@@ -23,6 +23,7 @@ final class CudaDriver {
     static final int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
     static final int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
     static final int CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
+    static final int CU_FUNC_ATTRIBUTE_NUM_REGS = 4;
     private static final int CU_STREAM_NON_BLOCKING = 1;
     private static final int CUDA_ERROR_OUT_OF_MEMORY = 2;
     private static final int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
@@ -34,7 +35,7 @@ final class CudaDriver {
     private final MethodHandle cuInit, cuDeviceGetCount, cuDeviceGet, cuDeviceGetName, cuDeviceGetAttribute,
             cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRelease, cuCtxSetCurrent, cuStreamCreate, cuStreamDestroy,
             cuStreamSynchronize, cuMemAlloc, cuMemFree, cuMemcpyHtoDAsync, cuMemcpyDtoHAsync, cuMemsetD32Async,
-            cuModuleLoadData, cuModuleUnload, cuModuleGetFunction, cuFuncSetAttribute, cuLaunchKernel,
+            cuModuleLoadData, cuModuleUnload, cuModuleGetFunction, cuFuncSetAttribute, cuFuncGetAttribute, cuLaunchKernel,
             cuEventCreate, cuEventDestroy, cuEventRecord, cuEventSynchronize, cuEventElapsedTime,
             cuStreamBeginCapture, cuStreamEndCapture, cuGraphInstantiate, cuGraphLaunch, cuGraphDestroy,
             cuGraphExecDestroy, cuGetErrorName, cuGetErrorString, cuDriverGetVersion,
@@ -42,6 +43,8 @@ final class CudaDriver {
             cuMemFreeHost, cuCtxDestroy;
     /** cuCtxCreate_v2 (flags, device) or, where a driver has dropped it, cuCtxCreate_v4 (params, flags, device). */
     private final MethodHandle cuCtxCreateV2, cuCtxCreateV4;
+    /** TMA descriptors (CUDA 12 drivers and newer); null where the driver has none. */
+    private final MethodHandle cuTensorMapEncodeTiled;
 
     private CudaDriver(NativeLibrary lib) {
         this.lib = lib;
@@ -67,6 +70,7 @@ final class CudaDriver {
         cuModuleUnload = lib.function("cuModuleUnload", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         cuModuleGetFunction = lib.function("cuModuleGetFunction", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
         cuFuncSetAttribute = lib.function("cuFuncSetAttribute", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+        cuFuncGetAttribute = lib.function("cuFuncGetAttribute", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
         cuLaunchKernel = lib.function("cuLaunchKernel", FunctionDescriptor.of(JAVA_INT, ADDRESS,
                 JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
         cuEventCreate = lib.function("cuEventCreate", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
@@ -94,6 +98,8 @@ final class CudaDriver {
         cuCtxCreateV2 = lib.optionalFunction("cuCtxCreate_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT)).orElse(null);
         cuCtxCreateV4 = cuCtxCreateV2 != null ? null
                 : lib.function("cuCtxCreate_v4", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT));
+        cuTensorMapEncodeTiled = lib.optionalFunction("cuTensorMapEncodeTiled", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT,
+                JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT)).orElse(null);
     }
 
     /** Loads libcuda and initialises the driver; throws naming what is missing. */
@@ -342,6 +348,15 @@ final class CudaDriver {
         check(call(cuFuncSetAttribute, function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes), "cuFuncSetAttribute(max dynamic shared memory " + bytes + ")");
     }
 
+    /** An attribute of a loaded kernel (CU_FUNC_ATTRIBUTE_*: its registers per thread, as the driver's JIT built it). */
+    int functionAttribute(MemorySegment function, int attribute) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(JAVA_INT);
+            check(call(cuFuncGetAttribute, v, attribute, function), "cuFuncGetAttribute(" + attribute + ")");
+            return v.get(JAVA_INT, 0);
+        }
+    }
+
     void launch(MemorySegment function, String name, int gx, int gy, int gz, int bx, int by, int bz,
                 int sharedBytes, MemorySegment stream, MemorySegment params) {
         int rc;
@@ -352,6 +367,31 @@ final class CudaDriver {
         }
         if (rc != 0) throw new CudaException("cuLaunchKernel(" + name + ", grid " + gx + "x" + gy + "x" + gz
                 + ", block " + bx + ", shared " + sharedBytes + ") failed: " + errorText(rc));
+    }
+
+    // ---- TMA descriptors ----
+
+    /** Whether the driver encodes TMA descriptors (cuTensorMapEncodeTiled, CUDA 12 and newer). */
+    boolean hasTensorMaps() { return cuTensorMapEncodeTiled != null; }
+
+    /**
+     * A TMA descriptor (CUtensorMap: 128 bytes, 64-byte aligned, in {@code arena}) for the 2-D tile loads of
+     * {@code map}: 16-bit elements, the boxes written to shared memory with the 128-byte swizzle, rows past the tensor
+     * read as zeros, L2 filled in 256-byte requests. Kernels take it by value ({@code __grid_constant__}).
+     */
+    MemorySegment tensorMap(Arena arena, TensorMap2d map) {
+        if (cuTensorMapEncodeTiled == null) throw new CudaException("the CUDA driver has no cuTensorMapEncodeTiled (TMA needs a CUDA 12 or newer driver)");
+        MemorySegment descriptor = arena.allocate(TensorMap2d.DESCRIPTOR_BYTES, 64);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment dims = a.allocateFrom(JAVA_LONG, map.cols(), map.rows());
+            MemorySegment strides = a.allocateFrom(JAVA_LONG, map.rowBytes());
+            MemorySegment box = a.allocateFrom(JAVA_INT, map.boxCols(), map.boxRows());
+            MemorySegment elementStrides = a.allocateFrom(JAVA_INT, 1, 1);
+            int rc = call(cuTensorMapEncodeTiled, descriptor, map.dataType(), 2, MemorySegment.ofAddress(map.address()), dims, strides, box,
+                    elementStrides, TensorMap2d.INTERLEAVE_NONE, TensorMap2d.SWIZZLE_128B, TensorMap2d.L2_PROMOTION_256B, TensorMap2d.OOB_FILL_ZEROS);
+            check(rc, "cuTensorMapEncodeTiled(" + map + ")");
+        }
+        return descriptor;
     }
 
     // ---- CUDA graphs ----

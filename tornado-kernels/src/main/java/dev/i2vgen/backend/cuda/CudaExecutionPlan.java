@@ -66,6 +66,8 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     final NormTransposeFusion normTransposes;
     /** Attention projections computed as one GEMM per attention (fixed before memory planning; the lowerings share it). */
     final QkvFusion projections;
+    /** Linear → Geglu pairs computed by one kernel, the Linear's output never stored (fixed before memory planning). */
+    final GegluFusion geglu;
 
     CudaExecutionPlan(CudaBackend backend, ImmutableTaskGraph graph) {
         this.backend = backend;
@@ -79,7 +81,10 @@ public final class CudaExecutionPlan implements ExecutionPlan {
         boolean residuals = ResidualFusion.enabledByProperty();
         this.normTransposes = NormTransposeFusion.of(graph, transposesFuse, ResidualFusion.structuralProducers(graph, residuals, transposesFuse));
         this.projections = QkvFusion.plan(graph, QkvFusion.enabledByProperty());
-        this.memory = MemoryPlanner.plan(normTransposes.planningGraph(ResidualFusion.planningGraph(projections, graph, residuals, transposesFuse)),
+        // and a Linear fused with its Geglu writes the Geglu's output (GegluFusion): its own [M, 2I] output gets no memory
+        this.geglu = GegluFusion.of(graph, GegluFusion.enabledByProperty() && Sm90GegluGemm.supported(backend, activation()));
+        this.memory = MemoryPlanner.plan(geglu.planningGraph(normTransposes.planningGraph(
+                        ResidualFusion.planningGraph(projections, graph, residuals, transposesFuse))),
                 v -> v.numel() * storageType(v).byteSize());
         this.bound = new long[graph.values().size()];
         this.boundStaging = new long[graph.values().size()];

@@ -47,14 +47,15 @@ final class GemmLowering {
         this.projections = p.projections;
         this.timing = CublasLt.searchEnabled() ? new CublasLt.Timing(backend.driver, backend.stream, backend.workspace) : null;
         this.fusion = ResidualFusion.plan(p.graph(), new ResidualFusion.Storage() {
-            // a fused projection's output lives in its group's buffer (conservatively: all of it)
+            // a fused projection's output lives in its group's buffer (conservatively: all of it); a Linear fused with
+            // its Geglu writes the Geglu's output (GegluFusion)
             @Override public long address(Value v) {
                 QkvFusion.Group g = group(v);
-                return g != null ? p.pointer(g.buffer()) : p.pointer(v);
+                return g != null ? p.pointer(g.buffer()) : p.pointer(gegluWritten(v));
             }
             @Override public long bytes(Value v) {
                 QkvFusion.Group g = group(v);
-                return (g != null ? g.buffer().numel() : v.numel()) * p.storageType(v).byteSize();
+                return (g != null ? g.buffer().numel() : gegluWritten(v).numel()) * p.storageType(v).byteSize();
             }
             @Override public boolean activationTyped(Value v) { return p.storageType(v) == p.activation(); }
         }, ResidualFusion.enabledByProperty(), p.transposesFuse);
@@ -62,6 +63,13 @@ final class GemmLowering {
         for (Task t : p.graph().tasks())
             for (Value in : t.inputs()) if (in != null) uses.merge(in.root().id(), 1, Integer::sum);
         for (Value o : p.graph().outputs().values()) uses.merge(o.root().id(), 1, Integer::sum);
+    }
+
+    /** What holds {@code v}'s result: the Geglu's output where v is the output of a Linear fused with it, else v. */
+    private Value gegluWritten(Value v) {
+        for (GegluFusion.Pair pair : plan.geglu.pairs().values())
+            if (pair.linear().output().root() == v.root()) return pair.geglu().output();
+        return v;
     }
 
     /** The fused projection group whose member computes {@code v} (a view counts), or null. */
@@ -87,6 +95,11 @@ final class GemmLowering {
     int fusedCount() { return absorbedAdds.size(); }
 
     void linear(Task t) {
+        GegluFusion.Pair geglu = plan.geglu.forLinear(t.index());
+        if (geglu != null) {   // the Geglu's result at once; its task is lowered as nothing
+            Sm90GegluGemm.lower(base, geglu);
+            return;
+        }
         QkvFusion.Group group = projections.forLinear(t.index());
         if (group != null) {   // one GEMM for the group at its first member; the others are lowered as nothing
             if (t.index() == group.first()) fusedProjection(group);
@@ -100,6 +113,17 @@ final class GemmLowering {
         ResidualFusion.ResidualAdd fused = fusion.forProducer(t.index());
         if (fused != null && fusedLinear(fused, m, n, k, xp, wp, bias)) return;
         gemm("gemm linear", GemmSpec.packed(act, m, n, k, true, 0, 0, 0, 1, 1f, xp, wp, base.ptr(t.output()), bias));
+    }
+
+    /**
+     * A fused Linear → Geglu pair the way it ran before the fusion, for when its kernel cannot be set up at plan build:
+     * the GEMM into task scratch (the planner gave the Linear's output no memory), then the GEGLU pass into its output.
+     */
+    void unfusedGeglu(GegluFusion.Pair pair, long x, long w, long bias, long out) {
+        int n = 2 * pair.half();
+        long y = base.scratch.take(pair.rows() * n * act.byteSize());
+        gemm("gemm linear", GemmSpec.packed(act, (int) pair.rows(), n, pair.k(), true, 0, 0, 0, 1, 1f, x, w, y, bias));
+        base.geglu(y, out, pair.rows(), pair.half());
     }
 
     private void gemm(String name, GemmSpec spec) {

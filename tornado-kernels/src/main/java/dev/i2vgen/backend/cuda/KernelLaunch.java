@@ -95,6 +95,12 @@ final class KernelLaunch {
             return this;
         }
 
+        /** A struct passed by value whose bytes are {@code value} as it is (a TMA descriptor, CudaDriver#tensorMap). */
+        Args bytes(MemorySegment value) {
+            values.add(value);
+            return this;
+        }
+
         MemorySegment build() {
             MemorySegment p = arena.allocate(ADDRESS, Math.max(1, values.size()));
             for (int i = 0; i < values.size(); i++) p.setAtIndex(ADDRESS, i, values.get(i));

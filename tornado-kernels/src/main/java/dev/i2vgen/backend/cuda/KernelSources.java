@@ -14,10 +14,10 @@ public final class KernelSources {
     public static final List<String> FAMILIES = List.of("elementwise", "normalization", "layout", "attention", "conv", "gemm");
 
     /**
-     * Families that use Hopper-only instructions (wgmma): compiled for compute_90a (fp16/bf16 only), on compute
-     * capability 9.0 devices only; not in {@link #FAMILIES}, which compile for every architecture.
+     * Families that use Hopper-only instructions (wgmma, TMA, setmaxnreg): compiled for compute_90a (fp16/bf16 only),
+     * on compute capability 9.0 devices only; not in {@link #FAMILIES}, which compile for every architecture.
      */
-    public static final List<String> SM90A_FAMILIES = List.of("attention_sm90");
+    public static final List<String> SM90A_FAMILIES = List.of("attention_sm90", "geglu_sm90");
 
     private static final String DIR = "/dev/i2vgen/backend/cuda/";
 

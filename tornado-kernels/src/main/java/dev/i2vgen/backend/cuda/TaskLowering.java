@@ -41,6 +41,7 @@ final class TaskLowering {
     void lower(Task t) {
         scratch.beginTask();
         if (gemms.absorbed(t)) return;   // an Add already computed by its Linear's GEMM or conv island (ResidualFusion)
+        if (plan.geglu.forGeglu(t.index()) != null) return;   // computed by its Linear's kernel (GegluFusion)
         if (channelsLast.lower(t)) return;   // converts inputs of the other layout; lowers NHWC conv/norm/upsample
         Value out = t.output();
         switch (t.op()) {
@@ -325,18 +326,21 @@ final class TaskLowering {
                 args().ptr(src).ptr(ptr(out)).i64(out.numel()).rankedStruct(MAX_RANK, rank, dims, strides));
     }
 
-    /** GEGLU on vectors of up to 16 bytes when the half-row width allows, else element-wise. */
     private void geglu(Task t) {
         Value out = t.output();
-        long d = out.dim(-1), rows = out.numel() / d;
-        long x = operand(t.input(0)), y = ptr(out);
+        long d = out.dim(-1);
+        geglu(operand(t.input(0)), ptr(out), out.numel() / d, d);
+    }
+
+    /** GEGLU of x [rows, 2d] into y [rows, d]: vectors of up to 16 bytes when the half-row width allows, else element-wise. */
+    void geglu(long x, long y, long rows, long d) {
         int v = VectorAccess.width(act.byteSize(), d, x, y);
         if (VectorAccess.enabled() && v * act.byteSize() >= 4 && rows * (d / v) <= Integer.MAX_VALUE) {   // geglu_v{V}: 4 bytes up
             launch("elementwise", "geglu_v" + v, grid(rows * (d / v)), 1, BLOCK, 0,
                     args().ptr(x).ptr(y).i64(rows * (d / v)).i32((int) (d / v)));
             return;
         }
-        elementwise("geglu", t, new Object[]{x, y, rows, d});
+        launch("elementwise", "geglu", grid(rows * d), 1, BLOCK, 0, args().ptr(x).ptr(y).i64(rows).i64(d));
     }
 
     void gemm(String what, int m, int n, int k, boolean transposeB, long strideA, long strideB, long strideC, int batch,

@@ -46,9 +46,11 @@ class CudaKernelSourcesCompileTest {
     }
 
     /**
-     * The Hopper-only families (wgmma) for fp16 and bf16, through ptxas for sm_90a as NVRTC + the driver will build
-     * them: the PTX holds wgmma instructions, and no kernel spills or keeps a stack frame (its register arrays must
-     * stay in registers; an array on the stack costs local-memory traffic in the inner loop).
+     * The Hopper-only families (wgmma; geglu_sm90 also TMA and setmaxnreg) for fp16 and bf16, through ptxas for sm_90a
+     * as NVRTC + the driver will build them: the PTX holds wgmma instructions and every kernel the Java side launches,
+     * no kernel spills or keeps a stack frame (its register arrays must stay in registers; an array on the stack costs
+     * local-memory traffic in the inner loop), and ptxas neither serializes wgmma (C7510, C7520) nor injects a
+     * warpgroup.arrive of its own (C7519: an accumulator touched where the source does not fence).
      */
     @Test
     void hopperFamiliesCompileForSm90aWithoutSpills() throws IOException, InterruptedException {
@@ -62,15 +64,31 @@ class CudaKernelSourcesCompileTest {
                 Path ptx = dir.resolve(family + "-" + act + ".ptx");
                 String log = run(nvcc.toString(), "--ptx", "-arch=compute_90a", "-DACT_DTYPE=" + act, "--std=c++17", "-Werror", "all-warnings",
                         "-o", ptx.toString(), src.toString());
-                assertTrue(Files.readString(ptx).contains("wgmma.mma_async"), family + ": PTX has no wgmma\n" + log);
+                String text = Files.readString(ptx);
+                assertTrue(text.contains("wgmma.mma_async"), family + ": PTX has no wgmma\n" + log);
+                for (String kernel : launchedKernels(family))
+                    assertTrue(text.contains(".entry " + kernel + "("), family + ".cu does not build " + kernel + ", which the Java side launches");
                 String report = run(nvcc.toString(), "-gencode=arch=compute_90a,code=sm_90a", "-cubin", "-Xptxas", "-v", "-DACT_DTYPE=" + act,
                         "--std=c++17", "-o", dir.resolve(family + "-" + act + ".cubin").toString(), src.toString());
                 long kernels = report.lines().filter(l -> l.contains("Function properties for")).count();
                 long clean = report.lines().filter(l -> l.contains("0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads")).count();
                 assertTrue(kernels > 0 && clean == kernels, family + " (ACT_DTYPE=" + act + ") spills or uses a stack frame:\n" + report);
-                assertTrue(!report.contains("C7510") && !report.contains("serialized"), family + ": wgmma serialized by ptxas:\n" + report);
+                assertTrue(!report.contains("C7510") && !report.contains("C7520") && !report.contains("serialized"),
+                        family + ": wgmma serialized by ptxas:\n" + report);
+                assertTrue(!report.contains("C7519") && !report.contains("is injected"), family + ": ptxas injected a warpgroup.arrive:\n" + report);
             }
         }
+    }
+
+    /** The kernels of a Hopper family that the lowerings launch by name. */
+    private static java.util.Set<String> launchedKernels(String family) {
+        return switch (family) {
+            case "attention_sm90" -> Sm90FlashAttention.VARIANTS.stream()
+                    .flatMap(v -> java.util.stream.Stream.of(Sm90FlashAttention.kernel(v, 14080, 14080), Sm90FlashAttention.kernel(v, 880, 880)))
+                    .collect(java.util.stream.Collectors.toSet());
+            case "geglu_sm90" -> java.util.Set.of(Sm90GegluGemm.KERNEL);
+            default -> throw new IllegalStateException("no launched kernels listed for Hopper family " + family);
+        };
     }
 
     /** Runs a command, asserts it exits 0 within 300 s, returns its output. */

@@ -1,0 +1,120 @@
+package dev.i2vgen.backend.cuda;
+
+import dev.i2vgen.graph.ImmutableTaskGraph;
+import dev.i2vgen.graph.Task;
+import dev.i2vgen.graph.Value;
+import dev.i2vgen.graph.ops.Geglu;
+import dev.i2vgen.graph.ops.Linear;
+import dev.i2vgen.tensor.DType;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Linear → GEGLU pairs (diffusers' feed-forward {@code net.0}: proj, then value half × GELU(gate half)) that run as one
+ * kernel: the GEMM computes the value and the gate tiles of each output tile and applies the activation in its
+ * epilogue ({@link Sm90GegluGemm}, geglu_sm90.cu), so the Linear's [M, 2I] output is never written nor read. The
+ * Geglu task is lowered as nothing; the memory planner sees the Linear writing the Geglu's output
+ * ({@link #planningGraph}), so the [M, 2I] buffer takes no memory. Pure graph logic (unit-tested on the JVM); whether
+ * the device can run it (compute capability 9.0) is the caller's {@code enabled}.
+ *
+ * <p>A pair needs: the Linear's output y read only by the Geglu, as y itself or a reshape view with y's rows, and no
+ * graph output; fp16/bf16 activations, x, y and the Geglu's output stored in the activation dtype; a constant weight
+ * [2I, K] (all of its root) and a constant bias or none; K a multiple of {@value Sm90GegluGemm#BK} and I of
+ * {@value Sm90GegluGemm#BN} (the kernel's tiles); M and the tile count within the kernel's 32-bit indices. The other fusions
+ * never claim such a Linear (its output feeds no Add and no attention), so the pairs are disjoint from theirs.
+ */
+final class GegluFusion {
+    /** The Linear whose output only {@code geglu} reads; x is [M, K], the weight [2I, K]. */
+    record Pair(Task linear, Task geglu, long rows, int k, int half) {}
+
+    private final Map<Integer, Pair> byLinear = new LinkedHashMap<>(), byGeglu = new HashMap<>();
+    private final Map<Integer, String> refusals = new LinkedHashMap<>();
+
+    private GegluFusion(ImmutableTaskGraph graph, boolean enabled) {
+        if (!enabled) return;
+        Map<Integer, List<Task>> readers = new HashMap<>();   // root id → one entry per input reference (null: graph output)
+        for (Task t : graph.tasks())
+            for (Value in : t.inputs()) if (in != null) readers.computeIfAbsent(in.root().id(), k -> new ArrayList<>()).add(t);
+        for (Value o : graph.outputs().values()) readers.computeIfAbsent(o.root().id(), k -> new ArrayList<>()).add(null);
+        for (Task t : graph.tasks()) {
+            if (!(t.op() instanceof Linear)) continue;
+            List<Task> uses = readers.getOrDefault(t.output().root().id(), List.of());
+            if (uses.size() != 1 || uses.get(0) == null || !(uses.get(0).op() instanceof Geglu)) continue;   // not a GEGLU projection
+            Task geglu = uses.get(0);
+            String why = refusal(graph.activation(), t, geglu);
+            if (why != null) {
+                refusals.put(t.index(), why);
+                continue;
+            }
+            Value x = t.input(0);
+            int k = x.dim(-1), half = t.input(1).dim(0) / 2;
+            Pair pair = new Pair(t, geglu, x.numel() / k, k, half);
+            byLinear.put(t.index(), pair);
+            byGeglu.put(geglu.index(), pair);
+        }
+    }
+
+    /** The pairs of {@code graph}; none when {@code enabled} is false (the property, or a device that cannot run them). */
+    static GegluFusion of(ImmutableTaskGraph graph, boolean enabled) { return new GegluFusion(graph, enabled); }
+
+    /**
+     * -Di2vgen.cuda.gegluFusion=true turns the fusion on (default off until it is measured on the H100, see
+     * docs/cuda-performance-notes.md, section 20).
+     */
+    static boolean enabledByProperty() { return Boolean.getBoolean("i2vgen.cuda.gegluFusion"); }
+
+    /** Null when Linear {@code linear}, read only by {@code geglu}, fuses with it; otherwise why not. */
+    private static String refusal(DType act, Task linear, Task geglu) {
+        if (act != DType.F16 && act != DType.BF16) return "activations in " + act + ": the kernel is fp16/bf16 only";
+        Value x = linear.input(0), w = linear.input(1), b = linear.input(2), y = linear.output(), in = geglu.input(0), out = geglu.output();
+        if (in.dim(-1) != y.dim(-1) || in.numel() != y.numel()) return "the geglu reads the linear's output with other rows";
+        for (Value v : new Value[]{x, y, out})
+            if (v.root().dtype() != act) return v + " is stored in " + v.root().dtype() + ", not the activation dtype";
+        if (w.root().kind() != Value.Kind.CONSTANT || w.root().numel() != w.numel()) return "the weight is not a constant";
+        if (b != null && (b.root().kind() != Value.Kind.CONSTANT || b.root().numel() != b.numel())) return "the bias is not a constant";
+        int k = x.dim(-1), n = w.dim(0);
+        if (k % Sm90GegluGemm.BK != 0) return "K = " + k + " is not a multiple of " + Sm90GegluGemm.BK;
+        if (n % (2 * Sm90GegluGemm.BN) != 0) return "I = " + n / 2 + " is not a multiple of " + Sm90GegluGemm.BN;
+        long rows = x.numel() / k;
+        if (rows > Integer.MAX_VALUE - Sm90GegluGemm.BM || Sm90GegluGemm.tiles(rows, n / 2) > Integer.MAX_VALUE)
+            return rows + " rows are too many for the kernel's 32-bit row and tile indices";
+        return null;
+    }
+
+    /** The pair whose Linear is task {@code index} (lowered as the fused kernel), or null. */
+    Pair forLinear(int index) { return byLinear.get(index); }
+
+    /** The pair whose Geglu is task {@code index} (lowered as nothing), or null. */
+    Pair forGeglu(int index) { return byGeglu.get(index); }
+
+    /** Every pair, by Linear task index. */
+    Map<Integer, Pair> pairs() { return Collections.unmodifiableMap(byLinear); }
+
+    /** Why each Linear feeding a Geglu was not fused (tests, logs). */
+    Map<Integer, String> refusals() { return Collections.unmodifiableMap(refusals); }
+
+    /**
+     * {@code planning} (the graph as the memory planner sees it so far) with each pair's Linear writing its Geglu's
+     * output and the Geglu dropped: the Linear's own output is then neither written nor read and takes no memory.
+     */
+    ImmutableTaskGraph planningGraph(ImmutableTaskGraph planning) {
+        if (byLinear.isEmpty()) return planning;
+        List<Task> tasks = new ArrayList<>();
+        for (Task t : planning.tasks()) {
+            Pair asGeglu = byGeglu.get(t.index()), asLinear = byLinear.get(t.index());
+            if (asGeglu != null && t.output() == asGeglu.geglu().output()) continue;
+            if (asLinear != null && t.output() == asLinear.linear().output()) {
+                tasks.add(new Task(t.index(), t.op(), t.inputs(), asLinear.geglu().output(), t.label()));
+                continue;
+            }
+            tasks.add(t);
+        }
+        return new ImmutableTaskGraph(planning.name(), planning.activation(), planning.values(), List.copyOf(tasks),
+                planning.inputs(), planning.outputs());
+    }
+}
