@@ -42,6 +42,8 @@ final class CudaDriver {
             cuMemFreeHost, cuCtxDestroy;
     /** cuCtxCreate_v2 (flags, device) or, where a driver has dropped it, cuCtxCreate_v4 (params, flags, device). */
     private final MethodHandle cuCtxCreateV2, cuCtxCreateV4;
+    /** TMA tensor maps (drivers of CUDA 12 and later; null before). */
+    private final MethodHandle cuTensorMapEncodeTiled;
 
     private CudaDriver(NativeLibrary lib) {
         this.lib = lib;
@@ -94,6 +96,8 @@ final class CudaDriver {
         cuCtxCreateV2 = lib.optionalFunction("cuCtxCreate_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT)).orElse(null);
         cuCtxCreateV4 = cuCtxCreateV2 != null ? null
                 : lib.function("cuCtxCreate_v4", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT));
+        cuTensorMapEncodeTiled = lib.optionalFunction("cuTensorMapEncodeTiled", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT,
+                JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT)).orElse(null);
     }
 
     /** Loads libcuda and initialises the driver; throws naming what is missing. */
@@ -335,6 +339,26 @@ final class CudaDriver {
             MemorySegment f = a.allocate(ADDRESS);
             check(call(cuModuleGetFunction, f, module, a.allocateFrom(name)), "cuModuleGetFunction(" + name + ")");
             return f.get(ADDRESS, 0);
+        }
+    }
+
+    /**
+     * Writes a tiled TMA tensor map (cuTensorMapEncodeTiled) into {@code map} (128 bytes, 64-byte aligned): element type
+     * {@code dataType} (CUtensorMapDataType), {@code dims.length} dimensions innermost first, byte strides of all but the
+     * first, a box of {@code box} elements per dimension read with element stride 1, no interleave, out-of-bounds
+     * elements read as zeros.
+     */
+    void encodeTiledTensorMap(MemorySegment map, int dataType, long address, long[] dims, long[] strides, int[] box,
+                              int swizzle, int l2Promotion) {
+        if (cuTensorMapEncodeTiled == null)
+            throw new CudaException("the driver has no cuTensorMapEncodeTiled (TMA tensor maps need a CUDA 12 or newer driver)");
+        try (Arena a = Arena.ofConfined()) {
+            int[] ones = new int[dims.length];
+            java.util.Arrays.fill(ones, 1);
+            int rc = call(cuTensorMapEncodeTiled, map, dataType, dims.length, MemorySegment.ofAddress(address), a.allocateFrom(JAVA_LONG, dims),
+                    a.allocateFrom(JAVA_LONG, strides), a.allocateFrom(JAVA_INT, box), a.allocateFrom(JAVA_INT, ones), 0, swizzle, l2Promotion, 0);
+            check(rc, "cuTensorMapEncodeTiled(dims " + java.util.Arrays.toString(dims) + ", byte strides " + java.util.Arrays.toString(strides)
+                    + ", box " + java.util.Arrays.toString(box) + ", address 0x" + Long.toHexString(address) + ")");
         }
     }
 

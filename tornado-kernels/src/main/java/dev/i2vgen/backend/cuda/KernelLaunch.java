@@ -95,6 +95,14 @@ final class KernelLaunch {
             return this;
         }
 
+        /** An argument passed by value as these bytes, copied (a 128-byte CUtensorMap for a __grid_constant__ parameter). */
+        Args bytes(MemorySegment value) {
+            MemorySegment s = arena.allocate(value.byteSize(), 128);
+            s.copyFrom(value);
+            values.add(s);
+            return this;
+        }
+
         MemorySegment build() {
             MemorySegment p = arena.allocate(ADDRESS, Math.max(1, values.size()));
             for (int i = 0; i < values.size(); i++) p.setAtIndex(ADDRESS, i, values.get(i));
