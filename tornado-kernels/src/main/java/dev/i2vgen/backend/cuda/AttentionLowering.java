@@ -17,7 +17,8 @@ final class AttentionLowering {
      * pipelined over key tiles). Notes, section 1b: v3m2 measured 1.6x faster than v2 on the H100 (spatial
      * self-attention 37.7 -> 23.0 ms; cross-attention to 77 keys 0.54 -> 0.41 ms); v4 is no faster than v3.
      * v5 (default): the Hopper wgmma kernels of {@link Sm90FlashAttention} where they apply (compute capability 9.0,
-     * d = 64, non-causal; notes section 1c: spatial 23.0 -> 18.0 ms), else v3m2.
+     * d = 64, non-causal; notes section 1c: spatial 23.0 -> 18.0 ms), else v3m2. v6 (experimental, notes section 1d):
+     * the warp-specialised TMA kernels of the same class, where v5 would run.
      */
     private static final String FLASH_VARIANT = "v5";
     private static final java.util.Set<String> FLASH_VARIANTS = java.util.Set.of("v2", "v3m1", "v3m2", "v4m1", "v4m2");
@@ -104,7 +105,7 @@ final class AttentionLowering {
                                 int ldq, int ldkv, int ldo) {
         boolean narrow = lq <= 32;
         String variant = System.getProperty("i2vgen.cuda.flashVariant", FLASH_VARIANT);
-        if (Sm90FlashAttention.VARIANTS.contains(variant)) {   // v5*: the Hopper wgmma kernels where they apply, else v3m2
+        if (Sm90FlashAttention.VARIANTS.contains(variant)) {   // v5*, v6*: the Hopper wgmma kernels where they apply, else v3m2
             if (Sm90FlashAttention.applies(backend, act, d, lq, lk, a.causal(), a.scale(), ldq, ldkv, ldkv, ldo)) {
                 Sm90FlashAttention.lower(base, variant, q, k, v, out, batch, lq, lk, heads, ldq, ldkv, ldkv, ldo, a.scale());
                 return;

@@ -344,6 +344,26 @@ final class CudaDriver {
         }
     }
 
+    /**
+     * Writes a tiled TMA tensor map (cuTensorMapEncodeTiled) into {@code map} (128 bytes, 64-byte aligned): element type
+     * {@code dataType} (CUtensorMapDataType), {@code dims.length} dimensions innermost first, byte strides of all but the
+     * first, a box of {@code box} elements per dimension read with element stride 1, no interleave, out-of-bounds
+     * elements read as zeros.
+     */
+    void encodeTiledTensorMap(MemorySegment map, int dataType, long address, long[] dims, long[] strides, int[] box,
+                              int swizzle, int l2Promotion) {
+        if (cuTensorMapEncodeTiled == null)
+            throw new CudaException("the driver has no cuTensorMapEncodeTiled (TMA tensor maps need a CUDA 12 or newer driver)");
+        try (Arena a = Arena.ofConfined()) {
+            int[] ones = new int[dims.length];
+            java.util.Arrays.fill(ones, 1);
+            int rc = call(cuTensorMapEncodeTiled, map, dataType, dims.length, MemorySegment.ofAddress(address), a.allocateFrom(JAVA_LONG, dims),
+                    a.allocateFrom(JAVA_LONG, strides), a.allocateFrom(JAVA_INT, box), a.allocateFrom(JAVA_INT, ones), 0, swizzle, l2Promotion, 0);
+            check(rc, "cuTensorMapEncodeTiled(dims " + java.util.Arrays.toString(dims) + ", byte strides " + java.util.Arrays.toString(strides)
+                    + ", box " + java.util.Arrays.toString(box) + ", address 0x" + Long.toHexString(address) + ")");
+        }
+    }
+
     void setMaxDynamicSharedMemory(MemorySegment function, int bytes) {
         check(call(cuFuncSetAttribute, function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes), "cuFuncSetAttribute(max dynamic shared memory " + bytes + ")");
     }

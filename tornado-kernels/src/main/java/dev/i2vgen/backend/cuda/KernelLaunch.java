@@ -95,9 +95,11 @@ final class KernelLaunch {
             return this;
         }
 
-        /** A struct passed by value whose bytes are {@code value} as it is (a TMA descriptor, CudaDriver#tensorMap). */
+        /** An argument passed by value as these bytes, copied (a 128-byte CUtensorMap for a __grid_constant__ parameter). */
         Args bytes(MemorySegment value) {
-            values.add(value);
+            MemorySegment s = arena.allocate(value.byteSize(), 128);
+            s.copyFrom(value);
+            values.add(s);
             return this;
         }
 

@@ -5,6 +5,8 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /** The CUDA C++ kernel families shipped as resources, each compiled with {@code common.cuh} in front. */
 public final class KernelSources {
@@ -17,13 +19,32 @@ public final class KernelSources {
      * Families that use Hopper-only instructions (wgmma, TMA, setmaxnreg): compiled for compute_90a (fp16/bf16 only),
      * on compute capability 9.0 devices only; not in {@link #FAMILIES}, which compile for every architecture.
      */
-    public static final List<String> SM90A_FAMILIES = List.of("attention_sm90", "geglu_sm90");
+    public static final List<String> SM90A_FAMILIES = List.of("attention_sm90", "attention_sm90_ws", "geglu_sm90");
 
     private static final String DIR = "/dev/i2vgen/backend/cuda/";
+    private static final Pattern INCLUDE = Pattern.compile("\\s*#include\\s+\"([\\w.]+)\"\\s*");
 
-    /** The full translation unit of a family: common.cuh, then the family's source. */
+    /**
+     * The full translation unit of a family: common.cuh, then the family's source with each {@code #include "name"} line
+     * replaced by that resource (one level: the shared Hopper flash helpers; NVRTC gets no include path).
+     */
     public static String translationUnit(String family) {
-        return resource("common.cuh") + "\n#line 1 \"" + family + ".cu\"\n" + resource(family + ".cu");
+        return resource("common.cuh") + "\n" + withIncludesInlined(family + ".cu");
+    }
+
+    private static String withIncludesInlined(String file) {
+        StringBuilder out = new StringBuilder("#line 1 \"" + file + "\"\n");
+        List<String> lines = resource(file).lines().toList();
+        for (int i = 0; i < lines.size(); i++) {
+            Matcher include = INCLUDE.matcher(lines.get(i));
+            if (include.matches()) {
+                out.append("#line 1 \"").append(include.group(1)).append("\"\n").append(resource(include.group(1)))
+                        .append("\n#line ").append(i + 2).append(" \"").append(file).append("\"\n");
+            } else {
+                out.append(lines.get(i)).append('\n');
+            }
+        }
+        return out.toString();
     }
 
     static String resource(String name) {

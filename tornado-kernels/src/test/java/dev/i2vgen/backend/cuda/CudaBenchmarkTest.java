@@ -168,7 +168,8 @@ class CudaBenchmarkTest {
     }
 
     /**
-     * The Hopper wgmma flash kernels (flashVariant v5w{warpgroups}k{key tile}[mb|mb2], Sm90FlashAttention; the list in
+     * The Hopper wgmma flash kernels (flashVariant v5w{warpgroups}k{key tile}[mb|mb2] and the warp-specialised
+     * v6w{consumer warpgroups}k{key tile}[np], Sm90FlashAttention; the list in
      * i2vgen.bench.flash90, the first taken as the reference) against the mma.sync
      * default v3m2 at the UNet's d = 64 attention shapes with CFG (32 sequences): spatial self-attention at level 0
      * (14,080 tokens, 5 heads), level 1 (3,520, 10 heads), levels 2 and 3 (880 and 220 tokens, 20 heads), and the
@@ -180,7 +181,7 @@ class CudaBenchmarkTest {
     void flashAttentionSm90() {
         assumeBenchmarkDevice();
         Random rnd = new Random(17);
-        String[] variants = System.getProperty("i2vgen.bench.flash90", "v3m2,v5w3k128,v5w2k64,v5w3k128mb,v5w4k64mb,v5w3k128mb2,v5w4k64mb2,v5w2k64mb2,v5,v3m2").split(",");
+        String[] variants = System.getProperty("i2vgen.bench.flash90", "v3m2,v5w3k128,v5w2k64,v5w3k128mb,v5w4k64mb,v5w3k128mb2,v5w4k64mb2,v5w2k64mb2,v5,v6w2k128,v6w2k128np,v6w2k64,v6w3k64,v6,v3m2").split(",");
         // {batch, Lq, Lk, heads}; i2vgen.bench.flash90.shapes = "BxLqxLkxH,..." and .dtypes = "F16,BF16" narrow the run,
         // .reps sets the graph replays timed (10; more for the short launches of the small shapes)
         int[][] shapes = java.util.Arrays.stream(System.getProperty("i2vgen.bench.flash90.shapes", "32x14080x14080x5,32x3520x3520x10,32x14080x77x5,32x880x880x20,32x220x220x20")

@@ -599,7 +599,8 @@ class CudaOpsTest {
 
     /**
      * The Hopper wgmma flash kernels (Sm90FlashAttention, flashVariant v5*: every kernel of attention_sm90.cu, with a
-     * barrier per tile or mbarriers; skipped off compute capability 9.0) against
+     * barrier per tile or mbarriers; v6*: the warp-specialised TMA kernels of attention_sm90_ws.cu; skipped off compute
+     * capability 9.0) against
      * the JVM backend with the tight tensor-core bounds: the spatial key length (14,080) with 2,000 queries, level 1
      * (3,520 tokens, 5 heads), lengths around the 64/128-key tiles and 64/128/192-row blocks (33, 77, 129, 193, 257,
      * 1000; a single key), cross-attention to 77 keys, the lazy-rescale stress cases, fused q/k/v projections (strided
@@ -609,7 +610,8 @@ class CudaOpsTest {
     @ParameterizedTest
     @CsvSource({"v5,F16", "v5,BF16", "v5w3k128,F16", "v5w3k128,BF16", "v5w2k64,F16", "v5w2k64,BF16", "v5w3k128mb,F16",
             "v5w4k64mb,BF16", "v5w3k128mb2,F16", "v5w3k128mb2,BF16", "v5w4k64mb2,F16", "v5w4k64mb2,BF16", "v5w2k64mb2,F16",
-            "v5w2k64mb2,BF16"})
+            "v5w2k64mb2,BF16", "v6,F16", "v6,BF16", "v6w2k128,F16", "v6w2k128,BF16", "v6w2k128np,F16", "v6w2k128np,BF16",
+            "v6w2k64,F16", "v6w2k64,BF16", "v6w3k64,F16", "v6w3k64,BF16"})
     void flashAttentionSm90(String variant, DType act) {
         Assumptions.assumeTrue(cuda.ccMajor == 9 && cuda.ccMinor == 0, "wgmma kernels need compute capability 9.0, not " + cuda.ccMajor + "." + cuda.ccMinor);
         double tol = act == DType.F16 ? 1e-3 : 8e-3;
@@ -1216,7 +1218,7 @@ class CudaOpsTest {
         }, 2);
     }
 
-    /** The Hopper wgmma attention (flashVariant v5, Sm90FlashAttention) reading fused q/k/v at row stride 3C. */
+    /** The Hopper wgmma attention (flashVariant v5 and v6, Sm90FlashAttention) reading fused q/k/v at row stride 3C. */
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F16", "BF16"})
     void fusedProjectionsSm90(DType act) {
@@ -1227,7 +1229,8 @@ class CudaOpsTest {
             Value n = g.layerNorm(v.get("t"), v.get("w:g"), v.get("w:b"), 1e-5f);
             return g.attention(g.linear(n, v.get("w:q"), null), g.linear(n, v.get("w:k"), null), g.linear(n, v.get("w:v"), null), 5, 0.125f, false);
         };
-        withProperty("i2vgen.cuda.flashVariant", "v5", () -> checkQkv("qkv spatial 5x64 v5", act, data, block, 2));
+        for (String variant : new String[]{"v5", "v6"})
+            withProperty("i2vgen.cuda.flashVariant", variant, () -> checkQkv("qkv spatial 5x64 " + variant, act, data, block, 2));
     }
 
     /**
