@@ -1,0 +1,180 @@
+package dev.i2vgen.backend.cuda;
+
+import dev.i2vgen.tensor.DType;
+import dev.i2vgen.tensor.Tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.logging.Logger;
+
+/**
+ * Weight uploads done beside plan building: a plan being built asks for a constant's device copy and goes on
+ * lowering (waiting for kernels, searching algorithms) while a thread of this backend converts the host tensor if
+ * needed and copies it, on a stream of its own ({@code -Di2vgen.cuda.backgroundUploads=false}: every upload on the
+ * plan's thread and stream, as before).
+ * <p>Ordering, by construction: the copies are enqueued on the upload stream by the upload thread alone, in the order
+ * submitted. {@link #fence} blocks until every upload submitted so far is enqueued, then makes the given stream wait
+ * on the device for all the upload stream holds (an event): work enqueued on that stream afterwards sees every such
+ * weight. A plan fences before its first run (at the end of its construction) and before any kernel that reads a
+ * constant while the plan is built (a repack); a buffer is freed only after {@link #drain}. The copies read pageable
+ * host memory, which the driver has taken when the call returns; a converted temporary is kept until its copy is
+ * done. A failed upload makes every later fence fail: no plan can run with a weight that did not arrive.
+ */
+final class WeightUploads implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(WeightUploads.class.getName());
+
+    /** The device side: one upload stream (a fake in the unit test). */
+    interface UploadStream {
+        /** Makes the backend's context current on the calling thread. */
+        void makeCurrent();
+
+        /** Enqueues a host → device copy; returns once the host bytes are taken (pageable memory). */
+        void copy(long pointer, MemorySegment host, long bytes);
+
+        /** Blocks until every copy enqueued so far is done. */
+        void synchronize();
+
+        /** Makes {@code consumer} wait, on the device, for every copy enqueued so far (the host does not wait). */
+        void orderBefore(MemorySegment consumer);
+
+        void close();
+    }
+
+    private final UploadStream uploads;
+    private final ExecutorService thread;
+    private long submitted, done;           // guarded by this
+    private Throwable failure;              // guarded by this
+    /** Thread time of the upload thread (conversion, copies), and the time plan builders spent blocked in fences. */
+    final LongAdder busyNanos = new LongAdder(), waitNanos = new LongAdder();
+    final LongAdder bytes = new LongAdder();
+
+    WeightUploads(UploadStream uploads, String threadName) {
+        this.uploads = uploads;
+        this.thread = Executors.newSingleThreadExecutor(task -> Thread.ofPlatform().daemon().name(threadName).unstarted(task));
+    }
+
+    /** On {@code context}: a stream of its own, ordered before a plan's stream by an event. */
+    static WeightUploads onDevice(CudaDriver driver, MemorySegment context, int ordinal) {
+        MemorySegment stream = driver.createStream(), event = driver.createOrderingEvent();
+        return new WeightUploads(new UploadStream() {
+            @Override public void makeCurrent() { driver.setCurrent(context); }
+
+            @Override public void copy(long pointer, MemorySegment host, long bytes) { driver.copyToDevice(pointer, host, bytes, stream); }
+
+            @Override public void synchronize() { driver.synchronize(stream); }
+
+            @Override
+            public void orderBefore(MemorySegment consumer) {
+                driver.record(event, stream);
+                driver.streamWait(consumer, event);   // waits for the record just made: all the copies enqueued before it
+            }
+
+            @Override
+            public void close() {
+                try {
+                    driver.synchronize(stream);
+                } finally {
+                    driver.destroyEvent(event);
+                    driver.destroyStream(stream);
+                }
+            }
+        }, "cuda-weight-upload-" + ordinal);
+    }
+
+    /** Whether plans upload their constants here ({@code -Di2vgen.cuda.backgroundUploads}, on by default). */
+    static boolean enabledByProperty() { return !"false".equals(System.getProperty("i2vgen.cuda.backgroundUploads")); }
+
+    /**
+     * Queues the copy of {@code host} as {@code type} (converted on the upload thread when its dtype differs) to
+     * {@code pointer}, a device buffer of at least its size that nothing reads before a {@link #fence}.
+     */
+    void submit(Tensor host, DType type, long pointer) {
+        synchronized (this) {
+            if (failure != null) throw failed();
+            submitted++;
+        }
+        thread.execute(() -> {
+            long t0 = System.nanoTime();
+            Throwable problem = null;
+            try {
+                if (poisoned()) return;   // after a failure nothing more is copied
+                uploads.makeCurrent();
+                Tensor converted = host.dtype() == type ? host.contiguous() : host.to(type);
+                uploads.copy(pointer, converted.contiguousSegment(), converted.byteSize());
+                // a temporary must outlive its copy; the mapped host tensor lives as long as the weights
+                if (converted != host) uploads.synchronize();
+                bytes.add(converted.byteSize());
+            } catch (Throwable t) {
+                problem = t;
+            } finally {
+                busyNanos.add(System.nanoTime() - t0);
+                synchronized (this) {
+                    if (problem != null && failure == null) failure = problem;
+                    done++;
+                    notifyAll();
+                }
+            }
+        });
+    }
+
+    private synchronized boolean poisoned() { return failure != null; }
+
+    /**
+     * Makes {@code consumer} (a plan's stream) wait, on the device, for every upload submitted so far; blocks the
+     * calling thread only until they are enqueued. Throws the failure of any upload.
+     */
+    void fence(MemorySegment consumer) {
+        long t0 = System.nanoTime();
+        try {
+            awaitEnqueued();
+            uploads.orderBefore(consumer);
+        } finally {
+            waitNanos.add(System.nanoTime() - t0);
+        }
+    }
+
+    /** Waits until every upload submitted so far has reached the device (before memory is freed); failures are not thrown. */
+    void drain() {
+        try {
+            awaitEnqueued();
+        } catch (CudaException e) {
+            // the upload failed: nothing of it is in flight
+        }
+        uploads.synchronize();
+    }
+
+    private void awaitEnqueued() {
+        boolean interrupted = false;
+        synchronized (this) {
+            long target = submitted;
+            while (done < target) {
+                try {
+                    wait();
+                } catch (InterruptedException e) {
+                    interrupted = true;   // the device order must hold: wait on
+                }
+            }
+            if (interrupted) Thread.currentThread().interrupt();
+            if (failure != null) throw failed();
+        }
+    }
+
+    private CudaException failed() {
+        return new CudaException("a weight upload failed, so no plan of this backend may run: " + failure, failure);
+    }
+
+    /** Lets the queued uploads finish, then releases the stream. */
+    @Override
+    public void close() {
+        thread.shutdown();
+        try {
+            if (!thread.awaitTermination(5, TimeUnit.MINUTES)) LOG.warning("weight uploads still running at close");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        uploads.close();
+    }
+}
