@@ -207,9 +207,17 @@ public final class CudaExecutionPlan implements ExecutionPlan {
      * As {@link #upload}, by the backend's upload thread when it has one ({@link WeightUploads}): for a copy nothing
      * reads while the plan is built, unless after {@link #fenceUploads} (runs come after the constructor's fence).
      */
-    void uploadInBackground(Value root, long pointer) {
-        if (backend.uploads == null) upload(root, pointer);
-        else backend.uploads.submit(root.constant(), storageType(root), pointer);
+    void uploadInBackground(Value root, long pointer) { uploadInBackground(root.constant(), storageType(root), pointer); }
+
+    /** As {@link #uploadInBackground(Value, long)} for a host tensor or view (a repack's strided view), copied as {@code type}. */
+    void uploadInBackground(Tensor host, DType type, long pointer) {
+        if (backend.uploads != null) {
+            backend.uploads.submit(host, type, pointer);
+            return;
+        }
+        Tensor converted = host.dtype() == type ? host.contiguous() : host.to(type);
+        driver.copyToDevice(pointer, converted.contiguousSegment(), converted.byteSize(), backend.stream);
+        driver.synchronize(backend.stream);   // the host copy may be a temporary
     }
 
     /** Makes the plan's stream wait for the weights uploaded in the background so far: before a kernel reads one at plan build. */

@@ -12,16 +12,17 @@ import java.util.logging.Logger;
 
 /**
  * Weight uploads done beside plan building: a plan being built asks for a constant's device copy and goes on
- * lowering (waiting for kernels, searching algorithms) while a thread of this backend converts the host tensor if
- * needed and copies it, on a stream of its own ({@code -Di2vgen.cuda.backgroundUploads=false}: every upload on the
- * plan's thread and stream, as before).
- * <p>Ordering, by construction: the copies are enqueued on the upload stream by the upload thread alone, in the order
- * submitted. {@link #fence} blocks until every upload submitted so far is enqueued, then makes the given stream wait
- * on the device for all the upload stream holds (an event): work enqueued on that stream afterwards sees every such
- * weight. A plan fences before its first run (at the end of its construction) and before any kernel that reads a
- * constant while the plan is built (a repack); a buffer is freed only after {@link #drain}. The copies read pageable
- * host memory, which the driver has taken when the call returns; a converted temporary is kept until its copy is
- * done. A failed upload makes every later fence fail: no plan can run with a weight that did not arrive.
+ * lowering (waiting for kernels, searching algorithms) while threads of this backend convert or repack the host
+ * tensor if needed and copy it, on a stream of their own ({@code -Di2vgen.cuda.backgroundUploads=false}: every
+ * upload on the plan's thread and stream, as before).
+ * <p>Ordering, by construction: the copies are enqueued on the upload stream by the upload threads alone, into
+ * buffers no two pending uploads share (a buffer is freed, and so reused, only after {@link #drain}). {@link #fence}
+ * blocks until every upload submitted so far is enqueued, then makes the given stream wait on the device for all the
+ * upload stream holds (an event): work enqueued on that stream afterwards sees every such weight. A plan fences
+ * before its first run (at the end of its construction) and before any kernel that reads a constant while the plan
+ * is built (a repack). The copies read pageable host memory, which the driver has taken when the call returns; a
+ * converted or repacked temporary is kept until its copy is done. A failed upload makes every later fence fail: no
+ * plan can run with a weight that did not arrive.
  */
 final class WeightUploads implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(WeightUploads.class.getName());
@@ -44,16 +45,20 @@ final class WeightUploads implements AutoCloseable {
     }
 
     private final UploadStream uploads;
-    private final ExecutorService thread;
+    private final ExecutorService threads;
     private long submitted, done;           // guarded by this
     private Throwable failure;              // guarded by this
-    /** Thread time of the upload thread (conversion, copies), and the time plan builders spent blocked in fences. */
+    /** Thread time of the upload threads (conversions, repacks, copies), and the time plan builders spent blocked in fences. */
     final LongAdder busyNanos = new LongAdder(), waitNanos = new LongAdder();
     final LongAdder bytes = new LongAdder();
 
-    WeightUploads(UploadStream uploads, String threadName) {
+    /**
+     * @param threads upload threads: each converts or repacks its tensor on the host in parallel with the others (a
+     *                strided repack runs at a fraction of memory speed); their copies share the one stream
+     */
+    WeightUploads(UploadStream uploads, String threadName, int threads) {
         this.uploads = uploads;
-        this.thread = Executors.newSingleThreadExecutor(task -> Thread.ofPlatform().daemon().name(threadName).unstarted(task));
+        this.threads = Executors.newFixedThreadPool(threads, Thread.ofPlatform().daemon().name(threadName + "-", 0).factory());
     }
 
     /** On {@code context}: a stream of its own, ordered before a plan's stream by an event. */
@@ -81,22 +86,23 @@ final class WeightUploads implements AutoCloseable {
                     driver.destroyStream(stream);
                 }
             }
-        }, "cuda-weight-upload-" + ordinal);
+        }, "cuda-weight-upload-" + ordinal, Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors() / 4)));
     }
 
     /** Whether plans upload their constants here ({@code -Di2vgen.cuda.backgroundUploads}, on by default). */
     static boolean enabledByProperty() { return !"false".equals(System.getProperty("i2vgen.cuda.backgroundUploads")); }
 
     /**
-     * Queues the copy of {@code host} as {@code type} (converted on the upload thread when its dtype differs) to
-     * {@code pointer}, a device buffer of at least its size that nothing reads before a {@link #fence}.
+     * Queues the copy of {@code host} (a tensor or a strided view: a repack) as {@code type}, made contiguous and
+     * converted on an upload thread where needed, to {@code pointer}, a device buffer of at least its size that
+     * nothing reads before a {@link #fence}.
      */
     void submit(Tensor host, DType type, long pointer) {
         synchronized (this) {
             if (failure != null) throw failed();
             submitted++;
         }
-        thread.execute(() -> {
+        threads.execute(() -> {
             long t0 = System.nanoTime();
             Throwable problem = null;
             try {
@@ -169,9 +175,9 @@ final class WeightUploads implements AutoCloseable {
     /** Lets the queued uploads finish, then releases the stream. */
     @Override
     public void close() {
-        thread.shutdown();
+        threads.shutdown();
         try {
-            if (!thread.awaitTermination(5, TimeUnit.MINUTES)) LOG.warning("weight uploads still running at close");
+            if (!threads.awaitTermination(5, TimeUnit.MINUTES)) LOG.warning("weight uploads still running at close");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
