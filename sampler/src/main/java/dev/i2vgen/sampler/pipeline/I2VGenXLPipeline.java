@@ -274,10 +274,7 @@ public final class I2VGenXLPipeline implements VideoPipeline {
         return new GeneratedVideo(out.images(), out.floats(), seed, intermediate);
     }
 
-    /**
-     * Latents [1, C, F, h, w] → frames [F, 3, H, W] in [−1, 1], frame-major, in chunks of {@code chunk} frames, each
-     * chunk handed to {@code decoded} as it arrives.
-     */
+    /** Latents [1, C, F, h, w] → frames [F, 3, H, W] in [−1, 1], frame-major, chunk by chunk into {@code decoded}. */
     private Tensor decode(Tensor latents, Integer chunk, FramePostprocessor.Streamed decoded) {
         try (AutoencoderKL.FrameDecoder decoder = vae.frameDecoder(backend, activation)) {
             return decoder.decodeVideoFrames(latents, chunk, decoded);

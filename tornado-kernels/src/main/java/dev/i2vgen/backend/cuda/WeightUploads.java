@@ -61,13 +61,28 @@ final class WeightUploads implements AutoCloseable {
         this.threads = Executors.newFixedThreadPool(threads, Thread.ofPlatform().daemon().name(threadName + "-", 0).factory());
     }
 
-    /** On {@code context}: a stream of its own, ordered before a plan's stream by an event. */
+    /**
+     * On {@code context}: a stream of its own, ordered before a plan's stream by an event. {@code
+     * -Di2vgen.cuda.uploadDelayMs=N} (a check on a GPU, not a setting) holds each copy back N ms, so that a read the
+     * fences do not order would see memory not yet written and fail the conformance tests.
+     */
     static WeightUploads onDevice(CudaDriver driver, MemorySegment context, int ordinal) {
         MemorySegment stream = driver.createStream(), event = driver.createOrderingEvent();
+        long delayMs = Long.getLong("i2vgen.cuda.uploadDelayMs", 0);
         return new WeightUploads(new UploadStream() {
             @Override public void makeCurrent() { driver.setCurrent(context); }
 
-            @Override public void copy(long pointer, MemorySegment host, long bytes) { driver.copyToDevice(pointer, host, bytes, stream); }
+            @Override
+            public void copy(long pointer, MemorySegment host, long bytes) {
+                if (delayMs > 0) {
+                    try {
+                        Thread.sleep(delayMs);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                driver.copyToDevice(pointer, host, bytes, stream);
+            }
 
             @Override public void synchronize() { driver.synchronize(stream); }
 
