@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # Process start to MP4 (issue 17), in one GPU-machine call: writes the released architectures with the benchmark's
 # random fp16 weights as checkpoint folders (`i2vgen bench --write-checkpoint`), then times `i2vgen generate --model
-# DIR --device cuda --dtype fp16` end to end, first with an empty kernel and algorithm cache, then with the warm ones, then
-# warm kernels without the algorithm cache (-Di2vgen.cuda.algorithmCache=false), each with the I2VGEN_TIMINGS=1 breakdown. The checkpoint was just written, so its files are in the page cache in both runs.
+# DIR --device cuda --dtype fp16` end to end, each run with the I2VGEN_TIMINGS=1 breakdown, for each of CASES:
+#   empty                    empty kernel, algorithm and driver JIT caches (CUDA_CACHE_PATH of our own, emptied)
+#   warm                     the caches the run before filled
+#   warm-no-algorithm-cache  warm kernels, every algorithm searched (-Di2vgen.cuda.algorithmCache=false)
+#   empty-serial             empty caches again, kernels compiled one family at a time (-Di2vgen.cuda.parallelCompile=false)
+#   warm-no-overlap          warm, and none of the start-up overlaps: serial kernels, uploads on the plans' thread
+#                            (-Di2vgen.cuda.backgroundUploads=false), the MP4 written after decoding (-Di2vgen.video.streaming=false)
+# The checkpoint was just written, so its files are in the page cache in every run.
 #
 #   tools/device/run-all.sh stage          (here) stages .device/conformance; carry it
-#   tools/device/run-startup.sh            (on the device) MODELS picks among "i2vgen-xl svd-xt"; results in $OUT
+#   tools/device/run-startup.sh            (on the device) MODELS picks among "i2vgen-xl svd-xt", CASES among the
+#                                          above (all by default: about 5 minutes per model); results in $OUT
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT="${OUT:-$PWD/out}"
@@ -15,6 +22,7 @@ JAVA=/tmp/conformance-jre/jre/bin/java
 [ -x "$JAVA" ] || { mkdir -p /tmp/conformance-jre && tar -xJf "$STAGE/jre/jre.tar.xz" -C /tmp/conformance-jre; }
 export CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}"
 MODELS="${MODELS:-i2vgen-xl svd-xt}"
+CASES="${CASES:-empty warm warm-no-algorithm-cache empty-serial warm-no-overlap}"
 IMAGE=conformance/cases/tiny/input.png
 java_cmd() {   # java_cmd PTX_CACHE [-Dkey=value...] ARGS...
   local ptx=$1; shift
@@ -35,14 +43,23 @@ for m in $MODELS; do
     i2vgen-xl) args=(--prompt "Papers were floating in the air on a table in the library" --negative-prompt "Distorted, discontinuous, Ugly, blurry, low resolution, motionless, static" --seed 8888) ;;
     svd-xt) args=(--seed 42 --decode-chunk 8) ;;
   esac
-  rm -rf "/tmp/ptx-$m"
-  for cache in empty warm warm-no-algorithm-cache; do
+  for cache in $CASES; do
+    extra=()
+    case $cache in
+      empty) ;;
+      warm) ;;
+      warm-no-algorithm-cache) extra=(-Di2vgen.cuda.algorithmCache=false) ;;
+      empty-serial) extra=(-Di2vgen.cuda.parallelCompile=false) ;;
+      warm-no-overlap) extra=(-Di2vgen.cuda.parallelCompile=false -Di2vgen.cuda.backgroundUploads=false -Di2vgen.video.streaming=false) ;;
+      *) echo "unknown case $cache"; rc=1; continue ;;
+    esac
+    # the PTX and algorithm caches (the algorithms live inside the PTX folder) and the driver's JIT cache
+    [[ $cache == empty* ]] && rm -rf "/tmp/ptx-$m" "/tmp/nvcache-$m"
     s=$(date +%s.%N)
-    extra=(); [ "$cache" = warm-no-algorithm-cache ] && extra=(-Di2vgen.cuda.algorithmCache=false)
-    I2VGEN_TIMINGS=1 java_cmd "/tmp/ptx-$m" "${extra[@]}" generate --model "$ck" --image "$IMAGE" --device cuda --dtype fp16 "${args[@]}" \
+    CUDA_CACHE_PATH="/tmp/nvcache-$m" I2VGEN_TIMINGS=1 java_cmd "/tmp/ptx-$m" "${extra[@]}" generate --model "$ck" --image "$IMAGE" --device cuda --dtype fp16 "${args[@]}" \
       --output "/tmp/$m-$cache.mp4" > "$OUT/generate-$m-$cache.log" 2>&1 || rc=1
     echo "== $m, $cache kernel cache: $(awk "BEGIN{printf \"%.1f\", $(date +%s.%N) - $s}") s wall clock (outside)"
-    grep -vE "Denoising|^\s*$" "$OUT/generate-$m-$cache.log" | tail -24
+    grep -vE "Denoising|^\s*$" "$OUT/generate-$m-$cache.log" | tail -28
   done
 done
 exit $rc

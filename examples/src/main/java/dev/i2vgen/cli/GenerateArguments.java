@@ -61,6 +61,9 @@ public final class GenerateArguments {
                 .map(o -> o.longestName().substring(2)).toList();
     }
 
+    /** The validated settings (tests run a {@link GenerateRun} of their own). */
+    GenerateSettings settings() { return settings; }
+
     /** The built-in demo model's input image (unpacked). */
     public static Path demoImage() {
         return DemoModel.unpack().resolve("input.png");

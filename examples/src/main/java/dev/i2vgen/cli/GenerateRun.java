@@ -1,6 +1,9 @@
 package dev.i2vgen.cli;
 
 import dev.i2vgen.io.image.ImageLoader;
+import dev.i2vgen.io.image.RgbImage;
+import dev.i2vgen.io.video.VideoStream;
+import dev.i2vgen.io.video.VideoWriter;
 import dev.i2vgen.io.video.VideoWriters;
 import dev.i2vgen.sampler.pipeline.GeneratedVideo;
 import dev.i2vgen.sampler.pipeline.PipelineListener;
@@ -11,23 +14,39 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.function.Function;
 
-/** One {@code generate} run: checkpoint check, image, the checkpoint's pipeline with a progress bar, video file. */
+/**
+ * One {@code generate} run: checkpoint check, image, the checkpoint's pipeline with a progress bar, video file. The
+ * video is encoded while the VAE decodes ({@link VideoStream}: each frame as the pipeline hands it over), unless
+ * {@code -Di2vgen.video.streaming=false}, which writes it after the last frame (A/B of the overlap).
+ */
 final class GenerateRun {
     private final GenerateSettings s;
     private final PrintWriter out;
     private final PrintWriter err;
+    private final Function<Path, VideoWriter> writers;
     /** The pipeline stage running now, for an out-of-memory error that no allocation named. */
     private String stage = "load the pipeline";
     private final RunTimings timings = RunTimings.fromEnvironment();
 
     GenerateRun(GenerateSettings settings, PrintWriter out, PrintWriter err) {
+        this(settings, out, err, VideoWriters::forOutput);
+    }
+
+    /** With the writer of each output path ({@link VideoWriters#forOutput}; tests give one that fails). */
+    GenerateRun(GenerateSettings settings, PrintWriter out, PrintWriter err, Function<Path, VideoWriter> writers) {
         this.s = settings;
         this.out = out;
         this.err = err;
+        this.writers = writers;
     }
+
+    /** Whether the video is encoded while it decodes ({@code -Di2vgen.video.streaming}, on by default). */
+    static boolean streamingByProperty() { return !"false".equals(System.getProperty("i2vgen.video.streaming")); }
 
     int run() throws java.io.IOException {
         GenerationParameters job = s.job();
@@ -44,18 +63,28 @@ final class GenerateRun {
             GeneratedVideo video;
             try (LoadedPipeline pipeline = checkpoint.load(s.device(), s.devices(), s.dtype(), timings::begin)) {
                 err.println(pipeline.description());
-                video = generate(pipeline, request, job.steps());
-                stage = "write the video";
-                timings.begin("video encoding and writing");
-                VideoWriters.forOutput(s.output()).write(video.frames(), job.fps());
+                VideoWriter writer = writers.apply(s.output());
+                // nothing of the video is on disk unless the whole run succeeds: an unfinished stream is discarded
+                try (VideoStream stream = streamingByProperty() ? VideoStream.open(writer, job.fps()) : null) {
+                    video = generate(pipeline, request, job.steps(), stream);
+                    stage = "write the video";
+                    if (stream != null) {
+                        timings.begin("video: encoding left after the last frame, rename");
+                        stream.finish(video.frames());
+                        timings.beside("video encoding (its own thread, frame by frame as the VAE decoded)", stream.encodingTime(), stream.finishWait());
+                    } else {
+                        timings.begin("video encoding and writing");
+                        writer.write(video.frames(), job.fps());
+                    }
+                }
                 if (s.saveIntermediate() != null) {
-                    VideoWriters.forOutput(s.saveIntermediate()).write(video.intermediateFrames(), job.fps());
+                    writers.apply(s.saveIntermediate()).write(video.intermediateFrames(), job.fps());
                     out.printf("Wrote the NI-VSDS result to %s%n", s.saveIntermediate());
                 }
                 double secs = (System.nanoTime() - t0) / 1e9;
                 out.printf("Wrote %s: %d frames %dx%d at %d fps (seed %s) in %.1f s%n", s.output(), video.frames().size(),
                         job.width(), job.height(), job.fps(), Long.toUnsignedString(video.seed()), secs);
-                timings.print(err, pipeline.setupTimes());
+                timings.print(err, pipeline.setupWork());
             }
         } catch (OutOfMemoryError e) {   // an allocation outside the named ones (tensors, plan buffers): name the stage
             throw MemoryExhaustedException.host("the '" + stage + "' stage", -1, e);
@@ -80,12 +109,31 @@ final class GenerateRun {
 
     private Path imagePath(ModelCheckpoint checkpoint) { return s.image() != null ? s.image() : checkpoint.demoImage(); }
 
-    /** The generation with a progress bar of the denoising steps on stderr (and each stage's time when asked). */
-    private GeneratedVideo generate(LoadedPipeline pipeline, VideoRequest request, int steps) {
+    /** A failure of the video stream, carried out of the pipeline's listener call and thrown as it was. */
+    private static final class VideoStreamFailure extends RuntimeException {
+        VideoStreamFailure(IOException cause) { super(cause); }
+
+        @Override public synchronized IOException getCause() { return (IOException) super.getCause(); }
+    }
+
+    /**
+     * The generation with a progress bar of the denoising steps on stderr (and each stage's time when asked); each
+     * decoded frame goes to {@code stream} (null: none), whose failure stops the generation.
+     */
+    private GeneratedVideo generate(LoadedPipeline pipeline, VideoRequest request, int steps, VideoStream stream) throws IOException {
         try (ProgressBar bar = new ProgressBarBuilder().setTaskName("Denoising").setInitialMax(steps)
                 .setStyle(ProgressBarStyle.ASCII).setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err))
                 .showSpeed().build()) {
             return pipeline.generate(request, new PipelineListener() {
+                @Override public void frame(int index, int total, RgbImage frame) {
+                    if (stream == null) return;
+                    try {
+                        stream.add(frame);
+                    } catch (IOException e) {
+                        throw new VideoStreamFailure(e);
+                    }
+                }
+
                 @Override public void stage(String name) {
                     timings.begin("stage: " + name);
                     stage = name;
@@ -97,6 +145,8 @@ final class GenerateRun {
                     bar.stepTo(index + 1);
                 }
             });
+        } catch (VideoStreamFailure e) {
+            throw e.getCause();
         }
     }
 }

@@ -1,13 +1,13 @@
 package dev.i2vgen.cli;
 
+import dev.i2vgen.backend.SetupWork;
 import dev.i2vgen.sampler.pipeline.GeneratedVideo;
 import dev.i2vgen.sampler.pipeline.PipelineListener;
 import dev.i2vgen.sampler.pipeline.VideoPipeline;
 import dev.i2vgen.sampler.pipeline.VideoRequest;
 import dev.i2vgen.tensor.DType;
 
-import java.time.Duration;
-import java.util.Map;
+import java.util.List;
 
 /**
  * A pipeline built on its backend ({@link ModelCheckpoint#load}): the weights stay resident between generations, so a
@@ -33,7 +33,7 @@ public final class LoadedPipeline implements AutoCloseable {
     public String deviceDescription() { return backends.description(); }
 
     /** The backend's setup work so far (kernel compilation, algorithm searches, weight uploads), for I2VGEN_TIMINGS. */
-    public Map<String, Duration> setupTimes() { return backends.first().setupTimes(); }
+    public List<SetupWork> setupWork() { return backends.first().setupWork(); }
 
     public GeneratedVideo generate(VideoRequest request, PipelineListener listener) { return pipeline.generate(request, listener); }
 

@@ -110,6 +110,8 @@ public final class ModelCheckpoint {
         phaseStarted.accept("backend start");
         DeviceBackends backends = DeviceBackends.open(device, devices);
         try {
+            // kernel compilation starts now, on other threads, and overlaps the mapping of the weights
+            for (dev.i2vgen.backend.Backend b : backends.backends()) b.prepare(dtype);
             phaseStarted.accept("pipeline load (weights mapped)");
             VideoPipeline pipeline = VideoPipelines.fromPretrained(dir, backends.backends(), dtype);
             return new LoadedPipeline(backends, pipeline, dtype);

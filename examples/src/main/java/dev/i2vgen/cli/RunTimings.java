@@ -1,15 +1,20 @@
 package dev.i2vgen.cli;
 
+import dev.i2vgen.backend.SetupWork;
+
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
  * Where one {@code generate} run's wall-clock time went, from process start to the written video, printed when
  * {@code I2VGEN_TIMINGS=1}: JVM start, the checks, the pipeline's load, each pipeline stage, the video encoding, and
- * the backend's setup work inside those stages (kernel compilation, algorithm searches, weight uploads).
+ * the backend's setup work inside those stages (kernel compilation, algorithm searches, weight uploads), and for work
+ * done on other threads how much of it overlapped the stages ("busy" thread time against the time waited for it).
  */
 final class RunTimings {
     /** When the JVM handed control to our code: class initialisation of the entry point's package, close enough. */
@@ -18,10 +23,12 @@ final class RunTimings {
 
     private final boolean enabled;
     private final Map<String, Long> phases = new LinkedHashMap<>();
+    /** Work done on threads of its own beside the phases (the video encoder). */
+    private final List<SetupWork> beside = new ArrayList<>();
     private String current;
     private long currentStart;
 
-    private RunTimings(boolean enabled) {
+    RunTimings(boolean enabled) {
         this.enabled = enabled;
     }
 
@@ -45,8 +52,11 @@ final class RunTimings {
         current = null;
     }
 
-    /** Ends the last phase and prints the table to {@code err}; {@code setup}: the backend's setup times. */
-    void print(PrintWriter err, Map<String, Duration> setup) {
+    /** Records work that ran on a thread of its own beside the phases: {@code busy} its time, {@code waited} the phases' wait for it. */
+    void beside(String what, Duration busy, Duration waited) { beside.add(new SetupWork(what, busy, waited)); }
+
+    /** Ends the last phase and prints the table to {@code err}; {@code setup}: the backend's setup work. */
+    void print(PrintWriter err, List<SetupWork> setup) {
         long now = System.nanoTime();
         end(now);
         if (!enabled) return;
@@ -63,9 +73,20 @@ final class RunTimings {
         err.printf("  %-48s %8.3f s%n", "other (option parsing, JVM exit not counted)", (now - MAIN_NANOS) / 1e9 - sum);
         err.printf("  %-48s %8.3f s%n", "total, process start to video written", total);
         if (!setup.isEmpty()) {
-            err.println("  inside the stages above, the backend's setup:");
-            setup.forEach((k, v) -> err.printf("    %-46s %8.3f s%n", k, v.toNanos() / 1e9));
+            err.println("  inside the stages above, the backend's setup (busy: thread time summed over threads; waited: the stages' time in it):");
+            setup.forEach(w -> err.println("    " + w.what() + ": " + amounts(w)));
+        }
+        if (!beside.isEmpty()) {
+            err.println("  beside the stages, on threads of their own:");
+            beside.forEach(w -> err.println("    " + w.what() + ": " + amounts(w)));
         }
         err.flush();
+    }
+
+    /** "1.234 s", or for work done (partly) on other threads "1.234 s busy, 0.100 s waited (1.134 s overlapped)". */
+    static String amounts(SetupWork w) {
+        double busy = w.busy().toNanos() / 1e9, waited = w.waited().toNanos() / 1e9;
+        if (!w.inBackground()) return String.format(java.util.Locale.ROOT, "%.3f s", busy);
+        return String.format(java.util.Locale.ROOT, "%.3f s busy, %.3f s waited (%.3f s overlapped)", busy, waited, Math.max(0, busy - waited));
     }
 }

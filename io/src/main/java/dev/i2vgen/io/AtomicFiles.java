@@ -33,16 +33,9 @@ public final class AtomicFiles {
 
     /** Writes a file through a temporary file in the same folder, then renames it over {@code target}. */
     public static void writeFile(Path target, Body body) throws IOException {
-        Path dir = fileTarget(target);
-        TemporaryOutputs.removeStale(dir);
-        Path tmp = TemporaryOutputs.createFile(target);
-        try {
-            body.writeTo(tmp);
-            giveOrdinaryPermissions(tmp, FILE);
-            TemporaryOutputs.publish(tmp, () -> move(tmp, target));
-        } catch (IOException | RuntimeException | Error e) {
-            discard(tmp, e);
-            throw e;
+        try (Pending out = beginFile(target)) {
+            body.writeTo(out.temporary());
+            out.publish();
         }
     }
 
@@ -52,19 +45,70 @@ public final class AtomicFiles {
      * than deleting someone's files.
      */
     public static void writeDirectory(Path target, Body body) throws IOException {
+        try (Pending out = beginDirectory(target)) {
+            body.writeTo(out.temporary());
+            out.publish();
+        }
+    }
+
+    /**
+     * {@link #writeFile} in steps, for an output written over a longer time (a video encoded while its frames are
+     * decoded): the temporary file exists from now on, {@link Pending#publish} renames it over {@code target}, and
+     * {@link Pending#close} without a publish removes it.
+     */
+    public static Pending beginFile(Path target) throws IOException {
+        Path dir = fileTarget(target);
+        TemporaryOutputs.removeStale(dir);
+        return new Pending(target, TemporaryOutputs.createFile(target), false);
+    }
+
+    /** {@link #writeDirectory} in steps, as {@link #beginFile}: a temporary folder published by {@link Pending#publish}. */
+    public static Pending beginDirectory(Path target) throws IOException {
         Path dir = directoryTarget(target);
         TemporaryOutputs.removeStale(dir);
-        Path tmp = TemporaryOutputs.createDirectory(target);
-        try {
-            body.writeTo(tmp);
-            giveOrdinaryPermissions(tmp, FOLDER);
-            TemporaryOutputs.publish(tmp, () -> {
+        return new Pending(target, TemporaryOutputs.createDirectory(target), true);
+    }
+
+    /**
+     * A temporary output on its way to its target: written at {@link #temporary()}, renamed into place by
+     * {@link #publish}, removed by {@link #close} unless published (a failure removing it is added to the failure that
+     * is propagating, as try-with-resources does).
+     */
+    public static final class Pending implements AutoCloseable {
+        private final Path target;
+        private final Path temporary;
+        private final boolean folder;
+        private boolean finished;
+
+        private Pending(Path target, Path temporary, boolean folder) {
+            this.target = target;
+            this.temporary = temporary;
+            this.folder = folder;
+        }
+
+        /** Where to write: an empty file, or an empty folder for {@link #beginDirectory}. */
+        public Path temporary() { return temporary; }
+
+        /** The output this becomes. */
+        public Path target() { return target; }
+
+        /** Gives the output ordinary permissions and renames it into place; once. */
+        public void publish() throws IOException {
+            if (finished) throw new IllegalStateException(target + ": already published or discarded");
+            giveOrdinaryPermissions(temporary, folder ? FOLDER : FILE);
+            TemporaryOutputs.publish(temporary, folder ? () -> {
                 Files.deleteIfExists(target); // only ever an empty directory here
-                move(tmp, target);
-            });
-        } catch (IOException | RuntimeException | Error e) {
-            discard(tmp, e);
-            throw e;
+                move(temporary, target);
+            } : () -> move(temporary, target));
+            finished = true;
+        }
+
+        /** Removes the temporary output unless it was published. */
+        @Override
+        public void close() throws IOException {
+            if (finished) return;
+            finished = true;
+            TemporaryOutputs.discard(temporary);
         }
     }
 
@@ -144,15 +188,6 @@ public final class AtomicFiles {
     private static boolean isEmpty(Path dir) throws IOException {
         try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
             return !s.iterator().hasNext();
-        }
-    }
-
-    /** Removes the temporary of a failed write; a failure to remove it is added to the write's own failure. */
-    private static void discard(Path tmp, Throwable failure) {
-        try {
-            TemporaryOutputs.discard(tmp);
-        } catch (IOException | RuntimeException e) {
-            failure.addSuppressed(e);
         }
     }
 }

@@ -18,11 +18,18 @@ public interface Backend extends AutoCloseable {
     ExecutionPlan compile(ImmutableTaskGraph graph);
 
     /**
-     * Time spent so far preparing work rather than computing, by kind (kernel compilation, algorithm searches,
-     * weight uploads; thread time of the calls, not device time), for {@code I2VGEN_TIMINGS=1}; empty where the
-     * backend has nothing such to report.
+     * Starts, in the background, the one-time work that plans computing in {@code activation} will need (CUDA: the
+     * kernel compilation), so that it overlaps whatever the caller does next (mapping the weights); returns at once.
+     * Only a hint: {@link #compile} works without it.
      */
-    default java.util.Map<String, java.time.Duration> setupTimes() { return java.util.Map.of(); }
+    default void prepare(dev.i2vgen.tensor.DType activation) {}
+
+    /**
+     * Time spent so far preparing work rather than computing, by kind (kernel compilation, algorithm searches,
+     * weight uploads; thread time, not device time), and how much of it the plans being built waited for, for
+     * {@code I2VGEN_TIMINGS=1}; empty where the backend has nothing such to report.
+     */
+    default java.util.List<SetupWork> setupWork() { return java.util.List.of(); }
 
     /** Releases device memory and compiled kernels. */
     @Override

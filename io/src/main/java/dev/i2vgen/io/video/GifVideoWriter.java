@@ -15,7 +15,6 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Iterator;
-import java.util.List;
 
 /**
  * An endlessly looping animated GIF (NETSCAPE2.0 extension, loop count 0) written with the JDK's GIF
@@ -52,26 +51,58 @@ public final class GifVideoWriter implements VideoWriter {
     public void checkTarget() throws IOException { AtomicFiles.checkFileTarget(file); }
 
     @Override
-    public void write(List<RgbImage> frames, int fps) throws IOException {
-        VideoWriter.checkFrames(this, frames, fps);
+    public FrameEncoder openEncoder(Path temporary, int width, int height, int fps) throws IOException {
+        checkFrameSize(width, height);
         int delay = delayCentiseconds(fps);
-        AtomicFiles.writeFile(file, tmp -> {
-            ImageWriter writer = jdkGifWriter();
-            try (ImageOutputStream out = ImageIO.createImageOutputStream(tmp.toFile())) {
-                writer.setOutput(out);
-                ImageWriteParam param = writer.getDefaultWriteParam();
-                writer.prepareWriteSequence(null);
-                for (int i = 0; i < frames.size(); i++) {
-                    BufferedImage image = frames.get(i).toBufferedImage();
-                    IIOMetadata meta = writer.getDefaultImageMetadata(ImageTypeSpecifier.createFromRenderedImage(image), param);
-                    meta.mergeTree(FORMAT, frameMetadata(delay, i == 0));
-                    writer.writeToSequence(new IIOImage(image, null, meta), param);
-                }
-                writer.endWriteSequence();
-            } finally {
+        ImageWriter writer = jdkGifWriter();
+        ImageOutputStream out = null;
+        try {
+            out = ImageIO.createImageOutputStream(temporary.toFile());
+            if (out == null) throw new IOException(temporary + ": cannot open an image output stream");
+            writer.setOutput(out);
+            writer.prepareWriteSequence(null);
+            return new Encoder(writer, out, delay);
+        } catch (IOException | RuntimeException e) {
+            writer.dispose();
+            if (out != null) out.close();
+            throw e;
+        }
+    }
+
+    /** One GIF being written with the JDK's writer: a sequence of frames, each with the delay and the first with the loop. */
+    private static final class Encoder implements FrameEncoder {
+        private final ImageWriter writer;
+        private final ImageOutputStream out;
+        private final int delay;
+        private final ImageWriteParam param;
+        private int frames;
+
+        Encoder(ImageWriter writer, ImageOutputStream out, int delay) {
+            this.writer = writer;
+            this.out = out;
+            this.delay = delay;
+            this.param = writer.getDefaultWriteParam();
+        }
+
+        @Override
+        public void encode(RgbImage frame) throws IOException {
+            BufferedImage image = frame.toBufferedImage();
+            IIOMetadata meta = writer.getDefaultImageMetadata(ImageTypeSpecifier.createFromRenderedImage(image), param);
+            meta.mergeTree(FORMAT, frameMetadata(delay, frames++ == 0));
+            writer.writeToSequence(new IIOImage(image, null, meta), param);
+        }
+
+        @Override
+        public void finish() throws IOException { writer.endWriteSequence(); }
+
+        @Override
+        public void close() throws IOException {
+            try {
                 writer.dispose();
+            } finally {
+                out.close();
             }
-        });
+        }
     }
 
     private static IIOMetadataNode frameMetadata(int delay, boolean first) {

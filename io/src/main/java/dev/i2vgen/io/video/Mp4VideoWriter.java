@@ -18,7 +18,6 @@ import org.jcodec.containers.mp4.muxer.MP4Muxer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.util.List;
 
 /**
  * H.264 in an MP4 container with pure-Java JCodec 0.2.5 (Baseline profile, an IDR every 25 frames,
@@ -54,25 +53,52 @@ public final class Mp4VideoWriter implements VideoWriter {
     public void checkTarget() throws IOException { AtomicFiles.checkFileTarget(file); }
 
     @Override
-    public void write(List<RgbImage> frames, int fps) throws IOException {
-        VideoWriter.checkFrames(this, frames, fps);
-        RgbImage first = frames.get(0);
-        AtomicFiles.writeFile(file, tmp -> {
-            try (FileChannelWrapper channel = NIOUtils.writableChannel(tmp.toFile())) {
-                MP4Muxer muxer = MP4Muxer.createMP4MuxerToChannel(channel);
-                MuxerTrack track = muxer.addVideoTrack(Codec.H264,
-                        VideoCodecMeta.createSimpleVideoCodecMeta(new Size(first.width(), first.height()), ColorSpace.YUV420J));
-                H264Encoder encoder = H264Encoder.createH264Encoder();
-                for (int i = 0; i < frames.size(); i++) {
-                    Picture picture = LimitedRangeYuv.toPicture(frames.get(i));
-                    ByteBuffer buffer = ByteBuffer.allocate(encoder.estimateBufferSize(picture));
-                    VideoEncoder.EncodedFrame encoded = encoder.encodeFrame(picture, buffer);
-                    // Time base = 1/fps: frame i starts at i and lasts 1 tick.
-                    track.addFrame(Packet.createPacket(encoded.getData(), i, fps, 1, i,
-                            encoded.isKeyFrame() ? Packet.FrameType.KEY : Packet.FrameType.INTER, null));
-                }
-                muxer.finish();
-            }
-        });
+    public FrameEncoder openEncoder(Path temporary, int width, int height, int fps) throws IOException {
+        checkFrameSize(width, height);
+        if (fps < 1) throw new IllegalArgumentException("fps must be ≥ 1, got " + fps);
+        FileChannelWrapper channel = NIOUtils.writableChannel(temporary.toFile());
+        try {
+            MP4Muxer muxer = MP4Muxer.createMP4MuxerToChannel(channel);
+            MuxerTrack track = muxer.addVideoTrack(Codec.H264,
+                    VideoCodecMeta.createSimpleVideoCodecMeta(new Size(width, height), ColorSpace.YUV420J));
+            return new Encoder(channel, muxer, track, H264Encoder.createH264Encoder(), fps);
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
+    }
+
+    /** One MP4 being written: frame i starts at i in time base 1/fps and lasts 1 tick. */
+    private static final class Encoder implements FrameEncoder {
+        private final FileChannelWrapper channel;
+        private final MP4Muxer muxer;
+        private final MuxerTrack track;
+        private final H264Encoder encoder;
+        private final int fps;
+        private int frames;
+
+        Encoder(FileChannelWrapper channel, MP4Muxer muxer, MuxerTrack track, H264Encoder encoder, int fps) {
+            this.channel = channel;
+            this.muxer = muxer;
+            this.track = track;
+            this.encoder = encoder;
+            this.fps = fps;
+        }
+
+        @Override
+        public void encode(RgbImage frame) throws IOException {
+            Picture picture = LimitedRangeYuv.toPicture(frame);
+            ByteBuffer buffer = ByteBuffer.allocate(encoder.estimateBufferSize(picture));
+            VideoEncoder.EncodedFrame encoded = encoder.encodeFrame(picture, buffer);
+            int i = frames++;
+            track.addFrame(Packet.createPacket(encoded.getData(), i, fps, 1, i,
+                    encoded.isKeyFrame() ? Packet.FrameType.KEY : Packet.FrameType.INTER, null));
+        }
+
+        @Override
+        public void finish() throws IOException { muxer.finish(); }
+
+        @Override
+        public void close() throws IOException { channel.close(); }
     }
 }

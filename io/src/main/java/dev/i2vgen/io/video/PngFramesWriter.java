@@ -13,7 +13,6 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
-import java.util.List;
 
 /**
  * A folder of lossless frames {@code frame_0000.png, frame_0001.png, …}. PNG has no frame rate;
@@ -37,18 +36,29 @@ public final class PngFramesWriter implements VideoWriter {
     public void checkTarget() throws IOException { AtomicFiles.checkDirectoryTarget(directory); }
 
     @Override
-    public void write(List<RgbImage> frames, int fps) throws IOException {
-        VideoWriter.checkFrames(this, frames, fps);
-        AtomicFiles.writeDirectory(directory, tmp -> {
-            for (int i = 0; i < frames.size(); i++) {
+    public AtomicFiles.Pending begin() throws IOException { return AtomicFiles.beginDirectory(directory); }
+
+    @Override
+    public FrameEncoder openEncoder(Path temporary, int width, int height, int fps) throws IOException {
+        if (fps < 1) throw new IllegalArgumentException("fps must be ≥ 1, got " + fps);
+        return new FrameEncoder() {
+            private int frames;
+
+            @Override
+            public void encode(RgbImage frame) throws IOException {
+                int i = frames++;
                 try {
-                    writePng(frames.get(i), tmp.resolve(frameName(i)));
+                    writePng(frame, temporary.resolve(frameName(i)));
                 } catch (IOException e) {
                     // Named as it would have appeared; the temporary folder is removed.
                     throw new IOException(directory.resolve(frameName(i)) + ": cannot write the frame: " + MessageText.reason(e), e);
                 }
             }
-        });
+
+            @Override public void finish() {}
+
+            @Override public void close() {}
+        };
     }
 
     /**

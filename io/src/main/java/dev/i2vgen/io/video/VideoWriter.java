@@ -1,5 +1,6 @@
 package dev.i2vgen.io.video;
 
+import dev.i2vgen.io.AtomicFiles;
 import dev.i2vgen.io.image.RgbImage;
 
 import java.io.IOException;
@@ -17,10 +18,32 @@ public interface VideoWriter {
     Path output();
 
     /**
+     * Writes the whole video: the checks of {@link #checkFrames}, then the frames through {@link #openEncoder} into a
+     * temporary output renamed into place at the end.
+     *
      * @param frames at least one frame, all of the same size
      * @param fps    frames per second, ≥ 1
      */
-    void write(List<RgbImage> frames, int fps) throws IOException;
+    default void write(List<RgbImage> frames, int fps) throws IOException {
+        checkFrames(this, frames, fps);
+        RgbImage first = frames.get(0);
+        try (AtomicFiles.Pending out = begin()) {
+            try (FrameEncoder encoder = openEncoder(out.temporary(), first.width(), first.height(), fps)) {
+                for (RgbImage frame : frames) encoder.encode(frame);
+                encoder.finish();
+            }
+            out.publish();
+        }
+    }
+
+    /** The temporary output of a write ({@link AtomicFiles#beginFile}, or {@link AtomicFiles#beginDirectory} for frame folders). */
+    default AtomicFiles.Pending begin() throws IOException { return AtomicFiles.beginFile(output()); }
+
+    /**
+     * An encoder writing frames of {@code width}×{@code height} (checked by {@link #checkFrameSize}) at {@code fps}
+     * into {@code temporary}, the empty file or folder {@link #begin} made; {@link #write} and {@link VideoStream} use it.
+     */
+    FrameEncoder openEncoder(java.nio.file.Path temporary, int width, int height, int fps) throws IOException;
 
     /**
      * Refuses a frame size this format cannot hold, before any frames exist (an {@link IllegalArgumentException}

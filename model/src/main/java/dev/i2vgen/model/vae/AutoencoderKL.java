@@ -86,10 +86,10 @@ public final class AutoencoderKL {
 
         /** latents[B, C, F, h, w] (diffusers' layout) → frames[B·F, out_channels, H, W], batch-major. */
         @Override
-        public Tensor decodeVideoFrames(Tensor latents, Integer chunkSize) {
+        public Tensor decodeVideoFrames(Tensor latents, Integer chunkSize, DecodedFrames decoded) {
             requireRank(latents, 5, "VAE decode: latents must be [batch, channels, frames, h, w]");
             int b = latents.dim(0), c = latents.dim(1), f = latents.dim(2), h = latents.dim(3), w = latents.dim(4);
-            return decodeFrames(latents.permute(0, 2, 1, 3, 4).reshape(b * f, c, h, w), chunkSize);
+            return decodeFrames(latents.permute(0, 2, 1, 3, 4).reshape(b * f, c, h, w), chunkSize, decoded);
         }
     }
 }

@@ -88,10 +88,10 @@ public final class AutoencoderKLTemporalDecoder {
 
         /** latents[B, F, C, h, w] (SVD's layout) → frames[B·F, out_channels, H, W], frame-major (a free reshape, then {@link #decodeFrames}). */
         @Override
-        public Tensor decodeVideoFrames(Tensor latents, Integer chunkSize) {
+        public Tensor decodeVideoFrames(Tensor latents, Integer chunkSize, DecodedFrames decoded) {
             requireRank(latents, 5, "temporal VAE decode: latents must be [batch, frames, channels, h, w]");
             int b = latents.dim(0), f = latents.dim(1), c = latents.dim(2), h = latents.dim(3), w = latents.dim(4);
-            return decodeFrames(latents.reshape(b * f, c, h, w), chunkSize);
+            return decodeFrames(latents.reshape(b * f, c, h, w), chunkSize, decoded);
         }
     }
 }

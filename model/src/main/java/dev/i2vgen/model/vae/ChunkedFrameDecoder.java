@@ -37,10 +37,26 @@ public abstract sealed class ChunkedFrameDecoder implements AutoCloseable
     abstract Value decodeChunk(TaskGraph g, Value scaledLatents);
 
     /**
+     * Told of decoded frames as they land on the host, in order: rows {@code [from, to)} of {@code frames} (the
+     * result {@link #decodeFrames} returns, [N, out_channels, H, W]) are final and will not change. Called on the
+     * decoding thread, between the backend's chunks: what it does there delays the next chunk's submission, so
+     * long work belongs on a thread of its own (a video encoder).
+     */
+    @FunctionalInterface
+    public interface DecodedFrames {
+        DecodedFrames NONE = (frames, from, to) -> {};
+
+        void ready(Tensor frames, int from, int to);
+    }
+
+    /**
      * latents[B, …] in the VAE's video layout → frames[B·F, out_channels, H, W], row b·F + f, as the decoder produces
      * them (no permuted copy of the whole video; {@link #videoLayout} makes diffusers' layout when it is wanted).
      */
-    public abstract Tensor decodeVideoFrames(Tensor latents, Integer chunkSize);
+    public Tensor decodeVideoFrames(Tensor latents, Integer chunkSize) { return decodeVideoFrames(latents, chunkSize, DecodedFrames.NONE); }
+
+    /** {@link #decodeVideoFrames(Tensor, Integer)}, telling {@code decoded} of each chunk's frames as they arrive. */
+    public abstract Tensor decodeVideoFrames(Tensor latents, Integer chunkSize, DecodedFrames decoded);
 
     /** latents[B, …] in the VAE's video layout → video[B, out_channels, F, H, W] (values ≈ [−1, 1], not clamped). */
     public Tensor decodeVideo(Tensor latents, Integer chunkSize) {
@@ -62,13 +78,18 @@ public abstract sealed class ChunkedFrameDecoder implements AutoCloseable
      * output is kept apart until the host has copied it, one chunk in the steady state and at most the whole
      * decoded video (16 × 3 × 704 × 1280 F32 = 173 MB) while the result is still being allocated.
      */
-    public Tensor decodeFrames(Tensor latents, Integer chunkSize) {
+    public Tensor decodeFrames(Tensor latents, Integer chunkSize) { return decodeFrames(latents, chunkSize, DecodedFrames.NONE); }
+
+    /**
+     * {@link #decodeFrames(Tensor, Integer)}, telling {@code decoded} of each chunk's rows once they are copied into the
+     * result (in order; a chunk is copied while the backend decodes the next one, the last one after the loop).
+     */
+    public Tensor decodeFrames(Tensor latents, Integer chunkSize, DecodedFrames decoded) {
         requireRank(latents, 4, "VAE decode: latent frames must be [frames, channels, h, w]");
         int n = latents.dim(0);
         int chunk = chunkSize == null ? n : chunkSize;
         if (chunk < 1) throw new IllegalArgumentException("VAE decode: decode_chunk_size must be >= 1, got " + chunkSize);
-        record Chunk(PendingRead read, long offset) {}
-        ArrayDeque<Chunk> decoded = new ArrayDeque<>();
+        ArrayDeque<Chunk> pending = new ArrayDeque<>();
         CompletableFuture<Tensor> video = null;
         try {
             for (int start = 0; start < n; start += chunk) {
@@ -78,25 +99,27 @@ public abstract sealed class ChunkedFrameDecoder implements AutoCloseable
                 stage.submit(Map.of(AutoencoderKL.INPUT_LATENTS, part));
                 if (video == null) video = allocateVideo(stage, n);
                 PendingRead read = stage.readAsync(AutoencoderKL.OUTPUT_IMAGE);
-                decoded.add(new Chunk(read, start * (read.numel() / (end - start))));
+                pending.add(new Chunk(read, start * (read.numel() / (end - start)), start, end));
                 // every chunk but the newest, which the backend is decoding meanwhile
                 if (video.isDone()) {
-                    while (decoded.size() > 1) {
-                        Chunk c = decoded.poll();
-                        c.read().into(video.join(), c.offset());
-                    }
+                    while (pending.size() > 1) copy(pending.poll(), video.join(), decoded);
                 }
             }
             if (video == null) return null;   // no frames
             Tensor out = video.join();
-            while (!decoded.isEmpty()) {
-                Chunk c = decoded.poll();
-                c.read().into(out, c.offset());
-            }
+            while (!pending.isEmpty()) copy(pending.poll(), out, decoded);
             return out;
         } finally {
-            decoded.forEach(c -> c.read().close());
+            pending.forEach(c -> c.read().close());
         }
+    }
+
+    /** A chunk on its way to the host: frames [from, to), at element {@code offset} of the result. */
+    private record Chunk(PendingRead read, long offset, int from, int to) {}
+
+    private static void copy(Chunk c, Tensor video, DecodedFrames decoded) {
+        c.read().into(video, c.offset());
+        decoded.ready(video, c.from(), c.to());
     }
 
     /** frames[B·F, C, H, W] (batch-major) → video[B, C, F, H, W], diffusers' layout of a decoded video. */

@@ -14,6 +14,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import static dev.i2vgen.model.clip.TestCheckpoints.assertClose;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** VAE encode (posterior moments) and chunked video decode vs the diffusers run's recorded tensors. */
 class AutoencoderKLConformanceTest {
@@ -67,6 +68,25 @@ class AutoencoderKLConformanceTest {
                 Tensor all = d.decodeVideo(latents, null);
                 assertClose("chunk 3 vs all", d.decodeVideo(latents, 3), all, 1e-5);
                 assertClose("chunk 1 vs all", d.decodeVideo(latents, 1), all, 1e-5);
+            }
+        }
+    }
+
+    @Test
+    void chunksAreHandedOverInOrderOnceFinal() {
+        try (ReferenceCase c = ReferenceCase.bundled("tiny"); SafetensorsFile w = TestCheckpoints.open(c, "vae")) {
+            AutoencoderKL vae = vae(c, w);
+            Tensor latents = c.tensor("decode.latents");   // 4 frames in chunks of 3: rows [0, 3), then [3, 4)
+            try (AutoencoderKL.FrameDecoder d = vae.frameDecoder(backend, DType.F32)) {
+                java.util.List<int[]> ranges = new java.util.ArrayList<>();
+                java.util.List<Tensor> seen = new java.util.ArrayList<>();
+                Tensor frames = d.decodeVideoFrames(latents, 3, (video, from, to) -> {
+                    ranges.add(new int[]{from, to});
+                    seen.add(video.slice(0, from, to).contiguous());   // a copy of the rows as they are when handed over
+                });
+                assertEquals(java.util.List.of("[0, 3]", "[3, 4]"), ranges.stream().map(java.util.Arrays::toString).toList());
+                assertClose("rows 0-2 as handed over", seen.get(0), frames.slice(0, 0, 3).contiguous(), 0);
+                assertClose("row 3 as handed over", seen.get(1), frames.slice(0, 3, 4).contiguous(), 0);
             }
         }
     }

@@ -1,5 +1,6 @@
 package dev.i2vgen.sampler.pipeline;
 
+import dev.i2vgen.io.image.RgbImage;
 import dev.i2vgen.tensor.Tensor;
 
 /**
@@ -28,6 +29,9 @@ final class CancellableListener implements PipelineListener {
         listener.step(index, total, timestep);
         if (listener.cancelled()) throw new GenerationCancelledException("cancelled after step " + (index + 1) + " of " + total);
     }
+
+    @Override
+    public void frame(int index, int total, RgbImage frame) { listener.frame(index, total, frame); }
 
     @Override
     public void tensor(String name, Tensor value) { listener.tensor(name, value); }

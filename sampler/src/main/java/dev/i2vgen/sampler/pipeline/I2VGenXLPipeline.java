@@ -249,9 +249,10 @@ public final class I2VGenXLPipeline implements VideoPipeline {
             Tensor z = NiVsdsLoop.run(backend, unet, activation, ddim, i4vgen, (float) req.guidance(), cfg, cond, latents,
                     listener, niVsds + steps - first);
             if (i4vgen.decodeIntermediate()) {
-                FramePostprocessor.Frames decoded = FramePostprocessor.fromFrameMajor(decode(z, req.decodeChunkSize()));
-                emit(listener, "i4vgen.ni_vsds.frames_float", decoded.floats());
-                intermediate = decoded.images();
+                FramePostprocessor.Streamed decoded = decodedFrames(FramePostprocessor.Streamed.NO_FRAME_LISTENER);
+                FramePostprocessor.Frames frames = decoded.frames(decode(z, req.decodeChunkSize(), decoded));
+                emit(listener, "i4vgen.ni_vsds.frames_float", frames.floats());
+                intermediate = frames.images();
             }
             Tensor noise = generator.randnTensor(shape);
             emit(listener, "i4vgen.regeneration.noise", noise);
@@ -264,21 +265,26 @@ public final class I2VGenXLPipeline implements VideoPipeline {
 
         listener.stage("decode");
         emit(listener, "decode.latents", latents);
-        Tensor frames = decode(latents, req.decodeChunkSize());   // [F, 3, H, W]: one video (batch 1), frame-major
+        // each chunk is checked and post-processed as it arrives, its frames told to the listener (a video encoder)
+        FramePostprocessor.Streamed streamed = decodedFrames(listener::frame);
+        Tensor frames = decode(latents, req.decodeChunkSize(), streamed);   // [F, 3, H, W]: one video (batch 1), frame-major
         if (listener.wantsTensors()) emit(listener, "decode.video", AutoencoderKL.FrameDecoder.videoLayout(frames, latents.dim(0)));
-        FramePostprocessor.Frames out = FramePostprocessor.fromFrameMajor(frames);
+        FramePostprocessor.Frames out = streamed.frames(frames);
         emit(listener, "frames_float", out.floats());
         return new GeneratedVideo(out.images(), out.floats(), seed, intermediate);
     }
 
-    /** Latents [1, C, F, h, w] → frames [F, 3, H, W] in [−1, 1], frame-major, in chunks of {@code chunk} frames; all finite. */
-    private Tensor decode(Tensor latents, Integer chunk) {
-        Tensor frames;
+    /** Latents [1, C, F, h, w] → frames [F, 3, H, W] in [−1, 1], frame-major, chunk by chunk into {@code decoded}. */
+    private Tensor decode(Tensor latents, Integer chunk, FramePostprocessor.Streamed decoded) {
         try (AutoencoderKL.FrameDecoder decoder = vae.frameDecoder(backend, activation)) {
-            frames = decoder.decodeVideoFrames(latents, chunk);
+            return decoder.decodeVideoFrames(latents, chunk, decoded);
         }
-        NonFiniteWatch.requireFinite(frames, "decode", "the decoded frames", NonFiniteHints.component(activation, "the VAE decoder"));
-        return frames;
+    }
+
+    /** The post-processing of decoded chunks as they arrive, each checked to be finite first. */
+    private FramePostprocessor.Streamed decodedFrames(FramePostprocessor.FrameListener frames) {
+        return new FramePostprocessor.Streamed(frames, rows -> NonFiniteWatch.requireFinite(rows, "decode", "the decoded frames",
+                NonFiniteHints.component(activation, "the VAE decoder")));
     }
 
     /** Text states [B, 77, D]: (negative, positive) when CFG is on, as diffusers concatenates them. */

@@ -1,5 +1,6 @@
 package dev.i2vgen.sampler.pipeline;
 
+import dev.i2vgen.io.image.RgbImage;
 import dev.i2vgen.tensor.Tensor;
 
 /**
@@ -16,6 +17,14 @@ public interface PipelineListener {
 
     /** Denoising step {@code index} (0-based) of {@code total} finished; {@code timestep} is what the model received (I2VGen-XL: an integer, SVD: 0.25·ln σ). */
     default void step(int index, int total, double timestep) {}
+
+    /**
+     * Frame {@code index} of the {@code total} of the video is final: the 8-bit frame {@link GeneratedVideo#frames()}
+     * will hold, told in order as the VAE decodes them, so that the video can be encoded while the rest decodes.
+     * Called on the generating thread between decode chunks (hand long work to a thread of its own); not for I4VGen's
+     * intermediate video.
+     */
+    default void frame(int index, int total, RgbImage frame) {}
 
     /** An intermediate tensor (host copy). Called only when {@link #wantsTensors()} is true. */
     default void tensor(String name, Tensor value) {}

@@ -210,13 +210,15 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
 
         listener.stage("decode");
         emit(listener, "decode.latents", latents);
+        // each chunk is checked and post-processed as it arrives, its frames told to the listener (a video encoder)
+        FramePostprocessor.Streamed streamed = new FramePostprocessor.Streamed(listener::frame, rows -> NonFiniteWatch.requireFinite(rows,
+                "decode", "the decoded frames", NonFiniteHints.component(activation, "the VAE decoder")));
         Tensor decoded;   // [F, 3, H, W], frame-major as decoded
         try (AutoencoderKLTemporalDecoder.FrameDecoder decoder = vae.frameDecoder(backend, activation)) {
-            decoded = decoder.decodeVideoFrames(latents, req.decodeChunkSize() != null ? req.decodeChunkSize() : frames);
+            decoded = decoder.decodeVideoFrames(latents, req.decodeChunkSize() != null ? req.decodeChunkSize() : frames, streamed);
         }
         if (listener.wantsTensors()) emit(listener, "decode.video", ChunkedFrameDecoder.videoLayout(decoded, 1));
-        NonFiniteWatch.requireFinite(decoded, "decode", "the decoded frames", NonFiniteHints.component(activation, "the VAE decoder"));
-        FramePostprocessor.Frames out = FramePostprocessor.fromFrameMajor(decoded);
+        FramePostprocessor.Frames out = streamed.frames(decoded);
         emit(listener, "frames_float", out.floats());
         return new GeneratedVideo(out.images(), out.floats(), seed);
     }

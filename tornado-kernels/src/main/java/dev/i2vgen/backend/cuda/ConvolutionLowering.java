@@ -363,11 +363,12 @@ final class ConvolutionLowering {
         return true;
     }
 
-    /** weight[O, C, kh, kw] on the host → [O, kh, kw, C] in the storage dtype on the device (cuDNN's NHWC filter). */
+    /**
+     * weight[O, C, kh, kw] on the host → [O, kh, kw, C] in the storage dtype on the device (cuDNN's NHWC filter): the
+     * host repack (a strided copy, seconds for the UNet's 3×3 convs) runs on the upload thread where there is one.
+     */
     private void uploadKrsc(dev.i2vgen.graph.Value root, long pointer) {
-        dev.i2vgen.tensor.Tensor krsc = root.constant().permute(0, 2, 3, 1).to(plan.storageType(root));
-        backend.driver.copyToDevice(pointer, krsc.contiguousSegment(), krsc.byteSize(), backend.stream);
-        backend.driver.synchronize(backend.stream);   // the host copy is a temporary
+        plan.uploadInBackground(root.constant().permute(0, 2, 3, 1), plan.storageType(root), pointer);
     }
 
     /**

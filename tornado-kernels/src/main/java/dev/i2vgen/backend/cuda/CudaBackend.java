@@ -2,9 +2,14 @@ package dev.i2vgen.backend.cuda;
 
 import dev.i2vgen.backend.Backend;
 import dev.i2vgen.backend.ExecutionPlan;
+import dev.i2vgen.backend.SetupWork;
 import dev.i2vgen.graph.ImmutableTaskGraph;
+import dev.i2vgen.tensor.DType;
 
 import java.lang.foreign.MemorySegment;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The CUDA backend: one device's primary context and stream, kernels JIT-compiled by NVRTC (cached on
@@ -24,6 +29,8 @@ public final class CudaBackend implements Backend {
     final long workspace;
     /** Weights uploaded once and shared by every plan built from the same host tensors. */
     final ResidentWeights residentWeights;
+    /** Plain weight uploads on a thread and stream of their own while plans are built; null when off ({@link WeightUploads}). */
+    final WeightUploads uploads;
     /** cuBLASLt and cuDNN choices measured by earlier processes on this device ({@link AlgorithmCache}). */
     final AlgorithmCache algorithms;
     final int device, ccMajor, ccMinor, multiprocessors;
@@ -49,9 +56,10 @@ public final class CudaBackend implements Backend {
         stream = driver.createStream();
         nvrtc = Nvrtc.load();
         cublas = CublasLt.load();
-        kernels = new KernelCache(driver, nvrtc, ccMajor, ccMinor, KernelCache.defaultCacheDir());
+        kernels = KernelCache.onDevice(driver, nvrtc, context, ccMajor, ccMinor, KernelCache.defaultCacheDir());
         workspace = driver.malloc(CublasLt.WORKSPACE_BYTES);
-        residentWeights = new ResidentWeights(driver);
+        uploads = WeightUploads.enabledByProperty() ? WeightUploads.onDevice(driver, context, ordinal) : null;
+        residentWeights = new ResidentWeights(driver, uploads);
         description = driver.deviceName(device) + " (sm_" + ccMajor + ccMinor + ", " + multiprocessors + " SMs, driver "
                 + driver.driverVersion() + ", NVRTC " + nvrtc.version() + ")";
         algorithms = AlgorithmCache.open(KernelCache.defaultCacheDir().resolve("algorithms"), description);
@@ -80,22 +88,42 @@ public final class CudaBackend implements Backend {
     /** The CUDA ordinal this backend runs on. */
     public int ordinal() { return ordinal; }
 
+    /** Starts compiling every kernel family of {@code activation} on the compiler threads (see {@link KernelCache#prefetch}). */
+    @Override
+    public void prepare(DType activation) {
+        ensureOpen();
+        kernels.prefetch(activation);
+    }
+
     @Override
     public CudaExecutionPlan compile(ImmutableTaskGraph graph) {
         ensureOpen();
         driver.setCurrent(context);
+        kernels.prefetch(graph.activation());   // the families this plan's lowering asks for compile meanwhile
         return new CudaExecutionPlan(this, graph);
     }
 
     @Override
-    public java.util.Map<String, java.time.Duration> setupTimes() {
-        var times = new java.util.LinkedHashMap<String, java.time.Duration>();
-        times.put("kernel compilation (NVRTC)", java.time.Duration.ofNanos(kernels.compileNanos.sum()));
-        times.put("kernel loading (PTX to the device)", java.time.Duration.ofNanos(kernels.loadNanos.sum()));
-        times.put("algorithm searches (cuBLASLt)", java.time.Duration.ofNanos(cublas.searchNanos.sum()));
-        if (cudnn != null) cudnn.ifPresent(c -> times.put("algorithm searches (cuDNN)", java.time.Duration.ofNanos(c.searchNanos.sum())));
-        times.put("weight uploads (enqueued)", java.time.Duration.ofNanos(residentWeights.fillNanos.sum()));
-        return times;
+    public List<SetupWork> setupWork() {
+        List<SetupWork> work = new ArrayList<>();
+        int threads = kernels.compilerThreads();
+        String kernelWork = String.format("kernels: %d modules compiled by NVRTC (%.3f s), %d read from the disk cache, loading %.3f s (%s)",
+                kernels.compiled.get(), kernels.compileNanos.sum() / 1e9, kernels.fromDisk.get(), kernels.loadNanos.sum() / 1e9,
+                threads == 0 ? "one at a time, on the plans' thread" : "on " + threads + " compiler threads"
+                        + (kernels.loadsInBackground() ? ", loaded there" : ", loaded on the plans' thread"));
+        Duration kernelBusy = Duration.ofNanos(kernels.ptxNanos.sum() + kernels.loadNanos.sum());
+        work.add(threads == 0 ? SetupWork.onCallerThread(kernelWork, kernelBusy) : new SetupWork(kernelWork, kernelBusy, Duration.ofNanos(kernels.waitNanos.sum())));
+        work.add(SetupWork.onCallerThread("algorithm searches (cuBLASLt)", Duration.ofNanos(cublas.searchNanos.sum())));
+        if (cudnn != null) cudnn.ifPresent(c -> work.add(SetupWork.onCallerThread("algorithm searches (cuDNN)", Duration.ofNanos(c.searchNanos.sum()))));
+        long onPlanThread = residentWeights.fillNanos.sum();   // repacked copies, and every upload when the upload thread is off
+        if (uploads == null) {
+            work.add(SetupWork.onCallerThread("weight uploads (on the plans' thread)", Duration.ofNanos(onPlanThread)));
+        } else {
+            work.add(new SetupWork(String.format("weight uploads: %.2f GB on the upload thread and stream, the repacked ones on the plans' thread",
+                    uploads.bytes.sum() / 1e9), Duration.ofNanos(uploads.busyNanos.sum() + onPlanThread),
+                    Duration.ofNanos(uploads.waitNanos.sum() + onPlanThread)));
+        }
+        return work;
     }
 
     /** Milliseconds per repetition of {@code work} enqueued on this backend's stream, timed with events after a warm-up. */
@@ -136,7 +164,8 @@ public final class CudaBackend implements Backend {
         driver.setCurrent(context);
         driver.synchronize(stream);
         algorithms.close();
-        residentWeights.close();
+        residentWeights.close();   // waits for the uploads in flight before freeing
+        if (uploads != null) uploads.close();
         kernels.close();
         cublas.close();
         if (cudnn != null) cudnn.ifPresent(Cudnn::close);

@@ -107,6 +107,7 @@ public final class CudaExecutionPlan implements ExecutionPlan {
                             + (t.label().isEmpty() ? "" : " at " + t.label()) + " of graph " + graph.name() + ": " + e.getMessage(), e);
                 }
             }
+            fenceUploads();   // every run comes after the weights uploaded in the background
             driver.synchronize(backend.stream);
         } catch (RuntimeException e) {
             close();
@@ -128,7 +129,7 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     /** The device address of a value's data (views share their root's buffer). */
     long pointer(Value v) {
         Value r = v.root();
-        if (r.kind() == Value.Kind.CONSTANT) return constantPointer(r, "", r.numel() * storageType(r).byteSize(), this::upload);
+        if (r.kind() == Value.Kind.CONSTANT) return constantPointer(r, "", r.numel() * storageType(r).byteSize(), this::uploadInBackground);
         return arena + memory.offset(r);
     }
 
@@ -205,6 +206,28 @@ public final class CudaExecutionPlan implements ExecutionPlan {
         Tensor converted = host.dtype() == type ? host.contiguous() : host.to(type);
         driver.copyToDevice(pointer, converted.contiguousSegment(), converted.byteSize(), backend.stream);
         driver.synchronize(backend.stream);   // the host copy may be a temporary
+    }
+
+    /**
+     * As {@link #upload}, by the backend's upload thread when it has one ({@link WeightUploads}): for a copy nothing
+     * reads while the plan is built, unless after {@link #fenceUploads} (runs come after the constructor's fence).
+     */
+    void uploadInBackground(Value root, long pointer) { uploadInBackground(root.constant(), storageType(root), pointer); }
+
+    /** As {@link #uploadInBackground(Value, long)} for a host tensor or view (a repack's strided view), copied as {@code type}. */
+    void uploadInBackground(Tensor host, DType type, long pointer) {
+        if (backend.uploads != null) {
+            backend.uploads.submit(host, type, pointer);
+            return;
+        }
+        Tensor converted = host.dtype() == type ? host.contiguous() : host.to(type);
+        driver.copyToDevice(pointer, converted.contiguousSegment(), converted.byteSize(), backend.stream);
+        driver.synchronize(backend.stream);   // the host copy may be a temporary
+    }
+
+    /** Makes the plan's stream wait for the weights uploaded in the background so far: before a kernel reads one at plan build. */
+    void fenceUploads() {
+        if (backend.uploads != null) backend.uploads.fence(backend.stream);
     }
 
     // ---- ExecutionPlan ----

@@ -175,7 +175,7 @@ final class GemmLowering {
         }
         Value first = parts.get(0).root();
         return plan.constantPointer(first, layout.toString(), rows * cols * es, (root, p) -> {
-            for (int i = 0; i < parts.size(); i++) plan.upload(parts.get(i).root(), p + (long) rowStart[i] * cols * es);
+            for (int i = 0; i < parts.size(); i++) plan.uploadInBackground(parts.get(i).root(), p + (long) rowStart[i] * cols * es);
         });
     }
 
@@ -257,7 +257,10 @@ final class GemmLowering {
             LOG.fine("temporal conv task " + t.index() + " keeps the im2col path: " + e.getMessage());
             return false;
         }
-        if (cachedTaps == null) repack(wp, taps, (long) o * c, k, constantWeight);
+        if (cachedTaps == null) {
+            if (constantWeight) plan.fenceUploads();   // repacked now from its plain copy, which may still be on its way
+            repack(wp, taps, (long) o * c, k, constantWeight);
+        }
         for (int i = 0; i < gemms.size(); i++) {
             CublasLt.Gemm g = gemms.get(i);
             plan.addResource(g);

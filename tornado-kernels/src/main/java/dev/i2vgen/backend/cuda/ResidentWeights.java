@@ -66,10 +66,16 @@ final class ResidentWeights implements AutoCloseable {
     private final long idleBudgetBytes;
     private final LinkedHashMap<Key, Entry> entries = new LinkedHashMap<>(64, 0.75f, true);   // access order = LRU
 
-    ResidentWeights(CudaDriver driver) {
+    /** On the device; {@code uploads} (null: none) may still be copying into a buffer, so a free waits for them first. */
+    ResidentWeights(CudaDriver driver, WeightUploads uploads) {
         this(new DeviceMemory() {
             @Override public long malloc(long bytes) { return driver.malloc(bytes); }
-            @Override public void free(long pointer) { driver.free(pointer); }
+
+            @Override
+            public void free(long pointer) {
+                if (uploads != null) uploads.drain();
+                driver.free(pointer);
+            }
         }, Long.getLong("i2vgen.cuda.residentWeightsBytes", 8L << 30));
     }
 
