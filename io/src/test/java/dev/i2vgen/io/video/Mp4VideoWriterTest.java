@@ -45,6 +45,34 @@ class Mp4VideoWriterTest {
     }
 
     @Test
+    void groupsOfPicturesEncodedSideBySideDecodeInOrder() throws Exception {
+        // 2.5 groups: an IDR at frames 0, 8 and 16, each group from an encoder of its own, muxed in frame order
+        int n = 2 * Mp4VideoWriter.GOP_FRAMES + 4;
+        List<RgbImage> frames = VideoTestFrames.smooth(n, 64, 48, 3);
+        Path mp4 = dir.resolve("groups.mp4");
+        new Mp4VideoWriter(mp4).write(frames, 16);
+
+        List<String> packets = Mp4Packets.read(mp4);
+        assertEquals(n, packets.size());
+        for (int i = 0; i < n; i++) {
+            assertTrue(packets.get(i).startsWith(i + "/16 1 "), "packet " + i + " in order: " + packets.get(i).substring(0, 12));
+            assertEquals(i % Mp4VideoWriter.GOP_FRAMES == 0, packets.get(i).contains(" KEY "), "packet " + i + " key frame");
+        }
+        Decoded d = decode(mp4);
+        assertEquals(n, d.frames.size());
+        for (int i = 0; i < n; i++) {
+            double err = VideoTestFrames.meanAbs(frames.get(i), d.frames.get(i));
+            assertTrue(err < 6, "frame " + i + " mean abs error " + err);
+        }
+        // each frame is closer to its own source than to its neighbours: the order survived the parallel groups
+        for (int i = 1; i < n - 1; i++) {
+            double own = VideoTestFrames.meanAbs(frames.get(i), d.frames.get(i));
+            assertTrue(own < VideoTestFrames.meanAbs(frames.get(i - 1), d.frames.get(i))
+                    && own < VideoTestFrames.meanAbs(frames.get(i + 1), d.frames.get(i)), "frame " + i + " is its own");
+        }
+    }
+
+    @Test
     void levelsAreLimitedRangeAsPlayersAssume() throws Exception {
         // jcodec's full-range conversion would decode dark grey 30 as ≈16 in a limited-range player.
         // One single-frame video per colour: an intra frame (QP 20), so only the level mapping is measured.
