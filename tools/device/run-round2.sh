@@ -46,7 +46,7 @@ fi
 if [[ " $PARTS " == *" kbench "* ]]; then
   tests kbench-geglu 90 "-Di2vgen.cuda.bench=true" --select-method "dev.i2vgen.backend.cuda.CudaBenchmarkTest#gegluFeedForwardProjection()"
   grep -E "^BENCH|geglu|TFLOP" "$OUT/kbench-geglu.log" | head -30
-  tests kbench-flash 120 "-Di2vgen.cuda.bench=true -Di2vgen.bench.flash90=${FLASH_VARIANTS:-v5,v6w2k128,v6w2k128np,v6w2k64,v6w3k64,v5} -Di2vgen.bench.flash90.dtypes=F16" \
+  tests kbench-flash 120 "-Di2vgen.cuda.bench=true -Di2vgen.bench.flash90=${FLASH_VARIANTS:-v5,v6w2k128,v6w2k128np,v6w2k64,v6w3k64,v5} -Di2vgen.bench.flash90.dtypes=F16 -Di2vgen.bench.flash90.shapes=${FLASH_SHAPES:-32x14080x14080x5,32x3520x3520x10,32x14080x77x5}" \
     --select-method "dev.i2vgen.backend.cuda.CudaBenchmarkTest#flashAttentionSm90()"
   grep -E "^BENCH|ms" "$OUT/kbench-flash.log" | grep -v "^\[" | head -40
 fi

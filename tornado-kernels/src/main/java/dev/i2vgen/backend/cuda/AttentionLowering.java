@@ -20,7 +20,7 @@ final class AttentionLowering {
      * d = 64, non-causal; notes section 1c: spatial 23.0 -> 18.0 ms), else v3m2. v6 (experimental, notes section 1d):
      * the warp-specialised TMA kernels of the same class, where v5 would run.
      */
-    private static final String FLASH_VARIANT = "v5";
+    static final String FLASH_VARIANT = "v5";
     private static final java.util.Set<String> FLASH_VARIANTS = java.util.Set.of("v2", "v3m1", "v3m2", "v4m1", "v4m2");
     private static final java.util.Set<Integer> FLASH_HEAD_DIMS = java.util.Set.of(64, 80, 128);
     /** Bound on the score scratch of the chunked GEMM attention (property for tests that want many chunks). */

@@ -155,10 +155,18 @@ final class KernelCache implements AutoCloseable {
         }
     }
 
-    /** The families for an activation dtype: all, and the Hopper-only ones on compute capability 9.0 for 16-bit types. */
+    /**
+     * The families to compile ahead for an activation dtype: all portable ones, and on compute capability 9.0 for
+     * 16-bit types the Hopper-only ones the settings will launch (the v5 attention; the v6 kernels and the fused
+     * GEGLU only when switched on: a family nobody launches would cost NVRTC seconds for nothing).
+     */
     private List<String> families(DType activation) {
         List<String> all = new ArrayList<>(KernelSources.FAMILIES);
-        if (arch.equals("compute_90") && activation != DType.F32) all.addAll(KernelSources.SM90A_FAMILIES);
+        if (arch.equals("compute_90") && activation != DType.F32) {
+            String variant = System.getProperty("i2vgen.cuda.flashVariant", AttentionLowering.FLASH_VARIANT);
+            if (Sm90FlashAttention.VARIANTS.contains(variant)) all.add(variant.startsWith("v6") ? "attention_sm90_ws" : "attention_sm90");
+            if (GegluFusion.enabledByProperty()) all.add("geglu_sm90");
+        }
         return all;
     }
 
