@@ -2,14 +2,15 @@ package dev.i2vgen.cli;
 
 import dev.i2vgen.backend.SetupWork;
 import dev.i2vgen.io.image.RgbImage;
+import dev.i2vgen.io.video.Mp4Packets;
 import dev.i2vgen.io.video.FrameEncoder;
 import dev.i2vgen.io.video.Mp4VideoWriter;
 import dev.i2vgen.io.video.VideoWriter;
-import org.jcodec.common.DemuxerTrack;
-import org.jcodec.common.io.FileChannelWrapper;
-import org.jcodec.common.io.NIOUtils;
-import org.jcodec.common.model.Packet;
-import org.jcodec.containers.mp4.demuxer.MP4Demuxer;
+
+
+
+
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -17,12 +18,11 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.io.Writer;
-import java.nio.ByteBuffer;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HexFormat;
+
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -47,9 +47,9 @@ class VideoStreamingRunTest {
         } finally {
             if (before == null) System.clearProperty("i2vgen.video.streaming"); else System.setProperty("i2vgen.video.streaming", before);
         }
-        List<String> packets = packets(streamed);
+        List<String> packets = Mp4Packets.read(streamed);
         assertEquals(4, packets.size(), "the demo's 4 frames");
-        assertEquals(packets, packets(after));
+        assertEquals(packets, Mp4Packets.read(after));
         assertEquals(List.of(after, streamed), listing(), "no temporary left");
     }
 
@@ -87,21 +87,6 @@ class VideoStreamingRunTest {
         try (Stream<Path> s = Files.list(dir)) {
             return s.sorted().toList();
         }
-    }
-
-    /** The coded frames of an MP4 (data, time, key frame or not); the file bytes also hold jcodec's creation time. */
-    private static List<String> packets(Path mp4) throws IOException {
-        List<String> packets = new ArrayList<>();
-        try (FileChannelWrapper ch = NIOUtils.readableChannel(mp4.toFile())) {
-            DemuxerTrack track = MP4Demuxer.createMP4Demuxer(ch).getVideoTrack();
-            for (Packet p; (p = track.nextFrame()) != null; ) {
-                ByteBuffer data = p.getData();
-                byte[] bytes = new byte[data.remaining()];
-                data.get(bytes);
-                packets.add(p.getPts() + " " + p.getDuration() + " " + p.getFrameType() + " " + HexFormat.of().formatHex(bytes));
-            }
-        }
-        return packets;
     }
 
     /** The MP4 writer whose encoder fails at frame {@code failAt}, as a full disk would. */

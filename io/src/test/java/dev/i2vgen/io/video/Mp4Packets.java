@@ -16,10 +16,10 @@ import java.util.List;
  * The coded video of an MP4, packet by packet (H.264 data, time, key frame or not): what two writes of the same frames
  * must share byte for byte. The file bytes themselves differ in the creation time jcodec writes into the header.
  */
-final class Mp4Packets {
+public final class Mp4Packets {
     private Mp4Packets() {}
 
-    static List<String> read(Path mp4) throws Exception {
+    public static List<String> read(Path mp4) throws Exception {
         List<String> packets = new ArrayList<>();
         try (FileChannelWrapper ch = NIOUtils.readableChannel(mp4.toFile())) {
             DemuxerTrack track = MP4Demuxer.createMP4Demuxer(ch).getVideoTrack();
