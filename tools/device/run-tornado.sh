@@ -90,7 +90,8 @@ if [[ " $PARTS " == *" generate "* ]]; then
   done
 fi
 if [[ " $PARTS " == *" tests "* ]]; then
-  LIMIT=$((LIMIT * 2)) java_run tornado -Xmx8g -jar "$STAGE/junit.jar" execute --class-path "$CP:$STAGE/test-classes" \
+  # the test classes on the JVM's class path, not the launcher's: TornadoVM reads a kernel's class file through it
+  LIMIT=$((LIMIT * 2)) java_run tornado -Xmx8g -cp "$STAGE/junit.jar:$CP:$STAGE/test-classes" org.junit.platform.console.ConsoleLauncher execute \
     --select-class dev.i2vgen.backend.tornado.TornadoOpsTest \
     --select-iteration "method:dev.i2vgen.conformance.TornadoConformanceTest#everyStageFromRecordedInputs(java.lang.String)[0,2]" \
     --select-iteration "method:dev.i2vgen.conformance.TornadoConformanceTest#generateMatchesDiffusers(java.lang.String)[0,2]" \

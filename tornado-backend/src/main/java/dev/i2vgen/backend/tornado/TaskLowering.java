@@ -117,7 +117,14 @@ final class TaskLowering {
             }
             case TimestepEmbedding te -> {
                 IntArray p = ints(off(t.input(0)), off(y), y.dim(0), te.dim(), te.flipSinToCos() ? 1 : 0);
-                FloatArray f = floats(te.downscaleFreqShift(), te.scale(), (float) -Math.log(te.maxPeriod()));
+                // f: scale, then the frequencies, computed here as the JVM backend does (a device's float exp is
+                // allowed 3 ulp, which the timestep, up to 999, turns into 1e-5 relative on NVIDIA's OpenCL)
+                // (an array of its own size: one timestep-embedding task per network, so one more compile at most)
+                int half = te.dim() / 2;
+                FloatArray f = new FloatArray(1 + half);
+                f.set(0, te.scale());
+                float logPeriod = (float) -Math.log(te.maxPeriod());
+                for (int j = 0; j < half; j++) f.set(1 + j, (float) Math.exp((logPeriod * j) / (half - te.downscaleFreqShift())));
                 out.add(elementwise("timestep_embedding", n, data(p, f, t.input(0)),
                         (g, id) -> g.task(id, LayoutKernels::timestepEmbedding, p, f, arr(t.input(0)), arr(y))));
             }

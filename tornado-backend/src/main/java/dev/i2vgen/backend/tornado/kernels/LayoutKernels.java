@@ -51,17 +51,17 @@ public final class LayoutKernels {
     }
 
     /**
-     * p: t, y, batch, dim, flip; f: shift, scale, −ln(max period). diffusers' get_timestep_embedding: t[batch] →
-     * y[batch, dim] (frequencies rounded to float as in torch; odd dim: a zero column).
+     * p: t, y, batch, dim, flip; f: scale, then the dim / 2 frequencies (made on the host, rounded to float as in
+     * torch). diffusers' get_timestep_embedding: t[batch] → y[batch, dim] (odd dim: a zero column).
      */
     public static void timestepEmbedding(IntArray p, FloatArray f, FloatArray t, FloatArray y) {
         int to = p.get(0), yo = p.get(1), batch = p.get(2), dim = p.get(3), flip = p.get(4);
-        float shift = f.get(0), scale = f.get(1), negLogPeriod = f.get(2);
+        float scale = f.get(0);
         int halfDim = dim / 2;
         for (@Parallel int i = 0; i < batch * dim; i++) {
             int b = i / dim, j = i % dim;
             int fi = j < halfDim ? j : j - halfDim;
-            float freq = TornadoMath.exp((negLogPeriod * fi) / (halfDim - shift));
+            float freq = f.get(1 + fi);
             float arg = scale * (t.get(to + b) * freq);
             boolean first = j < halfDim;
             float v = (first != (flip == 1)) ? TornadoMath.sin(arg) : TornadoMath.cos(arg);
