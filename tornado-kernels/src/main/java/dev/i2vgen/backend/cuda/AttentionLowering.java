@@ -20,7 +20,10 @@ final class AttentionLowering {
      * d = 64, non-causal; notes section 1c: spatial 23.0 -> 18.0 ms), else v3m2. v6 (experimental, notes section 1d):
      * the warp-specialised TMA kernels of the same class, where v5 would run.
      */
-    static final String FLASH_VARIANT = "v5";
+    private static final String FLASH_VARIANT = "v5";
+    /** The flash-attention family the settings choose: {@code -Di2vgen.cuda.flashVariant}, else {@link #FLASH_VARIANT}. */
+    static String flashVariant() { return System.getProperty("i2vgen.cuda.flashVariant", FLASH_VARIANT); }
+
     private static final java.util.Set<String> FLASH_VARIANTS = java.util.Set.of("v2", "v3m1", "v3m2", "v4m1", "v4m2");
     private static final java.util.Set<Integer> FLASH_HEAD_DIMS = java.util.Set.of(64, 80, 128);
     /** Bound on the score scratch of the chunked GEMM attention (property for tests that want many chunks). */
@@ -104,7 +107,7 @@ final class AttentionLowering {
     private void flashAttention(long q, long k, long v, long out, int batch, int lq, int lk, int heads, int d, Attention a,
                                 int ldq, int ldkv, int ldo) {
         boolean narrow = lq <= 32;
-        String variant = System.getProperty("i2vgen.cuda.flashVariant", FLASH_VARIANT);
+        String variant = flashVariant();
         if (Sm90FlashAttention.VARIANTS.contains(variant)) {   // v5*, v6*: the Hopper wgmma kernels where they apply, else v3m2
             if (Sm90FlashAttention.applies(backend, act, d, lq, lk, a.causal(), a.scale(), ldq, ldkv, ldkv, ldo)) {
                 Sm90FlashAttention.lower(base, variant, q, k, v, out, batch, lq, lk, heads, ldq, ldkv, ldkv, ldo, a.scale());

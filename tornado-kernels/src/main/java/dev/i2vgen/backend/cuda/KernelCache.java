@@ -163,8 +163,8 @@ final class KernelCache implements AutoCloseable {
     private List<String> families(DType activation) {
         List<String> all = new ArrayList<>(KernelSources.FAMILIES);
         if (arch.equals("compute_90") && activation != DType.F32) {
-            String variant = System.getProperty("i2vgen.cuda.flashVariant", AttentionLowering.FLASH_VARIANT);
-            if (Sm90FlashAttention.VARIANTS.contains(variant)) all.add(variant.startsWith("v6") ? "attention_sm90_ws" : "attention_sm90");
+            String variant = AttentionLowering.flashVariant();
+            if (Sm90FlashAttention.VARIANTS.contains(variant)) all.add(Sm90FlashAttention.familyOf(variant));
             if (GegluFusion.enabledByProperty()) all.add("geglu_sm90");
         }
         return all;

@@ -70,6 +70,9 @@ final class Sm90FlashAttention {
     /** The kernel family (.cu resource) that builds {@code kernel}. */
     static String family(String kernel) { return warpSpecialized(kernel) ? "attention_sm90_ws" : "attention_sm90"; }
 
+    /** The kernel family of a variant (its kernels for any shape come from one family). */
+    static String familyOf(String variant) { return family(kernel(variant, 2048, 2048)); }
+
     /**
      * Dynamic shared memory of one v5 block: 1024 bytes of alignment slack, the Q tile, a ring of STAGES K and V tiles of
      * 128-byte rows, two mbarriers per stage.
