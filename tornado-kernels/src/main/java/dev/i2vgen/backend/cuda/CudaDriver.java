@@ -397,20 +397,13 @@ final class CudaDriver {
     /**
      * A TMA descriptor (CUtensorMap: 128 bytes, 64-byte aligned, in {@code arena}) for the 2-D tile loads of
      * {@code map}: 16-bit elements, the boxes written to shared memory with the 128-byte swizzle, rows past the tensor
-     * read as zeros, L2 filled in 256-byte requests. Kernels take it by value ({@code __grid_constant__}).
+     * read as zeros, L2 filled in 256-byte requests ({@link #encodeTiledTensorMap}). Kernels take it by value
+     * ({@code __grid_constant__}).
      */
     MemorySegment tensorMap(Arena arena, TensorMap2d map) {
-        if (cuTensorMapEncodeTiled == null) throw new CudaException("the CUDA driver has no cuTensorMapEncodeTiled (TMA needs a CUDA 12 or newer driver)");
         MemorySegment descriptor = arena.allocate(TensorMap2d.DESCRIPTOR_BYTES, 64);
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment dims = a.allocateFrom(JAVA_LONG, map.cols(), map.rows());
-            MemorySegment strides = a.allocateFrom(JAVA_LONG, map.rowBytes());
-            MemorySegment box = a.allocateFrom(JAVA_INT, map.boxCols(), map.boxRows());
-            MemorySegment elementStrides = a.allocateFrom(JAVA_INT, 1, 1);
-            int rc = call(cuTensorMapEncodeTiled, descriptor, map.dataType(), 2, MemorySegment.ofAddress(map.address()), dims, strides, box,
-                    elementStrides, TensorMap2d.INTERLEAVE_NONE, TensorMap2d.SWIZZLE_128B, TensorMap2d.L2_PROMOTION_256B, TensorMap2d.OOB_FILL_ZEROS);
-            check(rc, "cuTensorMapEncodeTiled(" + map + ")");
-        }
+        encodeTiledTensorMap(descriptor, map.dataType(), map.address(), new long[]{map.cols(), map.rows()}, new long[]{map.rowBytes()},
+                new int[]{map.boxCols(), map.boxRows()}, TensorMap2d.SWIZZLE_128B, TensorMap2d.L2_PROMOTION_256B);
         return descriptor;
     }
 

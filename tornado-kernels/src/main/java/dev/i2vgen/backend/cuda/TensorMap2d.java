@@ -12,10 +12,8 @@ import dev.i2vgen.tensor.DType;
 record TensorMap2d(int dataType, long address, long cols, long rows, long rowBytes, int boxCols, int boxRows) {
     static final int DESCRIPTOR_BYTES = 128;
     static final int DATA_TYPE_FLOAT16 = 6, DATA_TYPE_BFLOAT16 = 9;   // CUtensorMapDataType
-    static final int INTERLEAVE_NONE = 0;                             // CUtensorMapInterleave
     static final int SWIZZLE_128B = 3;                                // CUtensorMapSwizzle
     static final int L2_PROMOTION_256B = 3;                           // CUtensorMapL2promotion
-    static final int OOB_FILL_ZEROS = 0;                              // CUtensorMapFloatOOBfill: NONE = zeros
     private static final int ELEMENT_BYTES = 2, SWIZZLE_SPAN = 128;
 
     TensorMap2d {
