@@ -25,26 +25,13 @@ public final class NormKernels {
         int xr = xo + row * d, yr = yo + row * d;
         float s = 0.0f;
         for (int j = l; j < d; j += 64) s += x.get(xr + j);
-        scratch[l] = s;
-        c.localBarrier();
-        for (int st = 32; st > 0; st >>= 1) {
-            if (l < st) scratch[l] += scratch[l + st];
-            c.localBarrier();
-        }
-        float mean = scratch[0] / d;
-        c.localBarrier();
+        float mean = sum(c, scratch, l, s) / d;
         float q = 0.0f;
         for (int j = l; j < d; j += 64) {
             float t = x.get(xr + j) - mean;
             q += t * t;
         }
-        scratch[l] = q;
-        c.localBarrier();
-        for (int st = 32; st > 0; st >>= 1) {
-            if (l < st) scratch[l] += scratch[l + st];
-            c.localBarrier();
-        }
-        float inv = 1.0f / TornadoMath.sqrt(scratch[0] / d + eps);
+        float inv = 1.0f / TornadoMath.sqrt(sum(c, scratch, l, q) / d + eps);
         for (int j = l; j < d; j += 64) y.set(yr + j, (x.get(xr + j) - mean) * inv * gamma.get(go + j) + beta.get(bo + j));
     }
 
@@ -68,14 +55,7 @@ public final class NormKernels {
         for (int m = 0; m < mid; m++) {
             for (int j = l; j < seg; j += 64) s += x.get(xo + base + m * stride + j);
         }
-        scratch[l] = s;
-        c.localBarrier();
-        for (int st = 32; st > 0; st >>= 1) {
-            if (l < st) scratch[l] += scratch[l + st];
-            c.localBarrier();
-        }
-        float mean = scratch[0] / len;
-        c.localBarrier();
+        float mean = sum(c, scratch, l, s) / len;
         float q = 0.0f;
         for (int m = 0; m < mid; m++) {
             for (int j = l; j < seg; j += 64) {
@@ -83,13 +63,7 @@ public final class NormKernels {
                 q += t * t;
             }
         }
-        scratch[l] = q;
-        c.localBarrier();
-        for (int st = 32; st > 0; st >>= 1) {
-            if (l < st) scratch[l] += scratch[l + st];
-            c.localBarrier();
-        }
-        float inv = 1.0f / TornadoMath.sqrt(scratch[0] / len + eps);
+        float inv = 1.0f / TornadoMath.sqrt(sum(c, scratch, l, q) / len + eps);
         for (int m = 0; m < mid; m++) {
             for (int j = l; j < seg; j += 64) {
                 int ch = g * perGroup + j / inner;
@@ -117,13 +91,23 @@ public final class NormKernels {
         c.localBarrier();
         float s = 0.0f;
         for (int j = l; j < d; j += 64) s += TornadoMath.exp(x.get(xr + j) - max);
-        scratch[l] = s;
+        float inv = 1.0f / sum(c, scratch, l, s);
+        for (int j = l; j < d; j += 64) y.set(yr + j, TornadoMath.exp(x.get(xr + j) - max) * inv);
+    }
+
+    /**
+     * The work-group's sum of each work-item's {@code partial}: a tree over the local {@code scratch} with barriers;
+     * the last barrier lets the caller use the scratch again.
+     */
+    private static float sum(KernelContext c, float[] scratch, int l, float partial) {
+        scratch[l] = partial;
         c.localBarrier();
         for (int st = 32; st > 0; st >>= 1) {
             if (l < st) scratch[l] += scratch[l + st];
             c.localBarrier();
         }
-        float inv = 1.0f / scratch[0];
-        for (int j = l; j < d; j += 64) y.set(yr + j, TornadoMath.exp(x.get(xr + j) - max) * inv);
+        float total = scratch[0];
+        c.localBarrier();
+        return total;
     }
 }
