@@ -18,6 +18,22 @@ public interface Backend extends AutoCloseable {
     ExecutionPlan compile(ImmutableTaskGraph graph);
 
     /**
+     * Whether {@link #compile} may run on another thread while plans of this backend run (and while another compile
+     * runs): a pipeline then builds the plans of its later stages ahead, beside the earlier stages. Only a backend
+     * that was checked for it says so (CUDA); false by default.
+     */
+    default boolean compilesConcurrently() { return false; }
+
+    /**
+     * Frees what this backend keeps of {@code graph}'s constants for later plans (CUDA keeps weights on the device
+     * between plans, so that the next generation does not upload them again) where no live plan holds them, and
+     * answers the bytes freed; 0 where the backend keeps nothing such. A pipeline that builds a plan ahead calls it
+     * for a stage it will not run again, so that the plan's buffers take the place of that stage's weights instead
+     * of adding to the device's peak; a later plan with those constants uploads them again.
+     */
+    default long releaseConstants(ImmutableTaskGraph graph) { return 0; }
+
+    /**
      * Starts, in the background, the one-time work that plans computing in {@code activation} will need (CUDA: the
      * kernel compilation), so that it overlaps whatever the caller does next (mapping the weights); returns at once.
      * Only a hint: {@link #compile} works without it.

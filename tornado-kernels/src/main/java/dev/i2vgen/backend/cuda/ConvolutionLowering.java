@@ -175,15 +175,23 @@ final class ConvolutionLowering {
         if (known != null) return known;
         int group = ConvIsland.imagesPerGroup(g, es, bound);
         if (group == 0) return null;
-        // times both layouts on a temporary weight (values do not change the timing), so that only the winner's
-        // weight copy (NCHW or KRSC) is ever uploaded; freed right after (the timing synchronises), not task scratch,
-        // whose growth would stay allocated with the plan
-        long searchWeight = backend.residentWeights.mallocEvicting(root.numel() * es);
+        // the timings run on the backend's stream and in cuDNN's shared workspace: one at a time, between runs
+        backend.streamLock.lock();
         try {
-            return timeIsland(key, mode, g, group, x, nhwcInput, searchWeight, bias, out);
+            known = cudnn.knownIsland(key);   // another thread's build may have timed the shape meanwhile
+            if (known != null) return known;
+            // times both layouts on a temporary weight (values do not change the timing), so that only the winner's
+            // weight copy (NCHW or KRSC) is ever uploaded; freed right after (the timing synchronises), not task scratch,
+            // whose growth would stay allocated with the plan
+            long searchWeight = backend.residentWeights.mallocEvicting(root.numel() * es);
+            try {
+                return timeIsland(key, mode, g, group, x, nhwcInput, searchWeight, bias, out);
+            } finally {
+                backend.driver.synchronize(backend.stream);   // nothing may still read it
+                backend.driver.free(searchWeight);
+            }
         } finally {
-            backend.driver.synchronize(backend.stream);   // nothing may still read it
-            backend.driver.free(searchWeight);
+            backend.streamLock.unlock();
         }
     }
 
@@ -312,7 +320,8 @@ final class ConvolutionLowering {
 
     /**
      * Milliseconds of {@code steps} on the backend's stream, the best of 3 after a warm-up (events around each run),
-     * at plan build: nothing is capturing, and the buffers' values do not matter (out is rewritten by every run).
+     * at plan build, the stream lock held ({@link #islandDecision}): nothing is capturing or running there, and the
+     * buffers' values do not matter (out is rewritten by every run).
      */
     private float timeSteps(java.util.List<java.util.Map.Entry<String, CudaExecutionPlan.Step>> steps) {
         CudaDriver driver = backend.driver;
@@ -368,7 +377,7 @@ final class ConvolutionLowering {
      * host repack (a strided copy, seconds for the UNet's 3×3 convs) runs on the upload thread where there is one.
      */
     private void uploadKrsc(dev.i2vgen.graph.Value root, long pointer) {
-        plan.uploadInBackground(root.constant().permute(0, 2, 3, 1), plan.storageType(root), pointer);
+        plan.build().uploadInBackground(root.constant().permute(0, 2, 3, 1), plan.storageType(root), pointer);
     }
 
     /**

@@ -45,11 +45,13 @@ final class CublasLt implements AutoCloseable {
     private static final double SEARCH_MARGIN = 0.97;
 
     /**
-     * What a timed algorithm choice runs on: the backend's driver, stream and workspace. Trials run D = ... on the
-     * planned buffers, so only at plan build (never during stream capture), and D must be memory no live data is
-     * in: the plan's own arena before its first run (C is only read, also when it is D's storage).
+     * What a timed algorithm choice runs on: the backend's driver, stream and workspace, and the lock that owns them
+     * ({@link CudaBackend#streamLock}: held for the trials, so they neither share the workspace with a run on another
+     * thread nor time its work). Trials run D = ... on the planned buffers, so only at plan build (never during stream
+     * capture), and D must be memory no live data is in: the plan's own arena before its first run (C is only read,
+     * also when it is D's storage).
      */
-    record Timing(CudaDriver driver, MemorySegment stream, long workspace) {}
+    record Timing(CudaDriver driver, MemorySegment stream, long workspace, java.util.concurrent.locks.Lock lock) {}
 
     /** -Di2vgen.cuda.gemmSearch=false: the heuristic's first algorithm, no timing (A/B runs). */
     static boolean searchEnabled() { return !"false".equals(System.getProperty("i2vgen.cuda.gemmSearch")); }
@@ -233,12 +235,30 @@ final class CublasLt implements AutoCloseable {
          * first result stays unless the fastest beats it by {@link #SEARCH_MARGIN}.
          */
         private int choose(String key, MemorySegment results, int found, Timing timing) {
+            int known = knownPick(key, results, found);
+            if (known >= 0) return known;
+            timing.lock().lock();
+            try {
+                known = knownPick(key, results, found);   // another thread's build may have timed it meanwhile
+                return known >= 0 ? known : timeCandidates(key, results, found, timing);
+            } finally {
+                timing.lock().unlock();
+            }
+        }
+
+        /** The index of the result chosen for {@code key} before (this process or the algorithm cache), or −1. */
+        private int knownPick(String key, MemorySegment results, int found) {
             byte[] known = chosen.get(key);
             if (known == null && algorithms != null) known = algorithms.get(diskKey(key)).map(java.util.HexFormat.of()::parseHex).orElse(null);
             if (known != null) {
                 for (int i = 0; i < found; i++)
                     if (java.util.Arrays.equals(known, results.asSlice(i * HEURISTIC_RESULT_BYTES, ALGO_BYTES).toArray(JAVA_BYTE))) return i;
             }
+            return -1;
+        }
+
+        /** {@link #choose}'s timing of the candidates (the stream lock held); remembers and answers the pick. */
+        private int timeCandidates(String key, MemorySegment results, int found, Timing timing) {
             double[] best = new double[found];
             java.util.Arrays.fill(best, Double.POSITIVE_INFINITY);
             CudaDriver driver = timing.driver();

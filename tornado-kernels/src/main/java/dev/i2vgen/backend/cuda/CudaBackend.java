@@ -9,7 +9,10 @@ import dev.i2vgen.tensor.DType;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The CUDA backend: one device's primary context and stream, kernels JIT-compiled by NVRTC (cached on
@@ -26,6 +29,33 @@ public final class CudaBackend implements Backend {
     final KernelCache kernels;
     final MemorySegment context;
     final MemorySegment stream;
+    /**
+     * Owns {@link #stream} and what runs there share (the cuBLASLt {@link #workspace}, cuDNN's handle and workspace):
+     * held by a plan while it enqueues and waits for a run, and by a plan build while it times algorithm candidates
+     * there, so that trials never interleave with runs (nor their timings with another thread's work) and never fall
+     * inside a graph capture. Fair: a build waiting for a trial gets the stream between two runs of a loop.
+     */
+    final ReentrantLock streamLock = new ReentrantLock(true);
+
+    /** {@code work} holding {@link #streamLock}. */
+    void onStream(Runnable work) {
+        streamLock.lock();
+        try {
+            work.run();
+        } finally {
+            streamLock.unlock();
+        }
+    }
+
+    /** {@code work}'s result, computed holding {@link #streamLock}. */
+    <T> T onStream(java.util.function.Supplier<T> work) {
+        streamLock.lock();
+        try {
+            return work.get();
+        } finally {
+            streamLock.unlock();
+        }
+    }
     final long workspace;
     /** Weights uploaded once and shared by every plan built from the same host tensors. */
     final ResidentWeights residentWeights;
@@ -98,9 +128,51 @@ public final class CudaBackend implements Backend {
     @Override
     public CudaExecutionPlan compile(ImmutableTaskGraph graph) {
         ensureOpen();
-        driver.setCurrent(context);
+        driver.setCurrent(context);   // on the calling thread: a plan may be built on any thread
         kernels.prefetch(graph.activation());   // the families this plan's lowering asks for compile meanwhile
         return new CudaExecutionPlan(this, graph);
+    }
+
+    /**
+     * True, after an audit of what a compile shares with runs and other compiles (issue 17):
+     * <ul>
+     * <li>the context is made current on the compiling thread ({@link #compile}), as the kernel and upload threads do;
+     * <li>a build's own device work (uploads, repacks, copies) goes to a stream of its own, synchronised before the
+     *     plan is returned ({@link PlanBuildWork}); a resident weight filled there is finished before another plan
+     *     can take it ({@link PlanBuildWork#finish}), and a plan fences only the uploads it needs ({@link WeightUploads});
+     * <li>timed algorithm searches (cuBLASLt candidates, cuDNN FindEx and the fused-bias trial, the conv islands'
+     *     timings) run on {@link #stream} under {@link #streamLock}, which runs also hold: the shared cuBLASLt and cuDNN
+     *     workspaces and cuDNN's handle (never used by two threads at once: every use is a trial or a run, both under
+     *     the lock) are used one at a time, the timings measure only the trials, and no trial lands in a capture.
+     *     With the algorithm cache warm there are no trials, so a build ahead never waits for a run;
+     * <li>cuBLASLt's handle has no per-call state (stream and workspace are arguments), so concurrent heuristic
+     *     queries and plans are safe (cuBLAS's documented thread safety);
+     * <li>captures use THREAD_LOCAL mode, and the driver calls of other threads that could invalidate a capture (
+     *     synchronisation, cuMemAlloc/cuMemFree, streams, module loads) wait while one is open ({@link CudaDriver});
+     * <li>{@link ResidentWeights} and the kernel, algorithm and cuDNN choice caches are synchronised or concurrent maps
+     *     (the algorithm cache file is written only at close); two builds may search the same shape once each, the
+     *     later choice kept;
+     * <li>{@link WeightUploads} fences may come from two threads (each waits for an event recorded after its own wait).
+     * </ul>
+     * Not covered: {@link CudaPlanLink}'s copies between two backends (CFG-parallel) do not take the lock; the
+     * pipelines do not build plans ahead there.
+     */
+    @Override
+    public boolean compilesConcurrently() { return true; }
+
+    /** Frees the idle resident copies (every layout) of {@code graph}'s constants ({@link ResidentWeights#releaseIdle}). */
+    @Override
+    public long releaseConstants(ImmutableTaskGraph graph) {
+        ensureOpen();
+        Set<Long> hosts = new HashSet<>();
+        for (var v : graph.values()) {
+            var root = v.root();
+            if (root.kind() == dev.i2vgen.graph.Value.Kind.CONSTANT && root.constant().isContiguous())
+                hosts.add(root.constant().contiguousSegment().address());
+        }
+        if (hosts.isEmpty()) return 0;
+        driver.setCurrent(context);
+        return residentWeights.releaseIdle(hosts);
     }
 
     @Override
@@ -128,19 +200,21 @@ public final class CudaBackend implements Backend {
 
     /** Milliseconds per repetition of {@code work} enqueued on this backend's stream, timed with events after a warm-up. */
     public double timeMillis(Runnable work, int warmup, int repetitions) {
-        driver.setCurrent(context);
-        for (int i = 0; i < warmup; i++) work.run();
-        MemorySegment start = driver.createEvent(), end = driver.createEvent();
-        try {
-            driver.synchronize(stream);
-            driver.record(start, stream);
-            for (int i = 0; i < repetitions; i++) work.run();
-            driver.record(end, stream);
-            return driver.elapsedMillis(start, end) / repetitions;
-        } finally {
-            driver.destroyEvent(start);
-            driver.destroyEvent(end);
-        }
+        return onStream(() -> {   // the timing window holds only this work
+            driver.setCurrent(context);
+            for (int i = 0; i < warmup; i++) work.run();
+            MemorySegment start = driver.createEvent(), end = driver.createEvent();
+            try {
+                driver.synchronize(stream);
+                driver.record(start, stream);
+                for (int i = 0; i < repetitions; i++) work.run();
+                driver.record(end, stream);
+                return driver.elapsedMillis(start, end) / repetitions;
+            } finally {
+                driver.destroyEvent(start);
+                driver.destroyEvent(end);
+            }
+        });
     }
 
     /** cuDNN 9 for this context, or empty when absent (convolutions then use the built-in kernels). */
@@ -148,7 +222,10 @@ public final class CudaBackend implements Backend {
         if (cudnn == null) {
             driver.setCurrent(context);
             cudnn = Cudnn.load();
-            cudnn.ifPresent(c -> c.useAlgorithmCache(algorithms));
+            cudnn.ifPresent(c -> {
+                c.useAlgorithmCache(algorithms);
+                c.shareStreamLock(streamLock);
+            });
         }
         return cudnn;
     }

@@ -7,6 +7,8 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.IntSupplier;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
@@ -17,6 +19,13 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * The CUDA driver API ({@code libcuda.so.1}) through FFM: the primary context of one device, streams,
  * events, memory, PTX modules, kernel launches and stream capture into CUDA graphs. Every call's
  * result is checked; failures name the call and the driver's error.
+ * <p>Stream capture and other threads: a capture runs in THREAD_LOCAL mode, which forbids unsafe calls on the
+ * capturing thread only. Calls that synchronise (streams, events, and the implicit synchronisation of cuMemFree),
+ * allocate, create or destroy streams, or load modules may still break another thread's capture on the same device
+ * (CUDA invalidates it: a plan built on one thread while another captures a plan's graph, issue 17's plans built
+ * ahead). Such calls therefore wait while a capture is open ({@link #captureGuard}: the capture holds it exclusively,
+ * they hold it shared for the call alone); a capture waits for the ones in progress. None of them waits for another
+ * host thread while holding it (only for device work already enqueued), so the wait is short and cannot deadlock.
  */
 final class CudaDriver {
     static final int CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16;
@@ -31,6 +40,8 @@ final class CudaDriver {
     private static final int CU_MEMHOSTALLOC_PORTABLE = 1;
     private static final int CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED = 704;
 
+    /** Exclusive from the start to the end of a stream capture; shared by the calls that could break one ({@link #guarded}). */
+    private final ReentrantReadWriteLock captureGuard = new ReentrantReadWriteLock();
     private final NativeLibrary lib;
     private final MethodHandle cuInit, cuDeviceGetCount, cuDeviceGet, cuDeviceGetName, cuDeviceGetAttribute,
             cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRelease, cuCtxSetCurrent, cuStreamCreate, cuStreamDestroy,
@@ -141,6 +152,17 @@ final class CudaDriver {
         }
     }
 
+    /** {@code call}, not while another thread has a stream capture open (see the class comment); its status. */
+    private int guarded(IntSupplier call) {
+        var shared = captureGuard.readLock();
+        shared.lock();
+        try {
+            return call.getAsInt();
+        } finally {
+            shared.unlock();
+        }
+    }
+
     // ---- device and context ----
 
     int deviceCount() {
@@ -232,14 +254,14 @@ final class CudaDriver {
     MemorySegment createStream() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment s = a.allocate(ADDRESS);
-            check(call(cuStreamCreate, s, CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+            check(guarded(() -> call(cuStreamCreate, s, CU_STREAM_NON_BLOCKING)), "cuStreamCreate");
             return s.get(ADDRESS, 0);
         }
     }
 
-    void destroyStream(MemorySegment s) { check(call(cuStreamDestroy, s), "cuStreamDestroy"); }
+    void destroyStream(MemorySegment s) { check(guarded(() -> call(cuStreamDestroy, s)), "cuStreamDestroy"); }
 
-    void synchronize(MemorySegment stream) { check(call(cuStreamSynchronize, stream), "cuStreamSynchronize"); }
+    void synchronize(MemorySegment stream) { check(guarded(() -> call(cuStreamSynchronize, stream)), "cuStreamSynchronize"); }
 
     MemorySegment createEvent() {
         try (Arena a = Arena.ofConfined()) {
@@ -268,11 +290,11 @@ final class CudaDriver {
     void record(MemorySegment event, MemorySegment stream) { check(call(cuEventRecord, event, stream), "cuEventRecord"); }
 
     /** Blocks the calling thread until the work before the event's last record is done (not later work of its stream). */
-    void waitFor(MemorySegment event) { check(call(cuEventSynchronize, event), "cuEventSynchronize"); }
+    void waitFor(MemorySegment event) { check(guarded(() -> call(cuEventSynchronize, event)), "cuEventSynchronize"); }
 
     /** Milliseconds between two recorded events (waits for the second). */
     float elapsedMillis(MemorySegment start, MemorySegment end) {
-        check(call(cuEventSynchronize, end), "cuEventSynchronize");
+        waitFor(end);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment ms = a.allocate(JAVA_FLOAT);
             check(call(cuEventElapsedTime, ms, start, end), "cuEventElapsedTime");
@@ -285,14 +307,14 @@ final class CudaDriver {
     long malloc(long bytes) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment p = a.allocate(JAVA_LONG);
-            int rc = call(cuMemAlloc, p, Math.max(bytes, 256));
+            int rc = guarded(() -> call(cuMemAlloc, p, Math.max(bytes, 256)));
             if (rc == CUDA_ERROR_OUT_OF_MEMORY) throw MemoryExhaustedException.device(bytes, "cuMemAlloc: " + errorText(rc));
             if (rc != 0) throw new CudaException("cuMemAlloc of " + bytes + " bytes failed: " + errorText(rc));
             return p.get(JAVA_LONG, 0);
         }
     }
 
-    void free(long ptr) { if (ptr != 0) check(call(cuMemFree, ptr), "cuMemFree"); }
+    void free(long ptr) { if (ptr != 0) check(guarded(() -> call(cuMemFree, ptr)), "cuMemFree"); }
 
     void copyToDevice(long dst, MemorySegment src, long bytes, MemorySegment stream) {
         check(call(cuMemcpyHtoDAsync, dst, src, bytes, stream), "cuMemcpyHtoDAsync(" + bytes + " bytes)");
@@ -311,13 +333,13 @@ final class CudaDriver {
     MemorySegment mallocHost(long bytes) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment p = a.allocate(ADDRESS);
-            int rc = call(cuMemHostAlloc, p, Math.max(bytes, 256), CU_MEMHOSTALLOC_PORTABLE);
+            int rc = guarded(() -> call(cuMemHostAlloc, p, Math.max(bytes, 256), CU_MEMHOSTALLOC_PORTABLE));
             if (rc != 0) throw new CudaException("cuMemHostAlloc (page-locked host memory) of " + bytes + " bytes failed: " + errorText(rc));
             return p.get(ADDRESS, 0).reinterpret(bytes);
         }
     }
 
-    void freeHost(MemorySegment p) { check(call(cuMemFreeHost, p), "cuMemFreeHost"); }
+    void freeHost(MemorySegment p) { check(guarded(() -> call(cuMemFreeHost, p)), "cuMemFreeHost"); }
 
     /** Fills {@code words} 32-bit words with {@code pattern} (tests poison outputs with NaN this way). */
     void fill32(long dst, int pattern, long words, MemorySegment stream) {
@@ -329,12 +351,13 @@ final class CudaDriver {
     MemorySegment loadModule(String ptx) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment m = a.allocate(ADDRESS);
-            check(call(cuModuleLoadData, m, a.allocateFrom(ptx)), "cuModuleLoadData");
+            MemorySegment image = a.allocateFrom(ptx);
+            check(guarded(() -> call(cuModuleLoadData, m, image)), "cuModuleLoadData");
             return m.get(ADDRESS, 0);
         }
     }
 
-    void unloadModule(MemorySegment module) { check(call(cuModuleUnload, module), "cuModuleUnload"); }
+    void unloadModule(MemorySegment module) { check(guarded(() -> call(cuModuleUnload, module)), "cuModuleUnload"); }
 
     MemorySegment function(MemorySegment module, String name) {
         try (Arena a = Arena.ofConfined()) {
@@ -409,16 +432,44 @@ final class CudaDriver {
 
     // ---- CUDA graphs ----
 
-    void beginCapture(MemorySegment stream) { check(call(cuStreamBeginCapture, stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL), "cuStreamBeginCapture"); }
+    /**
+     * Starts capturing {@code stream} (THREAD_LOCAL mode); until {@link #endCaptureAndInstantiate} or {@link
+     * #abandonCapture} on this thread, other threads' calls that could break the capture wait ({@link #guarded}).
+     */
+    void beginCapture(MemorySegment stream) {
+        captureGuard.writeLock().lock();
+        try {
+            check(call(cuStreamBeginCapture, stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL), "cuStreamBeginCapture");
+        } catch (RuntimeException e) {
+            captureGuard.writeLock().unlock();
+            throw e;
+        }
+    }
 
     /** Ends the capture and instantiates it; returns {graph, graphExec}. */
     MemorySegment[] endCaptureAndInstantiate(MemorySegment stream) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment g = a.allocate(ADDRESS), e = a.allocate(ADDRESS);
-            check(call(cuStreamEndCapture, stream, g), "cuStreamEndCapture");
+            try {
+                check(call(cuStreamEndCapture, stream, g), "cuStreamEndCapture");
+            } finally {
+                captureGuard.writeLock().unlock();
+            }
             MemorySegment graph = g.get(ADDRESS, 0);
             check(call(cuGraphInstantiate, e, graph, 0L), "cuGraphInstantiate");
             return new MemorySegment[]{graph, e.get(ADDRESS, 0)};
+        }
+    }
+
+    /** Ends a capture that failed part-way, discarding what it recorded, so that the stream runs work again. */
+    void abandonCapture(MemorySegment stream) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment g = a.allocate(ADDRESS);
+            if (call(cuStreamEndCapture, stream, g) == 0 && !g.get(ADDRESS, 0).equals(MemorySegment.NULL)) {
+                call(cuGraphDestroy, g.get(ADDRESS, 0));
+            }
+        } finally {
+            captureGuard.writeLock().unlock();
         }
     }
 

@@ -28,6 +28,12 @@ import java.util.logging.Logger;
  * {@link MemoryPlanner}; each value keeps its declared dtype. Every task was lowered to prepared kernel
  * launches and cuBLASLt calls ({@link TaskLowering}); from the second run on they are replayed as one
  * CUDA graph (disable with {@code -Di2vgen.cuda.graphs=false}).
+ * <p>Threads: a plan may be built while other plans of the backend run on another thread (plans built ahead,
+ * {@link CudaBackend#compilesConcurrently}). What the build enqueues on the device goes to a stream of its own
+ * ({@link PlanBuildWork}), finished before the constructor returns, except the timed trials of the algorithm
+ * searches, which run on the backend's stream under {@link CudaBackend#streamLock} (they share its workspaces and
+ * would time another thread's work). Running a plan holds that lock while it enqueues and waits, so a trial never
+ * interleaves with a run, nor falls inside a graph capture.
  */
 public final class CudaExecutionPlan implements ExecutionPlan {
     private static final Logger LOG = Logger.getLogger(CudaExecutionPlan.class.getName());
@@ -53,6 +59,8 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     private String loweringTask = "";
     private final boolean useGraphs = !"false".equals(System.getProperty("i2vgen.cuda.graphs"));
     private MemorySegment[] cudaGraph;            // {graph, exec} once captured
+    /** What this plan's construction enqueues (uploads, repacks, copies) on a stream of its own; made first. */
+    private PlanBuildWork build;
     private final long[] bound;                   // by input id: device copies kept across runs (bind / copy), input dtype
     private final long[] boundStaging;            // by input id: F32 upload buffers of bound inputs with a narrower dtype
     private final Map<String, KernelLaunch> copies = new HashMap<>();
@@ -89,6 +97,7 @@ public final class CudaExecutionPlan implements ExecutionPlan {
         this.bound = new long[graph.values().size()];
         this.boundStaging = new long[graph.values().size()];
         try {
+            build = new PlanBuildWork(backend, graph.name());
             try {
                 this.arena = backend.residentWeights.mallocEvicting(memory.peakBytes());
             } catch (MemoryExhaustedException e) {
@@ -107,11 +116,20 @@ public final class CudaExecutionPlan implements ExecutionPlan {
                             + (t.label().isEmpty() ? "" : " at " + t.label()) + " of graph " + graph.name() + ": " + e.getMessage(), e);
                 }
             }
-            fenceUploads();   // every run comes after the weights uploaded in the background
-            driver.synchronize(backend.stream);
+            build.complete();   // every run comes after the weights uploaded in the background and the build's work
         } catch (RuntimeException e) {
+            if (build != null) abandonBuild();
             close();
             throw e;
+        }
+    }
+
+    /** A construction that failed part-way: its enqueued work ends before its buffers go. */
+    private void abandonBuild() {
+        try {
+            build.abandon();
+        } catch (CudaException e) {
+            LOG.warning("build stream error while closing " + graph.name() + ": " + e.getMessage());
         }
     }
 
@@ -157,6 +175,10 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     /** As {@link #profile()}; {@code byTask} splits each step name by the op and output shape it was lowered from. */
     public java.util.List<java.util.Map.Entry<String, double[]>> profile(boolean byTask) {
         ensureOpen();
+        return backend.onStream(() -> profileLocked(byTask));
+    }
+
+    private java.util.List<java.util.Map.Entry<String, double[]>> profileLocked(boolean byTask) {
         driver.setCurrent(backend.context);
         pendingReads.detachAll();
         java.util.Map<String, double[]> byName = new java.util.HashMap<>();
@@ -187,48 +209,33 @@ public final class CudaExecutionPlan implements ExecutionPlan {
 
     /**
      * The device copy of constant {@code root} in {@code layout} ("" = its host layout in the storage dtype), shared
-     * with other plans of the backend through {@link ResidentWeights}; {@code init} fills a fresh copy on a miss.
+     * with other plans of the backend through {@link ResidentWeights}; {@code init} fills a fresh copy on a miss: by
+     * the upload threads ({@link #uploadInBackground}, ordered by the fences), or on the build stream, then finished
+     * ({@link PlanBuildWork#finish}) before it returns, since another thread's plan may take the copy next.
      */
     long constantPointer(Value root, String layout, long bytes, java.util.function.BiConsumer<Value, Long> init) {
         String key = root.id() + "/" + layout;
         ResidentWeights.Entry e = constants.get(key);
         if (e == null) {
-            e = backend.residentWeights.acquire(root.constant(), storageType(root), layout, bytes, p -> init.accept(root, p));
+            boolean[] filledHere = {false};
+            e = backend.residentWeights.acquire(root.constant(), storageType(root), layout, bytes, p -> {
+                filledHere[0] = true;
+                init.accept(root, p);
+            });
             constants.put(key, e);
+            if (!filledHere[0]) build().takesResident(e);
         }
         return e.pointer;
     }
 
+    /** The construction's device work: during the constructor (lowerings), and the uploads of constants read later. */
+    PlanBuildWork build() { return build; }
+
     /** Uploads a constant in the storage dtype (converted on the host if its dtype differs). */
-    void upload(Value root, long pointer) {
-        Tensor host = root.constant();
-        DType type = storageType(root);
-        Tensor converted = host.dtype() == type ? host.contiguous() : host.to(type);
-        driver.copyToDevice(pointer, converted.contiguousSegment(), converted.byteSize(), backend.stream);
-        driver.synchronize(backend.stream);   // the host copy may be a temporary
-    }
+    void upload(Value root, long pointer) { build().upload(root.constant(), storageType(root), pointer); }
 
-    /**
-     * As {@link #upload}, by the backend's upload thread when it has one ({@link WeightUploads}): for a copy nothing
-     * reads while the plan is built, unless after {@link #fenceUploads} (runs come after the constructor's fence).
-     */
-    void uploadInBackground(Value root, long pointer) { uploadInBackground(root.constant(), storageType(root), pointer); }
-
-    /** As {@link #uploadInBackground(Value, long)} for a host tensor or view (a repack's strided view), copied as {@code type}. */
-    void uploadInBackground(Tensor host, DType type, long pointer) {
-        if (backend.uploads != null) {
-            backend.uploads.submit(host, type, pointer);
-            return;
-        }
-        Tensor converted = host.dtype() == type ? host.contiguous() : host.to(type);
-        driver.copyToDevice(pointer, converted.contiguousSegment(), converted.byteSize(), backend.stream);
-        driver.synchronize(backend.stream);   // the host copy may be a temporary
-    }
-
-    /** Makes the plan's stream wait for the weights uploaded in the background so far: before a kernel reads one at plan build. */
-    void fenceUploads() {
-        if (backend.uploads != null) backend.uploads.fence(backend.stream);
-    }
+    /** As {@link #upload}, on the backend's upload threads where it has them ({@link PlanBuildWork#uploadInBackground}). */
+    void uploadInBackground(Value root, long pointer) { build().uploadInBackground(root.constant(), storageType(root), pointer); }
 
     // ---- ExecutionPlan ----
 
@@ -241,7 +248,9 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     @Override
     public void submit(Map<Value, Tensor> inputs) { run(inputs, false); }
 
-    private void run(Map<Value, Tensor> inputs, boolean wait) {
+    private void run(Map<Value, Tensor> inputs, boolean wait) { backend.onStream(() -> runLocked(inputs, wait)); }
+
+    private void runLocked(Map<Value, Tensor> inputs, boolean wait) {
         ensureOpen();
         driver.setCurrent(backend.context);
         for (Value given : inputs.keySet()) checks.checkInput(given);
@@ -272,7 +281,9 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     }
 
     @Override
-    public void bind(Value input, Tensor host) {
+    public void bind(Value input, Tensor host) { backend.onStream(() -> bindLocked(input, host)); }
+
+    private void bindLocked(Value input, Tensor host) {
         ensureOpen();
         driver.setCurrent(backend.context);
         checks.checkInput(input);
@@ -294,14 +305,16 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     @Override
     public void copy(Value output, Value input) {
         ensureOpen();
-        driver.setCurrent(backend.context);
         checks.checkInput(input);
         if (!graph.outputs().containsValue(output)) {
             throw new IllegalArgumentException("graph " + graph.name() + ": " + output + " is not a graph output; its buffer is reused");
         }
         checks.checkCopy(output, input, runs != 0);
-        // enqueued on the plan's stream, so it lands before the next run and after the last one
-        deviceCopy(pointer(output), storageType(output), boundBuffer(input), input.dtype(), input.numel());
+        backend.onStream(() -> {
+            driver.setCurrent(backend.context);
+            // enqueued on the plan's stream, so it lands before the next run and after the last one
+            deviceCopy(pointer(output), storageType(output), boundBuffer(input), input.dtype(), input.numel());
+        });
     }
 
     /**
@@ -367,7 +380,9 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     }
 
     /** Enqueues all tasks (no input copies, no synchronisation): replays the CUDA graph when one was captured. */
-    public void enqueueTasks() {
+    public void enqueueTasks() { backend.onStream(this::enqueueTasksLocked); }
+
+    private void enqueueTasksLocked() {
         pendingReads.detachAll();   // nothing to do unless readAsync captured an output still in the arena
         if (cudaGraph != null) {
             driver.launchGraph(cudaGraph[1], backend.stream);
@@ -376,7 +391,12 @@ public final class CudaExecutionPlan implements ExecutionPlan {
         if (useGraphs && runs >= 1) {
             try {
                 driver.beginCapture(backend.stream);
-                for (Step s : steps) s.run(backend.stream);
+                try {
+                    for (Step s : steps) s.run(backend.stream);
+                } catch (RuntimeException e) {
+                    driver.abandonCapture(backend.stream);   // the stream leaves capture mode: the fallback below runs
+                    throw e;
+                }
                 cudaGraph = driver.endCaptureAndInstantiate(backend.stream);
                 driver.launchGraph(cudaGraph[1], backend.stream);
                 return;
@@ -391,21 +411,25 @@ public final class CudaExecutionPlan implements ExecutionPlan {
 
     /** Fills every planned buffer with a NaN pattern (tests: proves each output element is written). */
     public void poison() {
-        driver.setCurrent(backend.context);
-        pendingReads.detachAll();
-        driver.fill32(arena, 0x7fc07fc0, Math.max(1, memory.peakBytes() / 4), backend.stream);   // NaN as f32, f16 and bf16
-        driver.synchronize(backend.stream);
+        backend.onStream(() -> {
+            driver.setCurrent(backend.context);
+            pendingReads.detachAll();
+            driver.fill32(arena, 0x7fc07fc0, Math.max(1, memory.peakBytes() / 4), backend.stream);   // NaN as f32, f16 and bf16
+            driver.synchronize(backend.stream);
+        });
     }
 
     @Override
     public Tensor read(Value output) {
         ensureOpen();
         checks.checkReadable(output);   // as the other backends: only graph outputs keep their buffers
-        driver.setCurrent(backend.context);
         DType type = storageType(output);
         Tensor host = Tensor.allocate(type, output.shape());
-        driver.copyToHost(host.contiguousSegment(), pointer(output), host.byteSize(), backend.stream);
-        driver.synchronize(backend.stream);
+        backend.onStream(() -> {
+            driver.setCurrent(backend.context);
+            driver.copyToHost(host.contiguousSegment(), pointer(output), host.byteSize(), backend.stream);
+            driver.synchronize(backend.stream);
+        });
         return type == DType.F32 ? host : host.to(DType.F32);
     }
 
@@ -413,8 +437,10 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     public PendingRead readAsync(Value output) {
         ensureOpen();
         checks.checkReadable(output);
-        driver.setCurrent(backend.context);
-        return pendingReads.start(output, pointer(output), storageType(output));
+        return backend.onStream(() -> {
+            driver.setCurrent(backend.context);
+            return pendingReads.start(output, pointer(output), storageType(output));
+        });
     }
 
     @Override public long plannedPeakBytes() { return memory.peakBytes(); }
@@ -429,11 +455,14 @@ public final class CudaExecutionPlan implements ExecutionPlan {
         if (closed) return;
         closed = true;
         driver.setCurrent(backend.context);
-        try {
-            driver.synchronize(backend.stream);
-        } catch (CudaException e) {
-            LOG.warning("stream error while closing " + graph.name() + ": " + e.getMessage());
-        }
+        backend.onStream(() -> {   // its runs and any trial of its build are on the backend's stream
+            try {
+                driver.synchronize(backend.stream);
+            } catch (CudaException e) {
+                LOG.warning("stream error while closing " + graph.name() + ": " + e.getMessage());
+            }
+        });
+
         if (cudaGraph != null) driver.destroyGraph(cudaGraph[0], cudaGraph[1]);
         pendingReads.close();
         for (AutoCloseable r : resources) {

@@ -205,6 +205,17 @@ final class Cudnn implements AutoCloseable {
 
     long version() { return version; }
 
+    /**
+     * Held around every use of {@link #handle} and the workspace outside a plan's run: the searches and trials at plan
+     * build, on the backend's stream ({@link CudaBackend#streamLock}, shared by the backend right after loading; runs
+     * hold it too). cuDNN's handle must never be used by two threads at once.
+     */
+    private java.util.concurrent.locks.Lock streamLock = new java.util.concurrent.locks.ReentrantLock();
+
+    void shareStreamLock(java.util.concurrent.locks.Lock lock) { this.streamLock = lock; }
+
+    java.util.concurrent.locks.Lock streamLock() { return streamLock; }
+
     /** Where choices persist between processes; set by the backend right after loading. */
     private AlgorithmCache algorithms;
 

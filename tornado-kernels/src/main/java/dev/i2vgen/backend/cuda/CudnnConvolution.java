@@ -155,14 +155,15 @@ final class CudnnConvolution implements AutoCloseable {
         } else if (workspace == 0) {
             choice = null;
         } else {
-            cudnn.searches.incrementAndGet();
-            long t0 = System.nanoTime();
-            choice = choose(cudnn, xd, x, wd, weight, cd, yd, y, workspace, maxWorkspace, stream, search.equals("heuristic"));
-            float searchMs = (System.nanoTime() - t0) / 1e6f;
-            cudnn.searchNanos.add(System.nanoTime() - t0);
-            if (choice != null) choice = new Choice(choice.algo(), choice.mathType(), choice.workspaceBytes(), choice.millis(), searchMs);
-            cudnn.rememberChoice(key, Optional.ofNullable(choice));
-            LOG.fine(() -> what + ": " + (cudnn.choices.get(key).map(Object::toString).orElse("no algorithm within the workspace")));
+            // the trials run on the backend's stream, in its workspace, with its handle: one at a time, between runs
+            cudnn.streamLock().lock();
+            try {
+                Optional<Choice> meanwhile = cudnn.knownChoice(key);   // another thread's build may have searched it
+                choice = meanwhile != null ? meanwhile.orElse(null) : search(cudnn, key, what, xd, x, wd, weight, cd, yd, y, workspace,
+                        maxWorkspace, stream, search.equals("heuristic"));
+            } finally {
+                cudnn.streamLock().unlock();
+            }
         }
         int calls = g.n() / group;
         conv = new CudnnConvolution(cudnn, what + (calls > 1 ? " x" + calls + " calls" : ""), xd, wd, yd, cd, bd, choice, calls,
@@ -179,12 +180,20 @@ final class CudnnConvolution implements AutoCloseable {
             conv.activationDesc = ad;
             Boolean fusable = cudnn.knownFusedBias(key);
             if (fusable == null) {   // once per shape: cuDNN answers NOT_SUPPORTED for what it cannot fuse
-                cudnn.check(CudaDriver.call(cudnn.setStream, cudnn.handle, stream), "cudnnSetStream");
-                int rc = conv.fused(x, weight, bias, y, workspace, 0);
-                if (rc == 0) driver.synchronize(stream);
-                else LOG.info(what + ": bias not fused (cuDNN status " + rc + "), added by cudnnAddTensor");
-                fusable = rc == 0;
-                cudnn.rememberFusedBias(key, fusable);
+                cudnn.streamLock().lock();   // a trial call: as the search above
+                try {
+                    fusable = cudnn.knownFusedBias(key);
+                    if (fusable == null) {
+                        cudnn.check(CudaDriver.call(cudnn.setStream, cudnn.handle, stream), "cudnnSetStream");
+                        int rc = conv.fused(x, weight, bias, y, workspace, 0);
+                        if (rc == 0) driver.synchronize(stream);
+                        else LOG.info(what + ": bias not fused (cuDNN status " + rc + "), added by cudnnAddTensor");
+                        fusable = rc == 0;
+                        cudnn.rememberFusedBias(key, fusable);
+                    }
+                } finally {
+                    cudnn.streamLock().unlock();
+                }
             }
             if (!fusable) {
                 CudaDriver.call(cudnn.destroyActivation, ad);
@@ -193,6 +202,21 @@ final class CudnnConvolution implements AutoCloseable {
         }
         cudnn.planned.incrementAndGet();
         return conv;
+    }
+
+    /** The timed search of {@link #plan} (under the stream lock), remembered for the shape; null when no algorithm fits. */
+    private static Choice search(Cudnn cudnn, String key, String what, MemorySegment xd, long x, MemorySegment wd, long weight,
+                                 MemorySegment cd, MemorySegment yd, long y, long workspace, long maxWorkspace,
+                                 MemorySegment stream, boolean heuristicOnly) {
+        cudnn.searches.incrementAndGet();
+        long t0 = System.nanoTime();
+        Choice choice = choose(cudnn, xd, x, wd, weight, cd, yd, y, workspace, maxWorkspace, stream, heuristicOnly);
+        float searchMs = (System.nanoTime() - t0) / 1e6f;
+        cudnn.searchNanos.add(System.nanoTime() - t0);
+        if (choice != null) choice = new Choice(choice.algo(), choice.mathType(), choice.workspaceBytes(), choice.millis(), searchMs);
+        cudnn.rememberChoice(key, Optional.ofNullable(choice));
+        LOG.fine(() -> what + ": " + (cudnn.choices.get(key).map(Object::toString).orElse("no algorithm within the workspace")));
+        return choice;
     }
 
     private static MemorySegment tensor(Cudnn cudnn, int format, int dt, int n, int c, int h, int w) {

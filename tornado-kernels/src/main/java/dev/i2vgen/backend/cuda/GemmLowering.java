@@ -45,7 +45,7 @@ final class GemmLowering {
         this.act = base.act;
         CudaExecutionPlan p = plan;
         this.projections = p.projections;
-        this.timing = CublasLt.searchEnabled() ? new CublasLt.Timing(backend.driver, backend.stream, backend.workspace) : null;
+        this.timing = CublasLt.searchEnabled() ? new CublasLt.Timing(backend.driver, backend.stream, backend.workspace, backend.streamLock) : null;
         this.fusion = ResidualFusion.plan(p.graph(), new ResidualFusion.Storage() {
             // a fused projection's output lives in its group's buffer (conservatively: all of it); a Linear fused with
             // its Geglu writes the Geglu's output (GegluFusion)
@@ -235,7 +235,11 @@ final class GemmLowering {
         boolean ownTaps = constantWeight && k > 1 && uses.getOrDefault(w.root().id(), 0) == 1 && w.root().numel() == (long) o * c * k;
         long wp = ownTaps ? 0 : base.operand(w);
         Long cachedTaps = k == 1 ? Long.valueOf(wp) : ownTaps ? Long.valueOf(plan.constantPointer(w.root(), "taps" + k, tapBytes,
-                (root, p) -> { plan.upload(root, p); repack(p, p, (long) o * c, k, true); })) : constantWeight ? repackedConstants.get(wp) : null;
+                (root, p) -> {
+                    plan.upload(root, p);
+                    repack(p, p, (long) o * c, k, true);
+                    plan.build().finish();   // a resident copy: complete before another thread's plan takes it
+                })) : constantWeight ? repackedConstants.get(wp) : null;
         long taps = cachedTaps != null ? cachedTaps : constantWeight ? plan.allocateExtra(tapBytes) : base.scratch.take(tapBytes);
         List<CublasLt.Gemm> gemms = new ArrayList<>();
         List<String> names = new ArrayList<>();
@@ -258,7 +262,7 @@ final class GemmLowering {
             return false;
         }
         if (cachedTaps == null) {
-            if (constantWeight) plan.fenceUploads();   // repacked now from its plain copy, which may still be on its way
+            if (constantWeight) plan.build().fenceUploads();   // repacked now from its plain copy, which may still be on its way
             repack(wp, taps, (long) o * c, k, constantWeight);
         }
         for (int i = 0; i < gemms.size(); i++) {
@@ -281,7 +285,7 @@ final class GemmLowering {
             base.launch("gemm", "repack_taps", grid, 1, TaskLowering.BLOCK, 0, base.args().ptr(w).ptr(taps).i64(oc).i32(k));
             return;
         }
-        // launched now, ordered before every run on the plan's stream; the temporary is task scratch, free at plan build
+        // launched now on the build stream, finished before the plan's first run; the temporary is task scratch, free at plan build
         long target = taps == w ? base.scratch.take(oc * k * act.byteSize()) : taps;
         launchNow(grid, base.args().ptr(w).ptr(target).i64(oc).i32(k));
         if (target != taps) launchNow(grid, base.args().ptr(target).ptr(taps).i64(oc * k).i32(1));   // k = 1: a plain copy back
@@ -290,7 +294,7 @@ final class GemmLowering {
 
     private void launchNow(int grid, KernelLaunch.Args args) {
         KernelLaunch.of("repack_taps", backend.kernels.function("gemm", "repack_taps", act), grid, 1, TaskLowering.BLOCK, 0, args)
-                .run(backend.driver, backend.stream);
+                .run(backend.driver, plan.build().stream());
     }
 
     /** y[r, p] += bias[r % channels] over rows of {@code inner} values (gemm.cu bias_rows; also TemporalConvLowering). */

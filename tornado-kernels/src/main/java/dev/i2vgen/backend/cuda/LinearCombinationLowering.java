@@ -50,8 +50,8 @@ final class LinearCombinationLowering {
         long bytes = root.numel() * type.byteSize();
         return tl.plan.constantPointer(root, "declared " + type, bytes, (r, p) -> {
             Tensor host = r.constant().dtype() == type ? r.constant().contiguous() : r.constant().to(type);
-            tl.backend.driver.copyToDevice(p, host.contiguousSegment(), bytes, tl.backend.stream);
-            tl.backend.driver.synchronize(tl.backend.stream);   // the host copy may be a temporary
+            tl.backend.driver.copyToDevice(p, host.contiguousSegment(), bytes, tl.plan.build().stream());
+            tl.backend.driver.synchronize(tl.plan.build().stream());   // the host copy may be a temporary (and the copy is shared)
         });
     }
 }

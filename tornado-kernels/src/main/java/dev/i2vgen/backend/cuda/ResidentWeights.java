@@ -73,7 +73,7 @@ final class ResidentWeights implements AutoCloseable {
 
             @Override
             public void free(long pointer) {
-                if (uploads != null) uploads.drain();
+                if (uploads != null && uploads.mayBeWriting(pointer)) uploads.drain();
                 driver.free(pointer);
             }
         }, Long.getLong("i2vgen.cuda.residentWeightsBytes", 8L << 30));
@@ -150,6 +150,23 @@ final class ResidentWeights implements AutoCloseable {
 
     /** Frees every idle entry: a plan's activations come before weights no plan uses right now. */
     synchronized void evictIdle() { trimIdle(0); }
+
+    /**
+     * Frees the idle entries (every layout) of the host tensors at {@code hostAddresses} (their segments' addresses),
+     * and answers the bytes freed: a stage that will not run again gives its weights' room to a plan built ahead
+     * ({@link CudaBackend#releaseConstants}). Entries a live plan holds stay.
+     */
+    synchronized long releaseIdle(java.util.Set<Long> hostAddresses) {
+        long freed = 0;
+        for (Iterator<Entry> it = entries.values().iterator(); it.hasNext(); ) {
+            Entry e = it.next();
+            if (e.users > 0 || !hostAddresses.contains(e.key.address())) continue;
+            it.remove();
+            driver.free(e.pointer);
+            freed += e.bytes;
+        }
+        return freed;
+    }
 
     /** cuMemAlloc, retried once after freeing the idle weights. */
     long mallocEvicting(long bytes) {

@@ -62,10 +62,10 @@ final class Sm90GegluGemm {
         return new TensorMap2d[]{TensorMap2d.dense(act, x, k, rows, BK, BM), TensorMap2d.dense(act, w, k, 2L * half, BK, BN)};
     }
 
-    /** {@code bytes} (a multiple of 4) of zeros the plan owns, filled now on its stream (before any run). */
+    /** {@code bytes} (a multiple of 4) of zeros the plan owns, filled now on its build stream (done before any run). */
     private static long zeros(TaskLowering base, long bytes) {
         long p = base.plan.allocateExtra(bytes);
-        base.backend.driver.fill32(p, 0, bytes / 4, base.backend.stream);
+        base.backend.driver.fill32(p, 0, bytes / 4, base.plan.build().stream());
         return p;
     }
 

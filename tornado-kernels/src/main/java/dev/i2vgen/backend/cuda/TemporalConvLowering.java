@@ -125,6 +125,7 @@ final class TemporalConvLowering {
                 long tmp = tl.scratch.take(bytes);
                 launchNow(tl, "permute", TaskLowering.grid(elements), repackArgs(tl, p, tmp, o, c, k));
                 launchNow(tl, "copy_rows", TaskLowering.grid(elements), tl.args().ptr(tmp).i64(0).i64(0).ptr(p).i64(0).i64(0).i64(1).i64(elements));
+                tl.plan.build().finish();   // a resident copy: complete before another thread's plan takes it
             });
         }
         long taps = tl.scratch.take(bytes);
@@ -151,6 +152,6 @@ final class TemporalConvLowering {
 
     private static void launchNow(TaskLowering tl, String kernel, int grid, KernelLaunch.Args args) {
         KernelLaunch.of(kernel, tl.backend.kernels.function("layout", kernel, tl.act), grid, 1, TaskLowering.BLOCK, 0, args)
-                .run(tl.backend.driver, tl.backend.stream);
+                .run(tl.backend.driver, tl.plan.build().stream());
     }
 }

@@ -23,6 +23,10 @@ import java.util.logging.Logger;
  * is built (a repack). The copies read pageable host memory, which the driver has taken when the call returns; a
  * converted or repacked temporary is kept until its copy is done. A failed upload makes every later fence fail: no
  * plan can run with a weight that did not arrive.
+ * <p>Freeing: a buffer an upload may still be writing must not be freed (and reused) before the copy lands, so a free
+ * {@link #drain}s first where {@link #mayBeWriting} says so. A plan's construction ends with a fence and a
+ * synchronisation of its stream, after which the uploads it covered are complete ({@link #settled}): freeing the
+ * weights of a finished stage then waits for nothing, even while another thread's plan uploads gigabytes.
  */
 final class WeightUploads implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(WeightUploads.class.getName());
@@ -46,7 +50,11 @@ final class WeightUploads implements AutoCloseable {
 
     private final UploadStream uploads;
     private final ExecutorService threads;
-    private long submitted, done;           // guarded by this
+    private long submitted;                 // guarded by this
+    /** Numbers of the uploads submitted and not yet enqueued (or failed). */
+    private final java.util.TreeSet<Long> inFlight = new java.util.TreeSet<>();   // guarded by this
+    /** Target pointer → the number of its upload, until an upload at least that late is known complete. */
+    private final java.util.concurrent.ConcurrentSkipListMap<Long, Long> unsettled = new java.util.concurrent.ConcurrentSkipListMap<>();
     private Throwable failure;              // guarded by this
     /** Thread time of the upload threads (conversions, repacks, copies), and the time plan builders spent blocked in fences. */
     final LongAdder busyNanos = new LongAdder(), waitNanos = new LongAdder();
@@ -110,13 +118,16 @@ final class WeightUploads implements AutoCloseable {
     /**
      * Queues the copy of {@code host} (a tensor or a strided view: a repack) as {@code type}, made contiguous and
      * converted on an upload thread where needed, to {@code pointer}, a device buffer of at least its size that
-     * nothing reads before a {@link #fence}.
+     * nothing reads before a {@link #fence}. Answers the upload's number (uploads are numbered as submitted).
      */
-    void submit(Tensor host, DType type, long pointer) {
+    long submit(Tensor host, DType type, long pointer) {
+        long number;
         synchronized (this) {
             if (failure != null) throw failed();
-            submitted++;
+            number = ++submitted;
+            inFlight.add(number);
         }
+        unsettled.put(pointer, number);
         threads.execute(() -> {
             long t0 = System.nanoTime();
             Throwable problem = null;
@@ -134,44 +145,81 @@ final class WeightUploads implements AutoCloseable {
                 busyNanos.add(System.nanoTime() - t0);
                 synchronized (this) {
                     if (problem != null && failure == null) failure = problem;
-                    done++;
+                    inFlight.remove(number);
                     notifyAll();
                 }
             }
         });
+        return number;
     }
 
     private synchronized boolean poisoned() { return failure != null; }
 
+    /** {@link #fence(MemorySegment, long)} for every upload submitted so far. */
+    long fence(MemorySegment consumer) {
+        long upTo;
+        synchronized (this) {
+            upTo = submitted;
+        }
+        return fence(consumer, upTo);
+    }
+
     /**
-     * Makes {@code consumer} (a plan's stream) wait, on the device, for every upload submitted so far; blocks the
-     * calling thread only until they are enqueued. Throws the failure of any upload.
+     * Makes {@code consumer} (a plan's stream) wait, on the device, for the uploads numbered up to {@code upTo} (a plan's
+     * own and those of the resident weights it took from other plans, {@link #latestInto}); blocks the calling thread
+     * only until they are enqueued, not for uploads other threads' plans submitted later (a plan built ahead uploads
+     * gigabytes meanwhile). Throws the failure of any upload. Answers {@code upTo}, for {@link #settled} once the
+     * consumer is synchronised. Two threads may fence at once: each waits for the upload stream's latest event,
+     * recorded after its own wait for the enqueueing, so at least as late.
      */
-    void fence(MemorySegment consumer) {
+    long fence(MemorySegment consumer, long upTo) {
         long t0 = System.nanoTime();
         try {
-            awaitEnqueued();
+            awaitEnqueued(upTo);
             uploads.orderBefore(consumer);
+            return upTo;
         } finally {
             waitNanos.add(System.nanoTime() - t0);
         }
     }
 
-    /** Waits until every upload submitted so far has reached the device (before memory is freed); failures are not thrown. */
-    void drain() {
-        try {
-            awaitEnqueued();
-        } catch (CudaException e) {
-            // the upload failed: nothing of it is in flight
-        }
-        uploads.synchronize();
+    /** The uploads up to {@code covered} are complete (a stream that fenced them was synchronised): their buffers may be freed at once. */
+    void settled(long covered) { unsettled.values().removeIf(n -> n <= covered); }
+
+    /** Whether an upload into {@code pointer} may still be in flight (then a free must {@link #drain} first). */
+    boolean mayBeWriting(long pointer) { return unsettled.containsKey(pointer); }
+
+    /**
+     * The latest upload into [pointer, pointer + bytes) that may still be in flight (0: none): what a plan taking that
+     * resident weight from another plan must fence ({@link #fence(MemorySegment, long)}); a weight assembled from
+     * several parts (a fused projection) had one upload per part.
+     */
+    long latestInto(long pointer, long bytes) {
+        long latest = 0;
+        for (long n : unsettled.subMap(pointer, pointer + Math.max(bytes, 1)).values()) latest = Math.max(latest, n);
+        return latest;
     }
 
-    private void awaitEnqueued() {
+    /** Waits until every upload submitted so far has reached the device (before memory is freed); failures are not thrown. */
+    void drain() {
+        long covered;
+        synchronized (this) {
+            covered = submitted;
+        }
+        try {
+            awaitEnqueued(covered);
+        } catch (CudaException e) {
+            covered = -1;   // the upload failed: nothing of it is in flight
+        }
+        uploads.synchronize();
+        if (covered >= 0) settled(covered);
+    }
+
+    /** Waits until the uploads numbered up to {@code upTo} are enqueued (or failed); throws a failure of any upload. */
+    private void awaitEnqueued(long upTo) {
         boolean interrupted = false;
         synchronized (this) {
-            long target = submitted;
-            while (done < target) {
+            while (!inFlight.isEmpty() && inFlight.first() <= upTo) {
                 try {
                     wait();
                 } catch (InterruptedException e) {

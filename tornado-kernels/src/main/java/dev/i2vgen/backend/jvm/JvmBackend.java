@@ -20,6 +20,14 @@ public final class JvmBackend implements Backend {
 
     public ExecutionPlan compile(ImmutableTaskGraph graph) { return new JvmExecutionPlan(graph, constants); }
 
+    /**
+     * False, though its compile would be safe beside running plans (per-plan state, a concurrent cache of widened
+     * weights): its plans already run on every core, so a plan built beside them takes cores from the run, and the
+     * host memory it would hold earlier is not given back ({@link #releaseConstants} frees nothing).
+     */
+    @Override
+    public boolean compilesConcurrently() { return false; }
+
     /** Off-heap bytes of weights widened from F16/BF16 (shared by all plans of this backend). */
     public long widenedConstantBytes() { return constants.widenedBytes(); }
 

@@ -177,4 +177,27 @@ class ResidentWeightsTest {
         assertEquals(0, mem.liveBytes());
         r.close();
     }
+    /** A finished stage gives its weights back (every layout of them) for a plan built ahead; weights in use stay. */
+    @Test
+    void releasingAStagesWeightsFreesTheirIdleCopiesOnly() {
+        FakeMemory mem = new FakeMemory(1 << 20);
+        ResidentWeights r = new ResidentWeights(mem, 1 << 20);
+        Tensor text = weights(100, 1f), shared = weights(50, 2f), unet = weights(300, 3f);
+        AtomicInteger uploads = new AtomicInteger();
+        ResidentWeights.Entry plain = acquire(r, text, uploads);
+        ResidentWeights.Entry repacked = r.acquire(text, DType.F16, "krsc", 200, p -> uploads.incrementAndGet());
+        ResidentWeights.Entry inUse = acquire(r, shared, uploads);
+        ResidentWeights.Entry other = acquire(r, unet, uploads);
+        r.release(plain);
+        r.release(repacked);
+        r.release(other);   // idle too, but not asked for
+        java.util.Set<Long> hosts = java.util.Set.of(text.contiguousSegment().address(), shared.contiguousSegment().address());
+        assertEquals(200 + 200, r.releaseIdle(hosts), "both layouts of the text weight; the shared one is held by a plan");
+        assertEquals(100 + 600, r.residentBytes());
+        ResidentWeights.Entry again = acquire(r, text, uploads);
+        assertEquals(5, uploads.get(), "taken again, it is uploaded again");
+        r.release(again);
+        r.release(inUse);
+        r.close();
+    }
 }

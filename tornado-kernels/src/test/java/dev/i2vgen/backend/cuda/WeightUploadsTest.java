@@ -142,4 +142,26 @@ class WeightUploadsTest {
         for (long p = 1; p <= 4; p++) assertArrayEquals(krsc, stream.device.get(p), "pointer " + p);
         assertEquals(4, stream.log.stream().filter(s -> s.equals("synchronize")).count(), "each repacked temporary outlives its copy");
     }
+    /** Plans built on two threads (one ahead): a plan's fence waits for its own uploads, not for those submitted after them. */
+    @Test
+    void aFenceUpToAPlansOwnUploadsDoesNotWaitForLaterOnes() throws Exception {
+        CountDownLatch othersHeld = new CountDownLatch(1);
+        stream.holds.put(30L, othersHeld);   // another plan's large repack, submitted after this plan's uploads
+        try (WeightUploads uploads = new WeightUploads(stream, "upload-test", 2)) {
+            long mine = uploads.submit(weights(4), DType.F32, 10);
+            long theirs = uploads.submit(weights(4), DType.F32, 30);
+            assertTrue(theirs > mine, "numbered as submitted");
+            assertTimeoutPreemptively(Duration.ofSeconds(10), () -> assertEquals(mine, uploads.fence(PLAN_STREAM, mine)),
+                    "this plan's fence passes while the later upload is held");
+            assertTrue(uploads.mayBeWriting(30), "the held copy may still write its buffer");
+            assertEquals(theirs, uploads.latestInto(30, 16), "a plan taking that weight fences it");
+            assertEquals(0, uploads.latestInto(40, 16), "nothing in flight there");
+            uploads.settled(mine);
+            assertFalse(uploads.mayBeWriting(10), "settled: freed without draining");
+            Thread all = Thread.ofPlatform().start(() -> uploads.fence(PLAN_STREAM));
+            assertFalse(all.join(Duration.ofMillis(300)), "a fence of everything waits for the held copy");
+            othersHeld.countDown();
+            assertTrue(all.join(Duration.ofSeconds(20)));
+        }
+    }
 }
