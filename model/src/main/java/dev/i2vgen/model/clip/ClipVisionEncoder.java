@@ -92,17 +92,27 @@ public final class ClipVisionEncoder {
 
     /** A compiled graph for pixel_values[n, C, S, S] → "image_embeds". */
     public CompiledStage compile(Backend backend, int images, DType activation) {
+        return CompiledStage.compile(backend, graph(images, activation));
+    }
+
+    /** The graph {@link #compile} compiles: pixel_values[n, C, S, S] (F32) → "image_embeds". */
+    public TaskGraph graph(int images, DType activation) {
         TaskGraph g = new TaskGraph("clip_vision_encoder", activation);
         Value px = g.input(INPUT_PIXELS, DType.F32, images, config.numChannels(), config.imageSize(), config.imageSize());
         g.output(OUTPUT_EMBEDS, encode(g, castTo(g, px, activation)));
-        return CompiledStage.compile(backend, g);
+        return g;
     }
 
     /** Convenience: builds, compiles, runs once and returns image_embeds[n, projection_dim] as F32. */
     public Tensor run(Backend backend, Tensor pixelValues, DType activation) {
         try (CompiledStage stage = compile(backend, pixelValues.dim(0), activation)) {
-            return stage.run(Map.of(INPUT_PIXELS, pixelValues)).get(OUTPUT_EMBEDS);
+            return run(stage, pixelValues);
         }
+    }
+
+    /** image_embeds[n, projection_dim] (F32) of {@code pixelValues} on a stage compiled from {@link #graph}. */
+    public static Tensor run(CompiledStage stage, Tensor pixelValues) {
+        return stage.run(Map.of(INPUT_PIXELS, pixelValues)).get(OUTPUT_EMBEDS);
     }
 
     /** Returns "hidden_states.K" (K = 0..layers) and "image_embeds" as F32 host tensors; for conformance checks. */

@@ -27,6 +27,9 @@ public final class CompiledStage implements AutoCloseable {
         return new CompiledStage(backend.compile(graph.freeze()));
     }
 
+    /** A plan compiled elsewhere (built ahead, on another thread); closing the stage closes the plan. */
+    public static CompiledStage of(ExecutionPlan plan) { return new CompiledStage(plan); }
+
     public ImmutableTaskGraph graph() { return plan.graph(); }
 
     public ExecutionPlan plan() { return plan; }

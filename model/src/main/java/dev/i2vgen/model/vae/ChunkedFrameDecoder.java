@@ -145,14 +145,61 @@ public abstract sealed class ChunkedFrameDecoder implements AutoCloseable
     }
 
     private CompiledStage stage(int[] shape) {
-        return stages.computeIfAbsent(Arrays.toString(shape), k -> {
-            TaskGraph g = new TaskGraph(graphName + "_" + shape[0] + "x" + shape[2] + "x" + shape[3], activation);
-            Value z = g.input(AutoencoderKL.INPUT_LATENTS, DType.F32, shape);
-            // F32 on the device: the host read is then a plain copy (a host-side fp16 conversion of 2.7 M
-            // values per 704x1280 frame cost more than the frame's GPU time)
-            g.output(AutoencoderKL.OUTPUT_IMAGE, VaeBlocks.cast(g, decodeChunk(g, VaeBlocks.cast(g, z, activation)), DType.F32));
-            return CompiledStage.compile(backend, g);
-        });
+        return stages.computeIfAbsent(Arrays.toString(shape), k -> CompiledStage.compile(backend, chunkGraph(shape)));
+    }
+
+    /**
+     * The graph that decodes one chunk of latent frames {@code shape} = [n, C, h, w] (F32 in, F32 images out): what
+     * {@link #decodeFrames} compiles for chunks of that shape, for a caller that builds the plan elsewhere (ahead, on
+     * another thread) and hands it over with {@link #adopt}.
+     */
+    public TaskGraph chunkGraph(int... shape) {
+        requireChunkShape(shape);
+        TaskGraph g = new TaskGraph(graphName + "_" + shape[0] + "x" + shape[2] + "x" + shape[3], activation);
+        Value z = g.input(AutoencoderKL.INPUT_LATENTS, DType.F32, shape);
+        // F32 on the device: the host read is then a plain copy (a host-side fp16 conversion of 2.7 M
+        // values per 704x1280 frame cost more than the frame's GPU time)
+        g.output(AutoencoderKL.OUTPUT_IMAGE, VaeBlocks.cast(g, decodeChunk(g, VaeBlocks.cast(g, z, activation)), DType.F32));
+        return g;
+    }
+
+    /**
+     * The chunk shapes {@link #decodeFrames} compiles for {@code frames} latent frames of [C, h, w] in chunks of
+     * {@code chunkSize} (null = all at once): the full chunk, then the shorter last one if any.
+     */
+    public static java.util.List<int[]> chunkShapes(int frames, int channels, int h, int w, Integer chunkSize) {
+        int chunk = chunkSize == null ? frames : Math.min(chunkSize, frames);
+        if (frames < 1 || chunk < 1) return java.util.List.of();
+        java.util.List<int[]> shapes = new java.util.ArrayList<>(java.util.List.of(new int[]{chunk, channels, h, w}));
+        if (frames % chunk != 0) shapes.add(new int[]{frames % chunk, channels, h, w});
+        return shapes;
+    }
+
+    /**
+     * Takes {@code plan}, compiled from {@link #chunkGraph} for its input's shape, as the plan of that chunk shape: this
+     * decoder owns it from here on (closes it with the others). Refused (the plan is closed) when the shape has a plan
+     * already or the plan is not a chunk graph of this decoder.
+     */
+    public void adopt(dev.i2vgen.backend.ExecutionPlan plan) {
+        try {
+            var in = plan.graph().inputs().get(AutoencoderKL.INPUT_LATENTS);
+            if (plan.graph().inputs().size() != 1 || in == null || !plan.graph().name().startsWith(graphName + "_")) {
+                throw new IllegalArgumentException("VAE decode: plan of graph '" + plan.graph().name() + "' is not a chunk graph of "
+                        + graphName + " (inputs " + plan.graph().inputs().keySet() + ")");
+            }
+            int[] shape = in.shape();
+            requireChunkShape(shape);
+            if (stages.putIfAbsent(Arrays.toString(shape), CompiledStage.of(plan)) != null) {
+                throw new IllegalStateException("VAE decode: chunk shape " + Arrays.toString(shape) + " has a plan already");
+            }
+        } catch (RuntimeException e) {
+            plan.close();
+            throw e;
+        }
+    }
+
+    private static void requireChunkShape(int[] shape) {
+        if (shape.length != 4) throw new IllegalArgumentException("VAE decode: a chunk of latent frames is [n, C, h, w], got " + Arrays.toString(shape));
     }
 
     @Override

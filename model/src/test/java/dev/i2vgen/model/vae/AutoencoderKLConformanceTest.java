@@ -15,6 +15,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import static dev.i2vgen.model.clip.TestCheckpoints.assertClose;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /** VAE encode (posterior moments) and chunked video decode vs the diffusers run's recorded tensors. */
 class AutoencoderKLConformanceTest {
@@ -87,6 +88,33 @@ class AutoencoderKLConformanceTest {
                 assertEquals(java.util.List.of("[0, 3]", "[3, 4]"), ranges.stream().map(java.util.Arrays::toString).toList());
                 assertClose("rows 0-2 as handed over", seen.get(0), frames.slice(0, 0, 3).contiguous(), 0);
                 assertClose("row 3 as handed over", seen.get(1), frames.slice(0, 3, 4).contiguous(), 0);
+            }
+        }
+    }
+    /** A chunk plan compiled elsewhere (ahead, on another thread) from {@code chunkGraph} decodes as the decoder's own. */
+    @Test
+    void anAdoptedChunkPlanDecodesAsTheDecodersOwn() {
+        try (ReferenceCase c = ReferenceCase.bundled("tiny"); SafetensorsFile w = TestCheckpoints.open(c, "vae")) {
+            AutoencoderKL vae = vae(c, w);
+            Tensor latents = c.tensor("decode.latents");   // [1, C, 4, h, w]: chunks of 3 and a remainder of 1
+            int ch = latents.dim(1), h = latents.dim(3), wd = latents.dim(4);
+            java.util.List<int[]> shapes = ChunkedFrameDecoder.chunkShapes(4, ch, h, wd, 3);
+            assertEquals(java.util.List.of("[3, " + ch + ", " + h + ", " + wd + "]", "[1, " + ch + ", " + h + ", " + wd + "]"),
+                    shapes.stream().map(java.util.Arrays::toString).toList());
+            assertEquals(1, ChunkedFrameDecoder.chunkShapes(4, ch, h, wd, null).size(), "all frames at once");
+            assertEquals(4, ChunkedFrameDecoder.chunkShapes(4, ch, h, wd, 8).getFirst()[0], "a chunk larger than the video");
+            Tensor own;
+            try (AutoencoderKL.FrameDecoder d = vae.frameDecoder(backend, DType.F32)) {
+                own = d.decodeVideo(latents, 3);
+            }
+            try (AutoencoderKL.FrameDecoder d = vae.frameDecoder(backend, DType.F32)) {
+                var plan = backend.compile(d.chunkGraph(shapes.getFirst()).freeze());
+                d.adopt(plan);
+                assertThrows(IllegalStateException.class, () -> d.adopt(backend.compile(d.chunkGraph(shapes.getFirst()).freeze())),
+                        "one plan per chunk shape");
+                // two fresh plans of one graph agree to ~5e-7 here, not bit for bit, while the JIT still moves kernels
+                // between tiers (see the pipelines' CfgParallelPipelineTest); bit for bit once it has settled
+                assertClose("adopted chunk plan", d.decodeVideo(latents, 3), own, 1e-5);
             }
         }
     }
