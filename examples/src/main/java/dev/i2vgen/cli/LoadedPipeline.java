@@ -32,8 +32,15 @@ public final class LoadedPipeline implements AutoCloseable {
 
     public String deviceDescription() { return backends.description(); }
 
-    /** The backend's setup work so far (kernel compilation, algorithm searches, weight uploads), for I2VGEN_TIMINGS. */
-    public List<SetupWork> setupWork() { return backends.first().setupWork(); }
+    /**
+     * The backend's setup work so far (kernel compilation, algorithm searches, weight uploads), then the pipeline's (its
+     * plans built ahead and the stages' waits for them), for I2VGEN_TIMINGS.
+     */
+    public List<SetupWork> setupWork() {
+        List<SetupWork> work = new java.util.ArrayList<>(backends.first().setupWork());
+        work.addAll(pipeline.setupWork());
+        return work;
+    }
 
     public GeneratedVideo generate(VideoRequest request, PipelineListener listener) { return pipeline.generate(request, listener); }
 

@@ -73,7 +73,7 @@ final class RunTimings {
         err.printf("  %-48s %8.3f s%n", "other (option parsing, JVM exit not counted)", (now - MAIN_NANOS) / 1e9 - sum);
         err.printf("  %-48s %8.3f s%n", "total, process start to video written", total);
         if (!setup.isEmpty()) {
-            err.println("  inside the stages above, the backend's setup (busy: thread time summed over threads; waited: the stages' time in it):");
+            err.println("  inside the stages above, the backend's and the pipeline's setup (busy: thread time summed over threads; waited: the stages' time in it):");
             setup.forEach(w -> err.println("    " + w.what() + ": " + amounts(w)));
         }
         if (!beside.isEmpty()) {

@@ -2,6 +2,7 @@ package dev.i2vgen.sampler.pipeline;
 
 import dev.i2vgen.backend.Backend;
 import dev.i2vgen.backend.ExecutionPlan;
+import dev.i2vgen.graph.ImmutableTaskGraph;
 import dev.i2vgen.graph.Value;
 import dev.i2vgen.io.checkpoint.CheckpointFolder;
 import dev.i2vgen.io.checkpoint.ComponentFolder;
@@ -16,12 +17,11 @@ import dev.i2vgen.model.clip.ClipTextConfig;
 import dev.i2vgen.model.clip.ClipTextEncoder;
 import dev.i2vgen.model.clip.ClipVisionConfig;
 import dev.i2vgen.model.clip.ClipVisionEncoder;
+import dev.i2vgen.model.common.CompiledStage;
 import dev.i2vgen.model.unet.I2VGenXLUNet;
 import dev.i2vgen.model.unet.UNetConfig;
-import dev.i2vgen.model.unet.UNetInputs;
-import dev.i2vgen.model.unet.UNetRunner;
-import dev.i2vgen.model.unet.UNetShape;
 import dev.i2vgen.model.vae.AutoencoderKL;
+import dev.i2vgen.model.vae.ChunkedFrameDecoder;
 import dev.i2vgen.model.vae.LatentDistribution;
 import dev.i2vgen.model.vae.VaeConfig;
 import dev.i2vgen.sampler.random.TorchGenerator;
@@ -48,6 +48,8 @@ import java.util.Map;
  * denoising loop runs CFG-parallel ({@link CfgParallelLoop}) and everything else on the first.
  * Random numbers come from one {@link TorchGenerator} seeded like {@code torch.manual_seed(seed)}:
  * the VAE posterior sample first, then the initial latents, then the scheduler's noise per step.
+ * The denoising step's plan, the image encoder's and the decoder's are built ahead, beside the earlier stages, where
+ * the backend allows it ({@link PlansAhead}).
  * A pipeline from {@link #fromPretrained} owns its weight mappings: close it (before its backend) when done.
  */
 public final class I2VGenXLPipeline implements VideoPipeline {
@@ -66,6 +68,7 @@ public final class I2VGenXLPipeline implements VideoPipeline {
     private final DType activation;
     /** Weight mappings opened by {@link #fromPretrained}; none when the caller supplied the components. */
     private final OwnedWeights ownedWeights;
+    private final AheadPlanTimes aheadTimes = new AheadPlanTimes();
 
     public I2VGenXLPipeline(ClipTokenizer tokenizer, ClipTextEncoder textEncoder, ClipVisionEncoder imageEncoder,
                             FeatureExtractorConfig featureExtractor, AutoencoderKL vae, I2VGenXLUNet unet,
@@ -138,6 +141,9 @@ public final class I2VGenXLPipeline implements VideoPipeline {
 
     @Override
     public String pipelineClass() { return "I2VGenXLPipeline"; }
+
+    @Override
+    public List<dev.i2vgen.backend.SetupWork> setupWork() { return aheadTimes.setupWork(); }
 
     /** The checkpoint's scheduler description (each run builds a fresh scheduler from it). */
     public CheckpointScheduler checkpointScheduler() { return scheduler; }
@@ -213,65 +219,83 @@ public final class I2VGenXLPipeline implements VideoPipeline {
     }
 
     private GeneratedVideo run(GenerationRequest req, PipelineListener listener) {
-        boolean cfg = req.classifierFreeGuidance();
+        boolean cfg = req.classifierFreeGuidance(), wants = listener.wantsTensors();
         CheckedRun checked = check(req);   // everything a run can refuse is checked before any work
         Scheduler scheduler = checked.scheduler();
         I4VGenOptions i4vgen = req.i4vgen();
         DdimScheduler ddim = checked.ddim();
-        int steps = scheduler.timesteps().length;
+        float[] timesteps = scheduler.timesteps();
+        float initNoiseSigma = scheduler.initNoiseSigma();   // read before the step graph is built beside this thread
+        int steps = timesteps.length;
         int first = checked.first();
         int niVsds = checked.niVsds();
         long seed = req.seed() != null ? req.seed() : new java.security.SecureRandom().nextLong() & 0xffffffffL;
         TorchGenerator generator = new TorchGenerator(seed);
-
-        listener.stage("encode prompt");
-        Tensor text = encodePrompt(req, cfg, listener);
-        NonFiniteWatch.requireFinite(text, "encode prompt", "the prompt embeddings", NonFiniteHints.component(activation, "the text encoder"));
-
-        listener.stage("encode image");
-        Tensor imageEmbeddings = encodeImage(req, cfg, listener);
-        NonFiniteWatch.requireFinite(imageEmbeddings, "encode image", "the image embeddings", NonFiniteHints.component(activation, "the image encoder"));
-        Tensor imageLatents = imageLatents(req, cfg, generator, listener);
-        NonFiniteWatch.requireFinite(imageLatents, "encode image", "the image latents", NonFiniteHints.component(activation, "the VAE encoder"));
-        I2VGenConditioning cond = new I2VGenConditioning(text, HostTensors.filled(cfg ? 2 : 1, req.fps()), imageLatents, imageEmbeddings);
-
         int scale = vae.config().downsampleFactor(); // 2^(VAE levels − 1): 8 for the released VAE
         int[] shape = {1, unet.config().inChannels(), req.numFrames(), req.height() / scale, req.width() / scale};
-        Tensor latents = HostTensors.scaled(generator.randnTensor(shape), scheduler.initNoiseSigma());
-        emit(listener, i4vgen == null ? "initial_latents" : "i4vgen.eps_star", latents);
-        emit(listener, "timesteps", Tensor.fromFloats(scheduler.timesteps(), steps));
+        boolean split = cfg && devices.size() == 2;
 
-        List<RgbImage> intermediate = List.of();
-        if (i4vgen != null) {
-            // I4VGen: the initial latents are NI-VSDS's fixed ε*; regeneration starts from its noised result
-            listener.stage("ni-vsds");
-            PipelineDevices.noteFirstDeviceOnly(devices, "I4VGen's NI-VSDS phase runs on the first device only; its regeneration is split");
-            Tensor z = NiVsdsLoop.run(backend, unet, activation, ddim, i4vgen, (float) req.guidance(), cfg, cond, latents,
-                    listener, niVsds + steps - first);
-            if (i4vgen.decodeIntermediate()) {
-                FramePostprocessor.Streamed decoded = decodedFrames(FramePostprocessor.Streamed.NO_FRAME_LISTENER);
-                FramePostprocessor.Frames frames = decoded.frames(decode(z, req.decodeChunkSize(), decoded));
-                emit(listener, "i4vgen.ni_vsds.frames_float", frames.floats());
-                intermediate = frames.images();
+        // plans built ahead, not beside I4VGen's loops (NI-VSDS's own UNet plan would double the UNet's memory) nor
+        // CFG-parallel's (two devices, their plans built by CfgParallelLoop); the host-stepped loop builds its own
+        try (PlansAhead plans = PlansAhead.forRun(backend, i4vgen == null && !split, aheadTimes);
+             AutoencoderKL.FrameDecoder decoder = vae.frameDecoder(backend, activation)) {
+            PlansAhead.Ahead<DenoiseStepGraph> stepPlan = !scheduler.stepsOnDevice() || steps == 0 || split ? null
+                    : plans.start("denoise", () -> DenoiseStepGraph.build(unet, shape, tokenizer.maxLength(), cfg, (float) req.guidance(),
+                            scheduler, req.eta(), activation, wants), DenoiseStepGraph::graph);
+            PlansAhead.Ahead<ImmutableTaskGraph> clipPlan = plans.start("encode image", () -> imageEncoder.graph(1, activation).freeze(), g -> g);
+
+            listener.stage("encode prompt");
+            Tensor text = encodePrompt(req, cfg, listener, plans);
+            NonFiniteWatch.requireFinite(text, "encode prompt", "the prompt embeddings", NonFiniteHints.component(activation, "the text encoder"));
+
+            listener.stage("encode image");
+            Tensor imageEmbeddings = encodeImage(req, cfg, listener, plans, clipPlan);
+            NonFiniteWatch.requireFinite(imageEmbeddings, "encode image", "the image embeddings", NonFiniteHints.component(activation, "the image encoder"));
+            Tensor imageLatents = imageLatents(req, cfg, generator, listener);
+            NonFiniteWatch.requireFinite(imageLatents, "encode image", "the image latents", NonFiniteHints.component(activation, "the VAE encoder"));
+            I2VGenConditioning cond = new I2VGenConditioning(text, HostTensors.filled(cfg ? 2 : 1, req.fps()), imageLatents, imageEmbeddings);
+
+            Tensor latents = HostTensors.scaled(generator.randnTensor(shape), initNoiseSigma);
+            emit(listener, i4vgen == null ? "initial_latents" : "i4vgen.eps_star", latents);
+            emit(listener, "timesteps", Tensor.fromFloats(timesteps, steps));
+
+            List<RgbImage> intermediate = List.of();
+            if (i4vgen != null) {
+                // I4VGen: the initial latents are NI-VSDS's fixed ε*; regeneration starts from its noised result
+                listener.stage("ni-vsds");
+                PipelineDevices.noteFirstDeviceOnly(devices, "I4VGen's NI-VSDS phase runs on the first device only; its regeneration is split");
+                Tensor z = NiVsdsLoop.run(backend, unet, activation, ddim, i4vgen, (float) req.guidance(), cfg, cond, latents,
+                        listener, niVsds + steps - first);
+                if (i4vgen.decodeIntermediate()) {
+                    FramePostprocessor.Streamed decoded = decodedFrames(FramePostprocessor.Streamed.NO_FRAME_LISTENER);
+                    FramePostprocessor.Frames frames = decoded.frames(decode(z, req.decodeChunkSize(), decoded));
+                    emit(listener, "i4vgen.ni_vsds.frames_float", frames.floats());
+                    intermediate = frames.images();
+                }
+                Tensor noise = generator.randnTensor(shape);
+                emit(listener, "i4vgen.regeneration.noise", noise);
+                latents = NiVsdsLoop.regenerationLatents(ddim, z, noise, first);
+                emit(listener, "i4vgen.regeneration.latents", latents);
             }
-            Tensor noise = generator.randnTensor(shape);
-            emit(listener, "i4vgen.regeneration.noise", noise);
-            latents = NiVsdsLoop.regenerationLatents(ddim, z, noise, first);
-            emit(listener, "i4vgen.regeneration.latents", latents);
+
+            // the decoder's first chunk plan beside the denoising loop, where it fits in what the encoders gave back
+            int[] chunk = ChunkedFrameDecoder.chunkShapes(shape[2], shape[1], shape[3], shape[4], req.decodeChunkSize()).getFirst();
+            PlansAhead.Ahead<ImmutableTaskGraph> decodePlan = plans.start("decode", () -> decoder.chunkGraph(chunk).freeze(), g -> g,
+                    plans::fitsReleased);
+            listener.stage("denoise");
+            latents = denoise(req, scheduler, generator, latents, cond, first, niVsds, listener, plans, stepPlan);
+
+            listener.stage("decode");
+            emit(listener, "decode.latents", latents);
+            decoder.adopt(plans.take(decodePlan).plan());
+            // each chunk is checked and post-processed as it arrives, its frames told to the listener (a video encoder)
+            FramePostprocessor.Streamed streamed = decodedFrames(listener::frame);
+            Tensor frames = decoder.decodeVideoFrames(latents, req.decodeChunkSize(), streamed);   // [F, 3, H, W]: one video (batch 1), frame-major
+            if (listener.wantsTensors()) emit(listener, "decode.video", AutoencoderKL.FrameDecoder.videoLayout(frames, latents.dim(0)));
+            FramePostprocessor.Frames out = streamed.frames(frames);
+            emit(listener, "frames_float", out.floats());
+            return new GeneratedVideo(out.images(), out.floats(), seed, intermediate);
         }
-
-        listener.stage("denoise");
-        latents = denoise(req, scheduler, generator, latents, cond, first, niVsds, listener);
-
-        listener.stage("decode");
-        emit(listener, "decode.latents", latents);
-        // each chunk is checked and post-processed as it arrives, its frames told to the listener (a video encoder)
-        FramePostprocessor.Streamed streamed = decodedFrames(listener::frame);
-        Tensor frames = decode(latents, req.decodeChunkSize(), streamed);   // [F, 3, H, W]: one video (batch 1), frame-major
-        if (listener.wantsTensors()) emit(listener, "decode.video", AutoencoderKL.FrameDecoder.videoLayout(frames, latents.dim(0)));
-        FramePostprocessor.Frames out = streamed.frames(frames);
-        emit(listener, "frames_float", out.floats());
-        return new GeneratedVideo(out.images(), out.floats(), seed, intermediate);
     }
 
     /** Latents [1, C, F, h, w] → frames [F, 3, H, W] in [−1, 1], frame-major, chunk by chunk into {@code decoded}. */
@@ -288,7 +312,7 @@ public final class I2VGenXLPipeline implements VideoPipeline {
     }
 
     /** Text states [B, 77, D]: (negative, positive) when CFG is on, as diffusers concatenates them. */
-    private Tensor encodePrompt(GenerationRequest req, boolean cfg, PipelineListener listener) {
+    private Tensor encodePrompt(GenerationRequest req, boolean cfg, PipelineListener listener, PlansAhead plans) {
         warnIfTruncated(req.prompt());
         TokenizedText pos = tokenizer.encode(req.prompt());
         int len = pos.inputIds().length;
@@ -303,7 +327,13 @@ public final class I2VGenXLPipeline implements VideoPipeline {
         } else {
             ids = intTensor(pos.inputIds(), 1, len);
         }
-        Tensor embeds = textEncoder.run(backend, ids, req.clipSkip(), activation);
+        Tensor embeds;
+        ImmutableTaskGraph graph;
+        try (CompiledStage stage = textEncoder.compile(backend, ids.dim(0), ids.dim(1), req.clipSkip(), activation)) {
+            embeds = stage.run(Map.of(ClipTextEncoder.INPUT_IDS, ids)).get(ClipTextEncoder.OUTPUT_EMBEDS);
+            graph = stage.graph();
+        }
+        plans.release(graph);   // not run again in this generation: its weights' room serves the plans built ahead
         if (listener.wantsTensors()) {
             emit(listener, "prompt_embeds", embeds.slice(0, cfg ? 1 : 0, cfg ? 2 : 1).contiguous());
             if (cfg) emit(listener, "negative_prompt_embeds", embeds.slice(0, 0, 1).contiguous());
@@ -335,10 +365,16 @@ public final class I2VGenXLPipeline implements VideoPipeline {
     }
 
     /** CLIP image embedding [B, 1, D]; the unconditional half is zeros. */
-    private Tensor encodeImage(GenerationRequest req, boolean cfg, PipelineListener listener) {
+    private Tensor encodeImage(GenerationRequest req, boolean cfg, PipelineListener listener, PlansAhead plans,
+                               PlansAhead.Ahead<ImmutableTaskGraph> clipPlan) {
         Tensor pixels = imagePreprocessor.pixelValues(req.image(), req.width());
         emit(listener, "clip_pixel_values", pixels);
-        Tensor embeds = imageEncoder.run(backend, pixels, activation);
+        PlansAhead.Built<ImmutableTaskGraph> clip = plans.take(clipPlan);
+        Tensor embeds;
+        try (CompiledStage stage = CompiledStage.of(clip.plan())) {
+            embeds = ClipVisionEncoder.run(stage, pixels);
+        }
+        plans.release(clip.spec());
         Tensor e = embeds.reshape(1, 1, embeds.dim(-1));
         Tensor out = cfg ? HostTensors.concatBatch(HostTensors.zerosLike(e), e) : e;
         emit(listener, "image_embeddings", out);
@@ -375,11 +411,12 @@ public final class I2VGenXLPipeline implements VideoPipeline {
      * @param done  steps reported before this loop (I4VGen's NI-VSDS iterations), for the listener's progress
      */
     private Tensor denoise(GenerationRequest req, Scheduler scheduler, TorchGenerator generator, Tensor latents,
-                           I2VGenConditioning cond, int first, int done, PipelineListener listener) {
+                           I2VGenConditioning cond, int first, int done, PipelineListener listener, PlansAhead plans,
+                           PlansAhead.Ahead<DenoiseStepGraph> stepPlan) {
         boolean cfg = req.classifierFreeGuidance(), wants = listener.wantsTensors();
         if (!scheduler.stepsOnDevice()) {
             PipelineDevices.noteFirstDeviceOnly(devices, "this scheduler steps on the host: the denoising runs on the first device only");
-            return denoiseWithHostSteps(req, scheduler, generator, latents, cond, first, done, listener);
+            return HostSteppedDenoise.run(unet, backend, activation, req, scheduler, generator, latents, cond, first, done, listener);
         }
         float[] timesteps = scheduler.timesteps();
         if (timesteps.length == 0) return latents;
@@ -396,10 +433,10 @@ public final class I2VGenXLPipeline implements VideoPipeline {
                         (i, t) -> listener.step(done + i - first, total, t));
             }
         }
-        DenoiseStepGraph step = DenoiseStepGraph.build(unet, latents.shape(), cond.textLength(), cfg, (float) req.guidance(),
-                scheduler, req.eta(), activation, wants);
+        PlansAhead.Built<DenoiseStepGraph> built = plans.take(stepPlan);   // built for the latents' shape and 77 tokens
+        DenoiseStepGraph step = built.spec();
         StepGraph update = step.scheduler();
-        try (ExecutionPlan plan = backend.compile(step.graph())) {
+        try (ExecutionPlan plan = built.plan()) {
             cond.bindTo(plan);
             plan.bind(DenoiseStepGraph.LATENTS, latents);
             update.initialState().forEach(plan::bind);
@@ -442,56 +479,6 @@ public final class I2VGenXLPipeline implements VideoPipeline {
         emit(listener, "step." + i + ".sample", Tensor.fromFloats(HostTensors.framesToBatch(sample), s));
         emit(listener, "step." + i + ".prev_sample", Tensor.fromFloats(HostTensors.framesToBatch(next), s));
         return next;
-    }
-
-    /** The UNet on the backend, guidance and the scheduler's step on the host (configurations the step graph cannot express). */
-    private Tensor denoiseWithHostSteps(GenerationRequest req, Scheduler scheduler, TorchGenerator generator, Tensor latents,
-                                        I2VGenConditioning cond, int first, int done, PipelineListener listener) {
-        boolean cfg = req.classifierFreeGuidance();
-        int b = latents.dim(0), c = latents.dim(1), f = latents.dim(2), h = latents.dim(3), w = latents.dim(4);
-        UNetShape shape = new UNetShape(cfg ? 2 * b : b, f, h, w, cond.textLength());
-        float[] timesteps = scheduler.timesteps();
-        try (UNetRunner runner = new UNetRunner(unet.buildGraph(shape, activation, false), backend)) {
-            for (int i = first; i < timesteps.length; i++) {
-                float t = timesteps[i];
-                Tensor doubled = cfg ? HostTensors.concatBatch(latents, latents) : latents;
-                Tensor input = Tensor.fromFloats(scheduler.scaleModelInput(doubled.toFloatArray(), i), doubled.shape());
-                UNetInputs in = new UNetInputs(input, UNetInputs.scalar(t), cond.text(), cond.fps(), cond.imageLatents(),
-                        cond.imageEmbeddings());
-                if (listener.wantsTensors()) {
-                    emit(listener, "unet." + i + ".sample", input);
-                }
-                Tensor out = runner.run(in);
-                emit(listener, "unet." + i + ".out", out);
-                Tensor guided = cfg ? guide(out, (float) req.guidance()) : out;
-                float[] m = HostTensors.framesToBatch(guided);
-                float[] x = HostTensors.framesToBatch(latents);
-                int[] frameBatch = {b * f, c, h, w};
-                float[] prev = scheduler.step(m, i, x, frameBatch, req.eta(), generator);
-                if (!NonFiniteWatch.allFinite(prev)) throw new NonFiniteValuesException("denoise", "the latents", i + 1, timesteps.length, t,
-                        NonFiniteHints.denoising(activation, "--guidance", req.guidance(), cfg));
-                if (listener.wantsTensors()) {
-                    emit(listener, "step." + i + ".model_output", Tensor.fromFloats(m, frameBatch));
-                    emit(listener, "step." + i + ".sample", Tensor.fromFloats(x, frameBatch));
-                    emit(listener, "step." + i + ".prev_sample", Tensor.fromFloats(prev, frameBatch));
-                }
-                latents = HostTensors.batchToFrames(prev, b, c, f, h, w);
-                listener.step(done + i - first, done + timesteps.length - first, t);
-            }
-        }
-        return latents;
-    }
-
-    /** u + g·(c − u) over the two batch halves (guidance in the model's prediction space). */
-    private static Tensor guide(Tensor out, float g) {
-        int half = out.dim(0) / 2;
-        float[] v = out.toFloatArray();
-        int n = v.length / 2;
-        float[] r = new float[n];
-        for (int i = 0; i < n; i++) r[i] = v[i] + g * (v[n + i] - v[i]);
-        int[] s = out.shape();
-        s[0] = half;
-        return Tensor.fromFloats(r, s);
     }
 
     private static void emit(PipelineListener l, String name, Tensor t) {

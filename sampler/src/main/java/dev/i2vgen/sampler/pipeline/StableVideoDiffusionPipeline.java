@@ -2,6 +2,7 @@ package dev.i2vgen.sampler.pipeline;
 
 import dev.i2vgen.backend.Backend;
 import dev.i2vgen.backend.ExecutionPlan;
+import dev.i2vgen.graph.ImmutableTaskGraph;
 import dev.i2vgen.graph.Value;
 import dev.i2vgen.io.checkpoint.CheckpointFolder;
 import dev.i2vgen.io.checkpoint.ComponentFolder;
@@ -11,6 +12,7 @@ import dev.i2vgen.io.image.SvdImagePreprocessing;
 import dev.i2vgen.io.safetensors.SafetensorsSource;
 import dev.i2vgen.model.clip.ClipVisionConfig;
 import dev.i2vgen.model.clip.ClipVisionEncoder;
+import dev.i2vgen.model.common.CompiledStage;
 import dev.i2vgen.model.svd.SpatioTemporalUNet;
 import dev.i2vgen.model.svd.SpatioTemporalUNetConfig;
 import dev.i2vgen.model.vae.AutoencoderKLTemporalDecoder;
@@ -37,7 +39,8 @@ import java.util.Map;
  * classifier-free guidance as one graph per step, decoding in chunks (the temporal decoder mixes frames within a
  * chunk) and the same post-processing as I2VGen-XL. Given two backends, the guided denoising loop runs CFG-parallel
  * ({@link CfgParallelLoop}) and everything else on the first. Random numbers come from one {@link TorchGenerator} seeded like
- * {@code torch.manual_seed(seed)}: the augmentation noise first, then the initial latents.
+ * {@code torch.manual_seed(seed)}: the augmentation noise first, then the initial latents. The denoising step's plan
+ * and (where it fits in memory) the decoder's are built ahead, beside the earlier stages ({@link PlansAhead}).
  * A pipeline from {@link #fromPretrained} owns its weight mappings: close it (before its backend) when done.
  */
 public final class StableVideoDiffusionPipeline implements VideoPipeline {
@@ -55,6 +58,7 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
     private final DType activation;
     /** Weight mappings opened by {@link #fromPretrained}; none when the caller supplied the components. */
     private final OwnedWeights ownedWeights;
+    private final AheadPlanTimes aheadTimes = new AheadPlanTimes();
 
     public StableVideoDiffusionPipeline(ClipVisionEncoder imageEncoder, FeatureExtractorConfig featureExtractor,
                                         AutoencoderKLTemporalDecoder vae, SpatioTemporalUNet unet,
@@ -112,6 +116,9 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
 
     @Override
     public String pipelineClass() { return "StableVideoDiffusionPipeline"; }
+
+    @Override
+    public List<dev.i2vgen.backend.SetupWork> setupWork() { return aheadTimes.setupWork(); }
 
     /** The UNet's trained frame count: the default {@code num_frames}. */
     public int defaultFrames() { return unet.config().numFrames(); }
@@ -186,48 +193,70 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
 
     private GeneratedVideo run(SvdGenerationRequest req, PipelineListener listener) {
         int frames = req.numFrames() != null ? req.numFrames() : defaultFrames();
-        boolean cfg = req.classifierFreeGuidance();
+        boolean cfg = req.classifierFreeGuidance(), wants = listener.wantsTensors();
         int batch = cfg ? 2 : 1;
         Scheduler scheduler = check(req, frames);
+        float initNoiseSigma = scheduler.initNoiseSigma();   // read before the step graph is built beside this thread
         long seed = req.seed() != null ? req.seed() : new java.security.SecureRandom().nextLong() & 0xffffffffL;
         TorchGenerator generator = new TorchGenerator(seed);
-
-        listener.stage("encode image");
-        Tensor imageEmbeddings = encodeImage(req, cfg, listener);
-        NonFiniteWatch.requireFinite(imageEmbeddings, "encode image", "the image embeddings", NonFiniteHints.component(activation, "the image encoder"));
-        Tensor imageLatents = imageLatents(req, cfg, frames, generator, listener);
-        NonFiniteWatch.requireFinite(imageLatents, "encode image", "the image latents", NonFiniteHints.component(activation, "the VAE encoder"));
-        Tensor addedTimeIds = addedTimeIds(req, batch);
-        emit(listener, "added_time_ids", addedTimeIds);
-
         int scale = vae.config().downsampleFactor();
         int h = req.height() / scale, w = req.width() / scale, c = vae.config().latentChannels();
-        Tensor latents = HostTensors.scaled(generator.randnTensor(1, frames, c, h, w), scheduler.initNoiseSigma());
-        emit(listener, "initial_latents", latents);
+        int[] shape = {1, frames, c, h, w};
+        int chunkSize = req.decodeChunkSize() != null ? req.decodeChunkSize() : frames;
+        boolean split = cfg && devices.size() == 2;
 
-        listener.stage("denoise");
-        latents = denoise(req, frames, scheduler, generator, latents, imageLatents, imageEmbeddings, addedTimeIds, listener);
+        // plans built ahead, not beside CFG-parallel's (two devices, their plans built by CfgParallelLoop)
+        try (PlansAhead plans = PlansAhead.forRun(backend, !split, aheadTimes);
+             AutoencoderKLTemporalDecoder.FrameDecoder decoder = vae.frameDecoder(backend, activation)) {
+            PlansAhead.Ahead<SvdDenoiseStepGraph> stepPlan = scheduler.timesteps().length == 0 || split ? null
+                    : plans.start("denoise", () -> SvdDenoiseStepGraph.build(unet, shape, 1, cfg, scheduler, activation, wants),
+                            SvdDenoiseStepGraph::graph);
 
-        listener.stage("decode");
-        emit(listener, "decode.latents", latents);
-        // each chunk is checked and post-processed as it arrives, its frames told to the listener (a video encoder)
-        FramePostprocessor.Streamed streamed = new FramePostprocessor.Streamed(listener::frame, rows -> NonFiniteWatch.requireFinite(rows,
-                "decode", "the decoded frames", NonFiniteHints.component(activation, "the VAE decoder")));
-        Tensor decoded;   // [F, 3, H, W], frame-major as decoded
-        try (AutoencoderKLTemporalDecoder.FrameDecoder decoder = vae.frameDecoder(backend, activation)) {
-            decoded = decoder.decodeVideoFrames(latents, req.decodeChunkSize() != null ? req.decodeChunkSize() : frames, streamed);
+            listener.stage("encode image");
+            Tensor imageEmbeddings = encodeImage(req, cfg, listener, plans);
+            NonFiniteWatch.requireFinite(imageEmbeddings, "encode image", "the image embeddings", NonFiniteHints.component(activation, "the image encoder"));
+            Tensor imageLatents = imageLatents(req, cfg, frames, generator, listener);
+            NonFiniteWatch.requireFinite(imageLatents, "encode image", "the image latents", NonFiniteHints.component(activation, "the VAE encoder"));
+            Tensor addedTimeIds = addedTimeIds(req, batch);
+            emit(listener, "added_time_ids", addedTimeIds);
+
+            Tensor latents = HostTensors.scaled(generator.randnTensor(shape), initNoiseSigma);
+            emit(listener, "initial_latents", latents);
+
+            // the decoder's first chunk plan beside the denoising loop, where it fits in what the image encoder gave back
+            // (the default 8 frames at 576x1024 need ~5.7 GiB: more, so SVD-XT's is built by the decode stage)
+            int[] chunk = ChunkedFrameDecoder.chunkShapes(frames, c, h, w, chunkSize).getFirst();
+            PlansAhead.Ahead<ImmutableTaskGraph> decodePlan = plans.start("decode", () -> decoder.chunkGraph(chunk).freeze(), g -> g,
+                    plans::fitsReleased);
+            listener.stage("denoise");
+            latents = denoise(req, frames, scheduler, generator, latents, imageLatents, imageEmbeddings, addedTimeIds, listener,
+                    plans, stepPlan);
+
+            listener.stage("decode");
+            emit(listener, "decode.latents", latents);
+            decoder.adopt(plans.take(decodePlan).plan());
+            // each chunk is checked and post-processed as it arrives, its frames told to the listener (a video encoder)
+            FramePostprocessor.Streamed streamed = new FramePostprocessor.Streamed(listener::frame, rows -> NonFiniteWatch.requireFinite(rows,
+                    "decode", "the decoded frames", NonFiniteHints.component(activation, "the VAE decoder")));
+            Tensor decoded = decoder.decodeVideoFrames(latents, chunkSize, streamed);   // [F, 3, H, W], frame-major as decoded
+            if (listener.wantsTensors()) emit(listener, "decode.video", ChunkedFrameDecoder.videoLayout(decoded, 1));
+            FramePostprocessor.Frames out = streamed.frames(decoded);
+            emit(listener, "frames_float", out.floats());
+            return new GeneratedVideo(out.images(), out.floats(), seed);
         }
-        if (listener.wantsTensors()) emit(listener, "decode.video", ChunkedFrameDecoder.videoLayout(decoded, 1));
-        FramePostprocessor.Frames out = streamed.frames(decoded);
-        emit(listener, "frames_float", out.floats());
-        return new GeneratedVideo(out.images(), out.floats(), seed);
     }
 
     /** CLIP image embedding [B, 1, D] of the raw image (no crop); zeros for the unconditional half. */
-    private Tensor encodeImage(SvdGenerationRequest req, boolean cfg, PipelineListener listener) {
+    private Tensor encodeImage(SvdGenerationRequest req, boolean cfg, PipelineListener listener, PlansAhead plans) {
         Tensor pixels = clipNormalizer.normalize(SvdImagePreprocessing.clipPixels(req.image(), CLIP_SIZE));
         emit(listener, "clip_pixel_values", pixels);
-        Tensor embeds = imageEncoder.run(backend, pixels, activation);
+        Tensor embeds;
+        ImmutableTaskGraph graph;
+        try (CompiledStage stage = imageEncoder.compile(backend, pixels.dim(0), activation)) {
+            embeds = ClipVisionEncoder.run(stage, pixels);
+            graph = stage.graph();
+        }
+        plans.release(graph);   // not run again in this generation: its weights' room serves the plans built ahead
         emit(listener, "clip_vision.image_embeds", embeds);
         Tensor e = roundedToActivation(embeds.reshape(1, 1, embeds.dim(-1)));
         return cfg ? HostTensors.concatBatch(HostTensors.zerosLike(e), e) : e;
@@ -270,7 +299,8 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
     }
 
     private Tensor denoise(SvdGenerationRequest req, int frames, Scheduler scheduler, TorchGenerator generator,
-                           Tensor latents, Tensor imageLatents, Tensor context, Tensor addedTimeIds, PipelineListener listener) {
+                           Tensor latents, Tensor imageLatents, Tensor context, Tensor addedTimeIds, PipelineListener listener,
+                           PlansAhead plans, PlansAhead.Ahead<SvdDenoiseStepGraph> stepPlan) {
         float[] timesteps = scheduler.timesteps();
         if (timesteps.length == 0) return latents;
         boolean cfg = req.classifierFreeGuidance(), wants = listener.wantsTensors();
@@ -293,10 +323,10 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
                         (i, t) -> listener.step(i, timesteps.length, t));
             }
         }
-        SvdDenoiseStepGraph step = SvdDenoiseStepGraph.build(unet, latents.shape(), context.dim(1), cfg, scheduler,
-                activation, wants);
+        PlansAhead.Built<SvdDenoiseStepGraph> built = plans.take(stepPlan);   // built for the latents' shape, one context token
+        SvdDenoiseStepGraph step = built.spec();
         StepGraph update = step.scheduler();
-        try (ExecutionPlan plan = backend.compile(step.graph())) {
+        try (ExecutionPlan plan = built.plan()) {
             plan.bind(SvdDenoiseStepGraph.IMAGE_LATENTS, imageLatents);
             plan.bind(SpatioTemporalUNet.ENCODER_HIDDEN_STATES, context);
             plan.bind(SpatioTemporalUNet.ADDED_TIME_IDS, addedTimeIds);

@@ -10,6 +10,12 @@ public sealed interface VideoPipeline extends AutoCloseable permits I2VGenXLPipe
 
     GeneratedVideo generate(VideoRequest request, PipelineListener listener);
 
+    /**
+     * The pipeline's own setup work so far, beside its backend's ({@link dev.i2vgen.backend.Backend#setupWork}): the plans
+     * it built ahead of their stages ({@link PlansAhead}), their build time and what the stages waited for them.
+     */
+    default java.util.List<dev.i2vgen.backend.SetupWork> setupWork() { return java.util.List.of(); }
+
     /** Releases the weight mappings the pipeline opened. */
     @Override void close();
 }
