@@ -7,7 +7,10 @@
 #   warm-no-algorithm-cache  warm kernels, every algorithm searched (-Di2vgen.cuda.algorithmCache=false)
 #   empty-serial             empty caches again, kernels compiled one family at a time (-Di2vgen.cuda.parallelCompile=false)
 #   warm-no-overlap          warm, and none of the start-up overlaps: serial kernels, uploads on the plans' thread
-#                            (-Di2vgen.cuda.backgroundUploads=false), the MP4 written after decoding (-Di2vgen.video.streaming=false)
+#                            (-Di2vgen.cuda.backgroundUploads=false), the MP4 written after decoding (-Di2vgen.video.streaming=false),
+#                            every plan built by its stage (-Di2vgen.pipeline.planAhead=false)
+#   warm-serial-plans        warm, every plan built by its stage, no plan built ahead (-Di2vgen.pipeline.planAhead=false):
+#                            the A/B of plans built ahead; its MP4 is compared with warm's (the same frames: the same bytes)
 # The checkpoint was just written, so its files are in the page cache in every run.
 #
 #   tools/device/run-all.sh stage          (here) stages .device/conformance; carry it
@@ -22,7 +25,7 @@ JAVA=/tmp/conformance-jre/jre/bin/java
 [ -x "$JAVA" ] || { mkdir -p /tmp/conformance-jre && tar -xJf "$STAGE/jre/jre.tar.xz" -C /tmp/conformance-jre; }
 export CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}"
 MODELS="${MODELS:-i2vgen-xl svd-xt}"
-CASES="${CASES:-empty warm warm-no-algorithm-cache empty-serial warm-no-overlap}"
+CASES="${CASES:-empty warm warm-serial-plans warm-no-algorithm-cache empty-serial warm-no-overlap}"
 IMAGE=conformance/cases/tiny/input.png
 java_cmd() {   # java_cmd PTX_CACHE [-Dkey=value...] ARGS...
   local ptx=$1; shift
@@ -50,7 +53,9 @@ for m in $MODELS; do
       warm) ;;
       warm-no-algorithm-cache) extra=(-Di2vgen.cuda.algorithmCache=false) ;;
       empty-serial) extra=(-Di2vgen.cuda.parallelCompile=false) ;;
-      warm-no-overlap) extra=(-Di2vgen.cuda.parallelCompile=false -Di2vgen.cuda.backgroundUploads=false -Di2vgen.video.streaming=false) ;;
+      warm-no-overlap) extra=(-Di2vgen.cuda.parallelCompile=false -Di2vgen.cuda.backgroundUploads=false -Di2vgen.video.streaming=false
+                              -Di2vgen.pipeline.planAhead=false) ;;
+      warm-serial-plans) extra=(-Di2vgen.pipeline.planAhead=false) ;;
       *) echo "unknown case $cache"; rc=1; continue ;;
     esac
     # the PTX and algorithm caches (the algorithms live inside the PTX folder) and the driver's JIT cache
@@ -59,7 +64,11 @@ for m in $MODELS; do
     CUDA_CACHE_PATH="/tmp/nvcache-$m" I2VGEN_TIMINGS=1 java_cmd "/tmp/ptx-$m" "${extra[@]}" generate --model "$ck" --image "$IMAGE" --device cuda --dtype fp16 "${args[@]}" \
       --output "/tmp/$m-$cache.mp4" > "$OUT/generate-$m-$cache.log" 2>&1 || rc=1
     echo "== $m, $cache kernel cache: $(awk "BEGIN{printf \"%.1f\", $(date +%s.%N) - $s}") s wall clock (outside)"
-    grep -vE "Denoising|^\s*$" "$OUT/generate-$m-$cache.log" | tail -28
+    grep -vE "Denoising|^\s*$" "$OUT/generate-$m-$cache.log" | tail -32
+    # the same frames give the same MP4 (a difference can also come from a kernel that is not deterministic run to run)
+    if [[ $cache != warm && -f "/tmp/$m-warm.mp4" && -f "/tmp/$m-$cache.mp4" ]]; then
+      cmp -s "/tmp/$m-warm.mp4" "/tmp/$m-$cache.mp4" && echo "== $m, $cache: MP4 identical to warm's" || echo "== $m, $cache: MP4 differs from warm's"
+    fi
   done
 done
 exit $rc
