@@ -5,6 +5,7 @@ import dev.i2vgen.backend.ExecutionPlan;
 import dev.i2vgen.graph.ImmutableTaskGraph;
 import dev.i2vgen.graph.MemoryPlanner;
 import dev.i2vgen.graph.Value;
+import dev.i2vgen.tensor.MemoryExhaustedException;
 
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -25,7 +26,8 @@ import java.util.function.Supplier;
  * <p>Ownership: a plan taken belongs to the caller. {@link #close} cancels the builds not started, waits for those in
  * flight (a compile cannot be stopped half-way) and closes every plan nobody took, so that a failing or cancelled run
  * leaks none. A build's failure is thrown by {@link #take}, as it was thrown; one that nobody takes is only logged, never
- * put in place of the error the caller sees.
+ * put in place of the error the caller sees. A build ahead that ran out of memory (the earlier stages' buffers were
+ * still there) is built again by its stage, as it would have been without building ahead.
  * <p>Device memory: a plan built ahead holds its buffers earlier than the stage would. A pipeline gives back the
  * weights of each stage it has finished ({@link #release}: {@link Backend#releaseConstants}), and builds ahead a plan
  * that is not the run's largest only where its estimated memory fits in what was released ({@link #fitsReleased}).
@@ -151,13 +153,18 @@ final class PlansAhead implements AutoCloseable {
             if (closed || !started.contains(a)) throw new IllegalStateException("the plan of '" + a.stage + "' is not this run's to take");
             if (a.state == State.TAKEN || a.state == State.DROPPED) throw new IllegalStateException("the plan of '" + a.stage + "' was taken");
             awaitBuilt(a);
-            if (a.state == State.FAILED) {
+            if (a.state == State.FAILED && !(a.failure instanceof MemoryExhaustedException)) {
                 a.state = State.DROPPED;
                 throw rethrown(a.failure);
             }
+            if (a.state == State.FAILED) {   // built again below, now that the earlier stages' memory is gone
+                LOG.log(System.Logger.Level.DEBUG, "the plan of '" + a.stage + "' had no memory ahead of its stage; built now", a.failure);
+                a.failure = null;
+                a.state = State.QUEUED;
+            }
             boolean here = a.state == State.QUEUED;
             a.state = State.TAKEN;   // from here the caller owns what there is (a QUEUED build's thread finds it taken)
-            spec = here ? null : a.spec;
+            spec = a.spec;   // null unless built ahead (a build out of memory leaves its graph)
             plan = here ? null : a.plan;
             if (plan != null) aheadNanos = a.busyNanos;
         }

@@ -3,6 +3,7 @@ package dev.i2vgen.sampler.pipeline;
 import dev.i2vgen.io.image.RgbImage;
 import dev.i2vgen.io.reference.ReferenceCase;
 import dev.i2vgen.tensor.DType;
+import dev.i2vgen.tensor.MemoryExhaustedException;
 import org.junit.jupiter.api.Test;
 
 import java.util.concurrent.CountDownLatch;
@@ -38,6 +39,22 @@ class PlanAheadFailureTest {
 
             backend.failing = g -> null;
             assertEquals(2, pipeline.generate(request()).frames().size(), "the next request runs");
+            assertEquals(backend.opened.get(), backend.closed.get());
+        }
+    }
+
+    /** Out of device memory ahead of its stage (the earlier stages' buffers still there): the stage builds it, as before. */
+    @Test
+    void aBuildAheadOutOfMemoryIsBuiltAgainByItsStage() {
+        try (ReferenceCase ref = ReferenceCase.bundled("tiny");
+             ConcurrentJvmBackend backend = new ConcurrentJvmBackend(Long.MAX_VALUE / 8);
+             I2VGenXLPipeline pipeline = I2VGenXLPipeline.fromPretrained(ref.checkpoint(), backend, DType.F32)) {
+            backend.failing = g -> g.name().startsWith("vae_decoder") && Thread.currentThread().getName().startsWith("plan-ahead-")
+                    ? MemoryExhaustedException.device(1L << 30, "cuMemAlloc: CUDA_ERROR_OUT_OF_MEMORY (test)") : null;
+            assertEquals(2, pipeline.generate(request()).frames().size());
+            String caller = Thread.currentThread().getName();
+            assertTrue(backend.compiles().stream().anyMatch(c -> c.graph().startsWith("vae_decoder") && c.thread().equals(caller)),
+                    "the decode stage built it: " + backend.compiles());
             assertEquals(backend.opened.get(), backend.closed.get());
         }
     }
