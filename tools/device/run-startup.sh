@@ -11,6 +11,7 @@
 #                            every plan built by its stage (-Di2vgen.pipeline.planAhead=false)
 #   warm-serial-plans        warm, every plan built by its stage, no plan built ahead (-Di2vgen.pipeline.planAhead=false):
 #                            the A/B of plans built ahead; its MP4 is compared with warm's (the same frames: the same bytes)
+#   empty-ptx                empty caches, kernels compiled to PTX and JIT-compiled by the driver (-Di2vgen.cuda.kernelImage=ptx)
 # The checkpoint was just written, so its files are in the page cache in every run.
 #
 #   tools/device/run-all.sh stage          (here) stages .device/conformance; carry it
@@ -25,7 +26,7 @@ JAVA=/tmp/conformance-jre/jre/bin/java
 [ -x "$JAVA" ] || { mkdir -p /tmp/conformance-jre && tar -xJf "$STAGE/jre/jre.tar.xz" -C /tmp/conformance-jre; }
 export CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}"
 MODELS="${MODELS:-i2vgen-xl svd-xt}"
-CASES="${CASES:-empty warm warm-serial-plans warm-no-algorithm-cache empty-serial warm-no-overlap}"
+CASES="${CASES:-empty warm warm-serial-plans warm-no-algorithm-cache empty-serial warm-no-overlap empty-ptx}"
 IMAGE=conformance/cases/tiny/input.png
 java_cmd() {   # java_cmd PTX_CACHE [-Dkey=value...] ARGS...
   local ptx=$1; shift
@@ -56,6 +57,7 @@ for m in $MODELS; do
       warm-no-overlap) extra=(-Di2vgen.cuda.parallelCompile=false -Di2vgen.cuda.backgroundUploads=false -Di2vgen.video.streaming=false
                               -Di2vgen.pipeline.planAhead=false) ;;
       warm-serial-plans) extra=(-Di2vgen.pipeline.planAhead=false) ;;
+      empty-ptx) extra=(-Di2vgen.cuda.kernelImage=ptx) ;;
       *) echo "unknown case $cache"; rc=1; continue ;;
     esac
     # the PTX and algorithm caches (the algorithms live inside the PTX folder) and the driver's JIT cache

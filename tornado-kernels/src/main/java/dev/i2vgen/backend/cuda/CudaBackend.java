@@ -179,11 +179,11 @@ public final class CudaBackend implements Backend {
     public List<SetupWork> setupWork() {
         List<SetupWork> work = new ArrayList<>();
         int threads = kernels.compilerThreads();
-        String kernelWork = String.format("kernels: %d modules compiled by NVRTC (%.3f s), %d read from the disk cache, loading %.3f s (%s)",
-                kernels.compiled.get(), kernels.compileNanos.sum() / 1e9, kernels.fromDisk.get(), kernels.loadNanos.sum() / 1e9,
+        String kernelWork = String.format("kernels: %d modules compiled by NVRTC to %s (%.3f s), %d read from the disk cache, loading %.3f s (%s)",
+                kernels.compiled.get(), kernels.compilesCubin() ? "CUBIN" : "PTX", kernels.compileNanos.sum() / 1e9, kernels.fromDisk.get(), kernels.loadNanos.sum() / 1e9,
                 threads == 0 ? "one at a time, on the plans' thread" : "on " + threads + " compiler threads"
                         + (kernels.loadsInBackground() ? ", loaded there" : ", loaded on the plans' thread"));
-        Duration kernelBusy = Duration.ofNanos(kernels.ptxNanos.sum() + kernels.loadNanos.sum());
+        Duration kernelBusy = Duration.ofNanos(kernels.imageNanos.sum() + kernels.loadNanos.sum());
         work.add(threads == 0 ? SetupWork.onCallerThread(kernelWork, kernelBusy) : new SetupWork(kernelWork, kernelBusy, Duration.ofNanos(kernels.waitNanos.sum())));
         work.add(SetupWork.onCallerThread("algorithm searches (cuBLASLt)", Duration.ofNanos(cublas.searchNanos.sum())));
         if (cudnn != null) cudnn.ifPresent(c -> work.add(SetupWork.onCallerThread("algorithm searches (cuDNN)", Duration.ofNanos(c.searchNanos.sum()))));

@@ -348,11 +348,13 @@ final class CudaDriver {
 
     // ---- modules and launches ----
 
-    MemorySegment loadModule(String ptx) {
+    /** A module from its image: a CUBIN, or PTX text ending in a NUL (which the driver then JIT-compiles). */
+    MemorySegment loadModule(byte[] image) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment m = a.allocate(ADDRESS);
-            MemorySegment image = a.allocateFrom(ptx);
-            check(guarded(() -> call(cuModuleLoadData, m, image)), "cuModuleLoadData");
+            MemorySegment data = a.allocate(image.length, 16);
+            MemorySegment.copy(image, 0, data, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, image.length);
+            check(guarded(() -> call(cuModuleLoadData, m, data)), "cuModuleLoadData");
             return m.get(ADDRESS, 0);
         }
     }

@@ -28,8 +28,12 @@ import java.util.logging.Logger;
 
 /**
  * Kernels JIT-compiled by NVRTC from the {@code .cu} resources, one module per (family, activation
- * dtype), PTX cached on disk under {@code ~/.cache/i2vgen/ptx} by the hash of source, options and NVRTC
+ * dtype), cached on disk under {@code ~/.cache/i2vgen/ptx} by the hash of source, options and NVRTC
  * version, so a second start skips the compiler. Modules live as long as the backend.
+ * <p>The image is the device's own machine code (a CUBIN for {@code sm_XY}) by default: PTX would leave the driver
+ * a second compilation at every module load that its JIT cache misses (24.6 s of thread time for I2VGen-XL's
+ * families with an empty cache on an H100, section 19 of the performance notes). {@code -Di2vgen.cuda.kernelImage=ptx}
+ * keeps PTX; an NVRTC that does not know the device's {@code sm_XY} falls back to PTX by itself.
  * <p>{@link #prefetch} compiles every family of an activation dtype at once on a pool of threads (NVRTC is
  * thread-safe; the families are independent), and loads each module there as soon as its PTX is ready, with the
  * backend's context made current on that thread; a plan asking for a kernel waits only for its own family. Without
@@ -44,8 +48,11 @@ final class KernelCache implements AutoCloseable {
     interface Compiler {
         String version();
 
-        /** PTX of {@code source} (named {@code name} in messages); throws with the compiler's log. */
-        String compileToPtx(String name, String source, List<String> options);
+        /**
+         * The module image of {@code source} (named {@code name} in messages): a CUBIN when {@code cubin}, else PTX
+         * ending in a NUL; throws with the compiler's log, {@link Nvrtc.OptionsRefused} for options NVRTC rejects.
+         */
+        byte[] compile(String name, String source, List<String> options, boolean cubin);
     }
 
     /** The driver's modules on the backend's context (a fake in the unit test). */
@@ -53,7 +60,7 @@ final class KernelCache implements AutoCloseable {
         /** Makes the backend's context current on the calling thread. */
         void makeCurrent();
 
-        MemorySegment load(String ptx);
+        MemorySegment load(byte[] image);
 
         void unload(MemorySegment module);
 
@@ -68,23 +75,29 @@ final class KernelCache implements AutoCloseable {
     private final ExecutorService compilers;
     private final int compilerThreads;
     private final boolean backgroundLoad;
-    private final Map<String, CompletableFuture<String>> ptx = new ConcurrentHashMap<>();
+    /** CUBIN images for {@code sm_XY} (else PTX for {@code compute_XY}). */
+    private final boolean cubin;
+    private final Map<String, CompletableFuture<byte[]>> images = new ConcurrentHashMap<>();
     private final Map<String, CompletableFuture<MemorySegment>> modules = new ConcurrentHashMap<>();
     private final Map<String, MemorySegment> functions = new ConcurrentHashMap<>();
     private volatile boolean closed;
     /**
-     * Thread time, on any thread, in NVRTC, in getting PTX (NVRTC or the disk cache) and in module loading; and the
+     * Thread time, on any thread, in NVRTC, in getting module images (NVRTC or the disk cache) and in module loading; and the
      * time the asking threads (plans being built) spent getting modules, waits included (I2VGEN_TIMINGS=1).
      */
-    final LongAdder compileNanos = new LongAdder(), ptxNanos = new LongAdder(), loadNanos = new LongAdder(), waitNanos = new LongAdder();
+    final LongAdder compileNanos = new LongAdder(), imageNanos = new LongAdder(), loadNanos = new LongAdder(), waitNanos = new LongAdder();
     /** Modules compiled by NVRTC, and read from the disk cache. */
     final AtomicInteger compiled = new AtomicInteger(), fromDisk = new AtomicInteger();
 
     /**
+     * @param arch            the device's virtual architecture, {@code compute_XY}
      * @param compilerThreads threads compiling (and loading, with {@code backgroundLoad}) in parallel; 0: every family
      *                        on the thread that first asks for it
+     * @param cubin           compile to the device's machine code ({@code sm_XY}) rather than PTX
      */
-    KernelCache(Compiler nvrtc, Modules driver, String arch, Path cacheDir, int compilerThreads, boolean backgroundLoad) {
+    KernelCache(Compiler nvrtc, Modules driver, String arch, Path cacheDir, int compilerThreads, boolean backgroundLoad, boolean cubin) {
+        if (!arch.startsWith("compute_")) throw new IllegalArgumentException("arch must be compute_XY, not " + arch);
+        this.cubin = cubin;
         this.nvrtc = nvrtc;
         this.driver = driver;
         this.arch = arch;
@@ -97,25 +110,39 @@ final class KernelCache implements AutoCloseable {
 
     /**
      * The backend's kernels: NVRTC, the driver on {@code context}, the device's architecture, the threads of
-     * {@code -Di2vgen.cuda.parallelCompile} (on: up to 8, by the cores) and {@code -Di2vgen.cuda.backgroundModuleLoad}.
+     * {@code -Di2vgen.cuda.parallelCompile} (on: up to 8, by the cores), {@code -Di2vgen.cuda.backgroundModuleLoad} and
+     * {@code -Di2vgen.cuda.kernelImage} ({@code cubin}, the default, or {@code ptx}).
      */
     static KernelCache onDevice(CudaDriver driver, Nvrtc nvrtc, MemorySegment context, int ccMajor, int ccMinor, Path cacheDir) {
         boolean parallel = !"false".equals(System.getProperty("i2vgen.cuda.parallelCompile"));
         return new KernelCache(new Compiler() {
             @Override public String version() { return nvrtc.version(); }
 
-            @Override public String compileToPtx(String name, String source, List<String> options) { return nvrtc.compileToPtx(name, source, options); }
+            @Override public byte[] compile(String name, String source, List<String> options, boolean cubin) { return nvrtc.compile(name, source, options, cubin); }
         }, new Modules() {
             @Override public void makeCurrent() { driver.setCurrent(context); }
 
-            @Override public MemorySegment load(String ptx) { return driver.loadModule(ptx); }
+            @Override public MemorySegment load(byte[] image) { return driver.loadModule(image); }
 
             @Override public void unload(MemorySegment module) { driver.unloadModule(module); }
 
             @Override public MemorySegment function(MemorySegment module, String name) { return driver.function(module, name); }
         }, "compute_" + ccMajor + ccMinor, cacheDir, parallel ? Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), 8)) : 0,
-                !"false".equals(System.getProperty("i2vgen.cuda.backgroundModuleLoad")));
+                !"false".equals(System.getProperty("i2vgen.cuda.backgroundModuleLoad")), cubinByProperty());
     }
+
+    /** {@code -Di2vgen.cuda.kernelImage}: {@code cubin} (default) or {@code ptx}. */
+    static boolean cubinByProperty() {
+        String v = System.getProperty("i2vgen.cuda.kernelImage", "cubin");
+        return switch (v) {
+            case "cubin" -> true;
+            case "ptx" -> false;
+            default -> throw new IllegalArgumentException("-Di2vgen.cuda.kernelImage must be cubin or ptx, not " + v);
+        };
+    }
+
+    /** Whether modules are the device's machine code (CUBIN) rather than PTX. */
+    boolean compilesCubin() { return cubin; }
 
     static Path defaultCacheDir() {
         String override = System.getProperty("i2vgen.ptx.cache");
@@ -146,7 +173,7 @@ final class KernelCache implements AutoCloseable {
         try {
             for (String family : families(activation)) {
                 String key = key(family, activation);
-                CompletableFuture<String> text = ptx.computeIfAbsent(key,
+                CompletableFuture<byte[]> text = images.computeIfAbsent(key,
                         k -> CompletableFuture.supplyAsync(() -> compile(family, activation), compilers));
                 if (backgroundLoad) modules.computeIfAbsent(key, k -> text.thenApplyAsync(this::loadOnPoolThread, compilers));
             }
@@ -193,7 +220,7 @@ final class KernelCache implements AutoCloseable {
                 if (f == null) {
                     f = mine;
                     try {   // on this thread, whose context is current
-                        mine.complete(load(await(ptx, key, ptxOf(family, activation))));
+                        mine.complete(load(await(images, key, imageOf(family, activation))));
                     } catch (RuntimeException | Error e) {
                         mine.completeExceptionally(e);
                     }
@@ -202,7 +229,7 @@ final class KernelCache implements AutoCloseable {
             try {
                 return await(modules, key, f);
             } catch (RuntimeException | Error e) {
-                ptx.computeIfPresent(key, (k, p) -> p.isCompletedExceptionally() ? null : p);   // a failed compile is tried again too
+                images.computeIfPresent(key, (k, p) -> p.isCompletedExceptionally() ? null : p);   // a failed compile is tried again too
                 throw e;
             }
         } finally {
@@ -211,12 +238,12 @@ final class KernelCache implements AutoCloseable {
     }
 
     /** The PTX of a family: the pool's compile when one was started, else compiled (or read from disk) now, on this thread. */
-    private CompletableFuture<String> ptxOf(String family, DType activation) {
+    private CompletableFuture<byte[]> imageOf(String family, DType activation) {
         String key = key(family, activation);
-        CompletableFuture<String> f = ptx.get(key);
+        CompletableFuture<byte[]> f = images.get(key);
         if (f != null) return f;
-        CompletableFuture<String> mine = new CompletableFuture<>();
-        f = ptx.putIfAbsent(key, mine);
+        CompletableFuture<byte[]> mine = new CompletableFuture<>();
+        f = images.putIfAbsent(key, mine);
         if (f != null) return f;
         try {
             mine.complete(compile(family, activation));
@@ -239,61 +266,72 @@ final class KernelCache implements AutoCloseable {
         }
     }
 
-    private MemorySegment loadOnPoolThread(String ptxText) {
+    private MemorySegment loadOnPoolThread(byte[] image) {
         if (closed) throw new CancellationException("the CUDA backend is closing");
         driver.makeCurrent();   // current per thread: this pool thread's first load makes it so
-        return load(ptxText);
+        return load(image);
     }
 
-    private MemorySegment load(String ptxText) {
+    private MemorySegment load(byte[] image) {
         long t0 = System.nanoTime();
-        MemorySegment module = driver.load(ptxText);
+        MemorySegment module = driver.load(image);
         loadNanos.add(System.nanoTime() - t0);
         return module;
     }
 
-    /** The PTX of a family: from the disk cache, else compiled by NVRTC and written to the cache (atomically). */
-    private String compile(String family, DType activation) {
+    /** The image of a family: from the disk cache, else compiled by NVRTC and written to the cache (atomically). */
+    private byte[] compile(String family, DType activation) {
         long t0 = System.nanoTime();
         try {
             return compileOrRead(family, activation);
         } finally {
-            ptxNanos.add(System.nanoTime() - t0);
+            imageNanos.add(System.nanoTime() - t0);
         }
     }
 
-    private String compileOrRead(String family, DType activation) {
-        String source = KernelSources.translationUnit(family);
+    private byte[] compileOrRead(String family, DType activation) {
         String target = arch;
         if (KernelSources.SM90A_FAMILIES.contains(family)) {   // wgmma: the arch-specific target, Hopper only
             if (!arch.equals("compute_90")) throw new IllegalStateException(family + " kernels need compute capability 9.0, not " + arch);
             target = "compute_90a";
         }
+        if (cubin) {
+            try {
+                return compileOrRead(family, activation, target.replace("compute_", "sm_"), true);
+            } catch (Nvrtc.OptionsRefused e) {   // an NVRTC older than the device: its PTX, JIT-compiled by the driver
+                LOG.warning(e.getMessage() + "; compiling " + family + " to PTX for " + target + " instead");
+            }
+        }
+        return compileOrRead(family, activation, target, false);
+    }
+
+    private byte[] compileOrRead(String family, DType activation, String target, boolean toCubin) {
+        String source = KernelSources.translationUnit(family);
         List<String> options = List.of("--gpu-architecture=" + target, "-DACT_DTYPE=" + actCode(activation), "--std=c++17");
         String hash = sha256(source + "\0" + options + "\0" + nvrtc.version());
-        Path cached = cacheDir.resolve(family + "-" + activation + "-" + target + "-" + hash.substring(0, 24) + ".ptx");
+        Path cached = cacheDir.resolve(family + "-" + activation + "-" + target + "-" + hash.substring(0, 24) + (toCubin ? ".cubin" : ".ptx"));
         try {
             if (Files.isReadable(cached)) {
-                String text = Files.readString(cached, StandardCharsets.UTF_8);
+                byte[] image = Files.readAllBytes(cached);
                 fromDisk.incrementAndGet();
-                return text;
+                return image;
             }
         } catch (IOException e) {
-            LOG.warning("unreadable PTX cache file " + cached + ", recompiling: " + e);
+            LOG.warning("unreadable kernel cache file " + cached + ", recompiling: " + e);
         }
         long t0 = System.nanoTime();
-        String text = nvrtc.compileToPtx(family + ".cu", source, options);
+        byte[] image = nvrtc.compile(family + ".cu", source, options, toCubin);
         compileNanos.add(System.nanoTime() - t0);
         compiled.incrementAndGet();
         try {
             Files.createDirectories(cacheDir);
             Path tmp = Files.createTempFile(cacheDir, family, ".tmp");
-            Files.writeString(tmp, text, StandardCharsets.UTF_8);
+            Files.write(tmp, image);
             Files.move(tmp, cached, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
-            LOG.warning("cannot write PTX cache " + cached + " (continuing without it): " + e);
+            LOG.warning("cannot write kernel cache " + cached + " (continuing without it): " + e);
         }
-        return text;
+        return image;
     }
 
     private static String sha256(String s) {
@@ -323,9 +361,9 @@ final class KernelCache implements AutoCloseable {
         for (CompletableFuture<MemorySegment> f : modules.values()) {
             if (!f.completeExceptionally(closing) && !f.isCompletedExceptionally()) driver.unload(f.join());
         }
-        ptx.values().forEach(f -> f.completeExceptionally(closing));
+        images.values().forEach(f -> f.completeExceptionally(closing));
         modules.clear();
-        ptx.clear();
+        images.clear();
         functions.clear();
     }
 }

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import java.util.Map;
 import java.util.Random;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -984,11 +985,20 @@ class CudaBenchmarkTest {
                             System.clearProperty("i2vgen.cuda.gegluFusion");
                         }
                     }
+                    // every element of both: a non-finite one is named by plan, row and column, with how many there are
+                    // (session 8 saw one at level 0 without knowing which plan, where or how many)
+                    for (int p = 0; p < 2; p++) {
+                        long bad = 0, first = -1;
+                        for (long at = 0, n = outs[p].numel(); at < n; at++) {
+                            if (!Float.isFinite(outs[p].getFlat(at)) && bad++ == 0) first = at;
+                        }
+                        assertEquals(0, bad, String.format("%s %s M=%d K=%d I=%d: %d non-finite outputs, the first at row %d column %d (tile row %d, tile column %d)",
+                                p == 1 ? "fused" : "GEMM + GEGLU", act, m, k, half, bad, first / half, first % half, first / half / 128, first % half / 64));
+                    }
                     double worst = 0, ref = 0;
                     for (int i = 0; i < 4096; i++) {
                         long at = i * 7919L % outs[0].numel();
                         float u = outs[0].getFlat(at), f = outs[1].getFlat(at);
-                        assertTrue(Float.isFinite(u) && Float.isFinite(f), "non-finite GEGLU output");
                         worst = Math.max(worst, Math.abs(u - f));
                         ref = Math.max(ref, Math.abs(u));
                     }

@@ -41,9 +41,15 @@ class KernelCacheTest {
 
         @Override public String version() { return "13.0"; }
 
+        /** Architectures this fake NVRTC refuses, as one too old for the device would. */
+        final Set<String> unknownTargets = ConcurrentHashMap.newKeySet();
+
         @Override
-        public String compileToPtx(String name, String source, List<String> options) {
+        public byte[] compile(String name, String source, List<String> options, boolean cubin) {
             String family = name.replace(".cu", "");
+            String target = options.get(0).replace("--gpu-architecture=", "");
+            assertEquals(cubin, target.startsWith("sm_"), "a CUBIN exactly for sm_XY targets: " + options);
+            if (unknownTargets.contains(target)) throw new Nvrtc.OptionsRefused("unknown " + target);
             compiles.add(family + " " + options.get(1));
             threads.add(Thread.currentThread().getName());
             CountDownLatch hold = holds.get(family);
@@ -53,7 +59,7 @@ class KernelCacheTest {
                 throw new IllegalStateException(e);
             }
             if (family.equals(failing) && failures.getAndIncrement() == 0) throw new CudaException("NVRTC could not compile " + name + ": simulated");
-            return "// ptx of " + name + " " + options;
+            return ((cubin ? "cubin of " : "// ptx of ") + name + " " + options).getBytes(java.nio.charset.StandardCharsets.UTF_8);
         }
     }
 
@@ -66,8 +72,11 @@ class KernelCacheTest {
 
         @Override public void makeCurrent() { current.set(true); }
 
+        final List<String> images = Collections.synchronizedList(new ArrayList<>());
+
         @Override
-        public MemorySegment load(String ptx) {
+        public MemorySegment load(byte[] image) {
+            images.add(new String(image, java.nio.charset.StandardCharsets.UTF_8));
             long id = next.getAndIncrement();
             loaded.put(id, Thread.currentThread().getName() + (current.get() ? " (context current)" : " (NO CONTEXT)"));
             return MemorySegment.ofAddress(id);
@@ -82,8 +91,12 @@ class KernelCacheTest {
     private final FakeDriver driver = new FakeDriver();
 
     private KernelCache cache(String arch, int threads, boolean backgroundLoad) {
+        return cache(arch, threads, backgroundLoad, false);
+    }
+
+    private KernelCache cache(String arch, int threads, boolean backgroundLoad, boolean cubin) {
         driver.makeCurrent();   // the test thread is the plan's thread: its context is current, as CudaBackend.compile makes it
-        return new KernelCache(nvrtc, driver, arch, cacheDir, threads, backgroundLoad);
+        return new KernelCache(nvrtc, driver, arch, cacheDir, threads, backgroundLoad, cubin);
     }
 
     @Test
@@ -104,12 +117,12 @@ class KernelCacheTest {
             @Override public String version() { return nvrtc.version(); }
 
             @Override
-            public String compileToPtx(String name, String source, List<String> options) {
+            public byte[] compile(String name, String source, List<String> options, boolean cubin) {
                 allRunning.countDown();
-                return nvrtc.compileToPtx(name, source, options);
+                return nvrtc.compile(name, source, options, cubin);
             }
         };
-        try (KernelCache kernels = new KernelCache(counting, driver, "compute_80", cacheDir, 8, true)) {
+        try (KernelCache kernels = new KernelCache(counting, driver, "compute_80", cacheDir, 8, true, false)) {
             kernels.prefetch(DType.F16);
             assertTimeoutPreemptively(Duration.ofSeconds(20), () -> kernels.function("gemm", "repack_taps", DType.F16));
             for (String f : KernelSources.FAMILIES) kernels.function(f, "k", DType.F16);
@@ -200,5 +213,43 @@ class KernelCacheTest {
             kernels.function("normalization", "group_norm", DType.F16);   // compiled again, on this thread
             assertEquals(2, nvrtc.compiles.stream().filter(c -> c.startsWith("normalization")).count());
         }
+    }
+
+    @Test
+    void cubinsForTheDevicesOwnArchitectureAreCachedAndLoaded() throws Exception {
+        try (KernelCache kernels = cache("compute_90", 4, true, true)) {
+            assertTrue(kernels.compilesCubin());
+            kernels.prefetch(DType.F16);
+            kernels.function("attention_sm90", "k", DType.F16);
+            for (String f : KernelSources.FAMILIES) kernels.function(f, "k", DType.F16);
+        }
+        assertTrue(nvrtc.compiles.contains("attention_sm90 -DACT_DTYPE=1"));
+        assertTrue(driver.images.stream().allMatch(i -> i.startsWith("cubin of ")), driver.images.toString());
+        assertTrue(driver.images.stream().anyMatch(i -> i.contains("--gpu-architecture=sm_90a")), "wgmma families for sm_90a: " + driver.images);
+        assertTrue(driver.images.stream().anyMatch(i -> i.contains("--gpu-architecture=sm_90,")), "the others for sm_90: " + driver.images);
+        try (Stream<Path> files = Files.list(cacheDir)) {
+            List<String> names = files.map(p -> p.getFileName().toString()).toList();
+            assertEquals(KernelSources.FAMILIES.size() + 1, names.size(), names.toString());
+            assertTrue(names.stream().allMatch(n -> n.endsWith(".cubin")), names.toString());
+        }
+        int compiles = nvrtc.compiles.size();
+        try (KernelCache again = cache("compute_90", 4, true, true)) {
+            for (String f : KernelSources.FAMILIES) again.function(f, "k", DType.F16);
+            assertEquals(compiles, nvrtc.compiles.size(), "all from the disk cache");
+        }
+        try (KernelCache ptx = cache("compute_90", 4, true, false)) {   // a PTX cache of its own: the CUBINs are not taken for PTX
+            ptx.function("layout", "permute", DType.F16);
+            assertEquals(compiles + 1, nvrtc.compiles.size());
+            assertTrue(driver.images.getLast().startsWith("// ptx of layout.cu [--gpu-architecture=compute_90,"), driver.images.getLast());
+        }
+    }
+
+    @Test
+    void anNvrtcThatDoesNotKnowTheDeviceFallsBackToPtx() {
+        nvrtc.unknownTargets.add("sm_120");
+        try (KernelCache kernels = cache("compute_120", 0, true, true)) {
+            kernels.function("layout", "permute", DType.F16);
+        }
+        assertEquals(List.of("// ptx of layout.cu [--gpu-architecture=compute_120, -DACT_DTYPE=1, --std=c++17]"), driver.images);
     }
 }
