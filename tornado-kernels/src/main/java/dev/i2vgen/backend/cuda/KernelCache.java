@@ -77,7 +77,10 @@ final class KernelCache implements AutoCloseable {
     private final boolean backgroundLoad;
     /** CUBIN images for {@code sm_XY} (else PTX for {@code compute_XY}). */
     private final boolean cubin;
-    private final Map<String, CompletableFuture<byte[]>> images = new ConcurrentHashMap<>();
+    private final Map<String, CompletableFuture<Image>> images = new ConcurrentHashMap<>();
+
+    /** A module image: a CUBIN, or PTX text ending in a NUL. */
+    private record Image(byte[] bytes, boolean cubin) {}
     private final Map<String, CompletableFuture<MemorySegment>> modules = new ConcurrentHashMap<>();
     private final Map<String, MemorySegment> functions = new ConcurrentHashMap<>();
     private volatile boolean closed;
@@ -173,9 +176,9 @@ final class KernelCache implements AutoCloseable {
         try {
             for (String family : families(activation)) {
                 String key = key(family, activation);
-                CompletableFuture<byte[]> text = images.computeIfAbsent(key,
+                CompletableFuture<Image> text = images.computeIfAbsent(key,
                         k -> CompletableFuture.supplyAsync(() -> compile(family, activation), compilers));
-                if (backgroundLoad) modules.computeIfAbsent(key, k -> text.thenApplyAsync(this::loadOnPoolThread, compilers));
+                if (backgroundLoad) modules.computeIfAbsent(key, k -> text.thenApplyAsync(image -> loadOnPoolThread(family, activation, image), compilers));
             }
         } catch (RejectedExecutionException e) {
             // closing: the plans that would have used them are not built
@@ -220,7 +223,7 @@ final class KernelCache implements AutoCloseable {
                 if (f == null) {
                     f = mine;
                     try {   // on this thread, whose context is current
-                        mine.complete(load(await(images, key, imageOf(family, activation))));
+                        mine.complete(load(family, activation, await(images, key, imageOf(family, activation))));
                     } catch (RuntimeException | Error e) {
                         mine.completeExceptionally(e);
                     }
@@ -238,11 +241,11 @@ final class KernelCache implements AutoCloseable {
     }
 
     /** The PTX of a family: the pool's compile when one was started, else compiled (or read from disk) now, on this thread. */
-    private CompletableFuture<byte[]> imageOf(String family, DType activation) {
+    private CompletableFuture<Image> imageOf(String family, DType activation) {
         String key = key(family, activation);
-        CompletableFuture<byte[]> f = images.get(key);
+        CompletableFuture<Image> f = images.get(key);
         if (f != null) return f;
-        CompletableFuture<byte[]> mine = new CompletableFuture<>();
+        CompletableFuture<Image> mine = new CompletableFuture<>();
         f = images.putIfAbsent(key, mine);
         if (f != null) return f;
         try {
@@ -266,21 +269,31 @@ final class KernelCache implements AutoCloseable {
         }
     }
 
-    private MemorySegment loadOnPoolThread(byte[] image) {
+    private MemorySegment loadOnPoolThread(String family, DType activation, Image image) {
         if (closed) throw new CancellationException("the CUDA backend is closing");
         driver.makeCurrent();   // current per thread: this pool thread's first load makes it so
-        return load(image);
+        return load(family, activation, image);
     }
 
-    private MemorySegment load(byte[] image) {
+    /**
+     * The module of an image; a CUBIN the driver refuses (one this driver cannot run, a damaged cache file) is
+     * replaced by the family's PTX, which the driver compiles itself: slower to load, never a failed plan.
+     */
+    private MemorySegment load(String family, DType activation, Image image) {
         long t0 = System.nanoTime();
-        MemorySegment module = driver.load(image);
-        loadNanos.add(System.nanoTime() - t0);
-        return module;
+        try {
+            return driver.load(image.bytes());
+        } catch (CudaException e) {
+            if (!image.cubin()) throw e;
+            LOG.warning("the driver refused the CUBIN of " + family + "/" + activation + " (" + e.getMessage() + "); loading its PTX instead");
+            return driver.load(compileOrRead(family, activation, virtualTarget(family), false).bytes());
+        } finally {
+            loadNanos.add(System.nanoTime() - t0);
+        }
     }
 
     /** The image of a family: from the disk cache, else compiled by NVRTC and written to the cache (atomically). */
-    private byte[] compile(String family, DType activation) {
+    private Image compile(String family, DType activation) {
         long t0 = System.nanoTime();
         try {
             return compileOrRead(family, activation);
@@ -289,12 +302,15 @@ final class KernelCache implements AutoCloseable {
         }
     }
 
-    private byte[] compileOrRead(String family, DType activation) {
-        String target = arch;
-        if (KernelSources.SM90A_FAMILIES.contains(family)) {   // wgmma: the arch-specific target, Hopper only
-            if (!arch.equals("compute_90")) throw new IllegalStateException(family + " kernels need compute capability 9.0, not " + arch);
-            target = "compute_90a";
-        }
+    /** The virtual architecture a family compiles for: the device's, {@code compute_90a} for the wgmma families. */
+    private String virtualTarget(String family) {
+        if (!KernelSources.SM90A_FAMILIES.contains(family)) return arch;
+        if (!arch.equals("compute_90")) throw new IllegalStateException(family + " kernels need compute capability 9.0, not " + arch);
+        return "compute_90a";   // wgmma: the arch-specific target, Hopper only
+    }
+
+    private Image compileOrRead(String family, DType activation) {
+        String target = virtualTarget(family);
         if (cubin) {
             try {
                 return compileOrRead(family, activation, target.replace("compute_", "sm_"), true);
@@ -305,7 +321,7 @@ final class KernelCache implements AutoCloseable {
         return compileOrRead(family, activation, target, false);
     }
 
-    private byte[] compileOrRead(String family, DType activation, String target, boolean toCubin) {
+    private Image compileOrRead(String family, DType activation, String target, boolean toCubin) {
         String source = KernelSources.translationUnit(family);
         List<String> options = List.of("--gpu-architecture=" + target, "-DACT_DTYPE=" + actCode(activation), "--std=c++17");
         String hash = sha256(source + "\0" + options + "\0" + nvrtc.version());
@@ -314,7 +330,7 @@ final class KernelCache implements AutoCloseable {
             if (Files.isReadable(cached)) {
                 byte[] image = Files.readAllBytes(cached);
                 fromDisk.incrementAndGet();
-                return image;
+                return new Image(image, toCubin);
             }
         } catch (IOException e) {
             LOG.warning("unreadable kernel cache file " + cached + ", recompiling: " + e);
@@ -331,7 +347,7 @@ final class KernelCache implements AutoCloseable {
         } catch (IOException e) {
             LOG.warning("cannot write kernel cache " + cached + " (continuing without it): " + e);
         }
-        return image;
+        return new Image(image, toCubin);
     }
 
     private static String sha256(String s) {

@@ -74,9 +74,14 @@ class KernelCacheTest {
 
         final List<String> images = Collections.synchronizedList(new ArrayList<>());
 
+        /** Refuses CUBINs, as a driver that cannot run them would. */
+        volatile boolean refusesCubins;
+
         @Override
         public MemorySegment load(byte[] image) {
-            images.add(new String(image, java.nio.charset.StandardCharsets.UTF_8));
+            String text = new String(image, java.nio.charset.StandardCharsets.UTF_8);
+            if (refusesCubins && text.startsWith("cubin of ")) throw new CudaException("cuModuleLoadData failed: CUDA_ERROR_NO_BINARY_FOR_GPU (simulated)");
+            images.add(text);
             long id = next.getAndIncrement();
             loaded.put(id, Thread.currentThread().getName() + (current.get() ? " (context current)" : " (NO CONTEXT)"));
             return MemorySegment.ofAddress(id);
@@ -251,5 +256,18 @@ class KernelCacheTest {
             kernels.function("layout", "permute", DType.F16);
         }
         assertEquals(List.of("// ptx of layout.cu [--gpu-architecture=compute_120, -DACT_DTYPE=1, --std=c++17]"), driver.images);
+    }
+
+    @Test
+    void aCubinTheDriverRefusesIsReplacedByThePtx() {
+        driver.refusesCubins = true;
+        try (KernelCache kernels = cache("compute_90", 2, true, true)) {
+            kernels.prefetch(DType.F16);
+            kernels.function("attention_sm90", "k", DType.F16);
+            kernels.function("layout", "permute", DType.F16);
+        }
+        assertTrue(driver.images.contains("// ptx of attention_sm90.cu [--gpu-architecture=compute_90a, -DACT_DTYPE=1, --std=c++17]"), driver.images.toString());
+        assertTrue(driver.images.contains("// ptx of layout.cu [--gpu-architecture=compute_90, -DACT_DTYPE=1, --std=c++17]"), driver.images.toString());
+        assertTrue(driver.images.stream().noneMatch(i -> i.startsWith("cubin of ")), driver.images.toString());
     }
 }
