@@ -20,6 +20,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * runs the next request normally.
  */
 class PlanAheadFailureTest {
+
+    /** Plans ahead are opt-in ({@link PlansAhead#enabledByProperty}): on for these tests, the property restored after. */
+    private String planAheadBefore;
+
+    @org.junit.jupiter.api.BeforeEach
+    void planAheadOn() {
+        planAheadBefore = System.getProperty("i2vgen.pipeline.planAhead");
+        System.setProperty("i2vgen.pipeline.planAhead", "true");
+    }
+
+    @org.junit.jupiter.api.AfterEach
+    void planAheadRestored() {
+        if (planAheadBefore == null) System.clearProperty("i2vgen.pipeline.planAhead");
+        else System.setProperty("i2vgen.pipeline.planAhead", planAheadBefore);
+    }
     private static GenerationRequest request() {
         return GenerationRequest.builder("a cat", RgbImage.black(48, 32)).height(32).width(48).numFrames(2).steps(2).seed(1L).build();
     }

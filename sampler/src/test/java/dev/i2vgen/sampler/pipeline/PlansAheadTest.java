@@ -23,6 +23,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@link PlansAhead} on its own: where plans are built, who owns them, what a failure does, the memory accounting. */
 class PlansAheadTest {
+
+    /** Plans ahead are opt-in ({@link PlansAhead#enabledByProperty}): on for these tests, the property restored after. */
+    private String planAheadBefore;
+
+    @org.junit.jupiter.api.BeforeEach
+    void planAheadOn() {
+        planAheadBefore = System.getProperty("i2vgen.pipeline.planAhead");
+        System.setProperty("i2vgen.pipeline.planAhead", "true");
+    }
+
+    @org.junit.jupiter.api.AfterEach
+    void planAheadRestored() {
+        if (planAheadBefore == null) System.clearProperty("i2vgen.pipeline.planAhead");
+        else System.setProperty("i2vgen.pipeline.planAhead", planAheadBefore);
+    }
     private final ConcurrentJvmBackend backend = new ConcurrentJvmBackend(0);
     private final AheadPlanTimes times = new AheadPlanTimes();
 
@@ -153,6 +168,14 @@ class PlansAheadTest {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
+    void offUnlessAskedFor() {
+        System.clearProperty("i2vgen.pipeline.planAhead");   // restored after the test
+        try (PlansAhead plans = PlansAhead.forRun(backend, true, times)) {
+            assertFalse(plans.active(), "plans are built ahead only with -Di2vgen.pipeline.planAhead=true");
         }
     }
 }
