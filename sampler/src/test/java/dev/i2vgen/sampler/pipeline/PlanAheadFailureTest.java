@@ -19,22 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the caller gets, and every plan opened is closed, the ones built ahead and not yet taken included. The pipeline then
  * runs the next request normally.
  */
+@org.junit.jupiter.api.extension.ExtendWith(PlanAheadSwitchedOn.class)
 class PlanAheadFailureTest {
-
-    /** Plans ahead are opt-in ({@link PlansAhead#enabledByProperty}): on for these tests, the property restored after. */
-    private String planAheadBefore;
-
-    @org.junit.jupiter.api.BeforeEach
-    void planAheadOn() {
-        planAheadBefore = System.getProperty("i2vgen.pipeline.planAhead");
-        System.setProperty("i2vgen.pipeline.planAhead", "true");
-    }
-
-    @org.junit.jupiter.api.AfterEach
-    void planAheadRestored() {
-        if (planAheadBefore == null) System.clearProperty("i2vgen.pipeline.planAhead");
-        else System.setProperty("i2vgen.pipeline.planAhead", planAheadBefore);
-    }
     private static GenerationRequest request() {
         return GenerationRequest.builder("a cat", RgbImage.black(48, 32)).height(32).width(48).numFrames(2).steps(2).seed(1L).build();
     }

@@ -22,22 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@link PlansAhead} on its own: where plans are built, who owns them, what a failure does, the memory accounting. */
+@org.junit.jupiter.api.extension.ExtendWith(PlanAheadSwitchedOn.class)
 class PlansAheadTest {
-
-    /** Plans ahead are opt-in ({@link PlansAhead#enabledByProperty}): on for these tests, the property restored after. */
-    private String planAheadBefore;
-
-    @org.junit.jupiter.api.BeforeEach
-    void planAheadOn() {
-        planAheadBefore = System.getProperty("i2vgen.pipeline.planAhead");
-        System.setProperty("i2vgen.pipeline.planAhead", "true");
-    }
-
-    @org.junit.jupiter.api.AfterEach
-    void planAheadRestored() {
-        if (planAheadBefore == null) System.clearProperty("i2vgen.pipeline.planAhead");
-        else System.setProperty("i2vgen.pipeline.planAhead", planAheadBefore);
-    }
     private final ConcurrentJvmBackend backend = new ConcurrentJvmBackend(0);
     private final AheadPlanTimes times = new AheadPlanTimes();
 
@@ -76,8 +62,7 @@ class PlansAheadTest {
 
     @Test
     void switchedOffOrOnABackendThatCannotEveryPlanIsBuiltWhenTaken() {
-        String before = System.getProperty("i2vgen.pipeline.planAhead");
-        System.setProperty("i2vgen.pipeline.planAhead", "false");
+        System.setProperty("i2vgen.pipeline.planAhead", "false");   // PlanAheadSwitchedOn restores it after the test
         try (ConcurrentJvmBackend releasing = new ConcurrentJvmBackend(1000);
              PlansAhead plans = PlansAhead.forRun(releasing, true, times)) {
             assertFalse(plans.active());
@@ -87,10 +72,8 @@ class PlansAheadTest {
             assertEquals(Thread.currentThread().getName(), releasing.compiles().getFirst().thread());
             plans.release(graph("done", 8, true));
             assertEquals(0, plans.releasedBytes(), "no weights given back when no plan is built ahead");
-        } finally {
-            if (before == null) System.clearProperty("i2vgen.pipeline.planAhead");
-            else System.setProperty("i2vgen.pipeline.planAhead", before);
         }
+        System.setProperty("i2vgen.pipeline.planAhead", "true");
         try (PlansAhead plans = PlansAhead.forRun(backend, false, times)) {   // a run path that compiles elsewhere
             assertFalse(plans.active());
         }
