@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# One GPU-machine call for issue 17's checks, each part bounded so that the call returns with its results (tar under
+# $OUT/call.tar.gz, summary on stdout): PARTS among "ops conf startup geglu bench profile" (that order by default):
+#   ops      the CUDA op tests (tornado-kernels, package dev.i2vgen.backend.cuda), at most OPS_CAP s (170)
+#   conf     the conformance tests, stage by stage and end to end, every backend the machine has
+#   startup  run-startup.sh for I2VGen-XL, CASES (default "empty warm warm-plan-ahead"), at most STARTUP_CAP s (150)
+#   geglu    the fused GEGLU benchmark, every output of both plans checked (names a non-finite one)
+#   bench    i2vgen bench rows (UNet step, decode; no whole pipeline)
+#   profile  the per-kernel, per-shape profile of the UNet step and the decoder (-Di2vgen.cuda.profile=3)
+# LIMIT (565 s) bounds the whole call. Stage first, here: tools/device/run-all.sh stage; carry .device/conformance.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+FINAL="${OUT:-$PWD/out}"; W=/tmp/call; rm -rf $W; mkdir -p $W "$FINAL"
+START=$(date +%s); LIMIT=${LIMIT:-565}; left() { echo $((LIMIT - ($(date +%s) - START))); }
+STAGE=.device/conformance; JAVA=/tmp/conformance-jre/jre/bin/java
+[ -x "$JAVA" ] || { mkdir -p /tmp/conformance-jre && tar -xJf "$STAGE/jre/jre.tar.xz" -C /tmp/conformance-jre; }
+export CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}"
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+save() { tar -czf "$FINAL/call.tar.gz" -C $W . 2>/dev/null; }
+junit() { local name=$1 limit=$2 opts=$3; shift 3; [ "$limit" -gt "$(left)" ] && limit=$(left); [ "$limit" -gt 20 ] || { echo "== $name skipped"; return; }
+  s=$(date +%s); timeout $limit env LD_PRELOAD=/tmp/conformance-jre/jre/lib/libjsig.so "$JAVA" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Djava.awt.headless=true \
+    -Xmx48g $opts -jar $STAGE/junit-platform-console-standalone.jar execute --class-path "$STAGE/i2vgen.jar:$STAGE/test-classes" "$@" \
+    --details=tree --disable-banner --reports-dir $W/rep-$name > $W/$name.log 2>&1; echo "== $name exit $? in $(( $(date +%s) - s )) s"
+  grep -E "tests (successful|failed|aborted|skipped)" $W/$name.log; grep -E "✘" -A2 $W/$name.log | head -24; save; }
+bench() { local name=$1 opts=$2; shift 2; local limit=$(left); [ "$limit" -gt 40 ] || { echo "== $name skipped"; return; }
+  s=$(date +%s); timeout $limit env LD_PRELOAD=/tmp/conformance-jre/jre/lib/libjsig.so "$JAVA" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
+    -Djava.awt.headless=true -Xmx64g $opts -Di2vgen.ptx.cache=/tmp/ptx-bench -cp $STAGE/i2vgen.jar dev.i2vgen.cli.I2VGenCommand bench --device cuda --dtype fp16 "$@" --json $W/$name.json > $W/$name.log 2>&1
+  echo "== $name ($opts) exit $? in $(( $(date +%s) - s )) s"; grep -E "^(unet_step_cfg|unet_step_cfg_peak_memory|vae_decode16_chunk1|pipeline_[0-9]+_steps) |xception" $W/$name.log | head -8; save; }
+for part in ${PARTS:-ops conf startup geglu bench profile}; do case $part in
+  ops) junit ops ${OPS_CAP:-170} "" --select-package dev.i2vgen.backend.cuda ;;
+  conf) junit conf 120 "" --select-class dev.i2vgen.conformance.StageConformanceTest --select-class dev.i2vgen.conformance.PipelineConformanceTest
+        grep -E "relative error per stage|rel" $W/conf.log | grep -i cuda | head -12 ;;
+  startup) l=$(left); [ $l -gt 60 ] && { [ $l -gt ${STARTUP_CAP:-150} ] && l=${STARTUP_CAP:-150}; OUT=$W/startup MODELS=i2vgen-xl CASES="${CASES:-empty warm warm-plan-ahead}" timeout $l tools/device/run-startup.sh > $W/startup.txt 2>&1
+        grep -E "^==|total|NVRTC|kernels:|plan|waited" $W/startup.txt | head -50; save; } ;;
+  geglu) junit geglu 80 "-Di2vgen.cuda.bench=true" --select-method "dev.i2vgen.backend.cuda.CudaBenchmarkTest#gegluFeedForwardProjection()"
+         grep -E "^BENCH   |non-finite" $W/geglu.log | head -14 ;;
+  bench) bench bench "" --warmup 1 --repeats 3 --pipeline-runs 0 ;;
+  profile) bench profile "-Di2vgen.cuda.profile=3 -Di2vgen.cuda.profileDetail=true" --warmup 3 --repeats 1 --pipeline-runs 0 ;;
+esac; done
+save; echo "elapsed $(( $(date +%s) - START )) s"
