@@ -176,10 +176,9 @@ final class ConvolutionLowering {
         int group = ConvIsland.imagesPerGroup(g, es, bound);
         if (group == 0) return null;
         // the timings run on the backend's stream and in cuDNN's shared workspace: one at a time, between runs
-        backend.streamLock.lock();
-        try {
-            known = cudnn.knownIsland(key);   // another thread's build may have timed the shape meanwhile
-            if (known != null) return known;
+        return backend.onStream(() -> {
+            ConvIsland meanwhile = cudnn.knownIsland(key);   // another thread's build may have timed the shape meanwhile
+            if (meanwhile != null) return meanwhile;
             // times both layouts on a temporary weight (values do not change the timing), so that only the winner's
             // weight copy (NCHW or KRSC) is ever uploaded; freed right after (the timing synchronises), not task scratch,
             // whose growth would stay allocated with the plan
@@ -190,9 +189,7 @@ final class ConvolutionLowering {
                 backend.driver.synchronize(backend.stream);   // nothing may still read it
                 backend.driver.free(searchWeight);
             }
-        } finally {
-            backend.streamLock.unlock();
-        }
+        });
     }
 
     /** {@link #islandDecision}'s search and timing on {@code searchWeight}; caches and returns the decision (null: no NCHW plan). */

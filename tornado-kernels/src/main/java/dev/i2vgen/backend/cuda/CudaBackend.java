@@ -37,20 +37,19 @@ public final class CudaBackend implements Backend {
      */
     final ReentrantLock streamLock = new ReentrantLock(true);
 
-    /** {@code work} holding {@link #streamLock}. */
+    /** {@code work} holding {@link #streamLock}, the context current on this thread. */
     void onStream(Runnable work) {
-        streamLock.lock();
-        try {
+        onStream(() -> {
             work.run();
-        } finally {
-            streamLock.unlock();
-        }
+            return null;
+        });
     }
 
-    /** {@code work}'s result, computed holding {@link #streamLock}. */
+    /** {@code work}'s result, computed holding {@link #streamLock}, the context current on this thread. */
     <T> T onStream(java.util.function.Supplier<T> work) {
         streamLock.lock();
         try {
+            driver.setCurrent(context);
             return work.get();
         } finally {
             streamLock.unlock();
@@ -201,7 +200,6 @@ public final class CudaBackend implements Backend {
     /** Milliseconds per repetition of {@code work} enqueued on this backend's stream, timed with events after a warm-up. */
     public double timeMillis(Runnable work, int warmup, int repetitions) {
         return onStream(() -> {   // the timing window holds only this work
-            driver.setCurrent(context);
             for (int i = 0; i < warmup; i++) work.run();
             MemorySegment start = driver.createEvent(), end = driver.createEvent();
             try {

@@ -353,7 +353,7 @@ final class CudaDriver {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment m = a.allocate(ADDRESS);
             MemorySegment data = a.allocate(image.length, 16);
-            MemorySegment.copy(image, 0, data, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, image.length);
+            MemorySegment.copy(image, 0, data, ValueLayout.JAVA_BYTE, 0, image.length);
             check(guarded(() -> call(cuModuleLoadData, m, data)), "cuModuleLoadData");
             return m.get(ADDRESS, 0);
         }

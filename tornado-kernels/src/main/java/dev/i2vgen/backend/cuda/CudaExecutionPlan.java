@@ -179,7 +179,6 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     }
 
     private java.util.List<java.util.Map.Entry<String, double[]>> profileLocked(boolean byTask) {
-        driver.setCurrent(backend.context);
         pendingReads.detachAll();
         java.util.Map<String, double[]> byName = new java.util.HashMap<>();
         MemorySegment start = driver.createEvent(), end = driver.createEvent();
@@ -252,7 +251,6 @@ public final class CudaExecutionPlan implements ExecutionPlan {
 
     private void runLocked(Map<Value, Tensor> inputs, boolean wait) {
         ensureOpen();
-        driver.setCurrent(backend.context);
         for (Value given : inputs.keySet()) checks.checkInput(given);
         for (Value in : graph.inputs().values()) {
             Tensor t = inputs.get(in);
@@ -285,7 +283,6 @@ public final class CudaExecutionPlan implements ExecutionPlan {
 
     private void bindLocked(Value input, Tensor host) {
         ensureOpen();
-        driver.setCurrent(backend.context);
         checks.checkInput(input);
         checkShape(input, host);
         checks.checkHostDtype(input, host);
@@ -311,7 +308,6 @@ public final class CudaExecutionPlan implements ExecutionPlan {
         }
         checks.checkCopy(output, input, runs != 0);
         backend.onStream(() -> {
-            driver.setCurrent(backend.context);
             // enqueued on the plan's stream, so it lands before the next run and after the last one
             deviceCopy(pointer(output), storageType(output), boundBuffer(input), input.dtype(), input.numel());
         });
@@ -412,7 +408,6 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     /** Fills every planned buffer with a NaN pattern (tests: proves each output element is written). */
     public void poison() {
         backend.onStream(() -> {
-            driver.setCurrent(backend.context);
             pendingReads.detachAll();
             driver.fill32(arena, 0x7fc07fc0, Math.max(1, memory.peakBytes() / 4), backend.stream);   // NaN as f32, f16 and bf16
             driver.synchronize(backend.stream);
@@ -426,7 +421,6 @@ public final class CudaExecutionPlan implements ExecutionPlan {
         DType type = storageType(output);
         Tensor host = Tensor.allocate(type, output.shape());
         backend.onStream(() -> {
-            driver.setCurrent(backend.context);
             driver.copyToHost(host.contiguousSegment(), pointer(output), host.byteSize(), backend.stream);
             driver.synchronize(backend.stream);
         });
@@ -437,10 +431,7 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     public PendingRead readAsync(Value output) {
         ensureOpen();
         checks.checkReadable(output);
-        return backend.onStream(() -> {
-            driver.setCurrent(backend.context);
-            return pendingReads.start(output, pointer(output), storageType(output));
-        });
+        return backend.onStream(() -> pendingReads.start(output, pointer(output), storageType(output)));
     }
 
     @Override public long plannedPeakBytes() { return memory.peakBytes(); }
@@ -462,7 +453,6 @@ public final class CudaExecutionPlan implements ExecutionPlan {
                 LOG.warning("stream error while closing " + graph.name() + ": " + e.getMessage());
             }
         });
-
         if (cudaGraph != null) driver.destroyGraph(cudaGraph[0], cudaGraph[1]);
         pendingReads.close();
         for (AutoCloseable r : resources) {

@@ -7,6 +7,7 @@ import java.lang.invoke.MethodHandle;
 import java.util.List;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -78,7 +79,7 @@ final class Nvrtc {
                 check(CudaDriver.call(cubin ? cubinSize : ptxSize, prog, size), cubin ? "nvrtcGetCUBINSize" : "nvrtcGetPTXSize");
                 MemorySegment buf = a.allocate(size.get(JAVA_LONG, 0));
                 check(CudaDriver.call(cubin ? this.cubin : ptx, prog, buf), cubin ? "nvrtcGetCUBIN" : "nvrtcGetPTX");
-                return buf.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);   // the PTX size counts its NUL
+                return buf.toArray(JAVA_BYTE);   // the PTX size counts its NUL
             } finally {
                 progHolder.set(ADDRESS, 0, prog);
                 CudaDriver.call(destroy, progHolder);
