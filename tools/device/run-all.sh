@@ -18,7 +18,7 @@ if [ "${1:-}" = stage ]; then
   mkdir -p "$STAGE/test-classes/dev/i2vgen/backend/cuda"
   cp tornado-kernels/target/test-classes/dev/i2vgen/backend/cuda/*.class "$STAGE/test-classes/dev/i2vgen/backend/cuda/"
   # the op cases the CUDA tests share with the JVM and OpenCL ones
-  cp tornado-kernels/target/test-classes/dev/i2vgen/backend/{LinearCombinationCases,NonFiniteFlagCases}*.class "$STAGE/test-classes/dev/i2vgen/backend/"
+  cp tornado-kernels/target/test-classes/dev/i2vgen/backend/{LinearCombinationCases,NonFiniteFlagCases,LinkedLoopCase}*.class "$STAGE/test-classes/dev/i2vgen/backend/"
   du -sh "$STAGE"
   exit 0
 fi

@@ -7,11 +7,13 @@
 #   warm-no-algorithm-cache  warm kernels, every algorithm searched (-Di2vgen.cuda.algorithmCache=false)
 #   empty-serial             empty caches again, kernels compiled one family at a time (-Di2vgen.cuda.parallelCompile=false)
 #   warm-no-overlap          warm, and none of the start-up overlaps: serial kernels, uploads on the plans' thread
-#                            (-Di2vgen.cuda.backgroundUploads=false), the MP4 written after decoding (-Di2vgen.video.streaming=false)
-#   warm-plan-ahead          warm, the later stages' plans built ahead (-Di2vgen.pipeline.planAhead=true, off by default
-#                            until measured): the A/B of plans built ahead; its MP4 is compared with warm's (the same
-#                            frames: the same bytes)
+#                            (-Di2vgen.cuda.backgroundUploads=false), the MP4 written after decoding (-Di2vgen.video.streaming=false),
+#                            plans built when taken (-Di2vgen.pipeline.planAhead=false), no encoder warm-up
+#   warm-no-plan-ahead       warm, every plan built when its stage starts (-Di2vgen.pipeline.planAhead=false): the A/B
+#                            of plans built ahead (on by default)
 #   empty-ptx                empty caches, kernels compiled to PTX and JIT-compiled by the driver (-Di2vgen.cuda.kernelImage=ptx)
+#   CASE-again               CASE once more (warm-again: its MP4 against warm's tells whether runs are deterministic)
+#   warm-no-video-warm-up    warm, the MP4 encoder not warmed up while denoising (-Di2vgen.video.warmUp=false)
 # The checkpoint was just written, so its files are in the page cache in every run.
 #
 #   tools/device/run-all.sh stage          (here) stages .device/conformance; carry it
@@ -26,7 +28,7 @@ JAVA=/tmp/conformance-jre/jre/bin/java
 [ -x "$JAVA" ] || { mkdir -p /tmp/conformance-jre && tar -xJf "$STAGE/jre/jre.tar.xz" -C /tmp/conformance-jre; }
 export CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}"
 MODELS="${MODELS:-i2vgen-xl svd-xt}"
-CASES="${CASES:-empty warm warm-plan-ahead warm-no-algorithm-cache empty-serial warm-no-overlap empty-ptx}"
+CASES="${CASES:-empty warm warm-no-plan-ahead warm-no-algorithm-cache empty-serial warm-no-overlap empty-ptx}"
 IMAGE=conformance/cases/tiny/input.png
 java_cmd() {   # java_cmd PTX_CACHE [-Dkey=value...] ARGS...
   local ptx=$1; shift
@@ -49,13 +51,15 @@ for m in $MODELS; do
   esac
   for cache in $CASES; do
     extra=()
-    case $cache in
+    case ${cache%-again} in   # NAME-again: NAME once more (its MP4 against warm's: are the runs deterministic at all)
       empty) ;;
       warm) ;;
+      warm-no-video-warm-up) extra=(-Di2vgen.video.warmUp=false) ;;
       warm-no-algorithm-cache) extra=(-Di2vgen.cuda.algorithmCache=false) ;;
       empty-serial) extra=(-Di2vgen.cuda.parallelCompile=false) ;;
-      warm-no-overlap) extra=(-Di2vgen.cuda.parallelCompile=false -Di2vgen.cuda.backgroundUploads=false -Di2vgen.video.streaming=false) ;;
-      warm-plan-ahead) extra=(-Di2vgen.pipeline.planAhead=true) ;;
+      warm-no-overlap) extra=(-Di2vgen.cuda.parallelCompile=false -Di2vgen.cuda.backgroundUploads=false -Di2vgen.video.streaming=false
+                              -Di2vgen.pipeline.planAhead=false -Di2vgen.video.warmUp=false) ;;
+      warm-no-plan-ahead) extra=(-Di2vgen.pipeline.planAhead=false) ;;
       empty-ptx) extra=(-Di2vgen.cuda.kernelImage=ptx) ;;
       *) echo "unknown case $cache"; rc=1; continue ;;
     esac

@@ -64,6 +64,7 @@ final class GenerateRun {
             try (LoadedPipeline pipeline = checkpoint.load(s.device(), s.devices(), s.dtype(), timings::begin)) {
                 err.println(pipeline.description());
                 VideoWriter writer = writers.apply(s.output());
+                writer.warmUp(job.width(), job.height());   // the encoder's JIT warm-up runs while the GPU denoises
                 // nothing of the video is on disk unless the whole run succeeds: an unfinished stream is discarded
                 try (VideoStream stream = streamingByProperty() ? VideoStream.open(writer, job.fps()) : null) {
                     video = generate(pipeline, request, job.steps(), stream);

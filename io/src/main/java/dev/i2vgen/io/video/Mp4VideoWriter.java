@@ -66,6 +66,12 @@ public final class Mp4VideoWriter implements VideoWriter {
     @Override
     public void checkTarget() throws IOException { AtomicFiles.checkFileTarget(file); }
 
+    /** Encodes throwaway frames of this size on a thread of its own, once per process ({@link Mp4EncoderWarmUp}). */
+    @Override
+    public void warmUp(int width, int height) {
+        if (width % 2 == 0 && height % 2 == 0 && width >= MIN_SIDE && height >= MIN_SIDE) Mp4EncoderWarmUp.startOnce(width, height);
+    }
+
     @Override
     public FrameEncoder openEncoder(Path temporary, int width, int height, int fps) throws IOException {
         checkFrameSize(width, height);

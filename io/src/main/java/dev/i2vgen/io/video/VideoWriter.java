@@ -57,6 +57,13 @@ public interface VideoWriter {
      */
     void checkTarget() throws IOException;
 
+    /**
+     * Lets the writer get ready, off the caller's thread, for frames of this size that are still being made (the MP4
+     * writer compiles its encoder's hot paths on throwaway frames). Returns at once, writes nothing, never throws;
+     * by default does nothing.
+     */
+    default void warmUp(int width, int height) {}
+
     /** The shared argument checks, done before anything touches the disk. */
     static void checkFrames(VideoWriter writer, List<RgbImage> frames, int fps) {
         if (frames == null || frames.isEmpty()) throw new IllegalArgumentException("no frames to write");

@@ -155,10 +155,14 @@ class PlansAheadTest {
     }
 
     @Test
-    void offUnlessAskedFor() {
+    void onUnlessSwitchedOff() {
         System.clearProperty("i2vgen.pipeline.planAhead");   // restored after the test
         try (PlansAhead plans = PlansAhead.forRun(backend, true, times)) {
-            assertFalse(plans.active(), "plans are built ahead only with -Di2vgen.pipeline.planAhead=true");
+            assertTrue(plans.active(), "plans are built ahead by default where the backend compiles concurrently");
+        }
+        System.setProperty("i2vgen.pipeline.planAhead", "false");
+        try (PlansAhead plans = PlansAhead.forRun(backend, true, times)) {
+            assertFalse(plans.active(), "-Di2vgen.pipeline.planAhead=false turns it off");
         }
     }
 }

@@ -63,10 +63,10 @@ final class GegluFusion {
     static GegluFusion of(ImmutableTaskGraph graph, boolean enabled) { return new GegluFusion(graph, enabled); }
 
     /**
-     * -Di2vgen.cuda.gegluFusion=true turns the fusion on (default off until it is measured on the H100, see
-     * docs/cuda-performance-notes.md, section 20).
+     * On unless -Di2vgen.cuda.gegluFusion=false (the A/B switch); measured on the H100 in session 10
+     * (docs/cuda-performance-notes.md, section 20).
      */
-    static boolean enabledByProperty() { return Boolean.getBoolean("i2vgen.cuda.gegluFusion"); }
+    static boolean enabledByProperty() { return !"false".equals(System.getProperty("i2vgen.cuda.gegluFusion")); }
 
     /** Null when Linear {@code linear}, read only by {@code geglu}, fuses with it; otherwise why not. */
     private static String refusal(DType act, Task linear, Task geglu) {
