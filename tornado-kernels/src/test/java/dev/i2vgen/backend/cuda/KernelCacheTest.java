@@ -184,6 +184,7 @@ class KernelCacheTest {
             kernels.prefetch(DType.F32);
             for (String f : KernelSources.FAMILIES) kernels.function(f, "k", DType.F32);
             kernels.function("attention_sm90", "k", DType.F16);
+            kernels.function("geglu_sm90", "k", DType.F16);
             for (String f : KernelSources.FAMILIES) kernels.function(f, "k", DType.F16);
         }
         int compiles = nvrtc.compiles.size();
@@ -198,6 +199,7 @@ class KernelCacheTest {
         try (KernelCache again = cache("compute_90", 4, true)) {
             again.prefetch(DType.F16);
             again.function("attention_sm90", "k", DType.F16);
+            again.function("geglu_sm90", "k", DType.F16);   // waits for it: the prefetch reads it on a thread of its own
             for (String f : KernelSources.FAMILIES) again.function(f, "k", DType.F16);
             assertEquals(compiles, nvrtc.compiles.size(), "all from the disk cache");
             assertEquals(KernelSources.FAMILIES.size() + 2, again.fromDisk.get());
@@ -229,6 +231,7 @@ class KernelCacheTest {
             assertTrue(kernels.compilesCubin());
             kernels.prefetch(DType.F16);
             kernels.function("attention_sm90", "k", DType.F16);
+            kernels.function("geglu_sm90", "k", DType.F16);
             for (String f : KernelSources.FAMILIES) kernels.function(f, "k", DType.F16);
         }
         assertTrue(nvrtc.compiles.contains("attention_sm90 -DACT_DTYPE=1"));
