@@ -9,12 +9,13 @@
 #   warm-no-overlap          warm, and none of the start-up overlaps: serial kernels, uploads on the plans' thread
 #                            (-Di2vgen.cuda.backgroundUploads=false), the MP4 written after decoding (-Di2vgen.video.streaming=false),
 #                            plans built when taken (-Di2vgen.pipeline.planAhead=false), no encoder warm-up
-#   warm-no-plan-ahead       warm, every plan built when its stage starts (-Di2vgen.pipeline.planAhead=false): the A/B
-#                            of plans built ahead (on by default)
+#   warm-plan-ahead          warm, the later stages' plans built ahead (-Di2vgen.pipeline.planAhead=true, off by default
+#                            until its frames are proven on a GPU): the A/B of plans built ahead
 #   empty-ptx                empty caches, kernels compiled to PTX and JIT-compiled by the driver (-Di2vgen.cuda.kernelImage=ptx)
 #   CASE-again               CASE once more (warm-again: its MP4 against warm's tells whether runs are deterministic)
 #   warm-no-video-warm-up    warm, the MP4 encoder not warmed up while denoising (-Di2vgen.video.warmUp=false)
-# The checkpoint was just written, so its files are in the page cache in every run.
+# The checkpoint was just written, so its files are in the page cache in every run. Class data sharing is on as in the
+# ./i2vgen launcher (its archive emptied with the kernel cache; CDS=0 turns it off).
 #
 #   tools/device/run-all.sh stage          (here) stages .device/conformance; carry it
 #   tools/device/run-startup.sh            (on the device) MODELS picks among "i2vgen-xl svd-xt", CASES among the
@@ -28,11 +29,13 @@ JAVA=/tmp/conformance-jre/jre/bin/java
 [ -x "$JAVA" ] || { mkdir -p /tmp/conformance-jre && tar -xJf "$STAGE/jre/jre.tar.xz" -C /tmp/conformance-jre; }
 export CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}"
 MODELS="${MODELS:-i2vgen-xl svd-xt}"
-CASES="${CASES:-empty warm warm-no-plan-ahead warm-no-algorithm-cache empty-serial warm-no-overlap empty-ptx}"
+CASES="${CASES:-empty warm warm-again warm-plan-ahead warm-plan-ahead-again warm-no-algorithm-cache empty-serial warm-no-overlap empty-ptx}"
 IMAGE=conformance/cases/tiny/input.png
 java_cmd() {   # java_cmd PTX_CACHE [-Dkey=value...] ARGS...
   local ptx=$1; shift
   local props=(); while [[ "${1:-}" == -D* ]]; do props+=("$1"); shift; done
+  # class data sharing as the ./i2vgen launcher does it (CDS=0: off); the archive beside the kernel cache, emptied with it
+  [ "${CDS:-1}" != 0 ] && props+=(-XX:SharedArchiveFile="$ptx.jsa" -XX:+AutoCreateSharedArchive -Xlog:cds=off -Xlog:cds+dynamic=off -Xlog:aot=off)
   LD_PRELOAD="$(dirname "$(dirname "$JAVA")")/lib/libjsig.so" "$JAVA" --add-modules jdk.incubator.vector \
     --enable-native-access=ALL-UNNAMED -Djava.awt.headless=true -Xmx64g -Di2vgen.ptx.cache="$ptx" "${props[@]}" \
     -cp "$STAGE/i2vgen.jar" dev.i2vgen.cli.I2VGenCommand "$@"
@@ -59,12 +62,12 @@ for m in $MODELS; do
       empty-serial) extra=(-Di2vgen.cuda.parallelCompile=false) ;;
       warm-no-overlap) extra=(-Di2vgen.cuda.parallelCompile=false -Di2vgen.cuda.backgroundUploads=false -Di2vgen.video.streaming=false
                               -Di2vgen.pipeline.planAhead=false -Di2vgen.video.warmUp=false) ;;
-      warm-no-plan-ahead) extra=(-Di2vgen.pipeline.planAhead=false) ;;
+      warm-plan-ahead) extra=(-Di2vgen.pipeline.planAhead=true) ;;
       empty-ptx) extra=(-Di2vgen.cuda.kernelImage=ptx) ;;
       *) echo "unknown case $cache"; rc=1; continue ;;
     esac
     # the PTX and algorithm caches (the algorithms live inside the PTX folder) and the driver's JIT cache
-    [[ $cache == empty* ]] && rm -rf "/tmp/ptx-$m" "/tmp/nvcache-$m"
+    [[ $cache == empty* ]] && rm -rf "/tmp/ptx-$m" "/tmp/ptx-$m.jsa" "/tmp/nvcache-$m"
     s=$(date +%s.%N)
     CUDA_CACHE_PATH="/tmp/nvcache-$m" I2VGEN_TIMINGS=1 java_cmd "/tmp/ptx-$m" "${extra[@]}" generate --model "$ck" --image "$IMAGE" --device cuda --dtype fp16 "${args[@]}" \
       --output "/tmp/$m-$cache.mp4" > "$OUT/generate-$m-$cache.log" 2>&1 || rc=1

@@ -57,6 +57,22 @@ class TensorCopyTest {
     }
 
     @Test
+    void largeContiguousConversionsConvertEveryElement() {
+        // > 1 M elements: converted in parallel ranges; an odd count so the ranges do not split evenly
+        Tensor t = random(4, 349_527);
+        Tensor half = t.to(DType.F16), bf16 = t.to(DType.BF16), back = half.to(DType.F32);
+        for (long i = 0; i < t.numel(); i++) {
+            float v = t.getFlat(i);
+            assertEquals(Half.f16ToFloat(Half.floatToF16(v)), back.getFlat(i), "F16 round trip element " + i);
+            assertEquals(Half.bf16ToFloat(Half.floatToBf16(v)), bf16.getFlat(i), "BF16 element " + i);
+        }
+        Tensor offsetView = t.slice(0, 1, 4);   // contiguous with an offset into its storage, also > 1 M elements
+        float[] expected = byIndex(offsetView), got = offsetView.to(DType.F16).to(DType.F32).toFloatArray();
+        for (int i = 0; i < expected.length; i++) expected[i] = Half.f16ToFloat(Half.floatToF16(expected[i]));
+        assertArrayEquals(expected, got);
+    }
+
+    @Test
     void videoLayoutPermuteMatchesIndexing() {
         Tensor frames = random(2, 3, 4, 5, 6);   // [B, C, F, H, W] → [B, F, H, W, C], the frame post-processing layout
         Tensor hwc = frames.permute(0, 2, 3, 4, 1);

@@ -7,7 +7,7 @@ import dev.i2vgen.tensor.DType;
 
 import java.lang.foreign.MemorySegment;
 
-/** Lowers Attention: the tensor-core flash kernels (attention.cu), a chunked GEMM path, or the exact fp32 kernel. */
+/** Lowers Attention: the tensor-core flash kernels (attention_flash.cuh), a chunked GEMM path, or the exact fp32 kernel. */
 final class AttentionLowering {
     private static final int ATT_WARPS = 8, ATT_TILE = 32, ATT_MAX_DV = 512;
     private static final String FLASH_WIDE = "8x64";   // measured best of 4x64/8x64/4x128/8x128 (docs/cuda-performance-notes.md)
@@ -134,18 +134,34 @@ final class AttentionLowering {
                     : tiles == 2 ? (lq >= 8192 && lk >= 8192 ? 8 : 4) : pipe ? 4 : 8;
             keyTile = 64;
             rows = 16 * tiles * warps;
-            kvBuffers = 3;   // FA_STAGES in attention.cu
+            kvBuffers = 3;   // FA_STAGES in attention_flash.cuh
             name = "flash_" + (pipe ? "pipe" : "lean") + "_d" + d + "_w" + warps + "_m" + tiles;
         }
         long blocks = (long) batch * heads * ((lq + rows - 1) / rows);
         if (blocks > Integer.MAX_VALUE) throw new IllegalArgumentException("attention grid of " + blocks + " blocks is too large");
         int shared = (rows + 2 * kvBuffers * keyTile) * (d + 8) * 2;
-        MemorySegment f = backend.kernels.function("attention", name, act);
+        MemorySegment f = backend.kernels.function(flashFamily(name), name, act);
         if (shared > 48 * 1024) backend.driver.setMaxDynamicSharedMemory(f, shared);
         KernelLaunch l = KernelLaunch.of(name, f, (int) blocks, 1, warps * 32, shared,
                 base.args().ptr(q).ptr(k).ptr(v).ptr(out).i32(lq).i32(lk).i32(heads)
                         .f32((float) (a.scale() / Math.log(2))).i32(a.causal() ? 1 : 0).i32(ldq).i32(ldkv).i32(ldo));
         plan.addStep(l.name(), stream -> l.run(backend.driver, stream));
+    }
+
+    /**
+     * The module of a flash kernel: the v2 kernels with more than one warp and the v4 ("pipe") ones are only launched
+     * by non-default variants and live in {@code attention_variants.cu}; the rest (v2 w1_k16, v3 "lean") in
+     * {@code attention.cu}.
+     */
+    static String flashFamily(String kernel) {
+        boolean variants = kernel.startsWith("flash_pipe_") || (kernel.startsWith("flash_attention_") && !kernel.contains("_w1_"));
+        return variants ? "attention_variants" : "attention";
+    }
+
+    /** Whether the configured variant launches kernels of {@code attention_variants} (v2 and v4: compiled ahead then). */
+    static boolean variantsModuleUsed() {
+        String v = flashVariant();
+        return v.equals("v2") || v.startsWith("v4");
     }
 
     /**

@@ -63,10 +63,10 @@ final class GegluFusion {
     static GegluFusion of(ImmutableTaskGraph graph, boolean enabled) { return new GegluFusion(graph, enabled); }
 
     /**
-     * On unless -Di2vgen.cuda.gegluFusion=false (the A/B switch); measured on the H100 in session 10
-     * (docs/cuda-performance-notes.md, section 20).
+     * -Di2vgen.cuda.gegluFusion=true turns the fusion on. Off by default: correct on the H100 and faster per call at
+     * K ≤ 512, but the whole UNet step has not been timed with it (docs/cuda-performance-notes.md, sections 20, 22).
      */
-    static boolean enabledByProperty() { return !"false".equals(System.getProperty("i2vgen.cuda.gegluFusion")); }
+    static boolean enabledByProperty() { return Boolean.getBoolean("i2vgen.cuda.gegluFusion"); }
 
     /** Null when Linear {@code linear}, read only by {@code geglu}, fuses with it; otherwise why not. */
     private static String refusal(DType act, Task linear, Task geglu) {

@@ -187,11 +187,12 @@ final class KernelCache implements AutoCloseable {
 
     /**
      * The families to compile ahead for an activation dtype: all portable ones, and on compute capability 9.0 for
-     * 16-bit types the Hopper-only ones the settings will launch (the v5 attention and the fused GEGLU unless switched
-     * off; the v6 kernels only when switched on: a family nobody launches would cost NVRTC seconds for nothing).
+     * 16-bit types the Hopper-only ones the settings will launch (the v5 attention; the v6 kernels and the fused
+     * GEGLU only when switched on: a family nobody launches would cost NVRTC seconds for nothing).
      */
     private List<String> families(DType activation) {
         List<String> all = new ArrayList<>(KernelSources.FAMILIES);
+        if (activation != DType.F32 && AttentionLowering.variantsModuleUsed()) all.add("attention_variants");
         if (arch.equals("compute_90") && activation != DType.F32) {
             String variant = AttentionLowering.flashVariant();
             if (Sm90FlashAttention.VARIANTS.contains(variant)) all.add(Sm90FlashAttention.familyOf(variant));

@@ -21,6 +21,13 @@ public final class KernelSources {
      */
     public static final List<String> SM90A_FAMILIES = List.of("attention_sm90", "attention_sm90_ws", "geglu_sm90");
 
+    /**
+     * Portable families only non-default settings launch (the v2 wide and v4 flash attention kernels): not in
+     * {@link #FAMILIES}, so they are not compiled ahead unless the setting selects them, and the default start's
+     * slowest compile (the attention family's, its critical path with an empty kernel cache) stays short.
+     */
+    public static final List<String> ON_DEMAND_FAMILIES = List.of("attention_variants");
+
     private static final String DIR = "/dev/i2vgen/backend/cuda/";
     private static final Pattern INCLUDE = Pattern.compile("\\s*#include\\s+\"([\\w.]+)\"\\s*");
 

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Compile-checks every kernel family for every activation dtype with nvcc (no GPU needed); skips without nvcc. */
@@ -28,7 +29,8 @@ class CudaKernelSourcesCompileTest {
         Path nvcc = nvcc();
         Assumptions.assumeTrue(nvcc != null, "nvcc not found (CUDA_HOME, /usr/local/bin, /usr/local/cuda/bin): kernel sources not compile-checked");
         Path dir = Files.createTempDirectory("i2vgen-cu");
-        for (String family : KernelSources.FAMILIES) {
+        java.util.Map<String, java.util.Set<String>> flashEntries = new java.util.HashMap<>();
+        for (String family : java.util.stream.Stream.concat(KernelSources.FAMILIES.stream(), KernelSources.ON_DEMAND_FAMILIES.stream()).toList()) {
             Path src = dir.resolve(family + ".cu");
             Files.writeString(src, KernelSources.translationUnit(family), StandardCharsets.UTF_8);
             for (int act = 0; act < 3; act++) {
@@ -39,10 +41,27 @@ class CudaKernelSourcesCompileTest {
                 assertTrue(p.waitFor(300, TimeUnit.SECONDS), "nvcc timed out on " + family);
                 assertEquals(0, p.exitValue(), family + ".cu (ACT_DTYPE=" + act + ") does not compile:\n" + log);
                 String text = Files.readString(ptx);
-                // the conv family is tensor-core only: fp32 keeps the exact im2col + GEMM path
-                if (!(family.equals("conv") && act == 0)) assertTrue(text.contains(".entry"), family + ": PTX has no kernel entry");
+                // the conv family is tensor-core only: fp32 keeps the exact im2col + GEMM path; the flash variants too
+                if (!((family.equals("conv") || family.equals("attention_variants")) && act == 0))
+                    assertTrue(text.contains(".entry"), family + ": PTX has no kernel entry");
+                if (act == 1 && family.startsWith("attention")) flashEntries.put(family, entries(text, "flash_"));
             }
         }
+        // the flash kernels split over two modules (the default ones first): each kernel in the module the lowering asks
+        for (var e : flashEntries.entrySet()) {
+            assertFalse(e.getValue().isEmpty(), e.getKey() + " has no flash kernel");
+            for (String kernel : e.getValue())
+                assertEquals(e.getKey(), AttentionLowering.flashFamily(kernel), kernel + " is built in " + e.getKey() + ".cu but looked up elsewhere");
+        }
+        assertEquals(java.util.Set.of("attention", "attention_variants"), flashEntries.keySet());
+    }
+
+    /** The names of the PTX's kernel entries starting with {@code prefix}. */
+    private static java.util.Set<String> entries(String ptx, String prefix) {
+        java.util.Set<String> names = new java.util.TreeSet<>();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\.entry (\\w+)\\(").matcher(ptx);
+        while (m.find()) if (m.group(1).startsWith(prefix)) names.add(m.group(1));
+        return names;
     }
 
     /**

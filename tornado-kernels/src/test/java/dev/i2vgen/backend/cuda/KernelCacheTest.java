@@ -184,13 +184,10 @@ class KernelCacheTest {
             kernels.prefetch(DType.F32);
             for (String f : KernelSources.FAMILIES) kernels.function(f, "k", DType.F32);
             kernels.function("attention_sm90", "k", DType.F16);
-            kernels.function("geglu_sm90", "k", DType.F16);
             for (String f : KernelSources.FAMILIES) kernels.function(f, "k", DType.F16);
         }
         int compiles = nvrtc.compiles.size();
-        // the wgmma families a Hopper prefetch adds by default (the v5 attention, the fused GEGLU), for F16 only
-        assertEquals(2 * KernelSources.FAMILIES.size() + 2, compiles, "attention_sm90 and geglu_sm90 for F16 only: " + nvrtc.compiles);
-        assertTrue(nvrtc.compiles.contains("geglu_sm90 -DACT_DTYPE=1"), nvrtc.compiles.toString());
+        assertEquals(2 * KernelSources.FAMILIES.size() + 1, compiles, "attention_sm90 for F16 only: " + nvrtc.compiles);
         try (Stream<Path> files = Files.list(cacheDir)) {
             List<String> names = files.map(p -> p.getFileName().toString()).toList();
             assertEquals(compiles, names.size(), "one PTX file each, no temporaries: " + names);
@@ -199,18 +196,16 @@ class KernelCacheTest {
         try (KernelCache again = cache("compute_90", 4, true)) {
             again.prefetch(DType.F16);
             again.function("attention_sm90", "k", DType.F16);
-            again.function("geglu_sm90", "k", DType.F16);   // waits for it: the prefetch reads it on a thread of its own
             for (String f : KernelSources.FAMILIES) again.function(f, "k", DType.F16);
             assertEquals(compiles, nvrtc.compiles.size(), "all from the disk cache");
-            assertEquals(KernelSources.FAMILIES.size() + 2, again.fromDisk.get());
+            assertEquals(KernelSources.FAMILIES.size() + 1, again.fromDisk.get());
         }
         try (KernelCache ampere = cache("compute_80", 4, true)) {
             ampere.prefetch(DType.F16);
             for (String f : KernelSources.FAMILIES) ampere.function(f, "k", DType.F16);
             assertThrows(IllegalStateException.class, () -> ampere.function("attention_sm90", "k", DType.F16));
         }
-        var ampereCompiles = new HashSet<>(nvrtc.compiles.subList(compiles, nvrtc.compiles.size()));
-        assertFalse(ampereCompiles.contains("attention_sm90 -DACT_DTYPE=1") || ampereCompiles.contains("geglu_sm90 -DACT_DTYPE=1"), ampereCompiles.toString());
+        assertFalse(new HashSet<>(nvrtc.compiles.subList(compiles, nvrtc.compiles.size())).contains("attention_sm90 -DACT_DTYPE=1"));
     }
 
     @Test
@@ -231,7 +226,6 @@ class KernelCacheTest {
             assertTrue(kernels.compilesCubin());
             kernels.prefetch(DType.F16);
             kernels.function("attention_sm90", "k", DType.F16);
-            kernels.function("geglu_sm90", "k", DType.F16);
             for (String f : KernelSources.FAMILIES) kernels.function(f, "k", DType.F16);
         }
         assertTrue(nvrtc.compiles.contains("attention_sm90 -DACT_DTYPE=1"));
@@ -240,7 +234,7 @@ class KernelCacheTest {
         assertTrue(driver.images.stream().anyMatch(i -> i.contains("--gpu-architecture=sm_90,")), "the others for sm_90: " + driver.images);
         try (Stream<Path> files = Files.list(cacheDir)) {
             List<String> names = files.map(p -> p.getFileName().toString()).toList();
-            assertEquals(KernelSources.FAMILIES.size() + 2, names.size(), "the portable families, attention_sm90, geglu_sm90: " + names);
+            assertEquals(KernelSources.FAMILIES.size() + 1, names.size(), names.toString());
             assertTrue(names.stream().allMatch(n -> n.endsWith(".cubin")), names.toString());
         }
         int compiles = nvrtc.compiles.size();
