@@ -44,6 +44,9 @@ class KernelCacheTest {
         /** Architectures this fake NVRTC refuses, as one too old for the device would. */
         final Set<String> unknownTargets = ConcurrentHashMap.newKeySet();
 
+        /** How long each compile to PTX takes (CUBINs are instantaneous). */
+        volatile long ptxMillis;
+
         @Override
         public byte[] compile(String name, String source, List<String> options, boolean cubin) {
             String family = name.replace(".cu", "");
@@ -59,6 +62,13 @@ class KernelCacheTest {
                 throw new IllegalStateException(e);
             }
             if (family.equals(failing) && failures.getAndIncrement() == 0) throw new CudaException("NVRTC could not compile " + name + ": simulated");
+            if (!cubin && ptxMillis > 0) {
+                try {
+                    Thread.sleep(ptxMillis);
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
             return ((cubin ? "cubin of " : "// ptx of ") + name + " " + options).getBytes(java.nio.charset.StandardCharsets.UTF_8);
         }
     }
@@ -261,10 +271,15 @@ class KernelCacheTest {
     @Test
     void aCubinTheDriverRefusesIsReplacedByThePtx() {
         driver.refusesCubins = true;
+        nvrtc.ptxMillis = 100;
         try (KernelCache kernels = cache("compute_90", 2, true, true)) {
             kernels.prefetch(DType.F16);
             kernels.function("attention_sm90", "k", DType.F16);
             kernels.function("layout", "permute", DType.F16);
+            // the PTX compiled in the fallback is compilation time, not loading time (counted once)
+            assertTrue(kernels.compileNanos.sum() >= 2 * 100_000_000L, "compile " + kernels.compileNanos.sum());
+            assertTrue(kernels.loadNanos.sum() < kernels.compileNanos.sum() / 4,
+                    "load " + kernels.loadNanos.sum() + " ns against compile " + kernels.compileNanos.sum() + " ns");
         }
         assertTrue(driver.images.contains("// ptx of attention_sm90.cu [--gpu-architecture=compute_90a, -DACT_DTYPE=1, --std=c++17]"), driver.images.toString());
         assertTrue(driver.images.contains("// ptx of layout.cu [--gpu-architecture=compute_90, -DACT_DTYPE=1, --std=c++17]"), driver.images.toString());

@@ -99,8 +99,11 @@ class WeightUploadsTest {
     @Test
     void aFailedUploadFailsEveryLaterFenceAndSubmission() {
         stream.failing = 2;
+        CountDownLatch submitted = new CountDownLatch(1);
+        stream.holds.put(2L, submitted);   // the failing copy waits until all three are queued (else submit 3 may see it)
         try (WeightUploads uploads = new WeightUploads(stream, "upload-test", 1)) {
             for (long p = 1; p <= 3; p++) uploads.submit(weights(4), DType.F32, p);
+            submitted.countDown();
             CudaException e = assertThrows(CudaException.class, () -> uploads.fence(PLAN_STREAM));
             assertTrue(e.getMessage().contains("a weight upload failed") && e.getMessage().contains("simulated"), e.getMessage());
             assertFalse(stream.log.contains("copy 3 (16 bytes) on upload-test-0"), "nothing is copied after a failure: " + stream.log);
