@@ -20,7 +20,7 @@ import java.util.function.Supplier;
  * The execution plans of one generation's later stages, built ahead on threads of their own while the earlier stages
  * run (issue 17: building a plan is seconds of host work — lowering, library plan objects, weight uploads — during
  * which the device would wait). A stage then takes its plan ({@link #take}) instead of compiling it. Only when the run
- * allows it, {@code -Di2vgen.pipeline.planAhead=true} (off by default, {@link #enabledByProperty}) and the backend compiles beside running plans
+ * allows it, {@code -Di2vgen.pipeline.planAhead=true} ({@link #enabledByProperty}) and the backend compiles beside running plans
  * ({@link Backend#compilesConcurrently}); otherwise every plan is built when its stage takes it, on the caller's thread,
  * as before. Either way the graphs and plans are the same: only when they are built changes.
  * <p>Ownership: a plan taken belongs to the caller. {@link #close} cancels the builds not started, waits for those in
@@ -156,7 +156,7 @@ final class PlansAhead implements AutoCloseable {
         synchronized (this) {
             if (closed || !started.contains(a)) throw new IllegalStateException("the plan of '" + a.stage + "' is not this run's to take");
             if (a.state == State.TAKEN || a.state == State.DROPPED) throw new IllegalStateException("the plan of '" + a.stage + "' was taken");
-            awaitBuilt(a);
+            awaitWhile(() -> a.state == State.BUILDING);
             if (a.state == State.FAILED && !(a.failure instanceof MemoryExhaustedException)) {
                 a.state = State.DROPPED;
                 throw rethrown(a.failure);
@@ -188,13 +188,14 @@ final class PlansAhead implements AutoCloseable {
         return new Built<>(spec, plan);
     }
 
-    private void awaitBuilt(Ahead<?> a) {
+    /** Waits, holding this monitor, while {@code building}; an interrupt is kept for later (each plan must get an owner). */
+    private void awaitWhile(java.util.function.BooleanSupplier building) {
         boolean interrupted = false;
-        while (a.state == State.BUILDING) {
+        while (building.getAsBoolean()) {
             try {
                 wait();
             } catch (InterruptedException e) {
-                interrupted = true;   // the plan must still be owned by someone: wait on, then keep the interrupt
+                interrupted = true;
             }
         }
         if (interrupted) Thread.currentThread().interrupt();
@@ -252,15 +253,7 @@ final class PlansAhead implements AutoCloseable {
             if (closed) return;
             closed = true;
             for (Ahead<?> a : started) if (a.state == State.QUEUED) a.state = State.DROPPED;
-            boolean interrupted = false;
-            while (started.stream().anyMatch(a -> a.state == State.BUILDING)) {
-                try {
-                    wait();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            if (interrupted) Thread.currentThread().interrupt();
+            awaitWhile(() -> started.stream().anyMatch(a -> a.state == State.BUILDING));
             for (Ahead<?> a : started) {
                 if (a.state == State.READY || a.state == State.FAILED) untaken.add(a);
             }

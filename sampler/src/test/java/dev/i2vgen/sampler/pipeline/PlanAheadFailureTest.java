@@ -7,7 +7,6 @@ import dev.i2vgen.tensor.MemoryExhaustedException;
 import org.junit.jupiter.api.Test;
 
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -74,7 +73,7 @@ class PlanAheadFailureTest {
                 @Override
                 public void stage(String name) {
                     if (!name.equals("encode image")) return;
-                    await(stepPlanBuilding);   // the step plan is being built ahead when the stage fails
+                    Latches.await(stepPlanBuilding, 30, "the step plan was never built");   // being built ahead when the stage fails
                     throw listenerFailure;
                 }
             };
@@ -117,15 +116,6 @@ class PlanAheadFailureTest {
                     "the decoder's plan built by the decode stage: " + backend.compiles());
             assertTrue(pipeline.setupWork().stream().anyMatch(w -> w.what().contains("'decode' built by the stage itself, not ahead")));
             assertTrue(pipeline.setupWork().stream().anyMatch(w -> w.what().contains("'denoise' built ahead")));
-        }
-    }
-
-    private static void await(CountDownLatch latch) {
-        try {
-            if (!latch.await(30, TimeUnit.SECONDS)) throw new IllegalStateException("the step plan was never built");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
         }
     }
 }

@@ -85,7 +85,7 @@ class PlansAheadTest {
         CountDownLatch building = new CountDownLatch(1), proceed = new CountDownLatch(1);
         backend.onCompile = g -> {
             building.countDown();
-            await(proceed);
+            Latches.await(proceed, 10, "timed out");
         };
         PlansAhead plans = PlansAhead.forRun(backend, true, times);
         plans.start("denoise", () -> graph("unet", 8, false), g -> g);
@@ -143,15 +143,6 @@ class PlansAheadTest {
         }
         assertNotEquals(List.of(), times.setupWork());
         assertTrue(times.setupWork().getFirst().what().contains("built by the stage itself, not ahead"));
-    }
-
-    private static void await(CountDownLatch latch) {
-        try {
-            if (!latch.await(10, TimeUnit.SECONDS)) throw new IllegalStateException("timed out");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
     }
 
     @Test

@@ -175,10 +175,9 @@ final class ConvolutionLowering {
         if (known != null) return known;
         int group = ConvIsland.imagesPerGroup(g, es, bound);
         if (group == 0) return null;
-        // the timings run on the backend's stream and in cuDNN's shared workspace: one at a time, between runs
-        return backend.onStream(() -> {
-            ConvIsland meanwhile = cudnn.knownIsland(key);   // another thread's build may have timed the shape meanwhile
-            if (meanwhile != null) return meanwhile;
+        // the timings run on the backend's stream and in cuDNN's shared workspace: one at a time, between runs (this
+        // is the compiling thread, whose context is current)
+        return SearchOnce.knownOrSearched(backend.streamLock, () -> cudnn.knownIsland(key), () -> {
             // times both layouts on a temporary weight (values do not change the timing), so that only the winner's
             // weight copy (NCHW or KRSC) is ever uploaded; freed right after (the timing synchronises), not task scratch,
             // whose growth would stay allocated with the plan

@@ -235,15 +235,10 @@ final class CublasLt implements AutoCloseable {
          * first result stays unless the fastest beats it by {@link #SEARCH_MARGIN}.
          */
         private int choose(String key, MemorySegment results, int found, Timing timing) {
-            int known = knownPick(key, results, found);
-            if (known >= 0) return known;
-            timing.lock().lock();
-            try {
-                known = knownPick(key, results, found);   // another thread's build may have timed it meanwhile
-                return known >= 0 ? known : timeCandidates(key, results, found, timing);
-            } finally {
-                timing.lock().unlock();
-            }
+            return SearchOnce.knownOrSearched(timing.lock(), () -> {
+                int known = knownPick(key, results, found);
+                return known >= 0 ? known : null;
+            }, () -> timeCandidates(key, results, found, timing));
         }
 
         /** The index of the result chosen for {@code key} before (this process or the algorithm cache), or −1. */

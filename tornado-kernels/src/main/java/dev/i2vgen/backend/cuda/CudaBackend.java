@@ -219,11 +219,8 @@ public final class CudaBackend implements Backend {
     synchronized java.util.Optional<Cudnn> cudnn() {
         if (cudnn == null) {
             driver.setCurrent(context);
-            cudnn = Cudnn.load();
-            cudnn.ifPresent(c -> {
-                c.useAlgorithmCache(algorithms);
-                c.shareStreamLock(streamLock);
-            });
+            cudnn = Cudnn.load(streamLock);
+            cudnn.ifPresent(c -> c.useAlgorithmCache(algorithms));
         }
         return cudnn;
     }

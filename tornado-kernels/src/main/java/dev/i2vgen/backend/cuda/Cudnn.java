@@ -71,8 +71,9 @@ final class Cudnn implements AutoCloseable {
     private long workspaceBytes;
     private CudaDriver driver;
 
-    private Cudnn(NativeLibrary lib) {
+    private Cudnn(NativeLibrary lib, java.util.concurrent.locks.Lock streamLock) {
         this.lib = lib;
+        this.streamLock = streamLock;
         MethodHandle create = lib.function("cudnnCreate", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         destroy = lib.function("cudnnDestroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         errorString = lib.function("cudnnGetErrorString", FunctionDescriptor.of(ADDRESS, JAVA_INT));
@@ -126,9 +127,10 @@ final class Cudnn implements AutoCloseable {
 
     /**
      * cuDNN 9 for the current CUDA context, or empty (logged once with the reason) when it is not installed or
-     * unusable: the backend then keeps its implicit-GEMM and im2col + cuBLASLt convolutions.
+     * unusable: the backend then keeps its implicit-GEMM and im2col + cuBLASLt convolutions. {@code streamLock} owns the
+     * backend's stream ({@link #streamLock()}).
      */
-    static Optional<Cudnn> load() {
+    static Optional<Cudnn> load(java.util.concurrent.locks.Lock streamLock) {
         List<Path> dirs = new ArrayList<>(NativeLibrary.searchDirectories());
         dirs.addAll(pipDirectories());
         Optional<NativeLibrary> lib;
@@ -145,7 +147,7 @@ final class Cudnn implements AutoCloseable {
             return Optional.empty();
         }
         try {
-            Cudnn c = new Cudnn(lib.get());
+            Cudnn c = new Cudnn(lib.get(), streamLock);
             LOG.info("cuDNN " + c.version + " loaded from " + lib.get().path());
             return Optional.of(c);
         } catch (CudaException e) {
@@ -207,12 +209,10 @@ final class Cudnn implements AutoCloseable {
 
     /**
      * Held around every use of {@link #handle} and the workspace outside a plan's run: the searches and trials at plan
-     * build, on the backend's stream ({@link CudaBackend#streamLock}, shared by the backend right after loading; runs
-     * hold it too). cuDNN's handle must never be used by two threads at once.
+     * build, on the backend's stream ({@link CudaBackend#streamLock}, given to {@link #load}; runs hold it too).
+     * cuDNN's handle must never be used by two threads at once.
      */
-    private java.util.concurrent.locks.Lock streamLock = new java.util.concurrent.locks.ReentrantLock();
-
-    void shareStreamLock(java.util.concurrent.locks.Lock lock) { this.streamLock = lock; }
+    private final java.util.concurrent.locks.Lock streamLock;
 
     java.util.concurrent.locks.Lock streamLock() { return streamLock; }
 

@@ -143,27 +143,15 @@ final class CudnnConvolution implements AutoCloseable {
         MemorySegment bd = bias != 0 ? tensor(cudnn, format, dt, 1, g.o(), 1, 1) : MemorySegment.NULL;
         CudnnConvolution conv;
         Choice choice;
-        long workspace;
-        try {
-            workspace = cudnn.workspace(driver, maxWorkspace);
-        } catch (CudaException e) {   // the device is full: the built-in paths need no such workspace
-            LOG.warning("no device memory for the cuDNN workspace (" + e.getMessage() + "): " + what + " uses the built-in path");
-            workspace = 0;
-        }
+        long workspace = workspaceOrNone(cudnn, driver, maxWorkspace, what);
         if (cached != null) {
             choice = cached.get();
         } else if (workspace == 0) {
             choice = null;
         } else {
             // the trials run on the backend's stream, in its workspace, with its handle: one at a time, between runs
-            cudnn.streamLock().lock();
-            try {
-                Optional<Choice> meanwhile = cudnn.knownChoice(key);   // another thread's build may have searched it
-                choice = meanwhile != null ? meanwhile.orElse(null) : search(cudnn, key, what, xd, x, wd, weight, cd, yd, y, workspace,
-                        maxWorkspace, stream, search.equals("heuristic"));
-            } finally {
-                cudnn.streamLock().unlock();
-            }
+            choice = SearchOnce.knownOrSearched(cudnn.streamLock(), () -> cudnn.knownChoice(key), () -> Optional.ofNullable(search(cudnn, key,
+                    what, xd, x, wd, weight, cd, yd, y, workspace, maxWorkspace, stream, search.equals("heuristic")))).orElse(null);
         }
         int calls = g.n() / group;
         conv = new CudnnConvolution(cudnn, what + (calls > 1 ? " x" + calls + " calls" : ""), xd, wd, yd, cd, bd, choice, calls,
@@ -178,23 +166,15 @@ final class CudnnConvolution implements AutoCloseable {
             cudnn.check(CudaDriver.call(cudnn.setActivation, ad, Cudnn.ACTIVATION_IDENTITY, Cudnn.NOT_PROPAGATE_NAN, 0.0),
                     "cudnnSetActivationDescriptor");
             conv.activationDesc = ad;
-            Boolean fusable = cudnn.knownFusedBias(key);
-            if (fusable == null) {   // once per shape: cuDNN answers NOT_SUPPORTED for what it cannot fuse
-                cudnn.streamLock().lock();   // a trial call: as the search above
-                try {
-                    fusable = cudnn.knownFusedBias(key);
-                    if (fusable == null) {
-                        cudnn.check(CudaDriver.call(cudnn.setStream, cudnn.handle, stream), "cudnnSetStream");
-                        int rc = conv.fused(x, weight, bias, y, workspace, 0);
-                        if (rc == 0) driver.synchronize(stream);
-                        else LOG.info(what + ": bias not fused (cuDNN status " + rc + "), added by cudnnAddTensor");
-                        fusable = rc == 0;
-                        cudnn.rememberFusedBias(key, fusable);
-                    }
-                } finally {
-                    cudnn.streamLock().unlock();
-                }
-            }
+            // once per shape, a trial call as the search above: cuDNN answers NOT_SUPPORTED for what it cannot fuse
+            boolean fusable = SearchOnce.knownOrSearched(cudnn.streamLock(), () -> cudnn.knownFusedBias(key), () -> {
+                cudnn.check(CudaDriver.call(cudnn.setStream, cudnn.handle, stream), "cudnnSetStream");
+                int rc = conv.fused(x, weight, bias, y, workspace, 0);
+                if (rc == 0) driver.synchronize(stream);
+                else LOG.info(what + ": bias not fused (cuDNN status " + rc + "), added by cudnnAddTensor");
+                cudnn.rememberFusedBias(key, rc == 0);
+                return rc == 0;
+            });
             if (!fusable) {
                 CudaDriver.call(cudnn.destroyActivation, ad);
                 conv.activationDesc = MemorySegment.NULL;
@@ -202,6 +182,16 @@ final class CudnnConvolution implements AutoCloseable {
         }
         cudnn.planned.incrementAndGet();
         return conv;
+    }
+
+    /** cuDNN's shared workspace, or 0 when the device has no room for it (the built-in paths need none). */
+    private static long workspaceOrNone(Cudnn cudnn, CudaDriver driver, long maxWorkspace, String what) {
+        try {
+            return cudnn.workspace(driver, maxWorkspace);
+        } catch (CudaException e) {
+            LOG.warning("no device memory for the cuDNN workspace (" + e.getMessage() + "): " + what + " uses the built-in path");
+            return 0;
+        }
     }
 
     /** The timed search of {@link #plan} (under the stream lock), remembered for the shape; null when no algorithm fits. */

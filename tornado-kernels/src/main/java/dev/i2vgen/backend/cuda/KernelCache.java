@@ -241,7 +241,7 @@ final class KernelCache implements AutoCloseable {
         }
     }
 
-    /** The PTX of a family: the pool's compile when one was started, else compiled (or read from disk) now, on this thread. */
+    /** The image of a family: the pool's compile when one was started, else compiled (or read from disk) now, on this thread. */
     private CompletableFuture<Image> imageOf(String family, DType activation) {
         String key = key(family, activation);
         CompletableFuture<Image> f = images.get(key);

@@ -4,7 +4,6 @@ import dev.i2vgen.graph.Task;
 import dev.i2vgen.graph.Value;
 import dev.i2vgen.graph.ops.LinearCombination;
 import dev.i2vgen.tensor.DType;
-import dev.i2vgen.tensor.Tensor;
 
 import java.util.Arrays;
 
@@ -48,10 +47,7 @@ final class LinearCombinationLowering {
         DType type = root.dtype();
         if (root.kind() != Value.Kind.CONSTANT || tl.plan.storageType(root) == type) return tl.ptr(v);
         long bytes = root.numel() * type.byteSize();
-        return tl.plan.constantPointer(root, "declared " + type, bytes, (r, p) -> {
-            Tensor host = r.constant().dtype() == type ? r.constant().contiguous() : r.constant().to(type);
-            tl.backend.driver.copyToDevice(p, host.contiguousSegment(), bytes, tl.plan.build().stream());
-            tl.backend.driver.synchronize(tl.plan.build().stream());   // the host copy may be a temporary (and the copy is shared)
-        });
+        // converted, copied on the build stream and waited for: the host copy may be a temporary, the device copy is shared
+        return tl.plan.constantPointer(root, "declared " + type, bytes, (r, p) -> tl.plan.build().upload(r.constant(), type, p));
     }
 }
