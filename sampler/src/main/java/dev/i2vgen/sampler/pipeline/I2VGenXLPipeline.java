@@ -239,10 +239,11 @@ public final class I2VGenXLPipeline implements VideoPipeline {
         // CFG-parallel's (two devices, their plans built by CfgParallelLoop); the host-stepped loop builds its own
         try (PlansAhead plans = PlansAhead.forRun(backend, i4vgen == null && !split, aheadTimes);
              AutoencoderKL.FrameDecoder decoder = vae.frameDecoder(backend, activation)) {
+            // in the order the stages run (the image encoder's uploads before the UNet's)
+            PlansAhead.Ahead<ImmutableTaskGraph> clipPlan = plans.start("encode image", () -> imageEncoder.graph(1, activation).freeze(), g -> g);
             PlansAhead.Ahead<DenoiseStepGraph> stepPlan = !scheduler.stepsOnDevice() || steps == 0 || split ? null
                     : plans.start("denoise", () -> DenoiseStepGraph.build(unet, shape, tokenizer.maxLength(), cfg, (float) req.guidance(),
                             scheduler, req.eta(), activation, wants), DenoiseStepGraph::graph);
-            PlansAhead.Ahead<ImmutableTaskGraph> clipPlan = plans.start("encode image", () -> imageEncoder.graph(1, activation).freeze(), g -> g);
 
             listener.stage("encode prompt");
             Tensor text = encodePrompt(req, cfg, listener, plans);

@@ -1,6 +1,7 @@
 package dev.i2vgen.sampler.pipeline;
 
 import dev.i2vgen.backend.Backend;
+import dev.i2vgen.backend.BuildUrgency;
 import dev.i2vgen.backend.ExecutionPlan;
 import dev.i2vgen.graph.ImmutableTaskGraph;
 import dev.i2vgen.graph.MemoryPlanner;
@@ -20,7 +21,7 @@ import java.util.function.Supplier;
  * The execution plans of one generation's later stages, built ahead on threads of their own while the earlier stages
  * run (issue 17: building a plan is seconds of host work — lowering, library plan objects, weight uploads — during
  * which the device would wait). A stage then takes its plan ({@link #take}) instead of compiling it. Only when the run
- * allows it, {@code -Di2vgen.pipeline.planAhead=true} ({@link #enabledByProperty}) and the backend compiles beside running plans
+ * allows it, plans built ahead are not switched off ({@code -Di2vgen.pipeline.planAhead=false}, {@link #enabledByProperty}) and the backend compiles beside running plans
  * ({@link Backend#compilesConcurrently}); otherwise every plan is built when its stage takes it, on the caller's thread,
  * as before. Either way the graphs and plans are the same: only when they are built changes.
  * <p>Ownership: a plan taken belongs to the caller. {@link #close} cancels the builds not started, waits for those in
@@ -75,11 +76,10 @@ final class PlansAhead implements AutoCloseable {
     }
 
     /**
-     * Whether plans are built ahead: {@code -Di2vgen.pipeline.planAhead=true}. Off by default: on the H100 (session 10)
-     * it shortened the warm start to MP4 by 0.4–1.25 s and its full-size runs completed, but the CUDA conformance
-     * tests have not yet run with it on (no device time was left), so its frames are not yet proven equal there.
+     * Whether plans are built ahead: on unless {@code -Di2vgen.pipeline.planAhead=false}. On the H100 (session 11) it
+     * shortened the warm start to MP4 by 0.9–1.4 s, and the CUDA conformance cases (fp32, fp16, bf16) passed with it.
      */
-    static boolean enabledByProperty() { return Boolean.getBoolean("i2vgen.pipeline.planAhead"); }
+    static boolean enabledByProperty() { return !"false".equals(System.getProperty("i2vgen.pipeline.planAhead")); }
 
     /**
      * The plans of one run on {@code backend}, built ahead where {@code runAllows} (the run's path has no loop of its
@@ -100,17 +100,23 @@ final class PlansAhead implements AutoCloseable {
     /**
      * Starts building the plan of {@code stage} on a thread of its own when active: {@code spec} (building the graph, on
      * that thread), then, where {@code worthAhead} says so, the backend's compile of {@code graphOf(spec)}. Inactive,
-     * nothing happens until {@link #take}. What {@code spec} reads must not change before it is taken.
+     * nothing happens until {@link #take}. What {@code spec} reads must not change before it is taken. Start the plans in
+     * the order their stages run: the backend serves a build's queued work after the running stage's and after the
+     * builds started before it ({@link BuildUrgency}).
      */
     <S> Ahead<S> start(String stage, Supplier<S> spec, Function<S, ImmutableTaskGraph> graphOf, Predicate<S> worthAhead) {
         Ahead<S> a = new Ahead<>(stage, spec, graphOf, worthAhead);
+        int rank;
         synchronized (this) {
             if (closed) throw new IllegalStateException("the plans of this run are closed");
             started.add(a);
+            rank = started.size();
         }
         if (active) {
             try {
-                Thread.ofPlatform().daemon().name("plan-ahead-" + stage.replace(' ', '-')).start(() -> build(a));
+                // the backend serves the builds' queued work (weight uploads) after the running stage's, in start order
+                Thread.ofPlatform().daemon().name("plan-ahead-" + stage.replace(' ', '-'))
+                        .start(() -> BuildUrgency.ahead(rank, () -> { build(a); return null; }));
             } catch (RuntimeException | OutOfMemoryError e) {   // no thread: the stage builds it when it takes it
                 LOG.log(System.Logger.Level.DEBUG, "no thread to build the plan of '" + stage + "' ahead", e);
             }

@@ -27,7 +27,8 @@ import java.util.function.Function;
  */
 final class ConcurrentJvmBackend implements Backend {
     /** One compile: the graph's name, its fingerprint ({@link #fingerprint}) and the thread that compiled it. */
-    record Compile(String graph, String fingerprint, String thread) {}
+    /** A compile: the graph, its structure, the thread it ran on and that thread's {@link dev.i2vgen.backend.BuildUrgency}. */
+    record Compile(String graph, String fingerprint, String thread, int urgency) {}
 
     private final Backend jvm = Backends.create("jvm");
     private final long released;
@@ -55,7 +56,7 @@ final class ConcurrentJvmBackend implements Backend {
         if (failure != null) throw failure;
         ExecutionPlan plan = new CountedPlan(jvm.compile(graph));
         synchronized (compiles) {
-            compiles.add(new Compile(graph.name(), fingerprint(graph), Thread.currentThread().getName()));
+            compiles.add(new Compile(graph.name(), fingerprint(graph), Thread.currentThread().getName(), dev.i2vgen.backend.BuildUrgency.current()));
         }
         opened.incrementAndGet();
         return plan;

@@ -5,8 +5,9 @@ import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
- * Plans built ahead are opt-in ({@link PlansAhead#enabledByProperty}): this extension switches
- * {@code -Di2vgen.pipeline.planAhead} on for each test of a class and restores the property after it.
+ * Plans built ahead are on by default, unless the property switches them off ({@link PlansAhead#enabledByProperty}):
+ * this extension switches {@code -Di2vgen.pipeline.planAhead} on for each test of a class, whatever the JVM was given,
+ * and restores the property after it.
  */
 final class PlanAheadSwitchedOn implements BeforeEachCallback, AfterEachCallback {
     private static final String PROPERTY = "i2vgen.pipeline.planAhead";

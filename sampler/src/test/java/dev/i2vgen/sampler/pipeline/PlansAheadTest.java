@@ -60,6 +60,23 @@ class PlansAheadTest {
         assertTrue(work.getFirst().what().contains("'decode' built ahead"), work.getFirst().what());
     }
 
+    /** The backend serves the builds' queued work (weight uploads) in the order of their stages, after the running stage's. */
+    @Test
+    void plansBuiltAheadAreRankedInTheOrderTheyWereStarted() throws Exception {
+        CountDownLatch building = new CountDownLatch(3);
+        backend.onCompile = g -> building.countDown();
+        try (PlansAhead plans = PlansAhead.forRun(backend, true, times)) {
+            var image = plans.start("encode image", () -> graph("image", 8, false), g -> g);
+            var step = plans.start("denoise", () -> graph("step", 8, false), g -> g);
+            var decode = plans.start("decode", () -> graph("decode", 8, false), g -> g);
+            assertTrue(building.await(10, TimeUnit.SECONDS), "each built on its own thread, none by the takes below");
+            for (var a : List.of(image, step, decode)) plans.take(a).plan().close();
+        }
+        java.util.Map<String, Integer> ranks = new java.util.HashMap<>();
+        for (var c : backend.compiles()) ranks.put(c.graph(), c.urgency());
+        assertEquals(java.util.Map.of("image", 1, "step", 2, "decode", 3), ranks, backend.compiles().toString());
+    }
+
     @Test
     void switchedOffOrOnABackendThatCannotEveryPlanIsBuiltWhenTaken() {
         System.setProperty("i2vgen.pipeline.planAhead", "false");   // PlanAheadSwitchedOn restores it after the test
@@ -70,6 +87,7 @@ class PlansAheadTest {
             assertEquals(List.of(), releasing.compiles(), "nothing built before the stage takes it");
             plans.take(ahead).plan().close();
             assertEquals(Thread.currentThread().getName(), releasing.compiles().getFirst().thread());
+            assertEquals(0, releasing.compiles().getFirst().urgency(), "built for the stage about to run");
             plans.release(graph("done", 8, true));
             assertEquals(0, plans.releasedBytes(), "no weights given back when no plan is built ahead");
         }
@@ -146,10 +164,14 @@ class PlansAheadTest {
     }
 
     @Test
-    void offUnlessAskedFor() {
+    void onUnlessSwitchedOff() {
         System.clearProperty("i2vgen.pipeline.planAhead");   // restored after the test
         try (PlansAhead plans = PlansAhead.forRun(backend, true, times)) {
-            assertFalse(plans.active(), "plans are built ahead only with -Di2vgen.pipeline.planAhead=true");
+            assertTrue(plans.active(), "plans are built ahead by default");
+        }
+        System.setProperty("i2vgen.pipeline.planAhead", "false");
+        try (PlansAhead plans = PlansAhead.forRun(backend, true, times)) {
+            assertFalse(plans.active(), "-Di2vgen.pipeline.planAhead=false switches it off");
         }
     }
 }

@@ -18,10 +18,10 @@ final class PlanBuildWork {
     private final String graphName;
     private MemorySegment stream;   // null once complete
     /**
-     * The latest background upload ({@link WeightUploads} number) the plan's weights need: its own, and those of the
-     * resident weights it took from other plans while still in flight. Its fences wait for these alone.
+     * The background uploads ({@link WeightUploads}) the plan's weights need: its own, and those of the resident weights
+     * it took from other plans while still in flight. Its fences wait for these alone.
      */
-    private long uploadsNeeded;
+    private final WeightUploads.Needs uploadsNeeded = new WeightUploads.Needs();
 
     PlanBuildWork(CudaBackend backend, String graphName) {
         this.backend = backend;
@@ -60,23 +60,25 @@ final class PlanBuildWork {
             upload(host, type, pointer);
             return;
         }
-        uploadsNeeded = Math.max(uploadsNeeded, backend.uploads.submit(host, type, pointer));
+        uploadsNeeded.add(backend.uploads.submit(host, type, pointer));
     }
 
     /** A resident weight taken from another plan: its copy may still be on its way, the fences must cover it too. */
     void takesResident(ResidentWeights.Entry e) {
-        if (backend.uploads != null) uploadsNeeded = Math.max(uploadsNeeded, backend.uploads.latestInto(e.pointer, e.bytes));
+        if (backend.uploads != null) uploadsNeeded.addAll(backend.uploads.uploadsInto(e.pointer, e.bytes));
     }
 
     /**
      * Makes the build stream wait for the weights the plan needs that were uploaded in the background: before a kernel
-     * reads one at plan build, and at the end; answers the uploads covered ({@link WeightUploads#fence(MemorySegment, long)}).
+     * reads one at plan build, and at the end; answers the uploads covered ({@link WeightUploads#fence(MemorySegment, WeightUploads.Needs)}).
      */
-    long fenceUploads() { return backend.uploads != null ? backend.uploads.fence(stream(), uploadsNeeded) : 0; }
+    WeightUploads.Covered fenceUploads() {
+        return backend.uploads != null ? backend.uploads.fence(stream(), uploadsNeeded) : WeightUploads.Covered.NONE;
+    }
 
     /** The end of a construction: every run comes after the weights and after everything the build enqueued. */
     void complete() {
-        long uploaded = fenceUploads();
+        WeightUploads.Covered uploaded = fenceUploads();
         driver.synchronize(stream);
         if (backend.uploads != null) backend.uploads.settled(uploaded);
         driver.destroyStream(stream);

@@ -1,11 +1,13 @@
 package dev.i2vgen.backend.cuda;
 
+import dev.i2vgen.backend.BuildUrgency;
 import dev.i2vgen.tensor.DType;
 import dev.i2vgen.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.PriorityBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.logging.Logger;
@@ -16,8 +18,8 @@ import java.util.logging.Logger;
  * tensor if needed and copy it, on a stream of their own ({@code -Di2vgen.cuda.backgroundUploads=false}: every
  * upload on the plan's thread and stream, as before).
  * <p>Ordering, by construction: the copies are enqueued on the upload stream by the upload threads alone, into
- * buffers no two pending uploads share (a buffer is freed, and so reused, only after {@link #drain}). {@link #fence}
- * blocks until every upload submitted so far is enqueued, then makes the given stream wait on the device for all the
+ * buffers no two pending uploads share (a buffer is freed, and so reused, only after {@link #drain}). A plan's {@link
+ * #fence} blocks until the uploads it needs are enqueued, then makes the plan's stream wait on the device for all the
  * upload stream holds (an event): work enqueued on that stream afterwards sees every such weight. A plan fences
  * before its first run (at the end of its construction) and before any kernel that reads a constant while the plan
  * is built (a repack). The copies read pageable host memory, which the driver has taken when the call returns; a
@@ -66,7 +68,9 @@ final class WeightUploads implements AutoCloseable {
      */
     WeightUploads(UploadStream uploads, String threadName, int threads) {
         this.uploads = uploads;
-        this.threads = Executors.newFixedThreadPool(threads, Thread.ofPlatform().daemon().name(threadName + "-", 0).factory());
+        // a priority queue (Jobs by urgency): an upload submitted for the stage about to run overtakes queued ones
+        this.threads = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS, new PriorityBlockingQueue<>(),
+                Thread.ofPlatform().daemon().name(threadName + "-", 0).factory());
     }
 
     /**
@@ -118,7 +122,9 @@ final class WeightUploads implements AutoCloseable {
     /**
      * Queues the copy of {@code host} (a tensor or a strided view: a repack) as {@code type}, made contiguous and
      * converted on an upload thread where needed, to {@code pointer}, a device buffer of at least its size that
-     * nothing reads before a {@link #fence}. Answers the upload's number (uploads are numbered as submitted).
+     * nothing reads before a {@link #fence}. Answers the upload's number (uploads are numbered as submitted). Queued
+     * uploads are taken by urgency ({@link BuildUrgency} of the submitting thread: a stage about to run before plans
+     * built ahead, those in the order of their stages), then in the order submitted.
      */
     long submit(Tensor host, DType type, long pointer) {
         long number;
@@ -128,7 +134,7 @@ final class WeightUploads implements AutoCloseable {
             inFlight.add(number);
         }
         unsettled.put(pointer, number);
-        threads.execute(() -> {
+        threads.execute(new Job(BuildUrgency.current(), number, () -> {
             long t0 = System.nanoTime();
             Throwable problem = null;
             try {
@@ -149,70 +155,129 @@ final class WeightUploads implements AutoCloseable {
                     notifyAll();
                 }
             }
-        });
+        }));
         return number;
+    }
+
+    /** A queued upload: the more urgent first, then the earlier submitted. */
+    private record Job(int urgency, long number, Runnable work) implements Runnable, Comparable<Job> {
+        @Override public void run() { work.run(); }
+
+        @Override
+        public int compareTo(Job o) {
+            return urgency != o.urgency ? Integer.compare(urgency, o.urgency) : Long.compare(number, o.number);
+        }
     }
 
     private synchronized boolean poisoned() { return failure != null; }
 
-    /** {@link #fence(MemorySegment, long)} for every upload submitted so far. */
-    long fence(MemorySegment consumer) {
-        long upTo;
-        synchronized (this) {
-            upTo = submitted;
-        }
-        return fence(consumer, upTo);
+    /**
+     * The uploads one plan's fences wait for: its own and those into the resident weights it took from other plans
+     * while still in flight. Used by the plan's building thread only.
+     */
+    static final class Needs {
+        private final java.util.TreeSet<Long> pending = new java.util.TreeSet<>();
+
+        void add(long number) { pending.add(number); }
+
+        void addAll(java.util.Collection<Long> numbers) { pending.addAll(numbers); }
     }
 
     /**
-     * Makes {@code consumer} (a plan's stream) wait, on the device, for the uploads numbered up to {@code upTo} (a plan's
-     * own and those of the resident weights it took from other plans, {@link #latestInto}); blocks the calling thread
-     * only until they are enqueued, not for uploads other threads' plans submitted later (a plan built ahead uploads
-     * gigabytes meanwhile). Throws the failure of any upload. Answers {@code upTo}, for {@link #settled} once the
-     * consumer is synchronised. Two threads may fence at once: each waits for the upload stream's latest event,
-     * recorded after its own wait for the enqueueing, so at least as late.
+     * The uploads a fence's event covers: those enqueued on the upload stream before it was recorded, i.e. numbered up to
+     * {@code upTo} and not among {@code notYet} (still queued or copying then; urgency reorders the queue).
      */
-    long fence(MemorySegment consumer, long upTo) {
+    record Covered(long upTo, java.util.Set<Long> notYet) {
+        static final Covered NONE = new Covered(0, java.util.Set.of());
+
+        boolean covers(long number) { return number <= upTo && !notYet.contains(number); }
+    }
+
+    /** {@link #fence(MemorySegment, Needs)} for every upload submitted so far. */
+    Covered fence(MemorySegment consumer) {
         long t0 = System.nanoTime();
         try {
+            long upTo;
+            synchronized (this) {
+                upTo = submitted;
+            }
             awaitEnqueued(upTo);
-            uploads.orderBefore(consumer);
-            return upTo;
+            return orderBefore(consumer);
         } finally {
             waitNanos.add(System.nanoTime() - t0);
         }
     }
 
-    /** The uploads up to {@code covered} are complete (a stream that fenced them was synchronised): their buffers may be freed at once. */
-    void settled(long covered) { unsettled.values().removeIf(n -> n <= covered); }
+    /**
+     * Makes {@code consumer} (a plan's stream) wait, on the device, for the uploads {@code needs} names (a plan's own and
+     * those of the resident weights it took from other plans, {@link #uploadsInto}); blocks the calling thread only until
+     * these are enqueued, not for uploads other threads' plans submitted before or after them (a plan built ahead uploads
+     * gigabytes meanwhile). Throws the failure of any upload. Answers what the event covers, for {@link #settled} once
+     * the consumer is synchronised. Two threads may fence at once: each waits for the upload stream's latest event,
+     * recorded after its own wait for the enqueueing, so at least as late.
+     */
+    Covered fence(MemorySegment consumer, Needs needs) {
+        long t0 = System.nanoTime();
+        boolean interrupted = false;
+        try {
+            synchronized (this) {
+                while (true) {
+                    needs.pending.removeIf(n -> !inFlight.contains(n));
+                    if (needs.pending.isEmpty() || failure != null) break;
+                    try {
+                        wait();
+                    } catch (InterruptedException e) {
+                        interrupted = true;   // the device order must hold: wait on
+                    }
+                }
+                if (failure != null) throw failed();
+            }
+            return orderBefore(consumer);
+        } finally {
+            if (interrupted) Thread.currentThread().interrupt();
+            waitNanos.add(System.nanoTime() - t0);
+        }
+    }
+
+    /** Records the upload stream's event for {@code consumer}, after noting what it covers (a copy enqueued later may be covered too). */
+    private Covered orderBefore(MemorySegment consumer) {
+        Covered covered;
+        synchronized (this) {
+            covered = new Covered(submitted, java.util.Set.copyOf(inFlight));
+        }
+        uploads.orderBefore(consumer);
+        return covered;
+    }
+
+    /** The uploads {@code covered} names are complete (a stream that fenced them was synchronised): their buffers may be freed at once. */
+    void settled(Covered covered) { unsettled.values().removeIf(covered::covers); }
 
     /** Whether an upload into {@code pointer} may still be in flight (then a free must {@link #drain} first). */
     boolean mayBeWriting(long pointer) { return unsettled.containsKey(pointer); }
 
     /**
-     * The latest upload into [pointer, pointer + bytes) that may still be in flight (0: none): what a plan taking that
-     * resident weight from another plan must fence ({@link #fence(MemorySegment, long)}); a weight assembled from
+     * The uploads into [pointer, pointer + bytes) that may still be in flight (none: empty): what a plan taking that
+     * resident weight from another plan must fence ({@link #fence(MemorySegment, Needs)}); a weight assembled from
      * several parts (a fused projection) had one upload per part.
      */
-    long latestInto(long pointer, long bytes) {
-        long latest = 0;
-        for (long n : unsettled.subMap(pointer, pointer + Math.max(bytes, 1)).values()) latest = Math.max(latest, n);
-        return latest;
+    java.util.List<Long> uploadsInto(long pointer, long bytes) {
+        return java.util.List.copyOf(unsettled.subMap(pointer, pointer + Math.max(bytes, 1)).values());
     }
 
     /** Waits until every upload submitted so far has reached the device (before memory is freed); failures are not thrown. */
     void drain() {
-        long covered;
+        long upTo;
         synchronized (this) {
-            covered = submitted;
+            upTo = submitted;
         }
+        boolean failed = false;
         try {
-            awaitEnqueued(covered);
+            awaitEnqueued(upTo);
         } catch (CudaException e) {
-            covered = -1;   // the upload failed: nothing of it is in flight
+            failed = true;   // the upload failed: nothing of it is in flight
         }
         uploads.synchronize();
-        if (covered >= 0) settled(covered);
+        if (!failed) settled(new Covered(upTo, java.util.Set.of()));
     }
 
     /** Waits until the uploads numbered up to {@code upTo} are enqueued (or failed); throws a failure of any upload. */

@@ -194,10 +194,11 @@ class KernelCacheTest {
             kernels.prefetch(DType.F32);
             for (String f : KernelSources.FAMILIES) kernels.function(f, "k", DType.F32);
             kernels.function("attention_sm90", "k", DType.F16);
+            kernels.function("geglu_sm90", "k", DType.F16);   // prefetched (the fused GEGLU is on by default): waits for it
             for (String f : KernelSources.FAMILIES) kernels.function(f, "k", DType.F16);
         }
         int compiles = nvrtc.compiles.size();
-        assertEquals(2 * KernelSources.FAMILIES.size() + 1, compiles, "attention_sm90 for F16 only: " + nvrtc.compiles);
+        assertEquals(2 * KernelSources.FAMILIES.size() + 2, compiles, "attention_sm90 and geglu_sm90 for F16 only: " + nvrtc.compiles);
         try (Stream<Path> files = Files.list(cacheDir)) {
             List<String> names = files.map(p -> p.getFileName().toString()).toList();
             assertEquals(compiles, names.size(), "one PTX file each, no temporaries: " + names);
@@ -206,9 +207,10 @@ class KernelCacheTest {
         try (KernelCache again = cache("compute_90", 4, true)) {
             again.prefetch(DType.F16);
             again.function("attention_sm90", "k", DType.F16);
+            again.function("geglu_sm90", "k", DType.F16);
             for (String f : KernelSources.FAMILIES) again.function(f, "k", DType.F16);
             assertEquals(compiles, nvrtc.compiles.size(), "all from the disk cache");
-            assertEquals(KernelSources.FAMILIES.size() + 1, again.fromDisk.get());
+            assertEquals(KernelSources.FAMILIES.size() + 2, again.fromDisk.get());
         }
         try (KernelCache ampere = cache("compute_80", 4, true)) {
             ampere.prefetch(DType.F16);
@@ -236,6 +238,7 @@ class KernelCacheTest {
             assertTrue(kernels.compilesCubin());
             kernels.prefetch(DType.F16);
             kernels.function("attention_sm90", "k", DType.F16);
+            kernels.function("geglu_sm90", "k", DType.F16);
             for (String f : KernelSources.FAMILIES) kernels.function(f, "k", DType.F16);
         }
         assertTrue(nvrtc.compiles.contains("attention_sm90 -DACT_DTYPE=1"));
@@ -244,7 +247,7 @@ class KernelCacheTest {
         assertTrue(driver.images.stream().anyMatch(i -> i.contains("--gpu-architecture=sm_90,")), "the others for sm_90: " + driver.images);
         try (Stream<Path> files = Files.list(cacheDir)) {
             List<String> names = files.map(p -> p.getFileName().toString()).toList();
-            assertEquals(KernelSources.FAMILIES.size() + 1, names.size(), names.toString());
+            assertEquals(KernelSources.FAMILIES.size() + 2, names.size(), names.toString());
             assertTrue(names.stream().allMatch(n -> n.endsWith(".cubin")), names.toString());
         }
         int compiles = nvrtc.compiles.size();

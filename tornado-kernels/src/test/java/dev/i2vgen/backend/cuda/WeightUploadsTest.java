@@ -1,5 +1,6 @@
 package dev.i2vgen.backend.cuda;
 
+import dev.i2vgen.backend.BuildUrgency;
 import dev.i2vgen.tensor.DType;
 import dev.i2vgen.tensor.Tensor;
 import org.junit.jupiter.api.Test;
@@ -145,26 +146,68 @@ class WeightUploadsTest {
         for (long p = 1; p <= 4; p++) assertArrayEquals(krsc, stream.device.get(p), "pointer " + p);
         assertEquals(4, stream.log.stream().filter(s -> s.equals("synchronize")).count(), "each repacked temporary outlives its copy");
     }
+    private static WeightUploads.Needs needs(long... numbers) {
+        WeightUploads.Needs n = new WeightUploads.Needs();
+        for (long x : numbers) n.add(x);
+        return n;
+    }
+
     /** Plans built on two threads (one ahead): a plan's fence waits for its own uploads, not for those submitted after them. */
     @Test
-    void aFenceUpToAPlansOwnUploadsDoesNotWaitForLaterOnes() throws Exception {
+    void aFenceOfAPlansOwnUploadsDoesNotWaitForLaterOnes() throws Exception {
         CountDownLatch othersHeld = new CountDownLatch(1);
         stream.holds.put(30L, othersHeld);   // another plan's large repack, submitted after this plan's uploads
         try (WeightUploads uploads = new WeightUploads(stream, "upload-test", 2)) {
             long mine = uploads.submit(weights(4), DType.F32, 10);
             long theirs = uploads.submit(weights(4), DType.F32, 30);
             assertTrue(theirs > mine, "numbered as submitted");
-            assertTimeoutPreemptively(Duration.ofSeconds(10), () -> assertEquals(mine, uploads.fence(PLAN_STREAM, mine)),
+            WeightUploads.Covered covered = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> uploads.fence(PLAN_STREAM, needs(mine)),
                     "this plan's fence passes while the later upload is held");
+            assertTrue(covered.covers(mine) && !covered.covers(theirs), covered.toString());
             assertTrue(uploads.mayBeWriting(30), "the held copy may still write its buffer");
-            assertEquals(theirs, uploads.latestInto(30, 16), "a plan taking that weight fences it");
-            assertEquals(0, uploads.latestInto(40, 16), "nothing in flight there");
-            uploads.settled(mine);
+            assertEquals(List.of(theirs), uploads.uploadsInto(30, 16), "a plan taking that weight fences it");
+            assertEquals(List.of(), uploads.uploadsInto(40, 16), "nothing in flight there");
+            uploads.settled(covered);
             assertFalse(uploads.mayBeWriting(10), "settled: freed without draining");
+            assertTrue(uploads.mayBeWriting(30), "not covered by the event: not settled");
             Thread all = Thread.ofPlatform().start(() -> uploads.fence(PLAN_STREAM));
             assertFalse(all.join(Duration.ofMillis(300)), "a fence of everything waits for the held copy");
             othersHeld.countDown();
             assertTrue(all.join(Duration.ofSeconds(20)));
+        }
+    }
+
+    /**
+     * A plan built ahead of the denoising loop queues gigabytes of uploads; the text encoder's plan, built afterwards for
+     * the stage about to run, must not queue behind them (session 10: the prompt stage waited 1.9 s): its uploads
+     * overtake the queued ones, plans built ahead are served in the order of their stages, and its fence waits neither
+     * for the earlier-numbered uploads nor for the held one.
+     */
+    @Test
+    void theRunningStagesUploadsOvertakeThoseOfPlansBuiltAhead() throws Exception {
+        CountDownLatch firstHeld = new CountDownLatch(1), laterHeld = new CountDownLatch(1);
+        stream.holds.put(1L, firstHeld);    // occupies the only upload thread while the others queue
+        stream.holds.put(21L, laterHeld);   // the UNet's next upload, taken after the text encoder's
+        try (WeightUploads uploads = new WeightUploads(stream, "upload-test", 1)) {
+            long[] unet = BuildUrgency.ahead(2, () -> {      // the denoising step's plan, started first
+                long[] n = new long[3];
+                int i = 0;
+                for (long p : new long[]{1, 21, 22}) n[i++] = uploads.submit(weights(4), DType.F32, p);
+                return n;
+            });
+            long image = BuildUrgency.ahead(1, () -> uploads.submit(weights(4), DType.F32, 11));   // the image encoder's
+            long text = uploads.submit(weights(4), DType.F32, 5);   // the stage about to run
+            firstHeld.countDown();
+            WeightUploads.Covered covered = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> uploads.fence(PLAN_STREAM, needs(text)),
+                    "the text encoder's fence waits neither for the queued nor for the held upload");
+            assertTrue(covered.covers(unet[0]) && covered.covers(text) && !covered.covers(unet[2]), covered.toString());
+            WeightUploads.Covered imageCovered = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> uploads.fence(PLAN_STREAM, needs(image)));
+            assertTrue(imageCovered.covers(image));
+            laterHeld.countDown();
+            uploads.drain();
+            List<String> copies = stream.log.stream().filter(s -> s.startsWith("copy")).map(s -> s.substring(0, s.indexOf(' ', 5))).toList();
+            assertEquals(List.of("copy 1", "copy 5", "copy 11", "copy 21", "copy 22"), copies,
+                    "the held upload, then the running stage's, then the plans ahead in their stages' order");
         }
     }
 }
