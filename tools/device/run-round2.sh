@@ -51,7 +51,7 @@ if [[ " $PARTS " == *" kbench "* ]]; then
   grep -E "^BENCH|ms" "$OUT/kbench-flash.log" | grep -v "^\[" | head -40
 fi
 if [[ " $PARTS " == *" ab "* ]]; then
-  IFS=';' read -ra configs <<< "${AB_CONFIGS:-;-Di2vgen.cuda.gegluFusion=true;-Di2vgen.cuda.flashVariant=v6;-Di2vgen.cuda.gegluFusion=true -Di2vgen.cuda.flashVariant=v6}"
+  IFS=';' read -ra configs <<< "${AB_CONFIGS:-;-Di2vgen.cuda.gegluFusion=false;-Di2vgen.cuda.flashVariant=v6;-Di2vgen.cuda.gegluFusion=false -Di2vgen.cuda.flashVariant=v6}"
   n=0
   for props in "${configs[@]}"; do
     n=$((n + 1))

@@ -62,6 +62,11 @@ final class DeviceBackends implements AutoCloseable {
         return new DeviceBackends(device, opened, ordinals);
     }
 
+    /** Backends opened elsewhere (tests), as one run's. */
+    static DeviceBackends of(String device, List<Backend> backends) {
+        return new DeviceBackends(device, backends, java.util.stream.IntStream.range(0, backends.size()).boxed().toList());
+    }
+
     List<Backend> backends() { return backends; }
 
     Backend first() { return backends.get(0); }

@@ -51,17 +51,25 @@ final class GenerateRun {
     int run() throws java.io.IOException {
         GenerationParameters job = s.job();
         if (s.model() == null) err.println("No --model given: using the built-in tiny demo model (random weights; the video is noise-like).");
-        timings.begin("checkpoint check (configs, safetensors headers)");
-        ModelCheckpoint checkpoint = ModelCheckpoint.open(s.model());
-        timings.begin("scheduler, image and size checks");
-        checkpoint.checkScheduler(job);
-        VideoRequest request = job.toRequest(ImageLoader.read(imagePath(checkpoint)));
-        checkpoint.checkSizes(request);   // the pipeline's own size limits, before any weights or device
+        // the device starts beside the checks; a run that fails them closes it, and their error is the one thrown
+        try (BackendStart start = BackendStart.begin(s.device(), s.devices(), s.dtype())) {
+            timings.begin("checkpoint check (configs, safetensors headers)");
+            ModelCheckpoint checkpoint = ModelCheckpoint.open(s.model());
+            timings.begin("scheduler, image and size checks");
+            checkpoint.checkScheduler(job);
+            VideoRequest request = job.toRequest(ImageLoader.read(imagePath(checkpoint)));
+            checkpoint.checkSizes(request);   // the pipeline's own size limits, before any weights are read
+            return generateAndWrite(job, checkpoint, request, start);
+        }
+    }
 
+    private int generateAndWrite(GenerationParameters job, ModelCheckpoint checkpoint, VideoRequest request, BackendStart start)
+            throws java.io.IOException {
         try {
             long t0 = System.nanoTime();
             GeneratedVideo video;
-            try (LoadedPipeline pipeline = checkpoint.load(s.device(), s.devices(), s.dtype(), timings::begin)) {
+            try (LoadedPipeline pipeline = checkpoint.load(start, s.dtype(), timings::begin)) {
+                if (start.early()) timings.beside("backend start (beside the checks and the weight mapping)", start.startTime(), start.waited());
                 err.println(pipeline.description());
                 VideoWriter writer = writers.apply(s.output());
                 writer.warmUp(job.width(), job.height());   // the encoder's JIT warm-up runs while the GPU denoises

@@ -107,16 +107,32 @@ public final class ModelCheckpoint {
      * load begin; {@code devices}: the --devices ordinals (empty: the backend's default device; two: CFG-parallel).
      */
     LoadedPipeline load(String device, java.util.List<Integer> devices, DType dtype, Consumer<String> phaseStarted) {
-        phaseStarted.accept("backend start");
-        DeviceBackends backends = DeviceBackends.open(device, devices);
+        try (BackendStart start = BackendStart.begin(device, devices, dtype)) {
+            return load(start, dtype, phaseStarted);
+        }
+    }
+
+    /**
+     * {@link #load(String, java.util.List, DType, Consumer)} on backends started beforehand ({@link BackendStart}, beside
+     * the run's checks): the weights are mapped (the folder is not validated again) while the backends finish starting,
+     * then the pipeline takes them. Started late ({@code -Di2vgen.backend.earlyStart=false}), the backends start first
+     * and their kernel compilation overlaps the mapping, as before.
+     */
+    LoadedPipeline load(BackendStart start, DType dtype, Consumer<String> phaseStarted) {
+        java.util.concurrent.atomic.AtomicReference<DeviceBackends> taken = new java.util.concurrent.atomic.AtomicReference<>();
+        if (!start.early()) {
+            phaseStarted.accept("backend start");
+            taken.set(start.join());
+        }
         try {
-            // kernel compilation starts now, on other threads, and overlaps the mapping of the weights
-            for (dev.i2vgen.backend.Backend b : backends.backends()) b.prepare(dtype);
-            phaseStarted.accept("pipeline load (weights mapped)");
-            VideoPipeline pipeline = VideoPipelines.fromPretrained(dir, backends.backends(), dtype);
-            return new LoadedPipeline(backends, pipeline, dtype);
+            phaseStarted.accept(start.early() ? "pipeline load (weights mapped, device waited)" : "pipeline load (weights mapped)");
+            VideoPipeline pipeline = VideoPipelines.fromPretrained(folder, () -> {
+                if (taken.get() == null) taken.set(start.join());
+                return taken.get().backends();
+            }, dtype);
+            return new LoadedPipeline(taken.get(), pipeline, dtype);
         } catch (RuntimeException | Error e) {
-            backends.close();
+            if (taken.get() != null) taken.get().close();   // else the start closes them, once started
             throw e;
         }
     }

@@ -55,14 +55,42 @@ final class RunTimings {
     /** Records work that ran on a thread of its own beside the phases: {@code busy} its time, {@code waited} the phases' wait for it. */
     void beside(String what, Duration busy, Duration waited) { beside.add(new SetupWork(what, busy, waited)); }
 
+    /**
+     * Seconds from the process's start to {@code mark}, a {@link System#nanoTime} reading of this process. On Linux
+     * from /proc: the process's start in clock ticks since boot against the uptime, both to 10 ms. {@link
+     * ProcessHandle}'s start instant adds the boot time, which Linux gives in whole seconds, so its figure was off by up
+     * to a second, the same for every run on one machine (0.27 s on one GPU machine, 1.07 s on the next for the same
+     * JVM start). Elsewhere that start instant; NaN when neither is known.
+     */
+    static double secondsFromProcessStartTo(long mark) {
+        try {
+            String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/self/stat"));
+            String uptime = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/uptime"));
+            long nowNanos = System.nanoTime();
+            double age = Double.parseDouble(uptime.trim().split("\\s+")[0]) - startTicks(stat) / (double) USER_HZ;
+            return age - (nowNanos - mark) / 1e9;
+        } catch (java.io.IOException | RuntimeException e) {   // not Linux, or /proc not readable
+            return ProcessHandle.current().info().startInstant()
+                    .map(start -> Duration.between(start, MAIN_INSTANT).toNanos() / 1e9).orElse(Double.NaN);
+        }
+    }
+
+    /** The clock ticks per second of /proc's times (USER_HZ: 100 on every Linux architecture the JDK runs on). */
+    private static final int USER_HZ = 100;
+
+    /** Field 22 of a /proc/PID/stat line: the process's start, in clock ticks after boot (the name in field 2 may hold spaces and parentheses). */
+    static long startTicks(String stat) {
+        String[] after = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
+        return Long.parseLong(after[19]);   // field 3 (the state) is after[0]
+    }
+
     /** Ends the last phase and prints the table to {@code err}; {@code setup}: the backend's setup work. */
     void print(PrintWriter err, List<SetupWork> setup) {
         long now = System.nanoTime();
         end(now);
         if (!enabled) return;
         err.println("Timings (I2VGEN_TIMINGS=1), wall clock:");
-        double jvm = ProcessHandle.current().info().startInstant()
-                .map(start -> Duration.between(start, MAIN_INSTANT).toNanos() / 1e9).orElse(Double.NaN);
+        double jvm = secondsFromProcessStartTo(MAIN_NANOS);
         err.printf("  %-48s %8.3f s%n", "JVM start, to our first class", jvm);
         double sum = 0;
         for (var p : phases.entrySet()) {

@@ -28,6 +28,8 @@ public final class CheckpointFolder {
     private final Path modelIndex;
     private final String pipelineClass;
     private final Map<String, ComponentFolder> components;
+    /** Set once {@link #validate} found no problem: a loader given this folder does not read every file again. */
+    private volatile boolean validated;
 
     private CheckpointFolder(Path dir, Path modelIndex, String pipelineClass, Map<String, ComponentFolder> components) {
         this.dir = dir;
@@ -157,10 +159,16 @@ public final class CheckpointFolder {
         return out;
     }
 
-    /** Throws one {@link CheckpointException} listing every problem of {@link #problems()}, if there are any. */
+    /**
+     * Throws one {@link CheckpointException} listing every problem of {@link #problems()}, if there are any. A folder
+     * found valid is not checked again ({@link #validate(PipelineLayout)} too): this object stands for the files as they
+     * were when first validated (a command checks them before starting the device, and loads them afterwards).
+     */
     public CheckpointFolder validate() {
+        if (validated) return this;
         List<CheckpointProblem> problems = problems();
         if (!problems.isEmpty()) throw new CheckpointException(problems);
+        validated = true;
         return this;
     }
 
@@ -175,8 +183,9 @@ public final class CheckpointFolder {
             problems.add(new CheckpointProblem(modelIndex, "'_class_name' is '" + pipelineClass + "', but this is the "
                     + expected.className() + " loader"));
         }
-        problems.addAll(problems());
+        if (!validated) problems.addAll(problems());
         if (!problems.isEmpty()) throw new CheckpointException(problems);
+        validated = true;
         return this;
     }
 

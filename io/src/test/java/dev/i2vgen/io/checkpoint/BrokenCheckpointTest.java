@@ -50,6 +50,19 @@ class BrokenCheckpointTest {
         assertEquals(List.of(), CheckpointFolder.open(dir).problems());
     }
 
+    /** A folder object found valid stands for its files as validated: a loader given it does not read them all again. */
+    @Test
+    void aFolderFoundValidIsNotReadAgainButAFreshOneIs() throws IOException {
+        CheckpointFolder checked = CheckpointFolder.open(dir).validate();
+        Files.writeString(dir.resolve("tokenizer/vocab.json"), "{ not json");
+        assertSame(checked, checked.validate(), "validated once");
+        assertSame(checked, checked.validate(PipelineLayout.I2VGEN_XL));
+        var wrongLoader = assertThrows(CheckpointException.class, () -> checked.validate(PipelineLayout.STABLE_VIDEO_DIFFUSION));
+        assertTrue(wrongLoader.getMessage().contains("StableVideoDiffusionPipeline loader"), wrongLoader.getMessage());
+        var e = assertThrows(CheckpointException.class, () -> CheckpointFolder.open(dir).validate(), "a fresh open reads the files");
+        assertTrue(e.getMessage().contains("vocab.json"), e.getMessage());
+    }
+
     @Test
     void missingUnetFolder() throws IOException {
         deleteTree(dir.resolve("unet"));

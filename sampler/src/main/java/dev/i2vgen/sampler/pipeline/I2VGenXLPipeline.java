@@ -38,6 +38,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
 import java.util.Map;
 
 /**
@@ -113,22 +115,32 @@ public final class I2VGenXLPipeline implements VideoPipeline {
     /** As {@link #fromPretrained(Path, Backend, DType)} on one backend, or two: the guided denoising loop CFG-parallel. */
     public static I2VGenXLPipeline fromPretrained(Path dir, List<Backend> devices, DType dtype) {
         PipelineDevices.check(devices);
-        CheckpointFolder ckpt = CheckpointFolder.open(dir).validate(PipelineLayout.I2VGEN_XL);
-        ClipTokenizer tokenizer = ClipTokenizer.fromFolder(ckpt.component("tokenizer").dir());
+        return fromPretrained(CheckpointFolder.open(dir), () -> devices, dtype);
+    }
+
+    /**
+     * As {@link #fromPretrained(Path, List, DType)} for a checkpoint folder already opened (validated here unless it
+     * was), on backends that may still be starting: {@code devices} is asked once, after the weights are mapped, so
+     * that a caller can start the device beside the mapping (the command line does). The tokenizer's vocabulary and
+     * merges are parsed beside the mapping.
+     */
+    public static I2VGenXLPipeline fromPretrained(CheckpointFolder checkpoint, Supplier<List<Backend>> devices, DType dtype) {
+        CheckpointFolder ckpt = checkpoint.validate(PipelineLayout.I2VGEN_XL);
+        CompletableFuture<ClipTokenizer> tokenizer = CompletableFuture.supplyAsync(() -> ClipTokenizer.fromFolder(ckpt.component("tokenizer").dir()));
         ComponentFolder te = ckpt.component("text_encoder");
         ComponentFolder ie = ckpt.component("image_encoder");
         ComponentFolder va = ckpt.component("vae");
         ComponentFolder un = ckpt.component("unet");
         return OwnedWeights.buildWith(dtype, weights -> {
             SafetensorsSource teW = weights.open(te), ieW = weights.open(ie), vaW = weights.open(va), unW = weights.open(un);
-            return new I2VGenXLPipeline(tokenizer,
-                    new ClipTextEncoder(ClipTextConfig.load(te.configFile()), teW),
-                    new ClipVisionEncoder(ClipVisionConfig.load(ie.configFile()), ieW),
-                    ckpt.featureExtractorConfig(),
-                    new AutoencoderKL(VaeConfig.load(va.configFile()), vaW),
-                    new I2VGenXLUNet(UNetConfig.load(un.configFile()), unW),
-                    CheckpointScheduler.read(ckpt.component("scheduler").configFile()),
-                    devices, dtype, weights);
+            ClipTextEncoder textEncoder = new ClipTextEncoder(ClipTextConfig.load(te.configFile()), teW);
+            ClipVisionEncoder imageEncoder = new ClipVisionEncoder(ClipVisionConfig.load(ie.configFile()), ieW);
+            AutoencoderKL vae = new AutoencoderKL(VaeConfig.load(va.configFile()), vaW);
+            I2VGenXLUNet unet = new I2VGenXLUNet(UNetConfig.load(un.configFile()), unW);
+            CheckpointScheduler scheduler = CheckpointScheduler.read(ckpt.component("scheduler").configFile());
+            ClipTokenizer tok = PipelineDevices.joined(tokenizer);
+            return new I2VGenXLPipeline(tok, textEncoder, imageEncoder, ckpt.featureExtractorConfig(), vae, unet, scheduler,
+                    devices.get(), dtype, weights);
         });
     }
 

@@ -33,4 +33,17 @@ final class PipelineDevices {
             LOG.log(System.Logger.Level.INFO, "CFG-parallel: " + what + " (" + devices.get(0).deviceDescription() + ")");
         }
     }
+
+    /** The value of a part loaded beside the caller (the tokenizer beside the weights); its failure thrown as it was thrown. */
+    static <T> T joined(java.util.concurrent.CompletableFuture<T> part) {
+        try {
+            return part.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            switch (e.getCause()) {
+                case RuntimeException r -> throw r;
+                case Error err -> throw err;
+                case null, default -> throw e;
+            }
+        }
+    }
 }

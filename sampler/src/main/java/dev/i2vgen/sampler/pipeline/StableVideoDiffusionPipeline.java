@@ -30,6 +30,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.function.Supplier;
 import java.util.Map;
 
 /**
@@ -100,17 +101,24 @@ public final class StableVideoDiffusionPipeline implements VideoPipeline {
     /** As {@link #fromPretrained(Path, Backend, DType)} on one backend, or two: the guided denoising loop CFG-parallel. */
     public static StableVideoDiffusionPipeline fromPretrained(Path dir, List<Backend> devices, DType dtype) {
         PipelineDevices.check(devices);
-        CheckpointFolder ckpt = CheckpointFolder.open(dir).validate(PipelineLayout.STABLE_VIDEO_DIFFUSION);
+        return fromPretrained(CheckpointFolder.open(dir), () -> devices, dtype);
+    }
+
+    /**
+     * As {@link #fromPretrained(Path, List, DType)} for a checkpoint folder already opened (validated here unless it
+     * was), on backends that may still be starting: {@code devices} is asked once, after the weights are mapped.
+     */
+    public static StableVideoDiffusionPipeline fromPretrained(CheckpointFolder checkpoint, Supplier<List<Backend>> devices, DType dtype) {
+        CheckpointFolder ckpt = checkpoint.validate(PipelineLayout.STABLE_VIDEO_DIFFUSION);
         ComponentFolder ie = ckpt.component("image_encoder"), va = ckpt.component("vae"), un = ckpt.component("unet");
         return OwnedWeights.buildWith(dtype, weights -> {
             SafetensorsSource ieW = weights.open(ie), vaW = weights.open(va), unW = weights.open(un);
-            return new StableVideoDiffusionPipeline(
-                    new ClipVisionEncoder(ClipVisionConfig.load(ie.configFile()), ieW),
-                    ckpt.featureExtractorConfig(),
-                    new AutoencoderKLTemporalDecoder(TemporalVaeConfig.load(va.configFile()), vaW),
-                    new SpatioTemporalUNet(SpatioTemporalUNetConfig.load(un.configFile()), unW),
-                    CheckpointScheduler.read(ckpt.component("scheduler").configFile()),
-                    devices, dtype, weights);
+            ClipVisionEncoder imageEncoder = new ClipVisionEncoder(ClipVisionConfig.load(ie.configFile()), ieW);
+            AutoencoderKLTemporalDecoder vae = new AutoencoderKLTemporalDecoder(TemporalVaeConfig.load(va.configFile()), vaW);
+            SpatioTemporalUNet unet = new SpatioTemporalUNet(SpatioTemporalUNetConfig.load(un.configFile()), unW);
+            CheckpointScheduler scheduler = CheckpointScheduler.read(ckpt.component("scheduler").configFile());
+            return new StableVideoDiffusionPipeline(imageEncoder, ckpt.featureExtractorConfig(), vae, unet, scheduler,
+                    devices.get(), dtype, weights);
         });
     }
 

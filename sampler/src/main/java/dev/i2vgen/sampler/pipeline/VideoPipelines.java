@@ -67,4 +67,17 @@ public final class VideoPipelines {
             case STABLE_VIDEO_DIFFUSION -> StableVideoDiffusionPipeline.fromPretrained(dir, devices, dtype);
         };
     }
+
+    /**
+     * As {@link #fromPretrained(Path, List, DType)} for a checkpoint folder already opened, validated here unless it was
+     * (a caller that checked it first does not pay for reading every file twice), on backends that may still be
+     * starting: {@code devices} is asked once, after the weights are mapped, so that the device's start overlaps the
+     * mapping (the command line starts it beside its checks).
+     */
+    public static VideoPipeline fromPretrained(CheckpointFolder checkpoint, java.util.function.Supplier<List<Backend>> devices, DType dtype) {
+        return switch (checkpoint.layout()) {
+            case I2VGEN_XL -> I2VGenXLPipeline.fromPretrained(checkpoint, devices, dtype);
+            case STABLE_VIDEO_DIFFUSION -> StableVideoDiffusionPipeline.fromPretrained(checkpoint, devices, dtype);
+        };
+    }
 }

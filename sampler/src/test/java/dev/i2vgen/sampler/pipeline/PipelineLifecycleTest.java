@@ -2,6 +2,7 @@ package dev.i2vgen.sampler.pipeline;
 
 import dev.i2vgen.backend.Backend;
 import dev.i2vgen.backend.Backends;
+import dev.i2vgen.io.checkpoint.CheckpointFolder;
 import dev.i2vgen.io.reference.ReferenceCase;
 import dev.i2vgen.io.safetensors.SafetensorsSource;
 import dev.i2vgen.io.image.RgbImage;
@@ -11,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /** A pipeline from a checkpoint folder owns its weight mappings and releases them on close. */
@@ -35,6 +37,30 @@ class PipelineLifecycleTest {
             SvdGenerationRequest req = SvdGenerationRequest.builder(RgbImage.black(48, 32)).height(32).width(48)
                     .numFrames(2).steps(1).seed(1L).build();
             assertClosesAndReleases(pipeline, weights, req);
+        }
+    }
+
+    /**
+     * A checkpoint folder already validated, on a backend still starting: the backends are asked for once, after the
+     * weights are mapped; a start that fails is thrown as it was and leaves no mapping open.
+     */
+    @Test
+    void backendsAreAskedForOnceAfterTheWeightsAreMapped() {
+        try (ReferenceCase ref = ReferenceCase.bundled("tiny"); Backend backend = Backends.create("jvm")) {
+            CheckpointFolder checked = CheckpointFolder.open(ref.checkpoint()).validate();
+            java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+            try (VideoPipeline pipeline = VideoPipelines.fromPretrained(checked, () -> {
+                asked.incrementAndGet();
+                return List.of(backend);
+            }, DType.F32)) {
+                assertEquals(1, asked.get());
+                assertEquals(4, ((I2VGenXLPipeline) pipeline).ownedWeights().size());
+                GenerationRequest req = new GenerationRequest("p", null, RgbImage.black(48, 32), 32, 48, 2, 1, 9, 16, 0, 1L, 1, 1, null, null);
+                assertEquals(2, pipeline.generate(req, PipelineListener.NONE).frames().size(), "it runs on the backend it was given");
+            }
+            IllegalStateException failed = new IllegalStateException("backend 'cuda' is not available: simulated");
+            assertSame(failed, assertThrows(IllegalStateException.class,
+                    () -> VideoPipelines.fromPretrained(checked, () -> { throw failed; }, DType.F32)));
         }
     }
 
