@@ -35,7 +35,7 @@ final class GegluFusion {
     private final Map<Integer, Pair> byLinear = new LinkedHashMap<>(), byGeglu = new HashMap<>();
     private final Map<Integer, String> refusals = new LinkedHashMap<>();
 
-    private GegluFusion(ImmutableTaskGraph graph, boolean enabled) {
+    private GegluFusion(ImmutableTaskGraph graph, boolean enabled, int maxK) {
         if (!enabled) return;
         Map<Integer, List<Task>> readers = new HashMap<>();   // root id → one entry per input reference (null: graph output)
         for (Task t : graph.tasks())
@@ -46,7 +46,7 @@ final class GegluFusion {
             List<Task> uses = readers.getOrDefault(t.output().root().id(), List.of());
             if (uses.size() != 1 || uses.get(0) == null || !(uses.get(0).op() instanceof Geglu)) continue;   // not a GEGLU projection
             Task geglu = uses.get(0);
-            String why = refusal(graph.activation(), t, geglu);
+            String why = refusal(graph.activation(), t, geglu, maxK);
             if (why != null) {
                 refusals.put(t.index(), why);
                 continue;
@@ -59,8 +59,18 @@ final class GegluFusion {
         }
     }
 
-    /** The pairs of {@code graph}; none when {@code enabled} is false (the property, or a device that cannot run them). */
-    static GegluFusion of(ImmutableTaskGraph graph, boolean enabled) { return new GegluFusion(graph, enabled); }
+    /**
+     * The pairs of {@code graph}; none when {@code enabled} is false (the property, or a device that cannot run them);
+     * none whose K exceeds {@link #maxKByProperty}.
+     */
+    static GegluFusion of(ImmutableTaskGraph graph, boolean enabled) { return new GegluFusion(graph, enabled, maxKByProperty()); }
+
+    /**
+     * The largest K fused ({@code -Di2vgen.cuda.gegluFusionMaxK}, 640 by default): in the H100 profiles of session 11 the
+     * fused kernel beat cuBLASLt + the GEGLU pass at K = 320, 512 and 640 (by 1.2–3.1 ms per five calls) and lost at
+     * K = 1280 (levels 2–3: 7.28 against 6.18 ms per five calls, where the [M, 2I] projection is only 0.58 GB).
+     */
+    static int maxKByProperty() { return Integer.getInteger("i2vgen.cuda.gegluFusionMaxK", 640); }
 
     /**
      * On by default ({@code -Di2vgen.cuda.gegluFusion=false} turns it off): on the H100 (session 11, one call) the UNet
@@ -70,7 +80,7 @@ final class GegluFusion {
     static boolean enabledByProperty() { return !"false".equals(System.getProperty("i2vgen.cuda.gegluFusion")); }
 
     /** Null when Linear {@code linear}, read only by {@code geglu}, fuses with it; otherwise why not. */
-    private static String refusal(DType act, Task linear, Task geglu) {
+    private static String refusal(DType act, Task linear, Task geglu, int maxK) {
         if (act != DType.F16 && act != DType.BF16) return "activations in " + act + ": the kernel is fp16/bf16 only";
         Value x = linear.input(0), w = linear.input(1), b = linear.input(2), y = linear.output(), in = geglu.input(0), out = geglu.output();
         if (in.dim(-1) != y.dim(-1) || in.numel() != y.numel()) return "the geglu reads the linear's output with other rows";
@@ -80,6 +90,7 @@ final class GegluFusion {
         if (b != null && (b.root().kind() != Value.Kind.CONSTANT || b.root().numel() != b.numel())) return "the bias is not a constant";
         int k = x.dim(-1), n = w.dim(0);
         if (k % Sm90GegluGemm.BK != 0) return "K = " + k + " is not a multiple of " + Sm90GegluGemm.BK;
+        if (k > maxK) return "K = " + k + " is above " + maxK + ", where cuBLASLt and the GEGLU pass are faster (-Di2vgen.cuda.gegluFusionMaxK)";
         if (n % (2 * Sm90GegluGemm.BN) != 0) return "I = " + n / 2 + " is not a multiple of " + Sm90GegluGemm.BN;
         long rows = x.numel() / k;
         if (rows > Integer.MAX_VALUE - Sm90GegluGemm.BM || Sm90GegluGemm.tiles(rows, n / 2) > Integer.MAX_VALUE)

@@ -972,6 +972,7 @@ class CudaBenchmarkTest {
                         TaskGraph g = new TaskGraph("geglu", act);
                         g.output("out", g.geglu(g.linear(g.input("x", act, m, k), g.constant("w", w), g.constant("b", b))));
                         System.setProperty("i2vgen.cuda.gegluFusion", Boolean.toString(fused == 1));
+                        System.setProperty("i2vgen.cuda.gegluFusionMaxK", "65536");   // the kernel at every K, for the comparison
                         try (CudaExecutionPlan plan = cuda.compile(g.freeze())) {
                             plan.executeByName(Map.of("x", x));
                             // read before timing: enqueueTasks reruns without copying x in again, and the arena may
@@ -985,6 +986,7 @@ class CudaBenchmarkTest {
                             if (fused == 0) for (var e : plan.profile()) System.out.printf("BENCH geglu   profile %-24s %8.3f ms%n", e.getKey(), e.getValue()[0]);
                         } finally {
                             System.clearProperty("i2vgen.cuda.gegluFusion");
+                            System.clearProperty("i2vgen.cuda.gegluFusionMaxK");
                         }
                     }
                     // every element of both: a non-finite one is named by plan, row and column, with how many there are

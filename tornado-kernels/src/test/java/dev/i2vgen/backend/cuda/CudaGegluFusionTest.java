@@ -31,7 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * fused kernel and neither the GEMM nor the GEGLU kernel, and plans less memory.
  */
 class CudaGegluFusionTest {
-    private static final String PROPERTY = "i2vgen.cuda.gegluFusion";
+    private static final String PROPERTY = "i2vgen.cuda.gegluFusion", MAX_K = "i2vgen.cuda.gegluFusionMaxK";
     private static final Random RND = new Random(20260301);
     static CudaBackend cuda;
     static Backend jvm;
@@ -77,8 +77,9 @@ class CudaGegluFusionTest {
         TaskGraph g = new TaskGraph("geglu", act);
         Value xv = g.input("x", act, c.rows(), c.k());
         g.output("out", g.geglu(g.linear(xv, g.constant("w", w), c.bias() ? g.constant("b", b) : null)));
-        String previous = System.getProperty(PROPERTY);
+        String previous = System.getProperty(PROPERTY), previousMaxK = System.getProperty(MAX_K);
         System.setProperty(PROPERTY, Boolean.toString(fuse));
+        System.setProperty(MAX_K, "65536");   // the kernel at every K, also where the default leaves it to cuBLASLt
         try (ExecutionPlan plan = backend.compile(g.freeze())) {
             if (!(plan instanceof CudaExecutionPlan p)) {
                 plan.executeByName(Map.of("x", x));
@@ -95,6 +96,7 @@ class CudaGegluFusionTest {
             return new Result(second, kernels, p.stepCount(), p.plannedPeakBytes());
         } finally {
             if (previous == null) System.clearProperty(PROPERTY); else System.setProperty(PROPERTY, previous);
+            if (previousMaxK == null) System.clearProperty(MAX_K); else System.setProperty(MAX_K, previousMaxK);
         }
     }
 

@@ -75,6 +75,21 @@ class GegluFusionTest {
         assertNotNull(GegluFusion.of(g, true).forLinear(first(g, Linear.class).index()));
     }
 
+    /** Above the largest K fused (640 by default: measured slower than cuBLASLt + the pass at 1280) the pair is refused. */
+    @Test
+    void leavesLargeKToCublasUnlessTheLimitIsRaised() {
+        assertRefused(feedForward(DType.F16, 1280, 64), "K = 1280 is above 640");
+        assertEquals(1, GegluFusion.of(feedForward(DType.F16, 640, 64), true).pairs().size(), "K = 640 is fused");
+        String before = System.getProperty("i2vgen.cuda.gegluFusionMaxK");
+        System.setProperty("i2vgen.cuda.gegluFusionMaxK", "1280");
+        try {
+            assertEquals(1, GegluFusion.of(feedForward(DType.F16, 1280, 64), true).pairs().size());
+        } finally {
+            if (before == null) System.clearProperty("i2vgen.cuda.gegluFusionMaxK");
+            else System.setProperty("i2vgen.cuda.gegluFusionMaxK", before);
+        }
+    }
+
     @Test
     void refusesWhatTheKernelCannotTake() {
         assertRefused(feedForward(DType.F32, 64, 64), "fp16/bf16 only");
