@@ -33,22 +33,25 @@ public final class KernelSources {
 
     /**
      * The full translation unit of a family: common.cuh, then the family's source with each {@code #include "name"} line
-     * replaced by that resource (one level: the shared Hopper flash helpers; NVRTC gets no include path).
+     * replaced by that resource, itself inlined the same way, each header once (NVRTC gets no include path): the flash
+     * attention kernels' header, and the mma.sync helpers it shares with the convolution.
      */
     public static String translationUnit(String family) {
-        return resource("common.cuh") + "\n" + withIncludesInlined(family + ".cu");
+        return resource("common.cuh") + "\n" + withIncludesInlined(family + ".cu", new java.util.HashSet<>());
     }
 
-    private static String withIncludesInlined(String file) {
+    private static String withIncludesInlined(String file, java.util.Set<String> inlined) {
         StringBuilder out = new StringBuilder("#line 1 \"" + file + "\"\n");
         List<String> lines = resource(file).lines().toList();
         for (int i = 0; i < lines.size(); i++) {
             Matcher include = INCLUDE.matcher(lines.get(i));
-            if (include.matches()) {
-                out.append("#line 1 \"").append(include.group(1)).append("\"\n").append(resource(include.group(1)))
-                        .append("\n#line ").append(i + 2).append(" \"").append(file).append("\"\n");
-            } else {
+            if (!include.matches()) {
                 out.append(lines.get(i)).append('\n');
+            } else if (inlined.add(include.group(1))) {
+                out.append(withIncludesInlined(include.group(1), inlined))
+                        .append("#line ").append(i + 2).append(" \"").append(file).append("\"\n");
+            } else {
+                out.append('\n');   // inlined before: once, as #pragma once would
             }
         }
         return out.toString();

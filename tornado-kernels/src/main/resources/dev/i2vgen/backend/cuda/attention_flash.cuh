@@ -11,28 +11,13 @@
 // Same layout as `attention`: q[B, Lq, H*D], k/v[B, Lk, H*D], out[B, Lq, H*D], rows ldq / ldkv / ldo apart (k and v
 // share one stride); needs D % 16 == 0, strides % 8 == 0 and 16-byte aligned bases (checked on the host). 1-D grid: blockIdx.x = bh * qblocks + qb,
 // because B*H reaches 140,800 in the temporal attention (over the 65,535 limit of gridDim.y).
-#if ACT_DTYPE == 1
-#define FA_T "f16"
-#else
-#define FA_T "bf16"
-#endif
+#include "mma_sync.cuh"
 
-__device__ __forceinline__ void fa_commit() { asm volatile("cp.async.commit_group;"); }
 template <int N> __device__ __forceinline__ void fa_wait() { asm volatile("cp.async.wait_group %0;" :: "n"(N)); }
-__device__ __forceinline__ void fa_ldsm4(unsigned a, unsigned& r0, unsigned& r1, unsigned& r2, unsigned& r3) {
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];" : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(a));
-}
-__device__ __forceinline__ void fa_ldsm4t(unsigned a, unsigned& r0, unsigned& r1, unsigned& r2, unsigned& r3) {
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];" : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(a));
-}
-__device__ __forceinline__ void fa_mma(float* c, const unsigned* a, unsigned b0, unsigned b1) {
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32." FA_T "." FA_T ".f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
-                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3]) : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
 // Two floats to one register of two 16-bit values, lo in the low half (the element with the lower index).
 __device__ __forceinline__ unsigned fa_pack(float lo, float hi) {
     unsigned r;
-    asm("cvt.rn." FA_T "x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+    asm("cvt.rn." MMA_T "x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
     return r;
 }
 
@@ -72,7 +57,7 @@ __device__ __forceinline__ void flash_attention_impl(const act* __restrict__ q, 
         }
     };
     load_kv(0, 0);
-    fa_commit();
+    mma_commit();
 
     unsigned qf[D / 16][4];
     float o[D / 8][4];
@@ -82,13 +67,13 @@ __device__ __forceinline__ void flash_attention_impl(const act* __restrict__ q, 
     const int qrow = q0 + warp * 16 + g;   // this thread's rows: qrow and qrow + 8
 
     for (int j = 0; j < ntiles; j++) {
-        if (j + 1 < ntiles) { load_kv(j + 1, (j + 1) & 1); fa_commit(); fa_wait<1>(); }
+        if (j + 1 < ntiles) { load_kv(j + 1, (j + 1) & 1); mma_commit(); fa_wait<1>(); }
         else fa_wait<0>();
         __syncthreads();
         if (j == 0) {
 #pragma unroll
             for (int kk = 0; kk < D / 16; kk++)
-                fa_ldsm4(smem_u32(qs + (warp * 16 + (lane & 15)) * LD + kk * 16 + (lane >> 4) * 8), qf[kk][0], qf[kk][1], qf[kk][2], qf[kk][3]);
+                mma_ldsm4(smem_u32(qs + (warp * 16 + (lane & 15)) * LD + kk * 16 + (lane >> 4) * 8), qf[kk][0], qf[kk][1], qf[kk][2], qf[kk][3]);
         }
         const unsigned short* kt = ks + (j & 1) * KT * LD;
         const unsigned short* vt = vs + (j & 1) * KT * LD;
@@ -101,9 +86,9 @@ __device__ __forceinline__ void flash_attention_impl(const act* __restrict__ q, 
 #pragma unroll
             for (int n = 0; n < KT / 16; n++) {
                 unsigned b0, b1, b2, b3;   // keys n*16..+7 (dims lo, hi), keys n*16+8..+15 (dims lo, hi)
-                fa_ldsm4(smem_u32(kt + (n * 16 + (lane & 7) + (lane >> 4) * 8) * LD + kk * 16 + ((lane >> 3) & 1) * 8), b0, b1, b2, b3);
-                fa_mma(s[2 * n], qf[kk], b0, b1);
-                fa_mma(s[2 * n + 1], qf[kk], b2, b3);
+                mma_ldsm4(smem_u32(kt + (n * 16 + (lane & 7) + (lane >> 4) * 8) * LD + kk * 16 + ((lane >> 3) & 1) * 8), b0, b1, b2, b3);
+                mma_m16n8k16(s[2 * n], qf[kk], b0, b1);
+                mma_m16n8k16(s[2 * n + 1], qf[kk], b2, b3);
             }
         }
         const int key0 = j * KT;
@@ -149,9 +134,9 @@ __device__ __forceinline__ void flash_attention_impl(const act* __restrict__ q, 
 #pragma unroll
             for (int n = 0; n < D / 16; n++) {
                 unsigned b0, b1, b2, b3;   // dims n*16..+7 (keys lo, hi), dims n*16+8..+15 (keys lo, hi)
-                fa_ldsm4t(smem_u32(vt + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + n * 16 + (lane >> 4) * 8), b0, b1, b2, b3);
-                fa_mma(o[2 * n], a, b0, b1);
-                fa_mma(o[2 * n + 1], a, b2, b3);
+                mma_ldsm4t(smem_u32(vt + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + n * 16 + (lane >> 4) * 8), b0, b1, b2, b3);
+                mma_m16n8k16(o[2 * n], a, b0, b1);
+                mma_m16n8k16(o[2 * n + 1], a, b2, b3);
             }
         }
         __syncthreads();   // this buffer is refilled by the next iteration's prefetch
@@ -226,11 +211,11 @@ __device__ __forceinline__ void fa_qk(float (&s)[MT][FA_KT / 8][4], const unsign
 #pragma unroll
         for (int n = 0; n < FA_KT / 16; n++) {
             unsigned b0, b1, b2, b3;   // keys n*16..+7 (dims lo, hi), keys n*16+8..+15 (dims lo, hi)
-            fa_ldsm4(kt + n * 16 * ROWB + kk * 32, b0, b1, b2, b3);
+            mma_ldsm4(kt + n * 16 * ROWB + kk * 32, b0, b1, b2, b3);
 #pragma unroll
             for (int i = 0; i < MT; i++) {
-                fa_mma(s[i][2 * n], qf[i][kk], b0, b1);
-                fa_mma(s[i][2 * n + 1], qf[i][kk], b2, b3);
+                mma_m16n8k16(s[i][2 * n], qf[i][kk], b0, b1);
+                mma_m16n8k16(s[i][2 * n + 1], qf[i][kk], b2, b3);
             }
         }
     }
@@ -318,15 +303,15 @@ __device__ __forceinline__ void fa_pv(float (&o)[MT][D / 8][4], float (&l)[MT][4
 #pragma unroll
     for (int kk = 0; kk < FA_KT / 16; kk++) {
 #pragma unroll
-        for (int i = 0; i < MT; i++) fa_mma(l[i], p[i][kk], FA_ONES, FA_ONES);
+        for (int i = 0; i < MT; i++) mma_m16n8k16(l[i], p[i][kk], FA_ONES, FA_ONES);
 #pragma unroll
         for (int n = 0; n < D / 16; n++) {
             unsigned b0, b1, b2, b3;   // dims n*16..+7 (keys lo, hi), dims n*16+8..+15 (keys lo, hi)
-            fa_ldsm4t(vt + kk * 16 * ROWB + n * 32, b0, b1, b2, b3);
+            mma_ldsm4t(vt + kk * 16 * ROWB + n * 32, b0, b1, b2, b3);
 #pragma unroll
             for (int i = 0; i < MT; i++) {
-                fa_mma(o[i][2 * n], p[i][kk], b0, b1);
-                fa_mma(o[i][2 * n + 1], p[i][kk], b2, b3);
+                mma_m16n8k16(o[i][2 * n], p[i][kk], b0, b1);
+                mma_m16n8k16(o[i][2 * n + 1], p[i][kk], b2, b3);
             }
         }
     }
@@ -390,8 +375,8 @@ __device__ __forceinline__ void flash_lean_impl(const act* __restrict__ q, const
         }
     };
     load_kv(0, 0);
-    fa_commit();   // group: Q and tile 0
-    if (PIPE && ntiles > 1) { load_kv(1, 1); fa_commit(); }
+    mma_commit();   // group: Q and tile 0
+    if (PIPE && ntiles > 1) { load_kv(1, 1); mma_commit(); }
 
     // per-lane ldmatrix offsets: K as the col-major B operand of S = Q K^T, V transposed for O = P V
     const unsigned k_lane = sk + ((lane & 7) + (lane >> 4) * 8) * ROWB + ((lane >> 3) & 1) * 16;
@@ -413,7 +398,7 @@ __device__ __forceinline__ void flash_lean_impl(const act* __restrict__ q, const
         for (int i = 0; i < MT; i++)
 #pragma unroll
             for (int kk = 0; kk < D / 16; kk++)
-                fa_ldsm4(sq + (warp * WM + i * 16 + (lane & 15)) * ROWB + kk * 32 + (lane >> 4) * 16,
+                mma_ldsm4(sq + (warp * WM + i * 16 + (lane & 15)) * ROWB + kk * 32 + (lane >> 4) * 16,
                          qf[i][kk][0], qf[i][kk][1], qf[i][kk][2], qf[i][kk][3]);
     };
     float s[MT][KT / 8][4];
@@ -422,7 +407,7 @@ __device__ __forceinline__ void flash_lean_impl(const act* __restrict__ q, const
     if (!PIPE) {
         int buf = 0;   // j % FA_STAGES
         for (int j = 0; j < ntiles; j++) {
-            if (j + 1 < ntiles) { load_kv(j + 1, buf == FA_STAGES - 1 ? 0 : buf + 1); fa_commit(); fa_wait<1>(); }
+            if (j + 1 < ntiles) { load_kv(j + 1, buf == FA_STAGES - 1 ? 0 : buf + 1); mma_commit(); fa_wait<1>(); }
             else fa_wait<0>();
             __syncthreads();   // tile j visible to all; every warp is done with tile j - 1 (so tile j + 2 may refill it)
             if (j == 0) load_q();
@@ -447,7 +432,7 @@ __device__ __forceinline__ void flash_lean_impl(const act* __restrict__ q, const
             // tile j + 1 visible to all; every warp is done with iteration j - 1, which read K(j) and V(j - 1),
             // so tile j + 2 may refill the buffer of tile j - 1
             __syncthreads();
-            if (j + 2 < ntiles) { load_kv(j + 2, next == FA_STAGES - 1 ? 0 : next + 1); fa_commit(); }
+            if (j + 2 < ntiles) { load_kv(j + 2, next == FA_STAGES - 1 ? 0 : next + 1); mma_commit(); }
             fa_exp<MT>(s, m, scale_log2, p);
             // no branch between these: one basic block for the scheduler to interleave. On the last tile the
             // S of a stale buffer is computed and dropped (cheaper than splitting the block).

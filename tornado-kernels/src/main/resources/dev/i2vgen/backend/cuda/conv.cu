@@ -11,11 +11,7 @@
 // Warps are 2 (rows) x 4 (columns), each owning 64 x 32 of the tile: 4 x 4 mma.sync m16n8k16 per k16.
 // Two blocks per SM (registers capped at 128 per thread), so one block's gather overlaps the other's MMAs.
 #if ACT_DTYPE != 0
-#if ACT_DTYPE == 1
-#define CV_T "f16"
-#else
-#define CV_T "bf16"
-#endif
+#include "mma_sync.cuh"
 
 #define CV_BM 128
 #define CV_BN 128
@@ -24,18 +20,7 @@
 #define CV_LDB (CV_BN + 8)    // 272-byte rows: likewise
 #define CV_THREADS 256
 
-__device__ __forceinline__ void cv_commit() { asm volatile("cp.async.commit_group;"); }
 __device__ __forceinline__ void cv_wait_all() { asm volatile("cp.async.wait_group 0;" ::: "memory"); }
-__device__ __forceinline__ void cv_ldsm4(unsigned a, unsigned& r0, unsigned& r1, unsigned& r2, unsigned& r3) {
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];" : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(a));
-}
-__device__ __forceinline__ void cv_ldsm4t(unsigned a, unsigned& r0, unsigned& r1, unsigned& r2, unsigned& r3) {
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];" : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(a));
-}
-__device__ __forceinline__ void cv_mma(float* c, const unsigned* a, unsigned b0, unsigned b1) {
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32." CV_T "." CV_T ".f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
-                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3]) : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
 
 // x[N, C, H, W], w[O, C*KH*KW], bias[O] or null, out[N, O, OH, OW]. vec_w: K % 8 == 0 and w 16-byte aligned,
 // so weight rows are copied in 16-byte chunks; else element by element (the few convs with C = 3 or 4).
@@ -101,7 +86,7 @@ __device__ __forceinline__ void conv_igemm_impl(const act* __restrict__ x, const
                 bool ok = o0 + r < o_ch && k0 + kc < k_total;
                 cp_async16(smem_u32(&as[buf][r * CV_LDA + kc]), ok ? w + (i64) (o0 + r) * k_total + k0 + kc : w, ok);
             }
-            cv_commit();
+            mma_commit();
         } else {
             for (int e = tid; e < CV_BM * CV_BK; e += CV_THREADS) {
                 int r = e / CV_BK, kc = e - r * CV_BK;
@@ -143,17 +128,17 @@ __device__ __forceinline__ void conv_igemm_impl(const act* __restrict__ x, const
             unsigned af[4][4];
 #pragma unroll
             for (int mi = 0; mi < 4; mi++)
-                cv_ldsm4(smem_u32(at + (wm * 64 + mi * 16 + (lane & 15)) * CV_LDA + kk * 16 + (lane >> 4) * 8),
+                mma_ldsm4(smem_u32(at + (wm * 64 + mi * 16 + (lane & 15)) * CV_LDA + kk * 16 + (lane >> 4) * 8),
                          af[mi][0], af[mi][1], af[mi][2], af[mi][3]);
 #pragma unroll
             for (int nj = 0; nj < 2; nj++) {
                 unsigned b0, b1, b2, b3;   // columns nj*16..+7 (k lo, hi), nj*16+8..+15 (k lo, hi)
-                cv_ldsm4t(smem_u32(bt + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * CV_LDB + wn * 32 + nj * 16 + (lane >> 4) * 8),
+                mma_ldsm4t(smem_u32(bt + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * CV_LDB + wn * 32 + nj * 16 + (lane >> 4) * 8),
                           b0, b1, b2, b3);
 #pragma unroll
                 for (int mi = 0; mi < 4; mi++) {
-                    cv_mma(acc[mi][2 * nj], af[mi], b0, b1);
-                    cv_mma(acc[mi][2 * nj + 1], af[mi], b2, b3);
+                    mma_m16n8k16(acc[mi][2 * nj], af[mi], b0, b1);
+                    mma_m16n8k16(acc[mi][2 * nj + 1], af[mi], b2, b3);
                 }
             }
         }
