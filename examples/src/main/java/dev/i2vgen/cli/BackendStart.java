@@ -1,12 +1,13 @@
 package dev.i2vgen.cli;
 
+import dev.i2vgen.concurrent.Futures;
+
 import dev.i2vgen.backend.Backend;
 import dev.i2vgen.tensor.DType;
 
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.function.Supplier;
 
 /**
@@ -81,13 +82,7 @@ final class BackendStart implements AutoCloseable {
         if (started == null) return open();
         long t0 = System.nanoTime();
         try {
-            return started.join();
-        } catch (CompletionException e) {
-            switch (e.getCause()) {
-                case RuntimeException r -> throw r;
-                case Error err -> throw err;
-                case null, default -> throw e;
-            }
+            return Futures.join(started);
         } finally {
             waitedNanos = System.nanoTime() - t0;
         }

@@ -1,5 +1,7 @@
 package dev.i2vgen.io.video;
 
+import dev.i2vgen.concurrent.Futures;
+
 import dev.i2vgen.io.AtomicFiles;
 import dev.i2vgen.io.image.RgbImage;
 import org.jcodec.codecs.h264.H264Encoder;
@@ -21,7 +23,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
@@ -144,16 +145,7 @@ public final class Mp4VideoWriter implements VideoWriter {
 
         /** Waits for a group's frames; a frame's failure is thrown as it was raised on the pool. */
         private static void await(Group g) throws IOException {
-            try {
-                g.tail.join();
-            } catch (CompletionException e) {
-                switch (e.getCause()) {
-                    case IOException io -> throw io;
-                    case RuntimeException r -> throw r;
-                    case Error err -> throw err;
-                    case null, default -> throw e;
-                }
-            }
+            Futures.join(g.tail, IOException.class);
         }
 
         @Override

@@ -36,14 +36,6 @@ final class PipelineDevices {
 
     /** The value of a part loaded beside the caller (the tokenizer beside the weights); its failure thrown as it was thrown. */
     static <T> T joined(java.util.concurrent.CompletableFuture<T> part) {
-        try {
-            return part.join();
-        } catch (java.util.concurrent.CompletionException e) {
-            switch (e.getCause()) {
-                case RuntimeException r -> throw r;
-                case Error err -> throw err;
-                case null, default -> throw e;
-            }
-        }
+        return dev.i2vgen.concurrent.Futures.join(part);
     }
 }
