@@ -7,7 +7,10 @@ import dev.i2vgen.tensor.DType;
 
 import java.lang.foreign.MemorySegment;
 
-/** Lowers Attention: the tensor-core flash kernels (attention_flash.cuh), a chunked GEMM path, or the exact fp32 kernel. */
+/**
+ * Lowers Attention: the tensor-core flash kernels (attention_flash.cuh), a chunked GEMM path, a thread per query for
+ * heads of at most 16 values, or the exact fp32 kernel.
+ */
 final class AttentionLowering {
     private static final int ATT_WARPS = 8, ATT_TILE = 32, ATT_MAX_DV = 512;
     private static final String FLASH_WIDE = "8x64";   // measured best of 4x64/8x64/4x128/8x128 (docs/cuda-performance-notes.md)
@@ -28,6 +31,10 @@ final class AttentionLowering {
     private static final java.util.Set<Integer> FLASH_HEAD_DIMS = java.util.Set.of(64, 80, 128);
     /** Bound on the score scratch of the chunked GEMM attention (property for tests that want many chunks). */
     private static long scoreChunkBytes() { return Long.getLong("i2vgen.cuda.attentionScoreBytes", 128L << 20); }
+    /** attention.cu's ATT_SMALL_D: the widest head of attention_small; keys up to SMALL_MAX_KEYS (a loop per thread). */
+    static final int SMALL_HEAD = 16, SMALL_MAX_KEYS = 256;
+    /** -Di2vgen.cuda.smallHeadAttention=false: narrow heads take the exact warp-per-query kernel again (A/B runs). */
+    static boolean smallHeadsByProperty() { return !"false".equals(System.getProperty("i2vgen.cuda.smallHeadAttention")); }
 
     private final TaskLowering base;
     private final CudaExecutionPlan plan;
@@ -64,6 +71,14 @@ final class AttentionLowering {
         }
         if (lowPrecision && heads == 1 && !a.causal() && dk > 128 && dense) {   // (readsStridedRows keeps strided rows away)
             chunkedGemmAttention(qp, kp, vp, op, batch, lq, lk, dk, dv, a.scale());
+            return;
+        }
+        long queries = (long) batch * heads * lq;
+        if (dk <= SMALL_HEAD && dv <= SMALL_HEAD && lk <= SMALL_MAX_KEYS && smallHeadsByProperty() && (queries + 255) / 256 <= Integer.MAX_VALUE) {
+            KernelLaunch l = KernelLaunch.of("attention_small", backend.kernels.function("attention", "attention_small", act),
+                    (int) ((queries + 255) / 256), 1, 1, 256, 0, base.args().ptr(qp).ptr(kp).ptr(vp).ptr(op).i32(lq).i32(lk).i32(heads)
+                            .i32(dk).i32(dv).f32(a.scale()).i32(a.causal() ? 1 : 0).i64(queries).i32(ldq).i32(ldk).i32(ldv).i32(ldo));
+            plan.addStep(l.name(), stream -> l.run(backend.driver, stream));
             return;
         }
         if (dv > ATT_MAX_DV) throw new IllegalArgumentException("head width " + dv + " > " + ATT_MAX_DV + " is not supported by the attention kernel");
@@ -178,7 +193,7 @@ final class AttentionLowering {
             int rows = Math.min(chunk, lq - q0);
             base.gemm("attention scores", rows, lk, dk, true, (long) lq * dk, (long) lk * dk, (long) rows * lk, batch, scale,
                     q + (long) q0 * dk * es, k, scores, 0);
-            base.launch("normalization", "softmax", batch * rows, 1, TaskLowering.reductionBlock(lk), 0, base.args().ptr(scores).ptr(scores).i64(lk));
+            NormalizationLowering.softmax(base, scores, scores, (long) batch * rows, lk);
             base.gemm("attention values", rows, dv, lk, false, (long) rows * lk, (long) lk * dv, (long) lq * dv, batch, 1f,
                     scores, v, out + (long) q0 * dv * es, 0);
         }

@@ -32,12 +32,7 @@ final class ChannelsLastLowering {
     ChannelsLastLowering(TaskLowering tl) {
         this.tl = tl;
         this.convolutions = new ConvolutionLowering(tl);
-        ChannelsLastPlan p;
-        try {
-            p = ChannelsLastPlan.plan(tl.plan.graph(), tl.act, () -> tl.backend.cudnn().isPresent());
-        } catch (RuntimeException e) {   // never fatal: the plan only makes things faster
-            p = ChannelsLastPlan.none("planning failed: " + e);
-        }
+        ChannelsLastPlan p = tl.plan.channelsLast;   // fixed before memory planning (ResidualFusion's NHWC pairs)
         this.layouts = p;
         this.islands = new IslandLowering(tl, this, convolutions);
         if (!p.isEmpty()) LOG.info("channels-last activations in " + tl.plan.graph().name() + ": " + p);
@@ -99,23 +94,31 @@ final class ChannelsLastLowering {
         }
     }
 
+    /**
+     * The conv on NHWC data; with a fused Add (ResidualFusion: y has no buffer of its own) it writes the Add's result,
+     * the residual added by cuDNN's epilogue or right after. False when cuDNN declines: {@link #detour} then.
+     */
     private boolean conv(Task t, Conv2d c) {
         Value x = t.input(0), w = t.input(1), out = t.output();
         long bias = t.input(2) == null ? 0 : tl.operand(t.input(2));
+        ResidualFusion.ResidualAdd sum = tl.gemms().fusedTranspose(t);
         return convolutions.cudnnConvChannelsLast(w, tl.operand(x), x.dim(0), x.dim(1), x.dim(2), x.dim(3), w.dim(0), w.dim(2),
-                w.dim(3), c.strideH(), c.strideW(), c.padTop(), c.padLeft(), out.dim(2), out.dim(3), bias, tl.ptr(out));
+                w.dim(3), c.strideH(), c.strideW(), c.padTop(), c.padLeft(), out.dim(2), out.dim(3), bias,
+                sum == null ? tl.ptr(out) : tl.ptr(sum.add().output()), sum == null ? 0 : tl.operand(sum.residual()));
     }
 
     /**
-     * x (NHWC) → NCHW, the task's usual NCHW lowering into an NCHW buffer, → NHWC output. Buffers of its own (the
-     * nested lowering starts a new task scratch); only when cuDNN declines an NHWC shape, which no model shape does.
+     * x (NHWC) → NCHW, the task's usual NCHW lowering into an NCHW buffer, → NHWC output (a fused Add's result: the
+     * conversion into scratch, then the add). Buffers of its own (the nested lowering starts a new task scratch); only
+     * when cuDNN declines an NHWC shape, which no model shape does.
      */
     private void detour(Task t) {
         Value x = t.input(0), out = t.output();
         LOG.info("channels-last " + t.op().name() + " " + java.util.Arrays.toString(out.shape()) + " takes the NCHW path between conversions");
         long xNchw = tl.plan.allocateExtra(bytes(x)), yNchw = tl.plan.allocateExtra(bytes(out));
         convert(tl.operand(x), nhwcShape(x.shape()), TO_NCHW, xNchw);
-        long y = tl.plan.pointer(out);
+        ResidualFusion.ResidualAdd sum = tl.gemms().fusedTranspose(t);
+        long y = sum == null ? tl.plan.pointer(out) : tl.plan.allocateExtra(bytes(out));
         nested = true;
         try {
             substitutes.clear();
@@ -127,6 +130,8 @@ final class ChannelsLastLowering {
             substitutes.clear();
         }
         convert(yNchw, out.shape(), TO_NHWC, y);
+        if (sum != null)
+            tl.binarySame(dev.i2vgen.graph.ops.Binary.Kind.ADD, y, tl.operand(sum.residual()), tl.plan.pointer(sum.add().output()), out.numel());
     }
 
     /** Nearest upsampling of NHWC x into NHWC y: one 16-byte vector of channels per thread and step. */

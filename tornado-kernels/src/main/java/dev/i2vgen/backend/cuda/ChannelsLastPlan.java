@@ -71,6 +71,15 @@ final class ChannelsLastPlan {
     /** No value channels-last. */
     static ChannelsLastPlan none(String why) { return new ChannelsLastPlan(Set.of(), 0, 0, 0, why); }
 
+    /** {@link #plan}, or none when planning fails (never fatal: the assignment only makes things faster). */
+    static ChannelsLastPlan planOrNone(ImmutableTaskGraph graph, DType act, BooleanSupplier cudnn) {
+        try {
+            return plan(graph, act, cudnn);
+        } catch (RuntimeException e) {
+            return none("planning failed: " + e);
+        }
+    }
+
     /**
      * The assignment for {@code graph} in activation dtype {@code act}; {@code cudnn} answers whether cuDNN is there
      * (asked only when the graph has a Conv2d). The mode comes from -Di2vgen.cuda.channelsLast.

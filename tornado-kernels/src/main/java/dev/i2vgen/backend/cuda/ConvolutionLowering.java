@@ -344,13 +344,15 @@ final class ConvolutionLowering {
      * The convolution on channels-last x and out ([N, H, W, C] and [N, OH, OW, O], {@link ChannelsLastPlan}): cuDNN with
      * NHWC descriptors and a KRSC copy of the constant {@code weight} (uploaded once per backend under the layout tag
      * "krsc", shared like every resident weight), the bias fused where cuDNN can, else cudnnAddTensor (a [1, O, 1, 1]
-     * bias is the same bytes in either layout). False, having added no step, when cuDNN declines (the caller then runs
-     * the NCHW path between two conversions). At the VAE decoder's shapes 1.2–2.8x faster than NCHW (notes section 12).
+     * bias is the same bytes in either layout). A non-zero {@code residual} (NHWC like out, disjoint from it:
+     * ResidualFusion's conv + Add pairs) is added too: in the same epilogue where cuDNN can (alpha2 = 1), else by an
+     * in-place add after it. False, having added no step, when cuDNN declines (the caller then runs the NCHW path
+     * between two conversions). At the VAE decoder's shapes 1.2–2.8x faster than NCHW (notes section 12).
      */
     boolean cudnnConvChannelsLast(dev.i2vgen.graph.Value weight, long x, int images, int c, int h, int w, int o, int kh, int kw,
-                                  int strideH, int strideW, int padT, int padL, int oh, int ow, long bias, long out) {
+                                  int strideH, int strideW, int padT, int padL, int oh, int ow, long bias, long out, long residual) {
         var cudnn = backend.cudnn();
-        if (act == DType.F32 || cudnn.isEmpty() || ((x | out | bias) & 15) != 0) return false;
+        if (act == DType.F32 || cudnn.isEmpty() || ((x | out | bias | residual) & 15) != 0) return false;
         dev.i2vgen.graph.Value root = weight.root();
         long krsc = plan.constantPointer(root, "krsc", root.numel() * act.byteSize(), this::uploadKrsc);
         // the bias: fused, or cudnnAddTensor with i2vgen.cuda.cudnnBias=add (bias_channel is NCHW-only: =kernel adds too)
@@ -362,9 +364,11 @@ final class ConvolutionLowering {
         if (conv == null) return false;
         plan.addResource(conv);
         long workspace = cudnn.get().workspace(backend.driver, bound);
-        plan.addStep(conv.biasFused() ? "cudnn nhwc conv+bias " + kh + "x" + kw : "cudnn nhwc conv " + kh + "x" + kw,
-                stream -> conv.run(x, krsc, bias, out, workspace, stream));
+        boolean added = residual != 0 && conv.addResidual(backend.driver, x, krsc, bias, out, residual, workspace, backend.stream);
+        plan.addStep((added ? "cudnn nhwc conv+bias+add " : conv.biasFused() ? "cudnn nhwc conv+bias " : "cudnn nhwc conv ") + kh + "x" + kw,
+                stream -> conv.run(x, krsc, bias, out, residual, workspace, stream));
         if (bias != 0 && !conv.biasFused()) plan.addStep("cudnn nhwc bias", stream -> conv.addBias(bias, out, stream));
+        if (residual != 0 && !added) base.binarySame(dev.i2vgen.graph.ops.Binary.Kind.ADD, out, residual, out, (long) images * o * oh * ow);
         return true;
     }
 

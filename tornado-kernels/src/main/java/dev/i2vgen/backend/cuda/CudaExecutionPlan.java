@@ -68,8 +68,12 @@ public final class CudaExecutionPlan implements ExecutionPlan {
     private final CudaPendingReads pendingReads;
     private int runs;
     private boolean closed;
+    /** Which activations are stored channels-last (the VAE decoder's; fixed before memory planning). */
+    final ChannelsLastPlan channelsLast;
     /** Whether conv/permute + Add pairs fuse in this plan (ResidualFusion#transposesFuse, fixed before memory planning). */
     final boolean transposesFuse;
+    /** The channels-last assignment whose conv + Add pairs fuse (ResidualFusion#channelsLastPairs), or null. */
+    final ChannelsLastPlan channelsLastPairs;
     /** GroupNorm → Permute pairs lowered as one pass (fixed before memory planning). */
     final NormTransposeFusion normTransposes;
     /** Attention projections computed as one GEMM per attention (fixed before memory planning; the lowerings share it). */
@@ -85,14 +89,16 @@ public final class CudaExecutionPlan implements ExecutionPlan {
         this.pendingReads = new CudaPendingReads(this, backend);
         // fused Linear/Conv2d + Add pairs write the Add's result at the producer: the planner must know (ResidualFusion)
         // and GroupNorm → Permute pairs write the permute's output at the norm (NormTransposeFusion)
-        this.transposesFuse = ResidualFusion.transposesFuse(graph, activation(), () -> backend.cudnn().isPresent());
+        this.channelsLast = ChannelsLastPlan.planOrNone(graph, activation(), () -> backend.cudnn().isPresent());
+        this.transposesFuse = ResidualFusion.transposesFuse(activation(), channelsLast);
+        this.channelsLastPairs = ResidualFusion.channelsLastPairs(channelsLast);
         boolean residuals = ResidualFusion.enabledByProperty();
         this.normTransposes = NormTransposeFusion.of(graph, transposesFuse, ResidualFusion.structuralProducers(graph, residuals, transposesFuse));
         this.projections = QkvFusion.plan(graph, QkvFusion.enabledByProperty());
         // and a Linear fused with its Geglu writes the Geglu's output (GegluFusion): its own [M, 2I] output gets no memory
         this.geglu = GegluFusion.of(graph, GegluFusion.enabledByProperty() && Sm90GegluGemm.supported(backend, activation()));
         this.memory = MemoryPlanner.plan(geglu.planningGraph(normTransposes.planningGraph(
-                        ResidualFusion.planningGraph(projections, graph, residuals, transposesFuse))),
+                        ResidualFusion.planningGraph(projections, graph, residuals, transposesFuse, channelsLastPairs))),
                 v -> v.numel() * storageType(v).byteSize());
         this.bound = new long[graph.values().size()];
         this.boundStaging = new long[graph.values().size()];

@@ -54,6 +54,8 @@ final class CudnnConvolution implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final MemorySegment xDesc, wDesc, yDesc, convDesc, biasDesc, one, zero;
     private MemorySegment activationDesc = MemorySegment.NULL;   // identity: set when the bias is fused into the conv
+    private String key = "";                     // the search key: trials are remembered under it
+    private boolean residualAdded;               // the epilogue adds z as well (alpha2 = 1): addResidual
     private final Choice choice;
     private final int calls;                     // cudnnConvolutionForward calls per run, over consecutive image groups
     private final long xGroupBytes, yGroupBytes; // byte distance between consecutive groups
@@ -156,6 +158,7 @@ final class CudnnConvolution implements AutoCloseable {
         int calls = g.n() / group;
         conv = new CudnnConvolution(cudnn, what + (calls > 1 ? " x" + calls + " calls" : ""), xd, wd, yd, cd, bd, choice, calls,
                 (long) group * g.xImage() * es, (long) group * g.yImage() * es);
+        conv.key = key;
         if (choice == null || workspace == 0) {
             conv.close();
             return null;
@@ -169,7 +172,7 @@ final class CudnnConvolution implements AutoCloseable {
             // once per shape, a trial call as the search above: cuDNN answers NOT_SUPPORTED for what it cannot fuse
             boolean fusable = SearchOnce.knownOrSearched(cudnn.streamLock(), () -> cudnn.knownFusedBias(key), () -> {
                 cudnn.check(CudaDriver.call(cudnn.setStream, cudnn.handle, stream), "cudnnSetStream");
-                int rc = conv.fused(x, weight, bias, y, workspace, 0);
+                int rc = conv.fused(x, weight, bias, y, 0, workspace, 0);
                 if (rc == 0) driver.synchronize(stream);
                 else LOG.info(what + ": bias not fused (cuDNN status " + rc + "), added by cudnnAddTensor");
                 cudnn.rememberFusedBias(key, rc == 0);
@@ -274,14 +277,39 @@ final class CudnnConvolution implements AutoCloseable {
     boolean biasFused() { return !activationDesc.equals(MemorySegment.NULL); }
 
     /**
+     * Whether the epilogue adds a residual z (laid out like y, disjoint from it) as well: y = conv(x, w) + bias + z in
+     * the fused-bias call (alpha2 = 1), so only where {@link #biasFused()}; decided by one trial call per shape on
+     * these buffers, as for the bias (y is written, z read). Once true, {@link #run(long, long, long, long, long, long,
+     * MemorySegment)} must be given z.
+     */
+    boolean addResidual(CudaDriver driver, long x, long weight, long bias, long y, long z, long workspace, MemorySegment stream) {
+        if (!biasFused() || z == 0) return false;
+        residualAdded = SearchOnce.knownOrSearched(cudnn.streamLock(), () -> cudnn.knownFusedBias(key + " +z"), () -> {
+            cudnn.check(CudaDriver.call(cudnn.setStream, cudnn.handle, stream), "cudnnSetStream");
+            int rc = fused(x, weight, bias, y, z, workspace, 0);
+            if (rc == 0) driver.synchronize(stream);
+            else LOG.info(what + ": residual not added in the epilogue (cuDNN status " + rc + ")");
+            cudnn.rememberFusedBias(key + " +z", rc == 0);
+            return rc == 0;
+        });
+        return residualAdded;
+    }
+
+    /**
      * y = conv(x, w) (+ bias when {@link #biasFused()}) on {@code stream}, one call per image group; {@code workspace}
      * holds {@link Choice#workspaceBytes()}.
      */
     void run(long x, long weight, long bias, long y, long workspace, MemorySegment stream) {
+        run(x, weight, bias, y, 0, workspace, stream);
+    }
+
+    /** {@link #run(long, long, long, long, long, MemorySegment)}, + z where {@link #addResidual} said so. */
+    void run(long x, long weight, long bias, long y, long z, long workspace, MemorySegment stream) {
+        if (residualAdded && z == 0) throw new IllegalStateException(what + " was planned to add a residual: none given");
         cudnn.check(CudaDriver.call(cudnn.setStream, cudnn.handle, stream), "cudnnSetStream");
         for (int i = 0; i < calls; i++) {
             if (biasFused()) {
-                cudnn.check(fused(x, weight, bias, y, workspace, i), "cudnnConvolutionBiasActivationForward for " + what);
+                cudnn.check(fused(x, weight, bias, y, residualAdded ? z : 0, workspace, i), "cudnnConvolutionBiasActivationForward for " + what);
                 continue;
             }
             cudnn.check(CudaDriver.call(cudnn.forward, cudnn.handle, one, xDesc, MemorySegment.ofAddress(x + i * xGroupBytes), wDesc,
@@ -291,14 +319,15 @@ final class CudnnConvolution implements AutoCloseable {
     }
 
     /**
-     * y = identity(1 * conv(x, w) + 0 * z + bias) for image group {@code group}, z = y itself (alpha2 = 0: cuDNN does
-     * not read it); answers cuDNN's status.
+     * y = identity(1 * conv(x, w) + alpha2 * z + bias) for image group {@code group}: alpha2 = 1 with a residual z,
+     * else 0 with z = y itself (cuDNN does not read it); answers cuDNN's status.
      */
-    private int fused(long x, long weight, long bias, long y, long workspace, int group) {
+    private int fused(long x, long weight, long bias, long y, long z, long workspace, int group) {
         MemorySegment yg = MemorySegment.ofAddress(y + group * yGroupBytes);
+        MemorySegment zg = z == 0 ? yg : MemorySegment.ofAddress(z + group * yGroupBytes);
         return CudaDriver.call(cudnn.biasActivationForward.orElseThrow(), cudnn.handle, one, xDesc,
                 MemorySegment.ofAddress(x + group * xGroupBytes), wDesc, MemorySegment.ofAddress(weight), convDesc, choice.algo(),
-                MemorySegment.ofAddress(workspace), choice.workspaceBytes(), zero, yDesc, yg, biasDesc,
+                MemorySegment.ofAddress(workspace), choice.workspaceBytes(), z == 0 ? zero : one, yDesc, zg, biasDesc,
                 MemorySegment.ofAddress(bias), activationDesc, yDesc, yg);
     }
 

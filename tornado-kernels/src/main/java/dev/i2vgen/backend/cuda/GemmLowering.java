@@ -58,7 +58,7 @@ final class GemmLowering {
                 return (g != null ? g.buffer().numel() : gegluWritten(v).numel()) * p.storageType(v).byteSize();
             }
             @Override public boolean activationTyped(Value v) { return p.storageType(v) == p.activation(); }
-        }, ResidualFusion.enabledByProperty(), p.transposesFuse);
+        }, ResidualFusion.enabledByProperty(), p.transposesFuse, p.channelsLastPairs);
         for (ResidualFusion.ResidualAdd f : fusion.fused().values()) absorbedAdds.add(f.add().index());
         for (Task t : p.graph().tasks())
             for (Value in : t.inputs()) if (in != null) uses.merge(in.root().id(), 1, Integer::sum);
@@ -215,7 +215,10 @@ final class GemmLowering {
     }
 
     /**
-     * TemporalConv as per-tap GEMMs; false (nothing planned) where it does not apply: a convolution path forced with
+     * TemporalConv in diffusers' layout (x [B, C, F, h, w]) as GEMMs: one over every tap and frame into task scratch
+     * (taps [k·O, C] · x[b]), shifted, summed and biased by gemm.cu's temporal_taps_sum; or, with
+     * -Di2vgen.cuda.temporalStackedTaps=false or no algorithm for it, a GEMM per tap at its frame offset accumulating
+     * into y (beta = 1) and bias_rows. False (nothing planned) where it does not apply: a convolution path forced with
      * -Di2vgen.cuda.conv (im2col, igemm, cudnn: tests and A/B runs keep ConvolutionLowering), turned off with
      * -Di2vgen.cuda.temporalGemm=false (A/B), more than 2³¹ columns, or no cuBLASLt algorithm.
      */
@@ -243,8 +246,19 @@ final class GemmLowering {
         long taps = cachedTaps != null ? cachedTaps : constantWeight ? plan.allocateExtra(tapBytes) : base.scratch.take(tapBytes);
         List<CublasLt.Gemm> gemms = new ArrayList<>();
         List<String> names = new ArrayList<>();
+        long stacked = k > 1 && stackedTapsByProperty() ? base.scratch.take((long) images * k * o * cols * es) : 0;
+        if (stacked != 0) {
+            try {   // z[b] = taps [k·O, C] · x[b]: every tap over every frame, aligned (temporal_taps_sum shifts and adds)
+                gemms.add(backend.cublas.plan(new GemmSpec(act, k * o, (int) cols, c, false, images, 1f, 0f, new GemmSpec.Matrix(taps, c, 0),
+                        new GemmSpec.Matrix(xp, cols, (long) c * cols), null, new GemmSpec.Matrix(stacked, cols, (long) k * o * cols), 0), timing));
+                names.add("gemm temporal taps");
+            } catch (CudaException e) {
+                LOG.fine("temporal conv task " + t.index() + ": no algorithm for the stacked taps, per-tap GEMMs: " + e.getMessage());
+                stacked = 0;
+            }
+        }
         try {
-            for (int i = 0; i < k; i++) {
+            for (int i = 0; i < k && stacked == 0; i++) {
                 int j = i == 0 ? pad : i <= pad ? i - 1 : i;   // centre tap first: it covers every frame (beta = 0)
                 int shift = j - pad;
                 int f0 = Math.max(0, -shift), f1 = Math.min(frames, frames - shift);
@@ -270,9 +284,19 @@ final class GemmLowering {
             plan.addResource(g);
             plan.addStep(names.get(i), stream -> g.run(backend.workspace, stream));
         }
-        if (t.input(2) != null) biasRows(base, y, base.operand(t.input(2)), (long) images * o, o, cols);
+        long bias = t.input(2) == null ? 0 : base.operand(t.input(2));
+        if (stacked != 0) {
+            int v = VectorAccess.width(es, hw, stacked, y);
+            base.launch("gemm", "temporal_taps_sum_v" + v, TaskLowering.grid((long) images * o * cols / v), 1, TaskLowering.BLOCK, 0,
+                    base.args().ptr(stacked).ptr(bias).ptr(y).i32(images).i32(o).i32(frames).i32((int) hw).i32(k));
+        } else if (bias != 0) {
+            biasRows(base, y, bias, (long) images * o, o, cols);
+        }
         return true;
     }
+
+    /** -Di2vgen.cuda.temporalStackedTaps=false: the per-tap GEMMs at one frame's offset again (A/B runs). */
+    static boolean stackedTapsByProperty() { return !"false".equals(System.getProperty("i2vgen.cuda.temporalStackedTaps")); }
 
     /**
      * w [O, C, k] → taps [k, O, C]. A constant weight never changes, so it is repacked once, now, into memory the plan

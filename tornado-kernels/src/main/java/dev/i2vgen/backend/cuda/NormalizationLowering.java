@@ -21,6 +21,9 @@ final class NormalizationLowering {
     private static final int GN_BLOCKS_PER_SM = 8;       // 8 x 256 threads: a full SM, one wave over the GPU
     private static final long GN_MIN_CHUNK_VECTORS = 512; // 2 vectors per thread at least
     private static final int GN_MAX_CHUNKS = 4096;
+    /** NV (vectors per thread) of the softmax_v{V}_n{NV} kernels in normalization.cu; only V·NV ≤ 64 exist. */
+    static final int[] SOFTMAX_NV = {1, 2, 4, 8, 16};
+    private static final int SOFTMAX_BLOCK = 256;        // normalization.cu's SOFTMAX_BLOCK
 
     private NormalizationLowering() {}
 
@@ -40,6 +43,30 @@ final class NormalizationLowering {
         }
         tl.launch("normalization", "layer_norm", (int) rows, 1, TaskLowering.reductionBlock(d), 0,
                 tl.args().ptr(x).ptr(g).ptr(b).ptr(y).i64(d).f32(ln.eps()));
+    }
+
+    /**
+     * y = softmax of each of the {@code rows} rows of {@code d} values of x (y may be x): the row in registers,
+     * read once ({@code softmax_v{V}_n{NV}}), where a kernel holds it; else (and with -Di2vgen.cuda.softmaxRows=false,
+     * for A/B runs) the three-pass {@code softmax}.
+     */
+    static void softmax(TaskLowering tl, long x, long y, long rows, long d) {
+        if (VectorAccess.enabled() && !"false".equals(System.getProperty("i2vgen.cuda.softmaxRows")) && rows <= Integer.MAX_VALUE) {
+            int v = VectorAccess.width(tl.act.byteSize(), d, x, y);
+            int nv = v >= 2 ? softmaxVectorsPerThread(d / v, v) : 0;
+            if (nv > 0) {
+                tl.launch("normalization", "softmax_v" + v + "_n" + nv, (int) rows, 1, SOFTMAX_BLOCK, 0, tl.args().ptr(x).ptr(y).i32((int) d));
+                return;
+            }
+        }
+        if (rows > Integer.MAX_VALUE) throw new IllegalArgumentException("softmax over " + rows + " rows: too many for one grid");
+        tl.launch("normalization", "softmax", (int) rows, 1, TaskLowering.reductionBlock(d), 0, tl.args().ptr(x).ptr(y).i64(d));
+    }
+
+    /** The smallest NV of {@link #SOFTMAX_NV} whose kernel holds {@code vectors} vectors of {@code v} values per row, or 0. */
+    static int softmaxVectorsPerThread(long vectors, int v) {
+        for (int nv : SOFTMAX_NV) if (v * nv <= MAX_VALUES_PER_LANE && (long) SOFTMAX_BLOCK * nv >= vectors) return nv;
+        return 0;
     }
 
     /** The smallest NV with a kernel that holds {@code vectors} per row in one warp, or 0. */

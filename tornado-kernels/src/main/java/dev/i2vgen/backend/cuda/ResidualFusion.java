@@ -20,7 +20,9 @@ import java.util.Map;
 /**
  * Decides which producer + residual Add pairs run as one step, with the Add lowered as nothing: a Linear as one
  * cuBLASLt GEMM, D = x·Wᵀ + bias + R (beta = 1, C = R); a 3x3 Conv2d (with {@code convolutions}) as a channels-last
- * island whose output transpose adds R as it writes D ({@link ConvolutionLowering#convIsland}). The producer's output
+ * island whose output transpose adds R as it writes D ({@link ConvolutionLowering#convIsland}); a Conv2d that runs
+ * channels-last ({@link ChannelsLastPlan}, the VAE decoder) as one cuDNN call adding R in its epilogue, its Add and R
+ * channels-last too ({@link ConvolutionLowering#cudnnConvChannelsLast}). The producer's output
  * y is never written, saving the element-wise pass over y, R and D. Pure graph and address logic (no CUDA), so it is
  * unit-tested on the JVM. A lowering that cannot take a pair after all hands its Add back (it is then lowered at its
  * own place, which the checks below keep valid).
@@ -66,11 +68,13 @@ final class ResidualFusion {
     private final Map<Integer, ResidualAdd> byProducer = new LinkedHashMap<>();
     private final Map<Integer, String> refusals = new LinkedHashMap<>();
     private final boolean convolutions;
+    private final ChannelsLastPlan nhwc;   // the graph's channels-last assignment, or null
 
-    private ResidualFusion(ImmutableTaskGraph graph, Storage storage, boolean enabled, boolean convolutions) {
+    private ResidualFusion(ImmutableTaskGraph graph, Storage storage, boolean enabled, boolean convolutions, ChannelsLastPlan nhwc) {
         this.graph = graph;
         this.storage = storage;
         this.convolutions = convolutions;
+        this.nhwc = nhwc == null || nhwc.isEmpty() ? null : nhwc;
         if (!enabled) return;
         for (Task t : graph.tasks()) {
             producer.putIfAbsent(t.output().root().id(), t.index());
@@ -78,7 +82,7 @@ final class ResidualFusion {
         }
         for (Value o : graph.outputs().values()) readers.computeIfAbsent(o.root().id(), k -> new ArrayList<>()).add(null);
         for (Task t : graph.tasks()) {
-            if (!(t.op() instanceof Linear) && !(convolutions && (islandShaped(t) || tiledPermute(t)))) continue;
+            if (!(t.op() instanceof Linear) && !(convolutions && (islandShaped(t) || tiledPermute(t))) && !nhwcConv(t)) continue;
             String why = refusal(t);
             if (why == null) continue;
             refusals.put(t.index(), why);
@@ -94,7 +98,12 @@ final class ResidualFusion {
      * false; convolution pairs only with {@code convolutions}.
      */
     static ResidualFusion plan(ImmutableTaskGraph graph, Storage storage, boolean enabled, boolean convolutions) {
-        return new ResidualFusion(graph, storage, enabled, convolutions);
+        return plan(graph, storage, enabled, convolutions, null);
+    }
+
+    /** As {@link #plan(ImmutableTaskGraph, Storage, boolean, boolean)}, with channels-last conv pairs under {@code nhwc}. */
+    static ResidualFusion plan(ImmutableTaskGraph graph, Storage storage, boolean enabled, boolean convolutions, ChannelsLastPlan nhwc) {
+        return new ResidualFusion(graph, storage, enabled, convolutions, nhwc);
     }
 
     /** Linear pairs only (tests and graphs without islands). */
@@ -107,8 +116,16 @@ final class ResidualFusion {
      * paths), vectorized kernels, -Di2vgen.cuda.islandFusion not false, and no channels-last assignment
      * (ChannelsLastPlan's NHWC chains, the VAE decoder, lower their convs and adds themselves).
      */
-    static boolean transposesFuse(ImmutableTaskGraph graph, DType act, java.util.function.BooleanSupplier cudnn) {
-        return act != DType.F32 && VectorAccess.enabled() && islandFusionByProperty() && ChannelsLastPlan.plan(graph, act, cudnn).isEmpty();
+    static boolean transposesFuse(DType act, ChannelsLastPlan channelsLast) {
+        return act != DType.F32 && VectorAccess.enabled() && islandFusionByProperty() && channelsLast.isEmpty();
+    }
+
+    /**
+     * The channels-last assignment whose conv + Add pairs may fuse in a CUDA plan ({@link ChannelsLastPlan}, the VAE
+     * decoder's), or null: none with -Di2vgen.cuda.nhwcResidual=false (A/B runs).
+     */
+    static ChannelsLastPlan channelsLastPairs(ChannelsLastPlan channelsLast) {
+        return "false".equals(System.getProperty("i2vgen.cuda.nhwcResidual")) || channelsLast.isEmpty() ? null : channelsLast;
     }
 
     /** -Di2vgen.cuda.islandFusion=false: no Add or GroupNorm is folded into a transpose (A/B runs). */
@@ -142,7 +159,7 @@ final class ResidualFusion {
      * before the Add; y keeps its buffer, for a GEMM cuBLASLt cannot fuse. A conv or permute pair's producer writes D
      * in place of y, reading R, and its Add is dropped: y is never written (the planner gives it a harmless slot) and
      * the fused pair costs no memory; the lowering of such a pair never writes y (a conv that runs no island writes
-     * a scratch copy and adds from there, {@link GemmLowering#fallbackAdd}). The address checks of {@link #plan}
+     * a scratch copy and adds from there, {@link IslandLowering#island}). The address checks of {@link #plan}
      * still run on the final placement. Fused attention projections ({@link QkvFusion}, its own property) are planned
      * in the same graph: one buffer per group instead of the q, k, v outputs.
      */
@@ -152,9 +169,15 @@ final class ResidualFusion {
 
     /** {@link #planningGraph(ImmutableTaskGraph, boolean, boolean)} on top of {@code projections}' planning graph. */
     static ImmutableTaskGraph planningGraph(QkvFusion projections, ImmutableTaskGraph graph, boolean enabled, boolean convolutions) {
+        return planningGraph(projections, graph, enabled, convolutions, null);
+    }
+
+    /** The same, with channels-last conv pairs under {@code nhwc} (null: none). */
+    static ImmutableTaskGraph planningGraph(QkvFusion projections, ImmutableTaskGraph graph, boolean enabled, boolean convolutions,
+                                            ChannelsLastPlan nhwc) {
         ImmutableTaskGraph base = projections.planningGraph();
         if (!enabled) return base;
-        ResidualFusion structural = new ResidualFusion(graph, null, true, convolutions);
+        ResidualFusion structural = new ResidualFusion(graph, null, true, convolutions, nhwc);
         if (structural.byProducer.isEmpty()) return base;
         Map<Integer, ResidualAdd> sums = new HashMap<>(), byAdd = new HashMap<>();
         List<Task> tasks = new ArrayList<>();
@@ -189,7 +212,7 @@ final class ResidualFusion {
     /** Task indices of the producers of every pair that passes the address-free checks. */
     static java.util.Set<Integer> structuralProducers(ImmutableTaskGraph graph, boolean enabled, boolean convolutions) {
         if (!enabled) return java.util.Set.of();
-        return java.util.Set.copyOf(new ResidualFusion(graph, null, true, convolutions).byProducer.keySet());
+        return java.util.Set.copyOf(new ResidualFusion(graph, null, true, convolutions, null).byProducer.keySet());
     }
 
     /** Linear pairs only. */
@@ -208,8 +231,11 @@ final class ResidualFusion {
 
     /** Whether {@code t}'s pair passes the address-free checks (what planningGraph planned). */
     private boolean structuralPair(Task t) {
-        return new ResidualFusion(graph, null, true, convolutions).byProducer.containsKey(t.index());
+        return new ResidualFusion(graph, null, true, convolutions, nhwc).byProducer.containsKey(t.index());
     }
+
+    /** A Conv2d that runs channels-last: it fuses with an Add that runs channels-last on a channels-last residual. */
+    private boolean nhwcConv(Task t) { return nhwc != null && t.op() instanceof Conv2d && nhwc.runs(t); }
 
     /** Null when {@code producing} (a Linear, Conv2d or Permute) fuses (and records it); otherwise the reason it does not. */
     private String refusal(Task producing) {
@@ -227,6 +253,8 @@ final class ResidualFusion {
             rows = TensorLayouts.rowBroadcast(d.shape(), r.shape());
             if (rows == null || rows.inner() != (long) y.dim(2) * y.dim(3)) return "the add broadcasts other than per image and channel";
         }
+        if (nhwcConv(producing) && (rows != null || !nhwc.runs(add) || !nhwc.stored(r)))
+            return "a channels-last conv whose add or residual is not channels-last";
         if (r.root().kind() == Value.Kind.INTERMEDIATE) {
             Integer made = producer.get(r.root().id());
             if (made == null || made >= producing.index()) return "the residual is produced after the linear";

@@ -63,11 +63,7 @@ final class TaskLowering {
             case LayerNorm ln -> NormalizationLowering.layerNorm(this, t, ln);
             case GroupNorm gn when gn.channelAxis() != 1 -> NormalizationLowering.groupNormFrames(this, t, gn);
             case GroupNorm gn -> NormalizationLowering.groupNorm(this, t, gn);
-            case Softmax s -> {
-                long d = out.dim(-1);
-                launch("normalization", "softmax", (int) (out.numel() / d), 1, reductionBlock(d), 0,
-                        args().ptr(operand(t.input(0))).ptr(ptr(out)).i64(d));
-            }
+            case Softmax s -> NormalizationLowering.softmax(this, operand(t.input(0)), ptr(out), out.numel() / out.dim(-1), out.dim(-1));
             case TimestepEmbedding te -> launch("layout", "timestep_embedding", grid(out.numel()), 1, BLOCK, 0,
                     args().ptr(ptr(t.input(0))).i32(dtypeCode(t.input(0))).ptr(ptr(out)).i32(out.dim(0)).i32(te.dim())
                             .i32(te.flipSinToCos() ? 1 : 0).f32(te.downscaleFreqShift()).f32(te.scale()).f32((float) Math.log(te.maxPeriod())));
@@ -200,15 +196,7 @@ final class TaskLowering {
         int rank = out.rank();
         if (rank > MAX_RANK) throw new IllegalArgumentException("rank " + rank + " > " + MAX_RANK);
         if (x.numel() == out.numel() && y.numel() == out.numel()) {   // no broadcasting: skip the index decoding
-            long a = operand(x), c = operand(y), o = ptr(out);
-            int vec = VectorAccess.MAX_BYTES / act.byteSize();
-            if (VectorAccess.enabled() && out.numel() >= vec && VectorAccess.width(act.byteSize(), vec, a, c, o) == vec) {
-                launch("elementwise", "binary_same_vec", grid(out.numel() / vec), 1, BLOCK, 0,   // 16 bytes per access
-                        args().ptr(a).ptr(c).ptr(o).i64(out.numel()).i32(b.kind().ordinal()));
-            } else {
-                launch("elementwise", "binary_same", grid(out.numel()), 1, BLOCK, 0,
-                        args().ptr(a).ptr(c).ptr(o).i64(out.numel()).i32(b.kind().ordinal()));
-            }
+            binarySame(b.kind(), operand(x), operand(y), ptr(out), out.numel());
             return;
         }
         if (binaryRows(x, y, out, b)) return;
@@ -217,6 +205,17 @@ final class TaskLowering {
         launch("elementwise", "binary", grid(out.numel()), 1, BLOCK, 0,
                 args().ptr(operand(x)).ptr(operand(y)).ptr(ptr(out)).i64(out.numel()).i32(b.kind().ordinal())
                         .rankedStruct(MAX_RANK, rank, dims, TensorLayouts.broadcastStrides(x.shape(), rank), TensorLayouts.broadcastStrides(y.shape(), rank)));
+    }
+
+    /** out = a (kind) b over {@code n} activation values of the same shape; out may be a or b (element by element). */
+    void binarySame(Binary.Kind kind, long a, long b, long out, long n) {
+        int vec = VectorAccess.MAX_BYTES / act.byteSize();
+        if (VectorAccess.enabled() && n >= vec && VectorAccess.width(act.byteSize(), vec, a, b, out) == vec) {
+            launch("elementwise", "binary_same_vec", grid(n / vec), 1, BLOCK, 0,   // 16 bytes per access
+                    args().ptr(a).ptr(b).ptr(out).i64(n).i32(kind.ordinal()));
+        } else {
+            launch("elementwise", "binary_same", grid(n), 1, BLOCK, 0, args().ptr(a).ptr(b).ptr(out).i64(n).i32(kind.ordinal()));
+        }
     }
 
     /**

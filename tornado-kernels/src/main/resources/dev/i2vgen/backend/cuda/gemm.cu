@@ -46,3 +46,47 @@ extern "C" __global__ void bias_rows(act* y, const act* bias, i64 rows, i64 chan
         }
     }
 }
+
+// The temporal convolution's k taps as ONE GEMM over every frame, z[b] = taps [k·O, C] · x[b] [C, F·hw] (row j·O + o:
+// tap j of output channel o), then shifted and summed here: y[b, o, f, p] = Σ_j z[b, j·O + o, f + j − pad, p] over
+// the frames inside [0, F), + bias[o]. The per-tap GEMMs it replaces read and write at an offset of one frame (hw
+// values: 440 bytes at 11×20, off cuBLASLt's 16-byte alignment). V values of p per thread (hw % V == 0).
+template <int V>
+__device__ __forceinline__ void temporal_taps_sum_body(const act* __restrict__ z, const act* __restrict__ bias, act* __restrict__ y,
+                                                       int images, int o, int frames, int hw, int k) {
+    const int pv = hw / V, pad = (k - 1) / 2;
+    const i64 n = (i64) images * o * frames * pv;
+    GRID_STRIDE(i, n) {
+        const int p = (int) (i % pv);
+        i64 r = i / pv;
+        const int f = (int) (r % frames);
+        r /= frames;
+        const int oc = (int) (r % o);
+        const i64 b = r / o;
+        const float bv = bias != nullptr ? ld(bias, oc) : 0.f;
+        float acc[V];
+#pragma unroll
+        for (int e = 0; e < V; e++) acc[e] = bv;
+        for (int j = 0; j < k; j++) {
+            const int fi = f + j - pad;
+            if (fi < 0 || fi >= frames) continue;
+            float t[V];
+            vec_load<V>(z + (((b * k + j) * o + oc) * frames + fi) * (i64) hw + (i64) p * V, t);
+#pragma unroll
+            for (int e = 0; e < V; e++) acc[e] += t[e];
+        }
+        vec_store<V>(y + ((b * o + oc) * frames + f) * (i64) hw + (i64) p * V, acc);
+    }
+}
+
+#define TEMPORAL_TAPS_SUM(V) \
+    extern "C" __global__ void temporal_taps_sum_v##V(const act* __restrict__ z, const act* __restrict__ bias, act* __restrict__ y, \
+                                                      int images, int o, int frames, int hw, int k) { \
+        temporal_taps_sum_body<V>(z, bias, y, images, o, frames, hw, k); \
+    }
+TEMPORAL_TAPS_SUM(1)
+TEMPORAL_TAPS_SUM(2)
+TEMPORAL_TAPS_SUM(4)
+#if ACT_DTYPE != 0
+TEMPORAL_TAPS_SUM(8)
+#endif

@@ -313,6 +313,59 @@ extern "C" __global__ void softmax(const act* x, act* y, i64 d) {
     for (i64 j = threadIdx.x; j < d; j += blockDim.x) st(out, j, expf(ld(row, j) - m) * inv);
 }
 
+// Softmax over rows of d values held in registers: one read and one write of each value (softmax above reads the
+// row three times, value by value). SOFTMAX_BLOCK threads per row, NV vectors of V values per thread; x may be y (the
+// chunked attention's scores in place: each thread writes only what it read), hence no __restrict__.
+#define SOFTMAX_BLOCK 256
+template <int V, int NV>
+__device__ __forceinline__ void softmax_vec_body(const act* x, act* y, int d) {
+    __shared__ float scratch[32];
+    const int dv = d / V;
+    const act* p = x + (i64) blockIdx.x * d;
+    float v[NV][V];
+    float m = __int_as_float(0xff800000);
+#pragma unroll
+    for (int k = 0; k < NV; k++) {
+        const int j = threadIdx.x + SOFTMAX_BLOCK * k;
+        if (j < dv) {
+            vec_load<V>(p + (i64) j * V, v[k]);
+#pragma unroll
+            for (int i = 0; i < V; i++) m = fmaxf(m, v[k][i]);
+        }
+    }
+    m = block_max(m, scratch);
+    float s = 0.f;
+#pragma unroll
+    for (int k = 0; k < NV; k++) {
+        if (threadIdx.x + SOFTMAX_BLOCK * k < dv) {
+#pragma unroll
+            for (int i = 0; i < V; i++) { v[k][i] = expf(v[k][i] - m); s += v[k][i]; }
+        }
+    }
+    const float inv = 1.f / block_sum(s, scratch);
+    act* o = y + (i64) blockIdx.x * d;
+#pragma unroll
+    for (int k = 0; k < NV; k++) {
+        const int j = threadIdx.x + SOFTMAX_BLOCK * k;
+        if (j < dv) {
+#pragma unroll
+            for (int i = 0; i < V; i++) v[k][i] *= inv;
+            vec_store<V>(o + (i64) j * V, v[k]);
+        }
+    }
+}
+
+#define SOFTMAX_VEC(V, NV) \
+    extern "C" __global__ void __launch_bounds__(SOFTMAX_BLOCK) softmax_v##V##_n##NV(const act* x, act* y, int d) { \
+        softmax_vec_body<V, NV>(x, y, d); \
+    }
+// (V, NV) with V * NV <= 64 values per thread; NormalizationLowering.SOFTMAX_NV lists the same NV
+SOFTMAX_VEC(2, 1) SOFTMAX_VEC(2, 2) SOFTMAX_VEC(2, 4) SOFTMAX_VEC(2, 8) SOFTMAX_VEC(2, 16)
+SOFTMAX_VEC(4, 1) SOFTMAX_VEC(4, 2) SOFTMAX_VEC(4, 4) SOFTMAX_VEC(4, 8) SOFTMAX_VEC(4, 16)
+#if ACT_DTYPE != 0
+SOFTMAX_VEC(8, 1) SOFTMAX_VEC(8, 2) SOFTMAX_VEC(8, 4) SOFTMAX_VEC(8, 8)   // 8 halves = 16 bytes; fp32 stops at V = 4
+#endif
+
 // ---- GroupNorm on channels-last x[image, pixel, channel] (the decoder's NHWC activations: ChannelsLastPlan). ----
 // Three launches: per-chunk statistics of every group, their merge into per-(image, channel) scale and shift, and
 // the element-wise apply. A thread owns one column of CL_V channels (one 16-byte vector) and walks pixels, so every

@@ -164,6 +164,16 @@ class CudaOpsTest {
         compare("group_norm_silu split", act, in("x", random(1, 32, 3, 61, 67), "w:g", random(32), "w:b", random(32)),
                 (g, v) -> g.groupNorm(v.get("x"), v.get("w:g"), v.get("w:b"), 4, 1e-6f, true));
         compare("softmax", act, in("x", random(7, 333)), (g, v) -> g.softmax(v.get("x")));
+        // rows held in registers (softmax_v*): the VAE mid-block's 14,080 keys, a row of 65 16-byte vectors, and a row
+        // longer than the largest such kernel holds (the three-pass kernel); values spread out so that the rows peak
+        Build softmax = (g, v) -> g.softmax(g.scale(v.get("x"), 1f));
+        for (int[] shape : new int[][]{{5, 14080}, {9, 520}, {2, 17000}}) {
+            Map<String, Tensor> rows = in("x", scaled(random(shape), 4f));
+            compare("softmax " + shape[1], act, rows, softmax);
+            boolean held = shape[1] <= 16384;
+            assertEquals(held, kernelsOf(act, rows, softmax).stream().anyMatch(k -> k.startsWith("softmax_v")),
+                    "softmax over " + shape[1] + " values " + (held ? "not" : "") + " held in registers: " + kernelsOf(act, rows, softmax));
+        }
         compare("concat", act, in("a", random(2, 3, 5), "b", random(2, 4, 5)), (g, v) -> g.concat(1, v.get("a"), v.get("b")));
         compare("slice", act, in("x", random(3, 9, 4)), (g, v) -> g.slice(v.get("x"), 1, 2, 7));
         compare("permute", act, in("x", random(2, 3, 4, 5)), (g, v) -> g.permute(v.get("x"), 0, 2, 3, 1));
@@ -538,6 +548,20 @@ class CudaOpsTest {
         }
         compare("attention 1 head d512", act, in("q", random(1, 100, 512), "k", random(1, 100, 512), "v", random(1, 100, 512)),
                 (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 1, (float) (1 / Math.sqrt(512)), false));
+        // heads of at most 16 values, a thread per query (attention_small): the image-latent temporal encoder's 2 heads
+        // of 4 over 16 frames (from fused q/k/v projections: rows 24 values apart), 3 heads of 16 under a causal mask,
+        // key and value heads of different widths, and 200 keys
+        Map<String, Tensor> encoder = in("x", random(300, 16, 4), "w:q", random(8, 4), "w:k", random(8, 4), "w:v", random(8, 4));
+        Build twoOfFour = (g, v) -> g.attention(g.linear(v.get("x"), v.get("w:q"), null), g.linear(v.get("x"), v.get("w:k"), null),
+                g.linear(v.get("x"), v.get("w:v"), null), 2, 0.5f, false);
+        compare("attention 2 heads of 4", act, encoder, twoOfFour);
+        assertTrue(kernelsOf(act, encoder, twoOfFour).contains("attention_small"), "heads of 4 did not take attention_small");
+        compare("attention 3 heads of 16 causal", act, in("q", random(3, 40, 48), "k", random(3, 40, 48), "v", random(3, 40, 48)),
+                (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 3, 0.25f, true));
+        compare("attention heads of 12 and 8", act, in("q", random(2, 30, 36), "k", random(2, 9, 36), "v", random(2, 9, 24)),
+                (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 3, 0.3f, false));
+        compare("attention heads of 8, 200 keys", act, in("q", random(2, 50, 16), "k", random(2, 200, 16), "v", random(2, 200, 16)),
+                (g, v) -> g.attention(v.get("q"), v.get("k"), v.get("v"), 2, 0.35f, false));
     }
 
     /**
@@ -784,42 +808,57 @@ class CudaOpsTest {
     }
 
     /**
-     * TemporalConv as per-tap GEMMs (no im2col) against the JVM backend: k = 3 at F = 1, 2, 5, 16 (the side taps
-     * cover F − 1 frames, none at F = 1), k = 1, k = 5 (F = 2 drops the outer taps), odd H·W, with and without bias,
-     * fp32 within 1e-6; one weight shared by two convs; a weight given as a run-time input (repacked by a step each
-     * run, staged from F32); and that the direct path was planned.
+     * TemporalConv in diffusers' layout as GEMMs (no im2col), both paths: all taps in one GEMM then shifted and
+     * summed (temporal_taps_sum, the default) and a GEMM per tap at its frame offset (-Di2vgen.cuda.temporalStackedTaps
+     * =false), against the JVM backend: k = 3 at F = 1, 2, 5, 16 (the side taps cover F − 1 frames, none at F = 1),
+     * k = 1, k = 5 (F = 2 drops the outer taps), odd H·W and the UNet's level 3 (11×20), with and without bias, fp32
+     * within 1e-6; one weight shared by two convs; a weight given as a run-time input (repacked by a step each run,
+     * staged from F32); and that the path asked for was planned.
      */
     @ParameterizedTest
-    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
-    void temporalConvGemms(DType act) {
+    @CsvSource({"true,F32", "true,F16", "true,BF16", "false,F32", "false,F16", "false,BF16"})
+    void temporalConvGemms(boolean stackedTaps, DType act) {
+        System.setProperty("i2vgen.cuda.temporalStackedTaps", String.valueOf(stackedTaps));
+        try {
+            temporalConvGemmCases(act, stackedTaps ? "stacked " : "per-tap ");
+            Map<String, Tensor> runtimeWeight = in("x", random(2, 24, 5, 3, 5), "w", random(40, 24, 3, 1, 1), "w:b", random(40));
+            Build conv = (g, v) -> g.temporalConv(v.get("x"), v.get("w"), v.get("w:b"));
+            double err = compare("temporal gemm weight input", act, runtimeWeight, conv);
+            if (act == DType.F32) assertTrue(err <= 1e-6, "fp32 temporal conv, weight input: " + err);
+            try (CudaExecutionPlan plan = planWithFusion(act, runtimeWeight, conv, true)) {
+                Map<String, Tensor> runtime = new LinkedHashMap<>();
+                runtimeWeight.forEach((name, t) -> { if (!name.startsWith("w:")) runtime.put(name, t); });
+                plan.executeByName(runtime);
+                java.util.List<String> names = plan.profile().stream().map(Map.Entry::getKey).toList();
+                boolean planned = stackedTaps
+                        ? names.contains("gemm temporal taps") && names.stream().anyMatch(n -> n.startsWith("temporal_taps_sum_v"))
+                                && !names.contains("gemm temporal side") && !names.contains("bias_rows")
+                        : names.contains("gemm temporal centre") && names.contains("gemm temporal side") && names.contains("bias_rows");
+                assertTrue(planned && names.contains("repack_taps") && !names.contains("im2col"),
+                        (stackedTaps ? "stacked" : "per-tap") + " GEMM path not planned: " + names);
+            }
+        } finally {
+            System.clearProperty("i2vgen.cuda.temporalStackedTaps");
+        }
+    }
+
+    private static void temporalConvGemmCases(DType act, String tag) {
         // {B, C, F, H, W, O, k}
         int[][] cases = {{2, 24, 1, 3, 5, 40, 3}, {2, 24, 2, 3, 5, 40, 3}, {1, 16, 5, 7, 9, 24, 3}, {2, 64, 16, 5, 7, 136, 3},
-                {3, 32, 16, 4, 8, 48, 3}, {2, 24, 5, 3, 5, 40, 1}, {1, 8, 6, 2, 3, 12, 5}, {2, 8, 2, 3, 3, 12, 5}};
+                {3, 32, 16, 4, 8, 48, 3}, {2, 24, 5, 3, 5, 40, 1}, {1, 8, 6, 2, 3, 12, 5}, {2, 8, 2, 3, 3, 12, 5}, {2, 40, 16, 11, 20, 40, 3}};
         for (int i = 0; i < cases.length; i++) {
             int[] c = cases[i];
             boolean bias = i % 2 == 0 || c[6] != 3;
             Map<String, Tensor> data = in("x", random(c[0], c[1], c[2], c[3], c[4]), "w:w", random(c[5], c[1], c[6], 1, 1), "w:b", random(c[5]));
-            double err = compare("temporal gemm " + java.util.Arrays.toString(c) + (bias ? " bias" : ""), act, data,
+            double err = compare(tag + "temporal gemm " + java.util.Arrays.toString(c) + (bias ? " bias" : ""), act, data,
                     (g, v) -> g.temporalConv(v.get("x"), v.get("w:w"), bias ? v.get("w:b") : null));
             if (act == DType.F32) assertTrue(err <= 1e-6, "fp32 temporal conv " + java.util.Arrays.toString(c) + ": " + err);
         }
         // one weight read by two convs: repacked once into a copy of its own (a weight read once is repacked over itself)
         Map<String, Tensor> shared = in("x", random(2, 24, 5, 3, 5), "w:w", random(24, 24, 3, 1, 1), "w:b", random(24));
-        double errShared = compare("temporal gemm shared weight", act, shared,
+        double errShared = compare(tag + "temporal gemm shared weight", act, shared,
                 (g, v) -> g.temporalConv(g.temporalConv(v.get("x"), v.get("w:w"), v.get("w:b")), v.get("w:w"), null));
         if (act == DType.F32) assertTrue(errShared <= 1e-6, "fp32 temporal conv, shared weight: " + errShared);
-        Map<String, Tensor> runtimeWeight = in("x", random(2, 24, 5, 3, 5), "w", random(40, 24, 3, 1, 1), "w:b", random(40));
-        Build conv = (g, v) -> g.temporalConv(v.get("x"), v.get("w"), v.get("w:b"));
-        double err = compare("temporal gemm weight input", act, runtimeWeight, conv);
-        if (act == DType.F32) assertTrue(err <= 1e-6, "fp32 temporal conv, weight input: " + err);
-        try (CudaExecutionPlan plan = planWithFusion(act, runtimeWeight, conv, true)) {
-            Map<String, Tensor> runtime = new LinkedHashMap<>();
-            runtimeWeight.forEach((name, t) -> { if (!name.startsWith("w:")) runtime.put(name, t); });
-            plan.executeByName(runtime);
-            java.util.List<String> names = plan.profile().stream().map(Map.Entry::getKey).toList();
-            assertTrue(names.contains("gemm temporal centre") && names.contains("gemm temporal side") && names.contains("repack_taps")
-                    && names.contains("bias_rows") && !names.contains("im2col"), "per-tap GEMM path not planned: " + names);
-        }
     }
 
     /**
@@ -1588,6 +1627,12 @@ class CudaOpsTest {
         return plan;
     }
 
+    private static java.util.List<String> kernelsOfWith(String property, String value, DType act, Map<String, Tensor> data, Build build) {
+        java.util.List<java.util.List<String>> out = new java.util.ArrayList<>();
+        withProperty(property, value, () -> out.add(kernelsOf(act, data, build)));
+        return out.get(0);
+    }
+
     /**
      * The decoder's structure at a small size (DecoderLikeGraph: 4 → 64 → 32 channels, 11x20 latents, mid attention,
      * 1x1 shortcut, upsampling, 3-channel conv_out, F32 in and out) with channels-last forced and by default, against
@@ -1612,6 +1657,19 @@ class CudaOpsTest {
         withProperty("i2vgen.cuda.channelsLast", "true", () -> {
             compareOn("group_norm_nhwc_apply", "decoder-like nhwc", act, tol, data, decoder);
             out[0] = run(cuda, act, data, decoder);
+            // the resnets' residual Adds fused into their convs (ResidualFusion's channels-last pairs): in cuDNN's
+            // epilogue where it takes z, else an add right after the conv; against the plan with the Adds apart
+            java.util.List<String> kernels = kernelsOf(act, data, decoder);
+            System.out.println("decoder-like nhwc: " + kernels);
+            assertTrue(kernels.stream().anyMatch(k -> k.startsWith("cudnn nhwc conv+bias+add")) || kernels.stream().filter(k -> k.startsWith("binary")).count()
+                    < kernelsOfWith("i2vgen.cuda.nhwcResidual", "false", act, data, decoder).stream().filter(k -> k.startsWith("binary")).count(),
+                    "no residual Add fused into its conv: " + kernels);
+            withProperty("i2vgen.cuda.nhwcResidual", "false", () -> {
+                Tensor apart = run(cuda, act, data, decoder);
+                double d = TensorComparison.relativeError(out[0], apart);
+                System.out.printf("%-28s %-5s fused vs separate adds rel.err %.3e%n", "decoder-like nhwc", act, d);
+                assertTrue(d <= tol, "the fused residual adds differ: " + d);
+            });
         });
         withProperty("i2vgen.cuda.channelsLast", "false", () -> {
             compare("decoder-like nchw", act, tol, data, decoder);

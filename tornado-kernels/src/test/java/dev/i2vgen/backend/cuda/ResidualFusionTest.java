@@ -234,6 +234,45 @@ class ResidualFusionTest {
     }
 
     /**
+     * The VAE decoder's structure (DecoderLikeGraph) under its channels-last assignment: every resnet's residual Add
+     * fuses into the channels-last conv that produces one of its operands (conv2, or the 1x1 shortcut where that is
+     * computed last), only with the assignment given; the planning graph drops those Adds and has the conv write the
+     * Add's result, and on the planner's real placement of that graph every pair passes the address rules.
+     */
+    @Test
+    void channelsLastConvPairs() {
+        TaskGraph g = new TaskGraph("decoder", DType.F16);
+        Value z = g.input("z", DType.F32, 1, 4, 11, 20);
+        g.output("image", DecoderLikeGraph.build(g, z, new int[]{32, 64}, 2, 8, DType.F16, shape -> Tensor.allocate(DType.F16, shape)));
+        ImmutableTaskGraph graph = g.freeze();
+        ChannelsLastPlan nhwc = ChannelsLastPlan.assign(graph, DType.F16, true);
+        assertFalse(nhwc.isEmpty(), nhwc.toString());
+        java.util.Set<Value> convOutputs = new java.util.HashSet<>();
+        for (Task t : graph.tasks()) if (t.op() instanceof dev.i2vgen.graph.ops.Conv2d) convOutputs.add(t.output());
+        List<Task> resnetAdds = graph.tasks().stream().filter(t -> t.op() instanceof dev.i2vgen.graph.ops.Binary && nhwc.runs(t)
+                && (convOutputs.contains(t.input(0)) || convOutputs.contains(t.input(1)))).toList();
+        assertEquals(6, resnetAdds.size(), "2 mid-block and 2 x 2 resnet adds: " + resnetAdds);
+
+        assertTrue(ResidualFusion.plan(graph, new Separate(), true, false).fused().values().stream()
+                .noneMatch(f -> f.producer().op() instanceof dev.i2vgen.graph.ops.Conv2d), "conv pairs without the assignment");
+        ResidualFusion fusion = ResidualFusion.plan(graph, new Separate(), true, false, nhwc);
+        for (Task add : resnetAdds) {
+            ResidualFusion.ResidualAdd pair = fusion.fused().values().stream().filter(f -> f.add() == add).findFirst().orElse(null);
+            assertNotNull(pair, "the add " + add.index() + " did not fuse: " + fusion.refusals());
+            assertTrue(pair.producer().op() instanceof dev.i2vgen.graph.ops.Conv2d && nhwc.runs(pair.producer()) && nhwc.stored(pair.residual()));
+            assertNull(pair.rows());
+        }
+        ImmutableTaskGraph planning = ResidualFusion.planningGraph(QkvFusion.plan(graph, false), graph, true, false, nhwc);
+        for (Task add : resnetAdds) {
+            assertTrue(planning.tasks().stream().noneMatch(t -> t.output() == add.output() && t.op() == add.op()), "the add stays in the planning graph");
+            assertTrue(planning.tasks().stream().anyMatch(t -> t.output() == add.output() && t.op() instanceof dev.i2vgen.graph.ops.Conv2d),
+                    "no conv writes the add's result");
+        }
+        ResidualFusion placed = ResidualFusion.plan(graph, planned(planning), true, false, nhwc);
+        for (Task add : resnetAdds) assertTrue(placed.fused().values().stream().anyMatch(f -> f.add() == add), "refused on the placement: " + placed.refusals());
+    }
+
+    /**
      * A UNet resnet as the model builds it (time projection and 1x1 shortcut first; frames folded into the batch):
      * conv1's Add of the time embedding over [B, F, C, H, W] fuses as a row broadcast (one value per image and channel),
      * conv2's Add of the shortcut as a full residual; only with {@code convolutions}. The same block with the shortcut
