@@ -9,7 +9,8 @@
 #   geglu    the fused GEGLU benchmark, every output of both plans checked (names a non-finite one)
 #   bench    i2vgen bench rows (UNet step, decode; no whole pipeline); bench-geglu the same without the fused GEGLU GEMM,
 #            bench-maxk with it at K = 1280 too (gegluFusionMaxK's A/B), bench-ptx with the kernels loaded as PTX (not CUBIN),
-#            bench-off without session 12's kernels and fusions (A/B), bench-svd the SVD-XT rows
+#            bench-new with session 12's opt-in kernels and fusions on (NEW12; A/B with bench), bench-svd the SVD-XT rows;
+#            conf-new and profile-new: conf and profile with NEW12
 #            (BENCH_CACHE: the kernel cache they share, e.g. /tmp/ptx-i2vgen-xl to warm the startup runs' cache)
 #   profile  the per-kernel, per-shape profile of the UNet step and the decoder (-Di2vgen.cuda.profile=3)
 # LIMIT (565 s) bounds the whole call; a JUnit part that hits its cap prints its main thread (a thread dump). Stage first, here: tools/device/run-all.sh stage; carry .device/conformance.
@@ -33,6 +34,8 @@ bench() { local name=$1 opts=$2; shift 2; local limit=$(left); [ "$limit" -gt 40
   s=$(date +%s); timeout $limit env LD_PRELOAD=/tmp/conformance-jre/jre/lib/libjsig.so "$JAVA" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
     -Djava.awt.headless=true -Xmx64g -Di2vgen.ptx.cache=${BENCH_CACHE:-/tmp/ptx-bench} $opts -cp $STAGE/i2vgen.jar dev.i2vgen.cli.I2VGenCommand bench --device cuda --dtype fp16 "$@" --json $W/$name.json > $W/$name.log 2>&1
   echo "== $name ($opts) exit $? in $(( $(date +%s) - s )) s"; grep -E "^(text_encode|image_encode|vae_encode|unet_step_cfg|unet_step_cfg_peak_memory|vae_decode[0-9]+_chunk[0-9]+|pipeline_[0-9]+_steps|peak_memory_pipeline) |last run by stage|xception" $W/$name.log | head -14; save; }
+# session 12's opt-in switches (notes section 24): built and JVM-tested, not yet run on a GPU
+NEW12="-Di2vgen.cuda.softmaxRows=true -Di2vgen.cuda.smallHeadAttention=true -Di2vgen.cuda.temporalStackedTaps=true -Di2vgen.cuda.nhwcResidual=true"
 for part in ${PARTS:-ops conf startup geglu bench bench-geglu bench-maxk profile}; do case $part in
   ops) junit ops ${OPS_CAP:-170} "" --select-package dev.i2vgen.backend.cuda ;;
   ops12) T=dev.i2vgen.backend.cuda.CudaOpsTest; D=dev.i2vgen.tensor.DType   # the op tests of session 12's changes
@@ -50,8 +53,10 @@ for part in ${PARTS:-ops conf startup geglu bench bench-geglu bench-maxk profile
   bench) bench bench "" --warmup 1 --repeats 3 --pipeline-repeats ${BENCH_PIPELINE:-0} ;;   # BENCH_PIPELINE=1: the whole video too
   bench-geglu) bench bench-geglu "-Di2vgen.cuda.gegluFusion=false" --warmup 1 --repeats 3 --pipeline-repeats 0 ;;   # bench's A/B
   bench-maxk) bench bench-maxk "-Di2vgen.cuda.gegluFusionMaxK=1280" --warmup 1 --repeats 3 --pipeline-repeats 0 ;;   # levels 2-3 fused too
-  bench-off) bench bench-off "-Di2vgen.cuda.smallHeadAttention=false -Di2vgen.cuda.temporalStackedTaps=false -Di2vgen.cuda.nhwcResidual=false -Di2vgen.cuda.softmaxRows=false" \
-        --warmup 1 --repeats 3 --pipeline-repeats 0 ;;   # session 12's four changes off (A/B)
+  bench-new) bench bench-new "$NEW12" --warmup 1 --repeats 3 --pipeline-repeats ${BENCH_PIPELINE:-0} ;;   # session 12's four switches on (A/B with bench)
+  profile-new) bench profile-new "$NEW12 -Di2vgen.cuda.profile=3 -Di2vgen.cuda.profileDetail=true" --warmup 3 --repeats 1 --pipeline-repeats 0 ;;
+  conf-new) junit conf-new 150 "$NEW12" --select-class dev.i2vgen.conformance.StageConformanceTest --select-class dev.i2vgen.conformance.PipelineConformanceTest \
+        --select-class dev.i2vgen.conformance.SvdStageConformanceTest --select-class dev.i2vgen.conformance.SvdPipelineConformanceTest ;;
   bench-svd) bench bench-svd "" --model svd-xt --warmup 1 --repeats 3 --pipeline-repeats 0 ;;
   bench-ptx) bench bench-ptx "-Di2vgen.cuda.kernelImage=ptx" --warmup 1 --repeats 3 --pipeline-repeats 0 ;;   # PTX loaded by the driver, not CUBIN
   conf-ahead) junit conf-ahead 120 "-Di2vgen.pipeline.planAhead=true -Di2vgen.cuda.gegluFusion=true" \

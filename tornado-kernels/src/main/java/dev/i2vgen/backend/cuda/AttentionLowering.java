@@ -33,8 +33,11 @@ final class AttentionLowering {
     private static long scoreChunkBytes() { return Long.getLong("i2vgen.cuda.attentionScoreBytes", 128L << 20); }
     /** attention.cu's ATT_SMALL_D: the widest head of attention_small; keys up to SMALL_MAX_KEYS (a loop per thread). */
     static final int SMALL_HEAD = 16, SMALL_MAX_KEYS = 256;
-    /** -Di2vgen.cuda.smallHeadAttention=false: narrow heads take the exact warp-per-query kernel again (A/B runs). */
-    static boolean smallHeadsByProperty() { return !"false".equals(System.getProperty("i2vgen.cuda.smallHeadAttention")); }
+    /**
+     * -Di2vgen.cuda.smallHeadAttention=true: heads of at most SMALL_HEAD values take attention_small. Opt-in until it
+     * has run on a GPU (docs/cuda-performance-notes.md, section 24); off, the exact warp-per-query kernel.
+     */
+    static boolean smallHeadsByProperty() { return "true".equals(System.getProperty("i2vgen.cuda.smallHeadAttention")); }
 
     private final TaskLowering base;
     private final CudaExecutionPlan plan;

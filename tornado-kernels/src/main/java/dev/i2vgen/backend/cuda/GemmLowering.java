@@ -217,7 +217,8 @@ final class GemmLowering {
     /**
      * TemporalConv in diffusers' layout (x [B, C, F, h, w]) as GEMMs: one over every tap and frame into task scratch
      * (taps [k·O, C] · x[b]), shifted, summed and biased by gemm.cu's temporal_taps_sum; or, with
-     * -Di2vgen.cuda.temporalStackedTaps=false or no algorithm for it, a GEMM per tap at its frame offset accumulating
+     * -Di2vgen.cuda.temporalStackedTaps=true (opt-in until measured on a GPU: notes section 24); otherwise, or with no
+     * algorithm for it, a GEMM per tap at its frame offset accumulating
      * into y (beta = 1) and bias_rows. False (nothing planned) where it does not apply: a convolution path forced with
      * -Di2vgen.cuda.conv (im2col, igemm, cudnn: tests and A/B runs keep ConvolutionLowering), turned off with
      * -Di2vgen.cuda.temporalGemm=false (A/B), more than 2³¹ columns, or no cuBLASLt algorithm.
@@ -295,8 +296,8 @@ final class GemmLowering {
         return true;
     }
 
-    /** -Di2vgen.cuda.temporalStackedTaps=false: the per-tap GEMMs at one frame's offset again (A/B runs). */
-    static boolean stackedTapsByProperty() { return !"false".equals(System.getProperty("i2vgen.cuda.temporalStackedTaps")); }
+    /** -Di2vgen.cuda.temporalStackedTaps=true: all taps in one GEMM (opt-in until measured on a GPU); else per-tap GEMMs. */
+    static boolean stackedTapsByProperty() { return "true".equals(System.getProperty("i2vgen.cuda.temporalStackedTaps")); }
 
     /**
      * w [O, C, k] → taps [k, O, C]. A constant weight never changes, so it is repacked once, now, into memory the plan

@@ -47,11 +47,11 @@ final class NormalizationLowering {
 
     /**
      * y = softmax of each of the {@code rows} rows of {@code d} values of x (y may be x): the row in registers,
-     * read once ({@code softmax_v{V}_n{NV}}), where a kernel holds it; else (and with -Di2vgen.cuda.softmaxRows=false,
-     * for A/B runs) the three-pass {@code softmax}.
+     * read once ({@code softmax_v{V}_n{NV}}), where a kernel holds it, with -Di2vgen.cuda.softmaxRows=true (opt-in
+     * until it has run on a GPU: notes section 24); else the three-pass {@code softmax}.
      */
     static void softmax(TaskLowering tl, long x, long y, long rows, long d) {
-        if (VectorAccess.enabled() && !"false".equals(System.getProperty("i2vgen.cuda.softmaxRows")) && rows <= Integer.MAX_VALUE) {
+        if (VectorAccess.enabled() && "true".equals(System.getProperty("i2vgen.cuda.softmaxRows")) && rows <= Integer.MAX_VALUE) {
             int v = VectorAccess.width(tl.act.byteSize(), d, x, y);
             int nv = v >= 2 ? softmaxVectorsPerThread(d / v, v) : 0;
             if (nv > 0) {

@@ -122,10 +122,10 @@ final class ResidualFusion {
 
     /**
      * The channels-last assignment whose conv + Add pairs may fuse in a CUDA plan ({@link ChannelsLastPlan}, the VAE
-     * decoder's), or null: none with -Di2vgen.cuda.nhwcResidual=false (A/B runs).
+     * decoder's) with -Di2vgen.cuda.nhwcResidual=true (opt-in until it has run on a GPU: notes section 24), else null.
      */
     static ChannelsLastPlan channelsLastPairs(ChannelsLastPlan channelsLast) {
-        return "false".equals(System.getProperty("i2vgen.cuda.nhwcResidual")) || channelsLast.isEmpty() ? null : channelsLast;
+        return !"true".equals(System.getProperty("i2vgen.cuda.nhwcResidual")) || channelsLast.isEmpty() ? null : channelsLast;
     }
 
     /** -Di2vgen.cuda.islandFusion=false: no Add or GroupNorm is folded into a transpose (A/B runs). */
