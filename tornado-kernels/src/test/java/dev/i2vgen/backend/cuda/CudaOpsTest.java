@@ -824,8 +824,8 @@ class CudaOpsTest {
 
     /**
      * TemporalConv in diffusers' layout as GEMMs (no im2col), both paths: all taps in one GEMM then shifted and
-     * summed (temporal_taps_sum, the default) and a GEMM per tap at its frame offset (-Di2vgen.cuda.temporalStackedTaps
-     * =false), against the JVM backend: k = 3 at F = 1, 2, 5, 16 (the side taps cover F − 1 frames, none at F = 1),
+     * summed (temporal_taps_sum, -Di2vgen.cuda.temporalStackedTaps=true) and a GEMM per tap at its frame offset (the
+     * default), against the JVM backend: k = 3 at F = 1, 2, 5, 16 (the side taps cover F − 1 frames, none at F = 1),
      * k = 1, k = 5 (F = 2 drops the outer taps), odd H·W and the UNet's level 3 (11×20), with and without bias, fp32
      * within 1e-6; one weight shared by two convs; a weight given as a run-time input (repacked by a step each run,
      * staged from F32); and that the path asked for was planned.
