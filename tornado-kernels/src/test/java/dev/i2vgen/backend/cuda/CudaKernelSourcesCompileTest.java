@@ -30,6 +30,7 @@ class CudaKernelSourcesCompileTest {
         Assumptions.assumeTrue(nvcc != null, "nvcc not found (CUDA_HOME, /usr/local/bin, /usr/local/cuda/bin): kernel sources not compile-checked");
         Path dir = Files.createTempDirectory("i2vgen-cu");
         java.util.Map<String, java.util.Set<String>> flashEntries = new java.util.HashMap<>();
+        java.util.List<java.util.Set<String>> entriesByAct = java.util.List.of(new java.util.HashSet<>(), new java.util.HashSet<>(), new java.util.HashSet<>());
         for (String family : java.util.stream.Stream.concat(KernelSources.FAMILIES.stream(), KernelSources.ON_DEMAND_FAMILIES.stream()).toList()) {
             Path src = dir.resolve(family + ".cu");
             Files.writeString(src, KernelSources.translationUnit(family), StandardCharsets.UTF_8);
@@ -45,6 +46,7 @@ class CudaKernelSourcesCompileTest {
                 if (!((family.equals("conv") || family.equals("attention_variants")) && act == 0))
                     assertTrue(text.contains(".entry"), family + ": PTX has no kernel entry");
                 if (act == 1 && family.startsWith("attention")) flashEntries.put(family, entries(text, "flash_"));
+                entriesByAct.get(act).addAll(entries(text, ""));
             }
         }
         // the flash kernels split over two modules (the default ones first): each kernel in the module the lowering asks
@@ -54,6 +56,21 @@ class CudaKernelSourcesCompileTest {
                 assertEquals(e.getKey(), AttentionLowering.flashFamily(kernel), kernel + " is built in " + e.getKey() + ".cu but looked up elsewhere");
         }
         assertEquals(java.util.Set.of("attention", "attention_variants"), flashEntries.keySet());
+        // every kernel the lowerings may pick by name, in every activation dtype: the vector widths VectorAccess allows
+        // (up to 16 bytes), softmax_v{V}_n{NV} for each row length it would take, temporal_taps_sum_v{V}, attention_small
+        for (int act = 0; act < 3; act++) {
+            java.util.Set<String> have = entriesByAct.get(act);
+            int maxV = act == 0 ? 4 : 8;
+            for (int v = 1; v <= maxV; v *= 2) {
+                assertTrue(have.contains("temporal_taps_sum_v" + v), "temporal_taps_sum_v" + v + " missing for ACT_DTYPE=" + act);
+                if (v == 1) continue;
+                for (long vectors = 1; vectors <= 4096; vectors++) {
+                    int nv = NormalizationLowering.softmaxVectorsPerThread(vectors, v);
+                    if (nv > 0) assertTrue(have.contains("softmax_v" + v + "_n" + nv), "softmax_v" + v + "_n" + nv + " missing for ACT_DTYPE=" + act);
+                }
+            }
+            assertTrue(have.contains("attention_small"), "attention_small missing for ACT_DTYPE=" + act);
+        }
     }
 
     /** The names of the PTX's kernel entries starting with {@code prefix}. */
