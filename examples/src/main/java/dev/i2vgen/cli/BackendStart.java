@@ -1,8 +1,7 @@
 package dev.i2vgen.cli;
 
-import dev.i2vgen.concurrent.Futures;
-
 import dev.i2vgen.backend.Backend;
+import dev.i2vgen.concurrent.Futures;
 import dev.i2vgen.tensor.DType;
 
 import java.time.Duration;

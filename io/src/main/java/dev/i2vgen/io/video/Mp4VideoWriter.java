@@ -1,7 +1,6 @@
 package dev.i2vgen.io.video;
 
 import dev.i2vgen.concurrent.Futures;
-
 import dev.i2vgen.io.AtomicFiles;
 import dev.i2vgen.io.image.RgbImage;
 import org.jcodec.codecs.h264.H264Encoder;

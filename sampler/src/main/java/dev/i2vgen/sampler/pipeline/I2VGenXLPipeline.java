@@ -2,6 +2,7 @@ package dev.i2vgen.sampler.pipeline;
 
 import dev.i2vgen.backend.Backend;
 import dev.i2vgen.backend.ExecutionPlan;
+import dev.i2vgen.concurrent.Futures;
 import dev.i2vgen.graph.ImmutableTaskGraph;
 import dev.i2vgen.graph.Value;
 import dev.i2vgen.io.checkpoint.CheckpointFolder;
@@ -138,7 +139,7 @@ public final class I2VGenXLPipeline implements VideoPipeline {
             AutoencoderKL vae = new AutoencoderKL(VaeConfig.load(va.configFile()), vaW);
             I2VGenXLUNet unet = new I2VGenXLUNet(UNetConfig.load(un.configFile()), unW);
             CheckpointScheduler scheduler = CheckpointScheduler.read(ckpt.component("scheduler").configFile());
-            ClipTokenizer tok = PipelineDevices.joined(tokenizer);
+            ClipTokenizer tok = Futures.join(tokenizer);   // its failure as thrown while parsing
             return new I2VGenXLPipeline(tok, textEncoder, imageEncoder, ckpt.featureExtractorConfig(), vae, unet, scheduler,
                     devices.get(), dtype, weights);
         });

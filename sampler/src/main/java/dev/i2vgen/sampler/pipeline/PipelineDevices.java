@@ -33,9 +33,4 @@ final class PipelineDevices {
             LOG.log(System.Logger.Level.INFO, "CFG-parallel: " + what + " (" + devices.get(0).deviceDescription() + ")");
         }
     }
-
-    /** The value of a part loaded beside the caller (the tokenizer beside the weights); its failure thrown as it was thrown. */
-    static <T> T joined(java.util.concurrent.CompletableFuture<T> part) {
-        return dev.i2vgen.concurrent.Futures.join(part);
-    }
 }

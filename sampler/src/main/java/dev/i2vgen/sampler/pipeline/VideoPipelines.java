@@ -62,10 +62,8 @@ public final class VideoPipelines {
      * latents; the encoders and the decode run on the first. A request without guidance denoises on the first alone.
      */
     public static VideoPipeline fromPretrained(Path dir, List<Backend> devices, DType dtype) {
-        return switch (CheckpointFolder.open(dir).layout()) {
-            case I2VGEN_XL -> I2VGenXLPipeline.fromPretrained(dir, devices, dtype);
-            case STABLE_VIDEO_DIFFUSION -> StableVideoDiffusionPipeline.fromPretrained(dir, devices, dtype);
-        };
+        PipelineDevices.check(devices);   // before any file is read
+        return fromPretrained(CheckpointFolder.open(dir), () -> devices, dtype);
     }
 
     /**

@@ -218,23 +218,13 @@ final class WeightUploads implements AutoCloseable {
      */
     Covered fence(MemorySegment consumer, Needs needs) {
         long t0 = System.nanoTime();
-        boolean interrupted = false;
         try {
-            synchronized (this) {
-                while (true) {
-                    needs.pending.removeIf(n -> !inFlight.contains(n));
-                    if (needs.pending.isEmpty() || failure != null) break;
-                    try {
-                        wait();
-                    } catch (InterruptedException e) {
-                        interrupted = true;   // the device order must hold: wait on
-                    }
-                }
-                if (failure != null) throw failed();
-            }
+            awaitWhile(() -> {
+                needs.pending.removeIf(n -> !inFlight.contains(n));
+                return !needs.pending.isEmpty() && failure == null;
+            });
             return orderBefore(consumer);
         } finally {
-            if (interrupted) Thread.currentThread().interrupt();
             waitNanos.add(System.nanoTime() - t0);
         }
     }
@@ -282,18 +272,21 @@ final class WeightUploads implements AutoCloseable {
 
     /** Waits until the uploads numbered up to {@code upTo} are enqueued (or failed); throws a failure of any upload. */
     private void awaitEnqueued(long upTo) {
+        awaitWhile(() -> !inFlight.isEmpty() && inFlight.first() <= upTo);
+    }
+
+    /** Waits (on this monitor, which every upload's end notifies) while {@code pending}; then throws a failure of any upload. */
+    private synchronized void awaitWhile(java.util.function.BooleanSupplier pending) {
         boolean interrupted = false;
-        synchronized (this) {
-            while (!inFlight.isEmpty() && inFlight.first() <= upTo) {
-                try {
-                    wait();
-                } catch (InterruptedException e) {
-                    interrupted = true;   // the device order must hold: wait on
-                }
+        while (pending.getAsBoolean()) {
+            try {
+                wait();
+            } catch (InterruptedException e) {
+                interrupted = true;   // the device order must hold: wait on
             }
-            if (interrupted) Thread.currentThread().interrupt();
-            if (failure != null) throw failed();
         }
+        if (interrupted) Thread.currentThread().interrupt();
+        if (failure != null) throw failed();
     }
 
     private CudaException failed() {
